@@ -1,0 +1,1 @@
+"""PostgreSQL adapters (asyncpg, plain SQL with $n parameters)."""

@@ -1,0 +1,39 @@
+"""The asyncpg pool: one per process, owned by the app's lifespan."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+import msgspec
+
+# Short connect timeout so that readiness checks and requests fail fast (503) while the
+# database is down instead of hanging; requests get a statement timeout as a backstop.
+CONNECT_TIMEOUT_S = 2.0
+
+
+async def _init_connection(conn: asyncpg.Connection[Any]) -> None:
+    for typename in ("json", "jsonb"):
+        await conn.set_type_codec(
+            typename, schema="pg_catalog", encoder=lambda v: msgspec.json.encode(v).decode(),
+            decoder=msgspec.json.decode, format="text",
+        )
+
+
+async def create_pool(dsn: str, *, min_size: int = 2, max_size: int = 10,
+                      statement_timeout_ms: int = 10_000) -> asyncpg.Pool[Any]:
+    pool = await asyncpg.create_pool(
+        dsn, min_size=min_size, max_size=max_size, init=_init_connection, timeout=CONNECT_TIMEOUT_S,
+        command_timeout=statement_timeout_ms / 1000 + 1,
+        server_settings={"statement_timeout": str(statement_timeout_ms), "timezone": "UTC",
+                         "application_name": "thudo"},
+    )
+    assert pool is not None
+    return pool
+
+
+async def connect(dsn: str) -> asyncpg.Connection[Any]:
+    """A single connection for CLI commands and test set-up (not for request handling)."""
+    conn = await asyncpg.connect(dsn, timeout=CONNECT_TIMEOUT_S)
+    await _init_connection(conn)
+    return conn

@@ -1,0 +1,113 @@
+"""App factory: builds the Litestar application from settings.
+
+Everything a request needs is wired here or in ``api.container``; bounded contexts contribute
+their controllers to ``API_V1`` (versioned under ``/api/v1``) or ``ROOT`` (fixed paths such as
+``/open311/v2`` and ``/.well-known``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncGenerator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from litestar import Litestar, Request, Router
+from litestar.config.compression import CompressionConfig
+from litestar.config.cors import CORSConfig
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.params import BodyKwarg
+from litestar.types import ControllerRouterHandler
+
+from api.container import Container, build_container
+from api.deps import provide_container, provide_uow
+from api.observability import configure_logging, observability_middleware
+from api.platform import PlatformController
+from api.problems import ProblemError, handle_exception
+from api.settings import Settings, load_settings
+
+log = logging.getLogger("thudo.app")
+
+API_V1: list[ControllerRouterHandler] = []
+ROOT: list[ControllerRouterHandler] = [PlatformController]
+
+_JSON_TYPES = ("application/json",)
+
+
+def _expects_json(request: Request[Any, Any, Any]) -> bool:
+    handler = request.route_handler
+    param = handler.parsed_fn_signature.parameters.get("data")
+    if param is None:
+        return False
+    kwarg = param.kwarg_definition
+    media = getattr(kwarg, "media_type", None) if isinstance(kwarg, BodyKwarg) else None
+    return media is None or str(media).startswith("application/json")
+
+
+async def require_json_content_type(request: Request[Any, Any, Any]) -> None:
+    """415 for a JSON endpoint called with another media type (before any parsing happens)."""
+    if request.method in ("POST", "PUT", "PATCH") and _expects_json(request):
+        ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if ctype not in _JSON_TYPES and not ctype.endswith("+json"):
+            raise ProblemError(415, "unsupported_media_type", expected="application/json")
+
+
+def create_app(settings: Settings | None = None, container: Container | None = None) -> Litestar:
+    """Build the app. Pass ``container`` to share one across apps (tests); else the lifespan builds it."""
+    settings = settings or load_settings()
+    configure_logging(settings.log_level)
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncGenerator[None, None]:
+        owned = container is None
+        app.state.container = container or await build_container(settings)
+        try:
+            for start in _STARTUP_HOOKS:
+                await start(app.state.container)
+            yield
+        finally:
+            for task in app.state.container.background:
+                task.cancel()
+            for stop in _SHUTDOWN_HOOKS:
+                await stop(app.state.container)
+            if owned:
+                await app.state.container.close()
+
+    api_v1 = Router(path="/api/v1", route_handlers=API_V1) if API_V1 else None
+    return Litestar(
+        route_handlers=[*ROOT, *([api_v1] if api_v1 else [])],
+        lifespan=[lifespan],
+        dependencies={"uow": Provide(provide_uow), "container": Provide(provide_container, sync_to_thread=False)},
+        exception_handlers={Exception: handle_exception},
+        before_request=require_json_content_type,
+        middleware=[observability_middleware],
+        cors_config=CORSConfig(allow_origins=list(settings.cors_origins), allow_credentials=False,
+                               allow_headers=["authorization", "content-type", "idempotency-key",
+                                              "accept-language", "x-request-id"],
+                               expose_headers=["x-request-id", "retry-after", "location"])
+        if settings.cors_origins else None,
+        compression_config=CompressionConfig(backend="gzip", minimum_size=1000, gzip_compress_level=6),
+        request_max_body_size=settings.max_body_bytes,
+        openapi_config=OpenAPIConfig(
+            title="Thủ Đô Số API", version="1.0.0", path="/schema",
+            description="Backend of Hanoi's citizen super-app. Errors are RFC 9457 problem+json.",
+            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+            components=Components(security_schemes={
+                "bearer": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT"),
+            }),
+        ),
+        debug=False,
+    )
+
+
+# Hooks run by the lifespan after/before the container exists (inline worker, caches, ...).
+_STARTUP_HOOKS: list[Any] = []
+_SHUTDOWN_HOOKS: list[Any] = []
+
+
+def app_factory() -> Litestar:
+    """Entry point for ASGI servers (``granian --factory api.app:app_factory``)."""
+    return create_app()

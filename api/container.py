@@ -1,0 +1,35 @@
+"""Composition root: the one place that decides which adapter serves which port.
+
+``Container`` is built once per process in the app's lifespan (``startup``) and reached by
+handlers through ``request.app.state.container``. Bounded contexts add their adapters here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+
+from adapters.postgres.pool import create_pool
+from api.settings import Settings
+from domain.shared.time import Clock, SystemClock
+
+
+@dataclass
+class Container:
+    settings: Settings
+    pool: asyncpg.Pool[Any]
+    clock: Clock = field(default_factory=SystemClock)
+    # Background tasks started by the lifespan (inline worker); cancelled on shutdown.
+    background: list[Any] = field(default_factory=list)
+
+    async def close(self) -> None:
+        await self.pool.close()
+
+
+async def build_container(settings: Settings) -> Container:
+    assert settings.database_url, "the CLI resolves the embedded database before building the app"
+    pool = await create_pool(settings.database_url, max_size=settings.db_pool_max,
+                             statement_timeout_ms=settings.db_statement_timeout_ms)
+    return Container(settings=settings, pool=pool)

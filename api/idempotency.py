@@ -1,0 +1,61 @@
+"""``Idempotency-Key`` for creating POSTs: a retry returns the first response, never a second record.
+
+The key row is inserted in the *same transaction* as the business change and holds the response,
+so both commit or neither does. Two racing requests with one key: the second INSERT waits on the
+first one's row lock; after the first commits it sees the row and replays its response, after a
+rollback it proceeds as the first.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import msgspec
+from litestar import Request, Response
+
+from adapters.postgres.uow import PgUnitOfWork
+from api.problems import ProblemError
+
+HEADER = "idempotency-key"
+REPLAYED = "Idempotent-Replayed"
+
+
+def _valid_key(key: str) -> bool:
+    return 1 <= len(key) <= 200 and key.isprintable() and key.isascii()
+
+
+async def idempotent(request: Request[Any, Any, Any], uow: PgUnitOfWork, principal: str,
+                     create: Callable[[], Awaitable[Response[Any]]]) -> Response[Any]:
+    """Run ``create`` at most once per (principal, Idempotency-Key)."""
+    key = request.headers.get(HEADER)
+    if key is None:
+        return await create()
+    if not _valid_key(key):
+        raise ProblemError(400, "idempotency.key_invalid")
+    body = await request.body()
+    fingerprint = hashlib.sha256(
+        request.method.encode() + b" " + request.url.path.encode() + b"\n" + body).hexdigest()
+    inserted = await uow.conn.fetchval(
+        """INSERT INTO idempotency_keys (principal, key, fingerprint) VALUES ($1, $2, $3)
+           ON CONFLICT (principal, key) DO NOTHING RETURNING true""",
+        principal, key, fingerprint,
+    )
+    if not inserted:
+        row = await uow.conn.fetchrow(
+            "SELECT fingerprint, status, body FROM idempotency_keys WHERE principal = $1 AND key = $2",
+            principal, key,
+        )
+        if row is None or row["fingerprint"] != fingerprint:
+            raise ProblemError(422, "idempotency.key_reused")
+        return Response(bytes(row["body"]), status_code=row["status"], media_type="application/json",
+                        headers={REPLAYED: "true"})
+    response = await create()
+    encoded = msgspec.json.encode(response.content)
+    await uow.conn.execute(
+        "UPDATE idempotency_keys SET status = $3, body = $4 WHERE principal = $1 AND key = $2",
+        principal, key, response.status_code, encoded,
+    )
+    return Response(encoded, status_code=response.status_code, media_type="application/json",
+                    headers=dict(response.headers))

@@ -1,0 +1,41 @@
+"""Platform endpoints: liveness, readiness (database), Prometheus metrics."""
+
+from __future__ import annotations
+
+import asyncio
+
+from litestar import Controller, Response, get
+from litestar.datastructures import State
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+READY_TIMEOUT_S = 1.5
+
+
+
+
+class PlatformController(Controller):
+    path = ""
+    tags = ["platform"]
+    include_in_schema = True
+
+    @get("/health/live", operation_id="healthLive", summary="The process is up")
+    async def live(self) -> dict[str, str]:
+        return {"status": "ok"}
+
+    @get("/health/ready", operation_id="healthReady", summary="The service can reach its database",
+         responses={})
+    async def ready(self, state: State) -> Response[dict[str, str]]:
+        pool = state.container.pool
+        try:
+            # acquire() may try to open a new connection: bound the whole check so it never hangs.
+            async with asyncio.timeout(READY_TIMEOUT_S):
+                async with pool.acquire() as conn:
+                    await conn.fetchval("SELECT 1")
+        except Exception:  # any failure means "not ready"; the cause is logged by the pool
+            return Response({"status": "unavailable", "database": "down"}, status_code=503,
+                            headers={"Retry-After": "5"})
+        return Response({"status": "ok", "database": "up"})
+
+    @get("/metrics", operation_id="metrics", summary="Prometheus metrics", media_type=CONTENT_TYPE_LATEST)
+    async def metrics(self) -> Response[bytes]:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

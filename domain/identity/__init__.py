@@ -1,0 +1,1 @@
+"""Identity: citizens and staff logging in with VNeID, our tokens, roles, devices, privacy rights."""

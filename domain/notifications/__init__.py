@@ -1,0 +1,1 @@
+"""Notifications: outbox, push delivery, in-app inbox, preferences."""

@@ -1,0 +1,1 @@
+"""Building blocks shared by every bounded context: ids, time, unit of work."""

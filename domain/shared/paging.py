@@ -1,0 +1,36 @@
+"""Cursor pagination shared by every list: opaque cursor, capped limit, stable order."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Generic, TypeVar
+
+import msgspec
+
+from domain.errors import InvalidInput
+
+T = TypeVar("T")
+
+MAX_LIMIT = 100
+
+
+class Page(msgspec.Struct, Generic[T]):
+    items: list[T]
+    next_cursor: str | None = None
+
+
+def encode_cursor(*parts: str) -> str:
+    raw = "\x1f".join(parts).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, n_parts: int) -> list[str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise InvalidInput(field="cursor", rule="cursor") from None
+    parts = raw.split("\x1f")
+    if len(parts) != n_parts:
+        raise InvalidInput(field="cursor", rule="cursor")
+    return parts

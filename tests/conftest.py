@@ -1,0 +1,48 @@
+"""Shared fixtures: one migrated database per run, a live app over HTTP, isolation per test."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from api.app import create_app
+from api.settings import Settings, load_settings
+from tests.support.database import fresh_database, server_url, truncate_all
+from tests.support.live import free_port, serve
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with server_url(tmp_path_factory.mktemp("pg")) as server, fresh_database(server) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    port = free_port()
+    return load_settings({}, database_url=database_url, environment="test", port=port,
+                         data_dir=Path(tmp_path_factory.mktemp("data")), standins=True, run_worker=False,
+                         seed_demo=False, log_level="WARNING", cors_origins=("https://app.thudo.example",))
+
+
+@pytest.fixture(scope="session")
+def base_url(settings: Settings) -> Iterator[str]:
+    with serve(create_app(settings), settings.port) as url:
+        yield url
+
+
+@pytest.fixture
+def http(base_url: str) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=base_url, timeout=15) as client:
+        yield client
+
+
+@pytest.fixture
+def clean_db(database_url: str) -> Iterator[str]:
+    """Empties every non-reference table after the test (integration and API tests use it)."""
+    yield database_url
+    asyncio.run(truncate_all(database_url))

@@ -1,0 +1,85 @@
+"""A throw-away PostgreSQL database per test run.
+
+``TEST_DATABASE_URL`` names a server to use (a fresh database is created on it and dropped at the
+end, so concurrent runs never meet); without it an embedded PostgreSQL is started in a temp dir.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+
+from adapters.postgres.embedded import EmbeddedPostgres
+from adapters.postgres.migrator import migrate
+from adapters.postgres.pool import connect
+from adapters.postgres.seed import seed_units
+
+
+def _with_database(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path="/" + name))
+
+
+async def _admin(url: str, sql: str) -> None:
+    conn = await asyncpg.connect(url, timeout=5)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+async def prepare(url: str) -> None:
+    conn = await connect(url)
+    try:
+        await migrate(conn)
+        await seed_units(conn)
+    finally:
+        await conn.close()
+
+
+@contextmanager
+def server_url(tmp: Path) -> Iterator[str]:
+    """URL of the server tests run on: TEST_DATABASE_URL or a new embedded one."""
+    given = os.environ.get("TEST_DATABASE_URL")
+    if given:
+        yield given
+        return
+    embedded = EmbeddedPostgres(tmp)
+    try:
+        yield embedded.start()
+    finally:
+        embedded.stop()
+
+
+@contextmanager
+def fresh_database(server: str) -> Iterator[str]:
+    name = "thudo_test_" + secrets.token_hex(6)
+    asyncio.run(_admin(server, f'CREATE DATABASE "{name}"'))
+    url = _with_database(server, name)
+    try:
+        asyncio.run(prepare(url))
+        yield url
+    finally:
+        asyncio.run(_admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+# Reference data loaded once per run and kept between tests.
+KEEP_TABLES = {"schema_migrations", "units"}
+
+
+async def truncate_all(url: str) -> None:
+    conn = await asyncpg.connect(url, timeout=5)
+    try:
+        tables = [r["tablename"] for r in await conn.fetch(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public'") if r["tablename"] not in KEEP_TABLES]
+        if tables:
+            await conn.execute("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " CASCADE")
+    finally:
+        await conn.close()
