@@ -21,3 +21,8 @@ class Notification(msgspec.Struct, frozen=True, kw_only=True):
     legally_required: bool = False
     # Same key -> one message; defaults to template + object + user when not given.
     idempotency_key: str | None = None
+
+    @property
+    def key(self) -> str:
+        """The effective idempotency key (explicit, or template:object_type:object_id:user_id)."""
+        return self.idempotency_key or f"{self.template}:{self.object_type}:{self.object_id}:{self.user_id}"
