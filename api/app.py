@@ -22,6 +22,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.params import BodyKwarg
 from litestar.types import ControllerRouterHandler
 
+from api.body import check_json_body
 from api.container import Container, build_container
 from api.deps import provide_container, provide_uow
 from api.observability import configure_logging, observability_middleware
@@ -44,7 +45,8 @@ def _expects_json(request: Request[Any, Any, Any]) -> bool:
         return False
     kwarg = param.kwarg_definition
     media = getattr(kwarg, "media_type", None) if isinstance(kwarg, BodyKwarg) else None
-    return media is None or str(media).startswith("application/json")
+    # RequestEncodingType is a str enum: compare its value, str() of it is "RequestEncodingType.JSON".
+    return media is None or str(getattr(media, "value", media)).startswith("application/json")
 
 
 async def require_json_content_type(request: Request[Any, Any, Any]) -> None:
@@ -53,6 +55,7 @@ async def require_json_content_type(request: Request[Any, Any, Any]) -> None:
         ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if ctype not in _JSON_TYPES and not ctype.endswith("+json"):
             raise ProblemError(415, "unsupported_media_type", expected="application/json")
+        await check_json_body(request)
 
 
 def create_app(settings: Settings | None = None, container: Container | None = None) -> Litestar:
@@ -77,13 +80,12 @@ def create_app(settings: Settings | None = None, container: Container | None = N
                 await app.state.container.close()
 
     api_v1 = Router(path="/api/v1", route_handlers=API_V1) if API_V1 else None
-    return Litestar(
+    app = Litestar(
         route_handlers=[*ROOT, *([api_v1] if api_v1 else [])],
         lifespan=[lifespan],
         dependencies={"uow": Provide(provide_uow), "container": Provide(provide_container, sync_to_thread=False)},
         exception_handlers={Exception: handle_exception},
         before_request=require_json_content_type,
-        middleware=[observability_middleware],
         cors_config=CORSConfig(allow_origins=list(settings.cors_origins), allow_credentials=False,
                                allow_headers=["authorization", "content-type", "idempotency-key",
                                               "accept-language", "x-request-id"],
@@ -99,8 +101,14 @@ def create_app(settings: Settings | None = None, container: Container | None = N
                 "bearer": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT"),
             }),
         ),
+        # Litestar's default LoggingConfig would replace our JSON handler on the root logger.
+        logging_config=None,
         debug=False,
     )
+    # Wrapped around Litestar's whole ASGI handler (not as route middleware) so that 404/405 from the
+    # router and CORS preflights also get a request id, security headers, a log line and metrics.
+    app.asgi_handler = observability_middleware(app.asgi_handler)
+    return app
 
 
 # Hooks run by the lifespan after/before the container exists (inline worker, caches, ...).

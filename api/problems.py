@@ -14,7 +14,7 @@ from typing import Any
 import asyncpg
 import msgspec
 from litestar import MediaType, Request, Response
-from litestar.exceptions import HTTPException, NotFoundException, ValidationException
+from litestar.exceptions import HTTPException, NotFoundException, SerializationException, ValidationException
 
 from api import i18n
 from domain.errors import (
@@ -145,6 +145,10 @@ def _validation_errors(exc: ValidationException) -> list[tuple[str, str, dict[st
         if isinstance(item, dict):
             msg = str(item.get("message", ""))
             key = item.get("key")
+            if item.get("source") == "body" and msg == "'data'":
+                # Litestar reports an empty body as a missing "data" kwarg.
+                out.append(("body", "required", {}))
+                continue
             field, rule, params = parse_validation_message(msg, key if key != "data" else None)
             if item.get("source") in ("query", "path", "header", "cookie") and key:
                 field = str(key)
@@ -180,13 +184,16 @@ def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Respons
         status = exc.status_code
         code = {400: "malformed_json", 405: "method_not_allowed", 413: "body_too_large",
                 415: "unsupported_media_type"}.get(status, f"http_{status}")
-        if status == 400 and "malformed" not in str(exc.detail).lower() and "json" not in str(exc.detail).lower():
+        # Litestar wraps body decode failures (SerializationException) in a 400 ClientException.
+        decode_failed = isinstance(exc.__cause__, SerializationException) or "malformed" in str(exc.detail).lower()
+        if status == 400 and not decode_failed:
             code = "bad_request"
         return problem_response(request, status, code, headers=dict(exc.headers or {}))
     if _is_database_down(exc):
         log.warning("database unavailable: %s", type(exc).__name__)
         return problem_response(request, 503, "unavailable", headers={"Retry-After": "5"})
-    log.exception("unhandled error", extra={"route": request.scope.get("path")})
+    # The route template, not the path: paths carry ids of citizens' objects.
+    log.exception("unhandled error", extra={"route": request.scope.get("path_template")})
     return problem_response(request, 500, "internal_error")
 
 

@@ -1,0 +1,55 @@
+"""Strict JSON request bodies.
+
+Litestar converts the decoded body to the handler's ``data`` type in msgspec's lax mode (it needs
+that for query strings), which would silently turn ``"1"`` into ``1`` or ``"true"`` into ``True``.
+The bad-input policy forbids coercion, so before Litestar parses anything the raw body is decoded
+once more, strictly, against the same type; failures become the usual 400/422 problems.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from litestar import Request
+from litestar.exceptions import ClientException, ValidationException
+
+from api.problems import ProblemError
+
+# Keyed by handler identity: handlers live as long as the app, and building a decoder per request
+# would cost more than the decode itself.
+_DECODERS: dict[int, tuple[msgspec.json.Decoder[Any], bool] | None] = {}
+
+
+def _decoder_for(request: Request[Any, Any, Any]) -> tuple[msgspec.json.Decoder[Any], bool] | None:
+    handler = request.route_handler
+    key = id(handler)
+    if key not in _DECODERS:
+        param = handler.parsed_fn_signature.parameters.get("data")
+        entry = None
+        if param is not None:
+            try:
+                entry = (msgspec.json.Decoder(param.annotation, strict=True), param.is_optional)
+            except TypeError:  # a type msgspec cannot decode (DTOs, uploads): Litestar handles it
+                entry = None
+        _DECODERS[key] = entry
+    return _DECODERS[key]
+
+
+async def check_json_body(request: Request[Any, Any, Any]) -> None:
+    """Reject a JSON body that does not match the handler's type exactly (no coercion)."""
+    entry = _decoder_for(request)
+    if entry is None:
+        return
+    decoder, optional = entry
+    body = await request.body()  # cached on the request: Litestar does not read the stream twice
+    if not body.strip():
+        if optional:
+            return
+        raise ProblemError(422, "validation_failed", errors=[("body", "required", {})])
+    try:
+        decoder.decode(body)
+    except msgspec.ValidationError as exc:
+        raise ValidationException(extra=[{"message": str(exc), "source": "body"}]) from None
+    except msgspec.DecodeError:
+        raise ClientException("Malformed JSON body") from None
