@@ -3,7 +3,7 @@
 The key row is inserted in the *same transaction* as the business change and holds the response,
 so both commit or neither does. Two racing requests with one key: the second INSERT waits on the
 first one's row lock; after the first commits it sees the row and replays its response, after a
-rollback it proceeds as the first.
+rollback it proceeds as the first. Storage lives in ``adapters.postgres.idempotency``.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import Any
 import msgspec
 from litestar import Request, Response
 
+from adapters.postgres import idempotency as idempotency_keys
 from adapters.postgres.uow import PgUnitOfWork
 from api.problems import ProblemError
 
@@ -37,25 +38,14 @@ async def idempotent(request: Request[Any, Any, Any], uow: PgUnitOfWork, princip
     body = await request.body()
     fingerprint = hashlib.sha256(
         request.method.encode() + b" " + request.url.path.encode() + b"\n" + body).hexdigest()
-    inserted = await uow.conn.fetchval(
-        """INSERT INTO idempotency_keys (principal, key, fingerprint) VALUES ($1, $2, $3)
-           ON CONFLICT (principal, key) DO NOTHING RETURNING true""",
-        principal, key, fingerprint,
-    )
-    if not inserted:
-        row = await uow.conn.fetchrow(
-            "SELECT fingerprint, status, body FROM idempotency_keys WHERE principal = $1 AND key = $2",
-            principal, key,
-        )
-        if row is None or row["fingerprint"] != fingerprint:
+    earlier = await idempotency_keys.claim(uow.conn, principal, key, fingerprint)
+    if earlier is not None:
+        if earlier.fingerprint != fingerprint:
             raise ProblemError(422, "idempotency.key_reused")
-        return Response(bytes(row["body"]), status_code=row["status"], media_type="application/json",
+        return Response(earlier.body, status_code=earlier.status, media_type="application/json",
                         headers={REPLAYED: "true"})
     response = await create()
     encoded = msgspec.json.encode(response.content)
-    await uow.conn.execute(
-        "UPDATE idempotency_keys SET status = $3, body = $4 WHERE principal = $1 AND key = $2",
-        principal, key, response.status_code, encoded,
-    )
+    await idempotency_keys.store(uow.conn, principal, key, response.status_code, encoded)
     return Response(encoded, status_code=response.status_code, media_type="application/json",
                     headers=dict(response.headers))
