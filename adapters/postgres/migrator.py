@@ -74,12 +74,17 @@ async def migrate(conn: asyncpg.Connection[Any], directory: Path = MIGRATIONS_DI
         for m in migrations:
             if m.version in applied:
                 continue
-            async with conn.transaction():
-                await conn.execute(m.sql)
-                await conn.execute(
-                    "INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
-                    m.version, m.name, m.checksum,
-                )
+            try:
+                async with conn.transaction():
+                    await conn.execute(m.sql)
+                    await conn.execute(
+                        "INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
+                        m.version, m.name, m.checksum,
+                    )
+            except asyncpg.PostgresError as exc:
+                # The file's transaction rolled back: earlier files stay applied, this one left no trace.
+                raise MigrationError(f"migration {m.name} failed and was rolled back: "
+                                     f"{type(exc).__name__}: {exc}") from exc
             done.append(m.name)
         return done
     finally:
