@@ -1,0 +1,92 @@
+"""The floor: a bare Litestar + asyncpg app running one indexed query, nothing else.
+
+Our endpoints are judged against it (reads ≥ 70 %, writes ≥ 50 % of its throughput), so it must stay
+bare: no middleware, no auth, no logging, no unit of work — only what any Litestar + asyncpg
+endpoint pays for (routing, one pooled query on a unique index, msgspec serialisation). It is
+served exactly like the real service (``python -m bench.floor_app`` → granian, one worker, ASGI),
+or under uvicorn for the server comparison in ``bench.servers``.
+
+    DATABASE_URL=postgresql://… python -m bench.floor_app --port 8100 [--server uvicorn]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import AsyncGenerator
+from contextlib import asynccontextmanager
+
+import asyncpg
+import msgspec
+from litestar import Litestar, get
+from litestar.datastructures import State
+from litestar.exceptions import NotFoundException
+
+# `units.code` carries a unique index (migrations/0001_foundation.sql); D002 is seeded by `thudo seed`.
+UNIT_QUERY = "SELECT id, code, name_vi FROM units WHERE code = $1"
+FLOOR_PATH = "/units/D002"
+PLAIN_PATH = "/plain"
+POOL_MAX = 10  # the service's DB_POOL_MAX default, so both sides get the same number of connections
+
+
+class Unit(msgspec.Struct):
+    id: str
+    code: str
+    name_vi: str
+
+
+@get("/units/{code:str}")
+async def unit(code: str, state: State) -> Unit:
+    async with state.pool.acquire() as conn:
+        row = await conn.fetchrow(UNIT_QUERY, code)
+    if row is None:
+        raise NotFoundException()
+    return Unit(id=str(row["id"]), code=row["code"], name_vi=row["name_vi"])
+
+
+@get(PLAIN_PATH)
+async def plain() -> dict[str, str]:
+    """No database at all: what the server + framework alone cost (used by the server comparison)."""
+    return {"status": "ok"}
+
+
+def create_app() -> Litestar:
+    dsn = os.environ["DATABASE_URL"]
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncGenerator[None, None]:
+        app.state.pool = await asyncpg.create_pool(dsn, min_size=2, max_size=POOL_MAX)
+        try:
+            yield
+        finally:
+            await app.state.pool.close()
+
+    return Litestar(route_handlers=[unit, plain], lifespan=[lifespan], debug=False)
+
+
+def serve(server: str, host: str, port: int) -> None:
+    if server == "uvicorn":
+        import uvicorn
+
+        uvicorn.run("bench.floor_app:create_app", factory=True, host=host, port=port, workers=1,
+                    log_level="warning", access_log=False, backlog=2048)
+        return
+    from granian.constants import Interfaces
+    from granian.server import Server
+
+    # Same arguments as `thudo serve` (api/cli.py) so the floor is served the way the service is.
+    Server("bench.floor_app:create_app", address=host, port=port, interface=Interfaces.ASGI, workers=1,
+           factory=True, log_access=False, backlog=2048).serve()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--server", choices=("granian", "uvicorn"), default="granian")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8100)
+    args = parser.parse_args(argv)
+    serve(args.server, args.host, args.port)
+
+
+if __name__ == "__main__":
+    main()

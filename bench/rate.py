@@ -1,0 +1,146 @@
+"""Open-loop load at a fixed rate (wrk has no rate limit), for latency at a given throughput.
+
+Requests are *scheduled* at ``t0 + i / rate`` whatever the server does, and each latency is counted
+from its scheduled time, so a stalled server shows up as queueing delay instead of silently
+lowering the offered load (the "coordinated omission" a closed-loop tool suffers). A fixed set of
+keep-alive connections carries the requests; a request waits for a free one if all are busy.
+
+The client is plain asyncio with a minimal HTTP/1.1 codec: far cheaper per request than a full
+HTTP client library, which matters when it shares two cores with the server it measures.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import secrets
+import time
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from bench.scenarios import RequestSpec
+
+
+@dataclass(frozen=True)
+class RateResult:
+    target_rps: float
+    sent: int
+    completed: int
+    achieved_rps: float  # completed / time from first schedule to last answer
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    max_ms: float
+    non_2xx: int
+    socket_errors: int
+
+    @property
+    def errors(self) -> int:
+        return self.non_2xx + self.socket_errors
+
+
+def percentile(sorted_values: list[float], p: float) -> float:
+    if not sorted_values:
+        return float("nan")
+    rank = max(0, min(len(sorted_values) - 1, math.ceil(p / 100 * len(sorted_values)) - 1))  # nearest rank
+    return sorted_values[rank]
+
+
+class _Encoder:
+    """Builds the bytes of request ``i``; same rotation and key scheme as the wrk script."""
+
+    def __init__(self, spec: RequestSpec, host: str) -> None:
+        self.spec = spec
+        self.host = host
+        self.run_id = secrets.token_hex(4)
+
+    def __call__(self, i: int) -> bytes:
+        spec = self.spec
+        lines = [f"{spec.method} {spec.path} HTTP/1.1", f"Host: {self.host}"]
+        lines += [f"{k}: {v}" for k, v in spec.headers[i % len(spec.headers)].items()]
+        if spec.idempotency_keys:
+            lines.append(f"Idempotency-Key: bench-{self.run_id}-rate-{i}")
+        body = spec.bodies[i % len(spec.bodies)] if spec.bodies else b""
+        if body or spec.method in ("POST", "PUT", "PATCH"):
+            lines.append(f"Content-Length: {len(body)}")
+        return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
+async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bool]:
+    """(status, keep-alive) after consuming the whole response."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split(" ", 2)[1])
+    headers = {}
+    for line in lines[1:]:
+        if ":" in line:
+            k, v = line.split(":", 1)
+            headers[k.strip().lower()] = v.strip().lower()
+    if headers.get("transfer-encoding") == "chunked":
+        while True:
+            size = int((await reader.readuntil(b"\r\n")).split(b";")[0], 16)
+            await reader.readexactly(size + 2)
+            if size == 0:
+                break
+    else:
+        await reader.readexactly(int(headers.get("content-length", "0")))
+    return status, headers.get("connection") != "close"
+
+
+async def run_rate(base_url: str, spec: RequestSpec, *, rate: float, duration: float, connections: int = 64,
+                   request_timeout: float = 10.0) -> RateResult:
+    parts = urlsplit(base_url)
+    host, port = parts.hostname or "127.0.0.1", parts.port or 80
+    encode = _Encoder(spec, f"{host}:{port}")
+    total = max(1, int(rate * duration))
+    queue: asyncio.Queue[tuple[int, float] | None] = asyncio.Queue()
+    latencies: list[float] = []
+    counts = {"non_2xx": 0, "socket": 0, "last": 0.0}
+
+    async def connection() -> None:
+        reader: asyncio.StreamReader | None = None
+        writer: asyncio.StreamWriter | None = None
+        while (item := await queue.get()) is not None:
+            i, due = item
+            try:
+                if writer is None:
+                    reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), request_timeout)
+                assert reader is not None
+                writer.write(encode(i))
+                status, keep = await asyncio.wait_for(_read_response(reader), request_timeout)
+            except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError, ValueError):
+                counts["socket"] += 1
+                if writer is not None:
+                    writer.close()
+                reader = writer = None
+                continue
+            now = time.perf_counter()
+            latencies.append((now - due) * 1000)
+            counts["last"] = now
+            if not 200 <= status < 400:
+                counts["non_2xx"] += 1
+            if not keep:
+                writer.close()
+                reader = writer = None
+        if writer is not None:
+            writer.close()
+
+    workers = [asyncio.create_task(connection()) for _ in range(connections)]
+    t0 = time.perf_counter() + 0.05
+    for i in range(total):
+        due = t0 + i / rate
+        delay = due - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        queue.put_nowait((i, due))
+    for _ in workers:
+        queue.put_nowait(None)
+    await asyncio.wait_for(asyncio.gather(*workers), request_timeout + duration + 30)
+    latencies.sort()
+    elapsed = (counts["last"] - t0) if counts["last"] else duration
+    return RateResult(
+        target_rps=rate, sent=total, completed=len(latencies), achieved_rps=len(latencies) / elapsed,
+        p50_ms=percentile(latencies, 50), p95_ms=percentile(latencies, 95), p99_ms=percentile(latencies, 99),
+        max_ms=latencies[-1] if latencies else float("nan"),
+        non_2xx=int(counts["non_2xx"]), socket_errors=int(counts["socket"]),
+    )

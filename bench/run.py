@@ -1,0 +1,227 @@
+"""HTTP load bench: the real service against the bare floor app, in the same run.
+
+    uv run python -m bench.run [--duration 15] [--connections 64] [--scenarios platform.ready ...] [--servers]
+
+For each scenario: maximum throughput (closed loop, wrk), bracketed by floor runs before and after
+(floor, scenario, floor, next scenario, floor, …) so that drift on a noisy machine hits both sides;
+then p50/p95/p99 at half of that maximum (open loop, bench/rate.py). Writes the ``http`` section of
+docs/performance.md (``--servers`` also the ``servers`` section, see bench/servers.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from bench import procs, report
+from bench.database import bench_database, postgres_version, server_url
+from bench.rate import RateResult, run_rate
+from bench.scenarios import FLOOR, BenchContext, RequestSpec, Scenario, select
+from bench.wrk import WrkResult, ensure_wrk, run_wrk
+
+# Above this share of failed requests a measurement says nothing about the endpoint.
+MAX_ERROR_SHARE = 0.01
+
+
+@dataclass(frozen=True)
+class Options:
+    duration: float = 10.0
+    connections: int = 64
+    threads: int = 2
+    warmup: float = 2.0
+    wrk: str = "wrk"
+
+
+@dataclass
+class Measured:
+    name: str
+    kind: str
+    note: str
+    target_ratio: float
+    p99_budget_ms: float
+    closed: WrkResult
+    floor_rps: float | None = None  # mean of the floor runs just before and after
+    open: RateResult | None = None
+
+    @property
+    def ratio(self) -> float | None:
+        return self.closed.rps / self.floor_rps if self.floor_rps else None
+
+
+@dataclass
+class HttpRun:
+    floors: list[WrkResult]
+    floor_open: RateResult
+    scenarios: list[Measured]
+    order: list[tuple[str, WrkResult]]
+
+
+def _closed(opts: Options, base_url: str, spec: RequestSpec, duration: float | None = None) -> WrkResult:
+    return run_wrk(base_url, spec, duration=duration or opts.duration, connections=opts.connections,
+                   threads=opts.threads, wrk=opts.wrk)
+
+
+def _open(opts: Options, base_url: str, spec: RequestSpec, max_rps: float) -> RateResult:
+    return asyncio.run(run_rate(base_url, spec, rate=max(1.0, max_rps / 2), duration=opts.duration,
+                                connections=opts.connections))
+
+
+def measure(opts: Options, floor_url: str, service_url: str, database_url: str, data_dir: Path,
+            scenarios: Sequence[Scenario]) -> HttpRun:
+    floor_spec = asyncio.run(FLOOR.prepare(BenchContext(floor_url, database_url, data_dir)))
+    if opts.warmup:
+        _closed(opts, floor_url, floor_spec, opts.warmup)
+    floors = [_closed(opts, floor_url, floor_spec)]
+    order: list[tuple[str, WrkResult]] = [("floor", floors[0])]
+    measured: list[Measured] = []
+    for sc in scenarios:
+        spec = asyncio.run(sc.prepare(BenchContext(service_url, database_url, data_dir)))
+        if opts.warmup:
+            _closed(opts, service_url, spec, opts.warmup)
+        closed = _closed(opts, service_url, spec)
+        floors.append(_closed(opts, floor_url, floor_spec))
+        order += [(sc.name, closed), ("floor", floors[-1])]
+        m = Measured(sc.name, sc.kind, sc.note, sc.target_ratio, sc.p99_budget_ms, closed,
+                     floor_rps=(floors[-2].rps + floors[-1].rps) / 2)
+        m.open = _open(opts, service_url, spec, closed.rps)
+        measured.append(m)
+    floor_open = _open(opts, floor_url, floor_spec, statistics.mean(f.rps for f in floors))
+    return HttpRun(floors, floor_open, measured, order)
+
+
+def _failed(requests: int, errors: int) -> bool:
+    return requests == 0 or errors > MAX_ERROR_SHARE * requests
+
+
+def _verdict(ok: bool, invalid: bool) -> str:
+    return "invalid (errors)" if invalid else ("meets" if ok else "**misses**")
+
+
+def render(run: HttpRun, opts: Options, machine: str) -> str:
+    floor_mean = statistics.mean(f.rps for f in run.floors)
+    spread = (max(f.rps for f in run.floors) - min(f.rps for f in run.floors)) / floor_mean * 100
+    out = [
+        "## HTTP load: the service versus the floor",
+        "",
+        f"`uv run python -m bench.run --duration {opts.duration:g} --connections {opts.connections}` — "
+        f"wrk {opts.threads} threads × {opts.connections} connections, {opts.duration:g} s per measurement, "
+        f"{opts.warmup:g} s warm-up per target; server and service each 1 granian worker.",
+        "",
+        machine,
+        "",
+        "### Maximum throughput, in run order (closed loop)",
+        "",
+        "| # | Target | req/s | p50 ms | p99 ms | errors |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    for i, (name, r) in enumerate(run.order, 1):
+        out.append(f"| {i} | {name} | {r.rps:,.0f} | {r.p50_ms:.1f} | {r.p99_ms:.1f} | {r.errors} |")
+    out += [
+        "",
+        f"Floor: mean **{floor_mean:,.0f} req/s** over {len(run.floors)} runs (spread {spread:.0f} % of the mean "
+        "between its runs — the noise level of this run).",
+        "",
+        "### Versus the floor",
+        "",
+        "Ratio = the scenario's req/s ÷ the mean of the floor runs just before and after it.",
+        "",
+        "| Scenario | Kind | req/s | Floor req/s | Ratio | Target | Verdict | What it exercises |",
+        "|---|---|---:|---:|---:|---:|---|---|",
+    ]
+    for m in run.scenarios:
+        invalid = _failed(m.closed.requests, m.closed.errors)
+        out.append(f"| {m.name} | {m.kind} | {m.closed.rps:,.0f} | {m.floor_rps or 0:,.0f} | {m.ratio or 0:.2f} | "
+                   f"≥ {m.target_ratio:.2f} | {_verdict((m.ratio or 0) >= m.target_ratio, invalid)} | {m.note} |")
+    out += [
+        "",
+        "### Latency at half of the maximum rate (open loop)",
+        "",
+        "Requests scheduled at a fixed rate (half of the target's own maximum above) by bench/rate.py; "
+        "latency counted from the scheduled send time.",
+        "",
+        "| Target | Offered req/s | Achieved req/s | p50 ms | p95 ms | p99 ms | max ms | errors | p99 budget "
+        "| Verdict |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    rows = [("floor", run.floor_open, None), *((m.name, m.open, m.p99_budget_ms) for m in run.scenarios)]
+    for name, r, budget in rows:
+        if r is None:
+            continue
+        invalid = _failed(r.completed, r.errors)
+        verdict = _verdict(r.p99_ms < budget, invalid) if budget else "(reference)"
+        out.append(f"| {name} | {r.target_rps:,.0f} | {r.achieved_rps:,.0f} | {r.p50_ms:.1f} | {r.p95_ms:.1f} | "
+                   f"{r.p99_ms:.1f} | {r.max_ms:.1f} | {r.errors} | {f'< {budget:g}' if budget else '—'} | {verdict} |")
+    return "\n".join(out)
+
+
+@contextmanager
+def _database(given: str | None) -> Iterator[tuple[str, str]]:
+    if given:
+        yield given, "given (--database-url, already migrated)"
+        return
+    with server_url() as (server, how), bench_database(server) as url:
+        yield url, f"{how}, dedicated database migrated + seeded for this run"
+
+
+def run(opts: Options, scenarios: Sequence[Scenario], *, output: Path = report.DOC, database_url: str | None = None,
+        service_env: dict[str, str] | None = None, servers: bool = False, json_path: Path | None = None) -> HttpRun:
+    with _database(database_url) as (db, how), tempfile.TemporaryDirectory(prefix="thudo-bench-data-") as tmp:
+        data_dir = Path(tmp)
+        pg = asyncio.run(postgres_version(db))
+        load_before = report.load_average()
+        with procs.running("floor app", procs.floor_app(db)) as floor, \
+                procs.running("service", procs.service(db, data_dir, service_env)) as service:
+            result = measure(opts, floor.base_url, service.base_url, db, data_dir, scenarios)
+        machine = report.machine(pg, {"Database": how, "Load average (1/5/15 min) before → after":
+                                      f"{load_before} → {report.load_average()}"})
+        report.write_section("http", render(result, opts, machine), output)
+        if json_path:
+            json_path.write_text(json.dumps(asdict(result), indent=2, default=str), encoding="utf-8")
+        if servers:
+            from bench.servers import compare_and_write
+
+            compare_and_write(opts, db, pg, output)
+    return result
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n")[0])
+    p.add_argument("--duration", type=float, default=10.0, help="seconds per measurement (default 10)")
+    p.add_argument("--connections", type=int, default=64, help="concurrent connections (default 64)")
+    p.add_argument("--threads", type=int, default=2, help="wrk threads (default 2: one per core here)")
+    p.add_argument("--warmup", type=float, default=2.0, help="warm-up seconds per target (default 2)")
+    p.add_argument("--scenarios", nargs="*", help="scenario names (default: all in bench/scenarios.py)")
+    p.add_argument("--servers", action="store_true", help="also compare granian and uvicorn (bench/servers.py)")
+    p.add_argument("--output", type=Path, default=report.DOC, help="report file (default docs/performance.md)")
+    p.add_argument("--json", type=Path, help="also write the raw results as JSON")
+    p.add_argument("--database-url", help="use this already migrated database instead of creating one")
+    p.add_argument("--service-env", action="append", default=[], metavar="KEY=VALUE",
+                   help="extra environment for the service (repeatable)")
+    return p.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    wrk = ensure_wrk()
+    if wrk is None:
+        raise SystemExit("wrk not found (Debian: apt-get install wrk)")
+    opts = Options(args.duration, args.connections, args.threads, args.warmup, wrk)
+    env = dict(kv.split("=", 1) for kv in args.service_env)
+    result = run(opts, select(args.scenarios), output=args.output, database_url=args.database_url,
+                 service_env=env, servers=args.servers, json_path=args.json)
+    for m in result.scenarios:
+        print(f"{m.name}: {m.closed.rps:,.0f} req/s = {m.ratio or 0:.2f} × floor; "
+              f"p99 at half rate {m.open.p99_ms if m.open else float('nan'):.1f} ms")
+    print(f"wrote {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,103 @@
+"""What the HTTP bench measures: one ``Scenario`` per endpoint, pluggable (see bench/README.md).
+
+A scenario says which request to send and how to get ready for it: ``setup(ctx)`` runs once, right
+before the scenario is measured, against the running service (``ctx.base_url``) and its database
+(``ctx.database_url``), and returns the request headers — typically a bearer token obtained through
+the local VNeID stand-in. It may return several header sets (e.g. one per citizen, to stay under
+per-citizen rate limits); requests rotate through them.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import msgspec
+
+from bench.floor_app import FLOOR_PATH
+
+Headers = Mapping[str, str] | Sequence[Mapping[str, str]]
+Setup = Callable[["BenchContext"], Headers | Awaitable[Headers]]
+
+# quality.md: reads ≥ 70 % of the floor's throughput and p99 < 50 ms at half their own maximum
+# rate; writes ≥ 50 % and p99 < 100 ms.
+TARGET_RATIO = {"read": 0.70, "write": 0.50}
+P99_BUDGET_MS = {"read": 50.0, "write": 100.0}
+
+
+@dataclass
+class BenchContext:
+    base_url: str  # the running service, e.g. http://127.0.0.1:43211
+    database_url: str  # its (dedicated, seeded) bench database
+    data_dir: Path  # the service's DATA_DIR (dev signing keys, blobs)
+    values: dict[str, Any] = field(default_factory=dict)  # setup() may store ids here for ``path``
+
+
+@dataclass(frozen=True)
+class RequestSpec:
+    """A ready-to-send request shape, shared by the wrk script and the open-loop generator."""
+
+    method: str
+    path: str
+    headers: tuple[dict[str, str], ...]  # rotated per request; at least one (maybe empty)
+    bodies: tuple[bytes, ...] = ()  # rotated per request; empty: no body
+    idempotency_keys: bool = False  # a fresh Idempotency-Key on every request
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    kind: Literal["read", "write"]
+    method: str
+    path: str  # may name ``ctx.values`` entries: "/api/v1/feedback/reports/{report_id}"
+    body: Callable[[int], Any] | None = None  # i → JSON-able body; called for i in range(body_variants)
+    setup: Setup | None = None
+    idempotent: bool | None = None  # send a unique Idempotency-Key; default: for POST
+    body_variants: int = 64
+    note: str = ""
+
+    @property
+    def target_ratio(self) -> float:
+        return TARGET_RATIO[self.kind]
+
+    @property
+    def p99_budget_ms(self) -> float:
+        return P99_BUDGET_MS[self.kind]
+
+    async def prepare(self, ctx: BenchContext) -> RequestSpec:
+        headers: Headers = {}
+        if self.setup is not None:
+            got = self.setup(ctx)
+            headers = await got if inspect.isawaitable(got) else got
+        sets = (headers,) if isinstance(headers, Mapping) else tuple(headers)
+        bodies = tuple(msgspec.json.encode(self.body(i)) for i in range(self.body_variants)) if self.body else ()
+        if bodies:
+            sets = tuple({"Content-Type": "application/json", **h} for h in sets)
+        idem = self.method == "POST" if self.idempotent is None else self.idempotent
+        return RequestSpec(self.method, self.path.format_map(ctx.values), tuple(dict(h) for h in sets) or ({},),
+                           bodies, idem)
+
+
+FLOOR = Scenario("floor", "read", "GET", FLOOR_PATH,
+                 note="bench/floor_app.py: bare Litestar + asyncpg, one unique-index query")
+
+SCENARIOS: list[Scenario] = [
+    Scenario("platform.live", "read", "GET", "/health/live",
+             note="no database: middleware (request id, metrics, security headers) + routing + JSON"),
+    Scenario("platform.ready", "read", "GET", "/health/ready",
+             note="one pooled `SELECT 1` behind a timeout: the closest analogue of an indexed read today"),
+    # Contexts append theirs here (bench/README.md, "Adding a scenario").
+]
+
+
+def select(names: Sequence[str] | None) -> list[Scenario]:
+    if not names:
+        return list(SCENARIOS)
+    known = {s.name: s for s in SCENARIOS}
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise SystemExit(f"unknown scenario(s): {', '.join(unknown)}; known: {', '.join(known)}")
+    return [known[n] for n in names]

@@ -1,0 +1,137 @@
+"""The bench harness in a tiny mode, so it cannot rot silently between real bench runs.
+
+Not a performance test (nothing here asserts speed): it checks that the wrk script sends what a
+scenario describes, that the open-loop generator keeps its rate, that the report writer edits only
+its own section, and that ``bench.run`` measures the floor and every scenario end to end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from bench.rate import run_rate
+from bench.report import write_section
+from bench.run import Options, run
+from bench.scenarios import SCENARIOS, BenchContext, Scenario
+from bench.wrk import ensure_wrk, run_wrk
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def wrk() -> str:
+    found = ensure_wrk()
+    if found is None:
+        pytest.skip("wrk is not installed and cannot be installed here (apt-get install wrk)")
+    return found
+
+
+class _Recorder(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, like the real servers
+    seen: list[tuple[str, str, dict[str, str], bytes]]
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        self.seen.append((self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body))
+        self.send_response(201)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"{}")
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def recorder() -> Iterator[tuple[str, list[tuple[str, str, dict[str, str], bytes]]]]:
+    seen: list[tuple[str, str, dict[str, str], bytes]] = []
+    handler = type("Handler", (_Recorder,), {"seen": seen})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", seen
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+WRITE = Scenario("test.write", "write", "POST", "/things/{kind}", body=lambda i: {"n": i, "text": "Hà Nội ]]"},
+                 setup=lambda ctx: [{"Authorization": "Bearer a"}, {"Authorization": "Bearer b"}], body_variants=3)
+
+
+def _spec(base_url: str):
+    ctx = BenchContext(base_url, "postgresql://unused", Path("."), values={"kind": "reports"})
+    return asyncio.run(WRITE.prepare(ctx))
+
+
+def test_wrk_script_sends_the_scenario_with_a_fresh_idempotency_key_each_time(wrk, recorder) -> None:
+    base_url, seen = recorder
+    result = run_wrk(base_url, _spec(base_url), duration=1, connections=2, threads=2, wrk=wrk)
+
+    assert result.requests > 10
+    assert result.errors == 0
+    assert len(seen) >= result.requests
+    keys = [h["idempotency-key"] for _, _, h, _ in seen]
+    assert len(set(keys)) == len(keys)
+    assert {(m, p) for m, p, _, _ in seen} == {("POST", "/things/reports")}
+    assert {h["authorization"] for _, _, h, _ in seen} == {"Bearer a", "Bearer b"}
+    assert {h["content-type"] for _, _, h, _ in seen} == {"application/json"}
+    assert {json.loads(b)["n"] for _, _, _, b in seen} == {0, 1, 2}
+    assert json.loads(seen[0][3])["text"] == "Hà Nội ]]"
+
+
+def test_open_loop_generator_keeps_the_offered_rate(recorder) -> None:
+    base_url, seen = recorder
+    result = asyncio.run(run_rate(base_url, _spec(base_url), rate=50, duration=1, connections=4))
+
+    assert result.sent == result.completed == len(seen) == 50
+    assert result.errors == 0
+    assert 35 <= result.achieved_rps <= 60
+    assert 0 < result.p50_ms <= result.p99_ms <= result.max_ms
+    assert len({h["idempotency-key"] for _, _, h, _ in seen}) == 50
+
+
+def test_write_section_replaces_only_its_own_block(tmp_path: Path) -> None:
+    doc = tmp_path / "performance.md"
+    doc.write_text("# Performance\n\nHand-written method.\n\n<!-- bench:other -->\nkeep\n<!-- /bench:other -->\n")
+
+    write_section("http", "first", doc)
+    write_section("http", "second", doc)
+
+    text = doc.read_text()
+    assert "Hand-written method." in text
+    assert "<!-- bench:other -->\nkeep\n<!-- /bench:other -->" in text
+    assert text.count("<!-- bench:http -->") == 1
+    assert "<!-- bench:http -->\nsecond\n<!-- /bench:http -->" in text
+    assert "first" not in text
+
+
+def test_bench_run_measures_the_floor_and_every_scenario(wrk, database_url: str, tmp_path: Path) -> None:
+    doc = tmp_path / "performance.md"
+    opts = Options(duration=1, connections=4, threads=1, warmup=0, wrk=wrk)
+
+    result = run(opts, SCENARIOS, output=doc, database_url=database_url, json_path=tmp_path / "r.json")
+
+    assert [name for name, _ in result.order][::2] == ["floor"] * (len(SCENARIOS) + 1)
+    assert all(f.requests > 0 and f.errors == 0 for f in result.floors)
+    assert [m.name for m in result.scenarios] == [s.name for s in SCENARIOS]
+    for m in result.scenarios:
+        assert m.closed.requests > 0
+        assert m.closed.errors == 0, m.name
+        assert (m.ratio or 0) > 0
+        assert m.open is not None
+        assert m.open.completed == m.open.sent
+        assert m.open.errors == 0
+    text = doc.read_text()
+    assert "<!-- bench:http -->" in text
+    assert "| PostgreSQL |" in text
+    assert all(f"| {s.name} |" in text for s in SCENARIOS)
+    assert json.loads((tmp_path / "r.json").read_text())["scenarios"][0]["name"] == SCENARIOS[0].name
