@@ -1,0 +1,57 @@
+"""Settings: parsed from the environment, every problem reported at once, documented in README."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from api.settings import SETTINGS, SettingsError, Spec, load_settings
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def test_defaults_are_the_embedded_development_setup() -> None:
+    s = load_settings({})
+    assert s.embedded
+    assert (s.host, s.port, s.workers) == ("127.0.0.1", 8000, 1)
+    assert s.base_url == "http://127.0.0.1:8000"
+    assert s.standins_enabled
+    assert s.worker_inline
+    assert s.seed_enabled
+
+
+def test_a_database_url_turns_the_development_conveniences_off() -> None:
+    s = load_settings({"DATABASE_URL": "postgresql://db/thudo", "CORS_ORIGINS": "https://a.example, https://b.example"})
+    assert not s.embedded
+    assert not s.standins_enabled
+    assert not s.worker_inline
+    assert not s.seed_enabled
+    assert s.cors_origins == ("https://a.example", "https://b.example")
+
+
+def test_every_invalid_value_is_reported_at_once() -> None:
+    with pytest.raises(SettingsError) as err:
+        load_settings({"PORT": "0", "WORKERS": "many", "LOG_LEVEL": "LOUD", "STANDINS": "maybe"})
+    text = str(err.value)
+    for name in ("PORT='0'", "WORKERS='many'", "LOG_LEVEL='LOUD'", "STANDINS='maybe'"):
+        assert name in text
+
+
+def test_production_requires_a_real_database_and_no_standins() -> None:
+    with pytest.raises(SettingsError, match="DATABASE_URL is required"):
+        load_settings({"ENVIRONMENT": "production"})
+    with pytest.raises(SettingsError, match="stand-ins cannot run"):
+        load_settings({"ENVIRONMENT": "production", "DATABASE_URL": "postgresql://db/x", "STANDINS": "true"})
+
+
+def readme_row(spec: Spec) -> str:
+    default = f"`{spec.default}`" if spec.default else "—"
+    return f"| `{spec.env}` | {default} | " + spec.doc.replace("|", "\\|") + " |"
+
+
+def test_readme_documents_every_setting() -> None:
+    """README's configuration table must name every environment variable the service reads."""
+    readme = README.read_text(encoding="utf-8")
+    missing = [spec for spec in SETTINGS.values() if f"`{spec.env}`" not in readme]
+    assert not missing, "add these rows to README's configuration table:\n" + "\n".join(map(readme_row, missing))
