@@ -13,10 +13,12 @@ import os
 import sys
 from dataclasses import replace
 
+import asyncpg
+
 from adapters.postgres.embedded import EmbeddedPostgres
 from adapters.postgres.migrator import MigrationError, migrate
 from adapters.postgres.pool import connect
-from api.observability import configure_logging
+from api.observability import configure_logging, granian_log_config
 from api.settings import Settings, SettingsError, load_settings
 
 log = logging.getLogger("thudo.cli")
@@ -63,6 +65,10 @@ def cmd_migrate(settings: Settings) -> int:
         log.error("migration refused: %s", exc)
         print(f"migration refused: {exc}", file=sys.stderr)
         return 2
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        print(f"cannot migrate: database unreachable or refused the connection ({type(exc).__name__}: {exc})",
+              file=sys.stderr)
+        return 2
     print("applied: " + ", ".join(applied) if applied else "schema is up to date")
     return 0
 
@@ -90,6 +96,7 @@ def cmd_serve(settings: Settings, embedded: EmbeddedPostgres | None) -> int:
     Server(
         "api.app:app_factory", address=settings.host, port=settings.port, interface=Interfaces.ASGI,
         workers=settings.workers, factory=True, log_access=False, backlog=2048,
+        log_dictconfig=granian_log_config(),
     ).serve()
     return 0
 

@@ -66,6 +66,19 @@ def configure_logging(level: str) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
+def granian_log_config() -> dict[str, Any]:
+    """dictConfig for granian's own loggers, so the server's lines are JSON like ours."""
+    handler = {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": JsonFormatter}},
+        "handlers": {"console": handler},
+        "loggers": {"_granian": {"handlers": ["console"], "level": "INFO", "propagate": False},
+                    "granian.access": {"handlers": ["console"], "level": "WARNING", "propagate": False}},
+    }
+
+
 access_log = logging.getLogger("thudo.access")
 
 
