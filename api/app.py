@@ -22,6 +22,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.params import BodyKwarg
 from litestar.types import ControllerRouterHandler
 
+import api.eid_texts  # noqa: F401 - registers the e-ID error texts
 from api.body import check_json_body
 from api.container import Container, build_container
 from api.deps import provide_container, provide_uow
@@ -81,7 +82,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
 
     api_v1 = Router(path="/api/v1", route_handlers=API_V1) if API_V1 else None
     app = Litestar(
-        route_handlers=[*ROOT, *([api_v1] if api_v1 else [])],
+        route_handlers=[*ROOT, *([api_v1] if api_v1 else []), *_standins(settings)],
         lifespan=[lifespan],
         dependencies={"uow": Provide(provide_uow), "container": Provide(provide_container, sync_to_thread=False)},
         exception_handlers={Exception: handle_exception},
@@ -114,6 +115,15 @@ def create_app(settings: Settings | None = None, container: Container | None = N
 # Hooks run by the lifespan after/before the container exists (inline worker, caches, ...).
 _STARTUP_HOOKS: list[Any] = []
 _SHUTDOWN_HOOKS: list[Any] = []
+
+
+def _standins(settings: Settings) -> list[ControllerRouterHandler]:
+    """Local stand-ins of external systems: only when explicitly enabled (never in production)."""
+    if not settings.standins_enabled:
+        return []
+    from adapters.dev.vneid_provider import vneid_standin_router
+
+    return [vneid_standin_router(settings)]
 
 
 def app_factory() -> Litestar:

@@ -12,6 +12,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from adapters.vneid.config import (
+    CLIENT_AUTH_METHODS,
+    DEFAULT_ACR_LEVELS,
+    DEFAULT_CLAIMS,
+    parse_acr_levels,
+    parse_algs,
+    parse_claims,
+    redirect_uri_from,
+)
+
 
 class SettingsError(Exception):
     pass
@@ -79,6 +89,36 @@ SETTINGS: dict[str, Spec] = {
                        "Run the background worker inside the server. Default: on with the embedded database."),
     "seed_demo": Spec("SEED_DEMO", _bool, None,
                       "Load demo data at start. Default: on with the embedded database."),
+    # --- VNeID relying party (docs/vneid.md) ---
+    "vneid_issuer": Spec("VNEID_ISSUER", str, "",
+                         "VNeID OIDC issuer, compared exactly. Empty: the local stand-in (BASE_URL/dev/vneid)."),
+    "vneid_client_id": Spec("VNEID_CLIENT_ID", str, "thudo-dev", "Our client id at VNeID."),
+    "vneid_client_auth": Spec("VNEID_CLIENT_AUTH", _choice(*CLIENT_AUTH_METHODS), "private_key_jwt",
+                              "Token endpoint authentication: private_key_jwt | client_secret_basic | "
+                              "client_secret_post."),
+    "vneid_client_secret": Spec("VNEID_CLIENT_SECRET", str, "", "Client secret (client_secret_* methods)."),
+    "vneid_client_key_file": Spec("VNEID_CLIENT_KEY_FILE", str, "",
+                                  "PEM private key (EC P-256 or RSA) for private_key_jwt. Empty: "
+                                  "DATA_DIR/keys/vneid-client.pem, generated when the stand-ins are on."),
+    "vneid_assertion_audience": Spec("VNEID_ASSERTION_AUDIENCE", _choice("issuer", "token_endpoint"), "issuer",
+                                     "aud of our client assertion: the issuer (FAPI 2.0) or the token endpoint."),
+    "vneid_redirect_uri": Spec("VNEID_REDIRECT_URI", str, "",
+                               "Redirect URI registered at VNeID (the app's universal link). Empty: "
+                               "BASE_URL/dev/vneid/app-callback (shows code and state, development)."),
+    "vneid_scopes": Spec("VNEID_SCOPES", _csv, "openid", "Comma-separated scopes (must include openid)."),
+    "vneid_claims": Spec("VNEID_CLAIMS", parse_claims, "",
+                         "JSON claim names for personal_id, full_name, date_of_birth, level (defaults "
+                         "SoDinhDanh, HoVaTen, NgayThangNamSinh, level)."),
+    "vneid_acr_levels": Spec("VNEID_ACR_LEVELS", parse_acr_levels, "",
+                             'JSON map acr value -> account level, default {"1": 1, "2": 2}.'),
+    "vneid_algorithms": Spec("VNEID_ALGORITHMS", parse_algs, "RS256",
+                             "ID token signature algorithms accepted (subset of RS256, ES256, PS256)."),
+    "vneid_jwks_ttl_seconds": Spec("VNEID_JWKS_TTL_SECONDS", _positive_int, "21600",
+                                   "How long provider metadata and JWKS are cached."),
+    "vneid_jwks_cooldown_seconds": Spec("VNEID_JWKS_COOLDOWN_SECONDS", _positive_int, "60",
+                                        "Least time between JWKS refetches caused by an unknown kid."),
+    "vneid_http_timeout_seconds": Spec("VNEID_HTTP_TIMEOUT_SECONDS", _positive_int, "10",
+                                       "Timeout of each call to VNeID."),
 }
 
 
@@ -100,6 +140,20 @@ class Settings:
     standins: bool | None = None
     run_worker: bool | None = None
     seed_demo: bool | None = None
+    vneid_issuer: str = ""
+    vneid_client_id: str = "thudo-dev"
+    vneid_client_auth: str = "private_key_jwt"
+    vneid_client_secret: str = ""
+    vneid_client_key_file: str = ""
+    vneid_assertion_audience: str = "issuer"
+    vneid_redirect_uri: str = ""
+    vneid_scopes: tuple[str, ...] = ("openid",)
+    vneid_claims: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_CLAIMS))
+    vneid_acr_levels: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_ACR_LEVELS))
+    vneid_algorithms: tuple[str, ...] = ("RS256",)
+    vneid_jwks_ttl_seconds: int = 21600
+    vneid_jwks_cooldown_seconds: int = 60
+    vneid_http_timeout_seconds: int = 10
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -109,6 +163,11 @@ class Settings:
     @property
     def base_url(self) -> str:
         return (self.public_base_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def vneid_redirect_url(self) -> str:
+        """Redirect URI to pass to the e-ID provider's ``begin``/``finish`` (dev default resolved)."""
+        return redirect_uri_from(self)
 
     @property
     def standins_enabled(self) -> bool:
@@ -144,6 +203,8 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
             problems.append("STANDINS: the local stand-ins cannot run with ENVIRONMENT=production")
         if settings.embedded:
             problems.append("DATABASE_URL is required with ENVIRONMENT=production")
+        if not settings.vneid_issuer or not settings.vneid_redirect_uri:
+            problems.append("VNEID_ISSUER and VNEID_REDIRECT_URI are required with ENVIRONMENT=production")
     if problems:
         raise SettingsError("invalid configuration:\n  " + "\n  ".join(problems))
     return settings

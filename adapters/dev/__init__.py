@@ -1,0 +1,1 @@
+"""Local stand-ins for external systems (VNeID, FCM), mounted only when ``STANDINS`` is on."""
