@@ -6,6 +6,7 @@ from typing import Any
 
 import asyncpg
 
+from adapters.postgres.feedback_seed import seed_feedback_categories
 from adapters.postgres.seed_data import DEPARTMENTS, DISTRICTS, WARDS
 from domain.shared.ids import new_id
 
@@ -37,4 +38,5 @@ async def seed_units(conn: asyncpg.Connection[Any]) -> None:
 async def seed_demo(conn: asyncpg.Connection[Any]) -> None:
     async with conn.transaction():
         await seed_units(conn)
+        await seed_feedback_categories(conn)
         # Each context with demo data adds its seed call here.

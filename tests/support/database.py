@@ -17,6 +17,7 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 
 from adapters.postgres.embedded import EmbeddedPostgres
+from adapters.postgres.feedback_seed import seed_feedback_categories
 from adapters.postgres.migrator import migrate
 from adapters.postgres.pool import connect
 from adapters.postgres.seed import seed_units
@@ -40,6 +41,7 @@ async def prepare(url: str) -> None:
     try:
         await migrate(conn)
         await seed_units(conn)
+        await seed_feedback_categories(conn)
     finally:
         await conn.close()
 
@@ -71,7 +73,7 @@ def fresh_database(server: str) -> Iterator[str]:
 
 
 # Reference data loaded once per run and kept between tests.
-KEEP_TABLES = {"schema_migrations", "units"}
+KEEP_TABLES = {"schema_migrations", "units", "feedback_categories"}
 
 
 async def truncate_all(url: str) -> None:

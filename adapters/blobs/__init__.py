@@ -1,0 +1,1 @@
+"""Binary storage (local disk) and image processing (Pillow) for uploads."""

@@ -1,0 +1,1 @@
+"""Working-day calendars (public holidays) behind the feedback context's ``HolidayCalendar`` port."""

@@ -1,0 +1,1 @@
+"""Citizen feedback ("phản ánh hiện trường"): report → route → handle → reply → rate."""

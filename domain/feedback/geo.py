@@ -1,0 +1,36 @@
+"""Geography without PostGIS: Hanoi's bounds, great-circle distance, bounding boxes."""
+
+from __future__ import annotations
+
+import math
+
+from domain.errors import InvalidInput
+
+# Hanoi's administrative extent (with a small margin), WGS84.
+HANOI_LAT = (20.53, 21.39)
+HANOI_LON = (105.28, 106.02)
+EARTH_RADIUS_M = 6_371_000.0
+
+
+def check_in_hanoi(lat: float, lon: float) -> None:
+    if not HANOI_LAT[0] <= lat <= HANOI_LAT[1]:
+        raise InvalidInput("feedback.outside_hanoi", field="lat", rule="outside_hanoi")
+    if not HANOI_LON[0] <= lon <= HANOI_LON[1]:
+        raise InvalidInput("feedback.outside_hanoi", field="lon", rule="outside_hanoi")
+
+
+def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(a))
+
+
+class BBox(tuple[float, float, float, float]):
+    """(min_lat, max_lat, min_lon, max_lon) enclosing a circle — the index-friendly pre-filter."""
+
+    @classmethod
+    def around(cls, lat: float, lon: float, radius_m: float) -> BBox:
+        dlat = math.degrees(radius_m / EARTH_RADIUS_M)
+        dlon = math.degrees(radius_m / (EARTH_RADIUS_M * math.cos(math.radians(lat))))
+        return cls((lat - dlat, lat + dlat, lon - dlon, lon + dlon))

@@ -1,0 +1,1 @@
+"""Use cases of the feedback context: one class per state transition, each with ``async execute``."""
