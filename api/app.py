@@ -24,6 +24,8 @@ from litestar.types import ControllerRouterHandler
 
 import api.eid_texts  # noqa: F401 - registers the e-ID error texts
 from api.body import check_json_body
+from api import identity_routes
+from api.auth import provide_client_principal, provide_principal
 from api.container import Container, build_container
 from api.deps import provide_container, provide_uow
 from api.observability import configure_logging, observability_middleware
@@ -33,8 +35,8 @@ from api.settings import Settings, load_settings
 
 log = logging.getLogger("thudo.app")
 
-API_V1: list[ControllerRouterHandler] = []
-ROOT: list[ControllerRouterHandler] = [PlatformController]
+API_V1: list[ControllerRouterHandler] = [*identity_routes.V1]
+ROOT: list[ControllerRouterHandler] = [PlatformController, *identity_routes.ROOT]
 
 _JSON_TYPES = ("application/json",)
 
@@ -84,7 +86,8 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     app = Litestar(
         route_handlers=[*ROOT, *([api_v1] if api_v1 else []), *_standins(settings)],
         lifespan=[lifespan],
-        dependencies={"uow": Provide(provide_uow), "container": Provide(provide_container, sync_to_thread=False)},
+        dependencies={"uow": Provide(provide_uow), "container": Provide(provide_container, sync_to_thread=False),
+                      "principal": Provide(provide_principal), "client_principal": Provide(provide_client_principal)},
         exception_handlers={Exception: handle_exception},
         before_request=require_json_content_type,
         cors_config=CORSConfig(allow_origins=list(settings.cors_origins), allow_credentials=False,

@@ -12,19 +12,26 @@ from typing import Any
 import asyncpg
 
 from adapters.postgres.pool import create_pool
+from api.identity_setup import IdentityServices, build_identity
 from api.settings import Settings
+from domain.identity.eid import EIdProvider
 from domain.shared.time import Clock, SystemClock
 
 
 @dataclass
 class Container:
     settings: Settings
-    pool: asyncpg.Pool[Any]
+    # Unparameterised: Litestar (msgspec) evaluates these annotations at runtime to inject `container`.
+    pool: asyncpg.Pool  # type: ignore[type-arg]
     clock: Clock = field(default_factory=SystemClock)
     # Background tasks started by the lifespan (inline worker); cancelled on shutdown.
     background: list[Any] = field(default_factory=list)
+    identity: IdentityServices | None = None  # our tokens, PII protector, rate limits (api/auth.py)
+    eid: EIdProvider | None = None  # VNeID relying party (adapters/vneid)
 
     async def close(self) -> None:
+        if self.identity is not None:
+            await self.identity.close()
         await self.pool.close()
 
 
@@ -32,4 +39,5 @@ async def build_container(settings: Settings) -> Container:
     assert settings.database_url, "the CLI resolves the embedded database before building the app"
     pool = await create_pool(settings.database_url, max_size=settings.db_pool_max,
                              statement_timeout_ms=settings.db_statement_timeout_ms)
-    return Container(settings=settings, pool=pool)
+    identity = build_identity(settings, pool)
+    return Container(settings=settings, pool=pool, identity=identity, eid=identity.eid)

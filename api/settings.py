@@ -119,6 +119,23 @@ SETTINGS: dict[str, Spec] = {
                                         "Least time between JWKS refetches caused by an unknown kid."),
     "vneid_http_timeout_seconds": Spec("VNEID_HTTP_TIMEOUT_SECONDS", _positive_int, "10",
                                        "Timeout of each call to VNeID."),
+    # --- our tokens, PII protection, rate limits (docs/login.md) ---
+    "token_keys_dir": Spec("TOKEN_KEYS_DIR", str, "",
+                           "Directory of ES256 PEM keys for our access tokens; the last by name signs, all "
+                           "verify. Empty: DATA_DIR/keys/tokens, generated in development."),
+    "token_ttl_seconds": Spec("TOKEN_TTL_SECONDS", _positive_int, "600", "Access token lifetime (at most 900)."),
+    "token_issuer": Spec("TOKEN_ISSUER", str, "", "iss of our access tokens. Empty: the public base URL."),
+    "token_audience": Spec("TOKEN_AUDIENCE", str, "thudo-api", "aud of our access tokens."),
+    "refresh_ttl_days": Spec("REFRESH_TTL_DAYS", _positive_int, "30", "Session (refresh token family) lifetime."),
+    "session_cache_seconds": Spec("SESSION_CACHE_SECONDS", _positive_int, "2",
+                                  "How long a worker trusts that a session is not revoked."),
+    "pii_key": Spec("PII_KEY", str, "", "Base64 32-byte master key for personal id hashing/encryption. "
+                    "Empty: DATA_DIR/keys/pii.key, generated in development; required in production."),
+    "rate_limit_ip_per_minute": Spec("RATE_LIMIT_IP_PER_MINUTE", _positive_int, "60",
+                                     "Login/refresh/token attempts per client IP and endpoint per minute."),
+    "rate_limit_account_per_minute": Spec("RATE_LIMIT_ACCOUNT_PER_MINUTE", _positive_int, "10",
+                                          "Login/refresh/token attempts per account (person, session, client) "
+                                          "per minute."),
 }
 
 
@@ -154,6 +171,15 @@ class Settings:
     vneid_jwks_ttl_seconds: int = 21600
     vneid_jwks_cooldown_seconds: int = 60
     vneid_http_timeout_seconds: int = 10
+    token_keys_dir: str = ""
+    token_ttl_seconds: int = 600
+    token_issuer: str = ""
+    token_audience: str = "thudo-api"
+    refresh_ttl_days: int = 30
+    session_cache_seconds: int = 2
+    pii_key: str = ""
+    rate_limit_ip_per_minute: int = 60
+    rate_limit_account_per_minute: int = 10
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -205,6 +231,10 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
             problems.append("DATABASE_URL is required with ENVIRONMENT=production")
         if not settings.vneid_issuer or not settings.vneid_redirect_uri:
             problems.append("VNEID_ISSUER and VNEID_REDIRECT_URI are required with ENVIRONMENT=production")
+        if not settings.pii_key or not settings.token_keys_dir:
+            problems.append("PII_KEY and TOKEN_KEYS_DIR are required with ENVIRONMENT=production")
+    if settings.token_ttl_seconds > 900:
+        problems.append("TOKEN_TTL_SECONDS: access tokens live at most 900 seconds")
     if problems:
         raise SettingsError("invalid configuration:\n  " + "\n  ".join(problems))
     return settings

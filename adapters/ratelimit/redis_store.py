@@ -1,0 +1,38 @@
+"""Redis fixed-window counter shared by every worker and instance.
+
+INCR and the first EXPIRE run in one Lua script so a crash between them can never leave a key
+without expiry (which would lock the caller out forever).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import redis.asyncio as redis
+
+from domain.errors import Unavailable
+
+_SCRIPT = """
+local n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+local ttl = redis.call('TTL', KEYS[1])
+if ttl < 0 then redis.call('EXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1]) end
+return {n, ttl}
+"""
+
+
+class RedisRateLimiter:
+    def __init__(self, url: str, prefix: str = "thudo:rl:") -> None:
+        self._client: Any = redis.from_url(url, socket_timeout=1.0, socket_connect_timeout=1.0)
+        self._script = self._client.register_script(_SCRIPT)
+        self._prefix = prefix
+
+    async def hit(self, key: str, limit: int, window_seconds: int) -> int:
+        try:
+            count, ttl = await self._script(keys=[self._prefix + key], args=[window_seconds])
+        except (redis.ConnectionError, redis.TimeoutError):
+            raise Unavailable(5, "rate_limit_store_unavailable") from None
+        return 0 if int(count) <= limit else max(1, int(ttl))
+
+    async def close(self) -> None:
+        await self._client.aclose()

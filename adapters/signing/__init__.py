@@ -1,0 +1,1 @@
+"""Our cryptographic keys: access-token signing (ES256 JWT, JWKS, rotation) and PII protection."""

@@ -1,0 +1,62 @@
+"""Access tokens as RFC 9068 JWTs (``typ: at+jwt``) signed with ES256 from the key ring.
+
+Verification pins the algorithm, picks the key only by our own ``kid`` (``jku``/``jwk`` headers
+are ignored), requires ``typ: at+jwt`` so an ID token can never pass as an access token, and
+checks ``iss``/``aud``/``exp``/``nbf``/``iat`` with a small leeway.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+import jwt
+
+from adapters.signing.keys import KeyRing
+from domain.errors import Unauthenticated
+from domain.identity.principal import PrincipalKind
+from domain.identity.tokens import AccessClaims
+
+ALGORITHMS = ["ES256"]
+TYP = "at+jwt"
+LEEWAY_S = 30
+
+
+class JwtSigner:
+    def __init__(self, ring: KeyRing, *, issuer: str, audience: str, ttl_seconds: int) -> None:
+        if not 0 < ttl_seconds <= 900:
+            raise ValueError("access tokens live at most 15 minutes")
+        self._ring, self._issuer, self._audience = ring, issuer, audience
+        self.ttl_seconds = ttl_seconds
+
+    def issue(self, claims: AccessClaims) -> str:
+        now = int(time.time())
+        payload: dict[str, Any] = {
+            "iss": self._issuer, "aud": self._audience, "sub": str(claims.subject), "iat": now, "nbf": now,
+            "exp": now + self.ttl_seconds, "jti": uuid.uuid4().hex, "kind": claims.kind.value,
+            "roles": list(claims.roles), "acr": str(claims.level),
+        }
+        if claims.session_id is not None:
+            payload["sid"] = str(claims.session_id)
+        return jwt.encode(payload, self._ring.signing_key, algorithm="ES256",
+                          headers={"kid": self._ring.signing_kid, "typ": TYP})
+
+    def verify(self, token: str) -> AccessClaims:
+        try:
+            header = jwt.get_unverified_header(token)
+            if header.get("typ") != TYP or header.get("alg") not in ALGORITHMS:
+                raise Unauthenticated("identity.token_invalid")
+            key = self._ring.public_keys.get(str(header.get("kid")))
+            if key is None:
+                raise Unauthenticated("identity.token_invalid")
+            payload = jwt.decode(token, key, algorithms=ALGORITHMS, audience=self._audience, issuer=self._issuer,
+                                 leeway=LEEWAY_S,
+                                 options={"require": ["exp", "iat", "nbf", "iss", "aud", "sub", "jti"]})
+            kind = PrincipalKind(payload["kind"])
+            sid = payload.get("sid")
+            return AccessClaims(subject=uuid.UUID(payload["sub"]), kind=kind,
+                                roles=tuple(str(r) for r in payload["roles"]), level=int(payload["acr"]),
+                                session_id=uuid.UUID(sid) if sid else None)
+        except (jwt.PyJWTError, KeyError, ValueError, TypeError):
+            raise Unauthenticated("identity.token_invalid") from None

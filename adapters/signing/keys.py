@@ -1,0 +1,92 @@
+"""ES256 signing keys kept as PEM files in one directory, with rotation by overlap.
+
+Every ``*.pem`` file in the directory is a key; its file stem is the ``kid``. The key whose name
+sorts last signs new tokens; all keys verify and are published in the JWKS, so rotating is:
+add a newer file (``thudo rotate-keys``), restart, delete the old file after the longest token
+lifetime has passed. Development generates the first key on start; the lock file makes that
+safe when several processes start at once.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from jwt.algorithms import ECAlgorithm
+
+
+class KeyRingError(Exception):
+    pass
+
+
+@contextmanager
+def _locked(directory: Path) -> Iterator[None]:
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with open(directory / ".lock", "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+    os.replace(tmp, path)
+
+
+def add_signing_key(directory: Path) -> str:
+    """Generate a new ES256 key that sorts after every existing one; return its kid."""
+    with _locked(directory):
+        kid = "es256-" + time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + f"-{os.urandom(3).hex()}"
+        key = ec.generate_private_key(ec.SECP256R1())
+        pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption())
+        _write_private(directory / f"{kid}.pem", pem)
+        return kid
+
+
+def ensure_signing_key(directory: Path) -> None:
+    """Create the first key if the directory has none (development); no-op otherwise."""
+    with _locked(directory):
+        if any(directory.glob("*.pem")):
+            return
+    add_signing_key(directory)
+    # Two processes may both have seen an empty directory: harmless, the later-sorting key signs.
+
+
+class KeyRing:
+    def __init__(self, keys: dict[str, ec.EllipticCurvePrivateKey]) -> None:
+        if not keys:
+            raise KeyRingError("no signing keys")
+        self._keys = dict(sorted(keys.items()))
+        self.signing_kid = next(reversed(self._keys))
+        self.signing_key = self._keys[self.signing_kid]
+        self.public_keys = {kid: k.public_key() for kid, k in self._keys.items()}
+        self.jwks: dict[str, Any] = {"keys": [self._jwk(kid, pub) for kid, pub in self.public_keys.items()]}
+
+    @staticmethod
+    def _jwk(kid: str, public: ec.EllipticCurvePublicKey) -> dict[str, Any]:
+        jwk: dict[str, Any] = json.loads(ECAlgorithm.to_jwk(public))
+        return {**jwk, "kid": kid, "use": "sig", "alg": "ES256"}
+
+    @classmethod
+    def load(cls, directory: Path) -> KeyRing:
+        keys: dict[str, ec.EllipticCurvePrivateKey] = {}
+        for path in sorted(directory.glob("*.pem")):
+            key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+            if not isinstance(key, ec.EllipticCurvePrivateKey) or key.curve.name != "secp256r1":
+                raise KeyRingError(f"{path.name}: only P-256 (ES256) keys are supported")
+            keys[path.stem] = key
+        return cls(keys)

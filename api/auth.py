@@ -1,0 +1,171 @@
+"""Who is calling, and may they: the ``principal`` dependency and the guards every context uses.
+
+* ``principal: Principal`` in a handler = a logged-in *user* (citizen, staff or city admin).
+  Missing/invalid bearer token → 401; a machine client's token → 403 ``identity.user_required``
+  (a facility or validator never reaches citizen routes).
+* ``client_principal: Principal`` = a machine client (facility, validator); users → 403.
+* Checks inside handlers: ``require_level``, ``require_city_admin``, ``require_unit_role``,
+  ``require_client_kind``. The same checks as Litestar guards for whole controllers:
+  ``level2_guard``, ``city_admin_guard``, ``staff_guard``, ``user_guard``.
+* ``authenticate_partner(conn, api_key)`` for Open311 partner keys.
+
+Tokens are verified by signature, ``typ``, ``iss``/``aud``/``exp``/``nbf``, and the session must
+still be active (an indexed lookup with a few seconds of in-process caching).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from typing import Any
+
+from litestar import Request
+from litestar.connection import ASGIConnection
+from litestar.handlers import BaseRouteHandler
+
+from api import i18n
+from domain.errors import Forbidden, NotFound, Unauthenticated
+from domain.identity.principal import ClientKind, Principal, PrincipalKind, StaffRole
+from domain.identity.tokens import principal_from
+
+_STATE_KEY = "principal"
+
+
+def _bearer(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
+    header = connection.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated("identity.token_missing")
+    return token.strip()
+
+
+async def authenticate(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
+    """The caller of any kind (user or client), verified once per request and cached on it."""
+    cached = connection.scope.get("state", {}).get(_STATE_KEY)
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    identity = connection.app.state.container.identity
+    claims = identity.signer.verify(_bearer(connection))
+    if claims.kind is PrincipalKind.USER:
+        if claims.session_id is None or not await identity.session_gate.is_active(claims.session_id):
+            raise Unauthenticated("identity.session_revoked")
+    elif claims.kind is not PrincipalKind.CLIENT:
+        raise Unauthenticated("identity.token_invalid")
+    principal = principal_from(claims)
+    connection.scope.setdefault("state", {})[_STATE_KEY] = principal  # type: ignore[typeddict-item]
+    return principal
+
+
+async def _user(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
+    principal = await authenticate(connection)
+    if not principal.is_user:
+        raise Forbidden("identity.user_required")
+    return principal
+
+
+async def _client(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
+    principal = await authenticate(connection)
+    if principal.kind is not PrincipalKind.CLIENT:
+        raise Forbidden("identity.client_required")
+    return principal
+
+
+async def provide_principal(request: Request[Any, Any, Any]) -> Principal:
+    """App-wide dependency ``principal``."""
+    return await _user(request)
+
+
+async def provide_client_principal(request: Request[Any, Any, Any]) -> Principal:
+    """App-wide dependency ``client_principal``."""
+    return await _client(request)
+
+
+# --- checks for use inside handlers ----------------------------------------------------------------
+
+def require_level(principal: Principal, level: int = 2) -> None:
+    if principal.level < level:
+        raise Forbidden("identity.level_required", level=level)
+
+
+def require_city_admin(principal: Principal) -> None:
+    if not (principal.is_user and principal.city_admin):
+        raise Forbidden("identity.city_admin_required")
+
+
+def require_unit_role(principal: Principal, unit_id: uuid.UUID, *roles: StaffRole, not_found: bool = False) -> None:
+    """Staff with one of ``roles`` (any role when none given) in ``unit_id``.
+
+    ``not_found=True`` answers 404 instead of 403 where even the unit's object must not be revealed.
+    """
+    if principal.is_user and principal.has_role(unit_id, *roles):
+        return
+    if not_found:
+        raise NotFound("not_found")
+    raise Forbidden("identity.unit_role_required")
+
+
+def require_client_kind(principal: Principal, *kinds: ClientKind) -> None:
+    if principal.kind is not PrincipalKind.CLIENT or (kinds and principal.client_kind not in kinds):
+        raise Forbidden("identity.client_required")
+
+
+# --- the same as Litestar guards (controller or route level) ----------------------------------------
+
+async def user_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    await _user(connection)
+
+
+async def level2_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    require_level(await _user(connection), 2)
+
+
+async def city_admin_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    require_city_admin(await _user(connection))
+
+
+async def staff_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    if not (await _user(connection)).is_staff:
+        raise Forbidden("identity.staff_required")
+
+
+async def client_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    await _client(connection)
+
+
+# --- Open311 partners -----------------------------------------------------------------------------
+
+def hash_api_key(api_key: str) -> bytes:
+    return hashlib.sha256(api_key.encode()).digest()
+
+
+async def authenticate_partner(conn: Any, api_key: str) -> Principal:
+    """An Open311 partner by its API key (only the key's SHA-256 is stored); 401 otherwise."""
+    if not api_key or len(api_key) > 200:
+        raise Unauthenticated("identity.api_key_invalid")
+    key_id = await conn.fetchval("SELECT id FROM open311_keys WHERE key_hash = $1 AND revoked_at IS NULL",
+                                 hash_api_key(api_key))
+    if key_id is None:
+        raise Unauthenticated("identity.api_key_invalid")
+    return Principal(kind=PrincipalKind.PARTNER, id=key_id)
+
+
+i18n.register({
+    "identity.token_missing": {"vi": "Thiếu mã truy cập (Authorization: Bearer …)",
+                               "en": "An access token is required (Authorization: Bearer …)"},
+    "identity.token_invalid": {"vi": "Mã truy cập không hợp lệ hoặc đã hết hạn",
+                               "en": "The access token is invalid or expired"},
+    "identity.session_revoked": {"vi": "Phiên đăng nhập đã kết thúc, vui lòng đăng nhập lại",
+                                 "en": "The session has ended; please log in again"},
+    "identity.user_required": {"vi": "Chức năng này chỉ dành cho người dùng đăng nhập bằng VNeID",
+                               "en": "Only users logged in with VNeID may do this"},
+    "identity.client_required": {"vi": "Chức năng này chỉ dành cho hệ thống được cấp quyền",
+                                 "en": "Only registered API clients may do this"},
+    "identity.level_required": {"vi": "Cần tài khoản định danh điện tử mức {level}",
+                                "en": "An e-ID account of level {level} is required"},
+    "identity.city_admin_required": {"vi": "Chỉ quản trị viên thành phố được thực hiện",
+                                     "en": "Only city administrators may do this"},
+    "identity.unit_role_required": {"vi": "Bạn không có vai trò phù hợp trong đơn vị này",
+                                    "en": "You do not hold a suitable role in this unit"},
+    "identity.staff_required": {"vi": "Chức năng dành cho cán bộ", "en": "Only staff may do this"},
+    "identity.api_key_invalid": {"vi": "Khóa API không hợp lệ", "en": "The API key is invalid"},
+})
