@@ -17,7 +17,7 @@ import statistics
 import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from bench import procs, report
@@ -37,6 +37,7 @@ class Options:
     threads: int = 2
     warmup: float = 2.0
     wrk: str = "wrk"
+    rounds: int = 1  # closed-loop measurements per scenario, each between two floor runs
 
 
 @dataclass
@@ -46,13 +47,33 @@ class Measured:
     note: str
     target_ratio: float
     p99_budget_ms: float
-    closed: WrkResult
-    floor_rps: float | None = None  # mean of the floor runs just before and after
+    runs: list[WrkResult] = field(default_factory=list)
+    brackets: list[float] = field(default_factory=list)  # per run: mean of the floor runs just before and after
     open: RateResult | None = None
 
     @property
-    def ratio(self) -> float | None:
-        return self.closed.rps / self.floor_rps if self.floor_rps else None
+    def rps(self) -> float:
+        return statistics.median(r.rps for r in self.runs)
+
+    @property
+    def floor_rps(self) -> float:
+        return statistics.median(self.brackets)
+
+    @property
+    def ratios(self) -> list[float]:
+        return [r.rps / b for r, b in zip(self.runs, self.brackets, strict=True)]
+
+    @property
+    def ratio(self) -> float:
+        return statistics.median(self.ratios)
+
+    @property
+    def requests(self) -> int:
+        return sum(r.requests for r in self.runs)
+
+    @property
+    def errors(self) -> int:
+        return sum(r.errors for r in self.runs)
 
 
 @dataclass
@@ -75,24 +96,30 @@ def _open(opts: Options, base_url: str, spec: RequestSpec, max_rps: float) -> Ra
 
 def measure(opts: Options, floor_url: str, service_url: str, database_url: str, data_dir: Path,
             scenarios: Sequence[Scenario]) -> HttpRun:
-    floor_spec = asyncio.run(FLOOR.prepare(BenchContext(floor_url, database_url, data_dir)))
+    """floor, then per scenario (scenario, floor) × rounds, then open-loop runs at half rate.
+
+    A scenario's rounds run back to back right after its ``setup``, so its tokens stay fresh
+    however many scenarios there are.
+    """
+    floor_spec = FLOOR.prepare(BenchContext(floor_url, database_url, data_dir))
     if opts.warmup:
         _closed(opts, floor_url, floor_spec, opts.warmup)
     floors = [_closed(opts, floor_url, floor_spec)]
     order: list[tuple[str, WrkResult]] = [("floor", floors[0])]
     measured: list[Measured] = []
     for sc in scenarios:
-        spec = asyncio.run(sc.prepare(BenchContext(service_url, database_url, data_dir)))
+        spec = sc.prepare(BenchContext(service_url, database_url, data_dir))
         if opts.warmup:
             _closed(opts, service_url, spec, opts.warmup)
-        closed = _closed(opts, service_url, spec)
-        floors.append(_closed(opts, floor_url, floor_spec))
-        order += [(sc.name, closed), ("floor", floors[-1])]
-        m = Measured(sc.name, sc.kind, sc.note, sc.target_ratio, sc.p99_budget_ms, closed,
-                     floor_rps=(floors[-2].rps + floors[-1].rps) / 2)
-        m.open = _open(opts, service_url, spec, closed.rps)
+        m = Measured(sc.name, sc.kind, sc.note, sc.target_ratio, sc.p99_budget_ms)
+        for _ in range(opts.rounds):
+            m.runs.append(_closed(opts, service_url, spec))
+            floors.append(_closed(opts, floor_url, floor_spec))
+            m.brackets.append((floors[-2].rps + floors[-1].rps) / 2)
+            order += [(sc.name, m.runs[-1]), ("floor", floors[-1])]
+        m.open = _open(opts, service_url, spec, m.rps)
         measured.append(m)
-    floor_open = _open(opts, floor_url, floor_spec, statistics.mean(f.rps for f in floors))
+    floor_open = _open(opts, floor_url, floor_spec, statistics.median(f.rps for f in floors))
     return HttpRun(floors, floor_open, measured, order)
 
 
@@ -105,18 +132,22 @@ def _verdict(ok: bool, invalid: bool) -> str:
 
 
 def render(run: HttpRun, opts: Options, machine: str) -> str:
-    floor_mean = statistics.mean(f.rps for f in run.floors)
-    spread = (max(f.rps for f in run.floors) - min(f.rps for f in run.floors)) / floor_mean * 100
+    floor_median = statistics.median(f.rps for f in run.floors)
+    spread = (max(f.rps for f in run.floors) - min(f.rps for f in run.floors)) / floor_median * 100
     out = [
         "## HTTP load: the service versus the floor",
         "",
-        f"`uv run python -m bench.run --duration {opts.duration:g} --connections {opts.connections}` — "
-        f"wrk {opts.threads} threads × {opts.connections} connections, {opts.duration:g} s per measurement, "
-        f"{opts.warmup:g} s warm-up per target; server and service each 1 granian worker.",
+        f"`uv run python -m bench.run --duration {opts.duration:g} --connections {opts.connections} "
+        f"--rounds {opts.rounds}` — wrk {opts.threads} threads × {opts.connections} connections, "
+        f"{opts.duration:g} s per measurement, {opts.warmup:g} s warm-up per target; floor app and service each "
+        "served by granian with 1 worker; wrk, the open-loop client and PostgreSQL run on the same cores.",
         "",
         machine,
         "",
         "### Maximum throughput, in run order (closed loop)",
+        "",
+        "Latencies here are at saturation (every connection always busy), not the latency budget; "
+        "see the open-loop table for that.",
         "",
         "| # | Target | req/s | p50 ms | p99 ms | errors |",
         "|---|---|---:|---:|---:|---:|",
@@ -125,26 +156,27 @@ def render(run: HttpRun, opts: Options, machine: str) -> str:
         out.append(f"| {i} | {name} | {r.rps:,.0f} | {r.p50_ms:.1f} | {r.p99_ms:.1f} | {r.errors} |")
     out += [
         "",
-        f"Floor: mean **{floor_mean:,.0f} req/s** over {len(run.floors)} runs (spread {spread:.0f} % of the mean "
-        "between its runs — the noise level of this run).",
+        f"Floor: median **{floor_median:,.0f} req/s** over {len(run.floors)} runs; spread between its runs "
+        f"{spread:.0f} % of the median — the noise level of this run.",
         "",
         "### Versus the floor",
         "",
-        "Ratio = the scenario's req/s ÷ the mean of the floor runs just before and after it.",
+        "Per run, ratio = the scenario's req/s ÷ the mean of the floor runs just before and after it; "
+        "the table shows medians over the runs.",
         "",
-        "| Scenario | Kind | req/s | Floor req/s | Ratio | Target | Verdict | What it exercises |",
-        "|---|---|---:|---:|---:|---:|---|---|",
+        "| Scenario | Kind | req/s | Floor req/s | Ratio | Ratio per run | Target | Verdict | What it exercises |",
+        "|---|---|---:|---:|---:|---|---:|---|---|",
     ]
     for m in run.scenarios:
-        invalid = _failed(m.closed.requests, m.closed.errors)
-        out.append(f"| {m.name} | {m.kind} | {m.closed.rps:,.0f} | {m.floor_rps or 0:,.0f} | {m.ratio or 0:.2f} | "
-                   f"≥ {m.target_ratio:.2f} | {_verdict((m.ratio or 0) >= m.target_ratio, invalid)} | {m.note} |")
+        verdict = _verdict(m.ratio >= m.target_ratio, _failed(m.requests, m.errors))
+        out.append(f"| {m.name} | {m.kind} | {m.rps:,.0f} | {m.floor_rps:,.0f} | {m.ratio:.2f} | "
+                   f"{' / '.join(f'{r:.2f}' for r in m.ratios)} | ≥ {m.target_ratio:.2f} | {verdict} | {m.note} |")
     out += [
         "",
         "### Latency at half of the maximum rate (open loop)",
         "",
-        "Requests scheduled at a fixed rate (half of the target's own maximum above) by bench/rate.py; "
-        "latency counted from the scheduled send time.",
+        "Requests scheduled at a fixed rate (half of the target's own median maximum above) by bench/rate.py, "
+        f"{opts.duration:g} s each, latency counted from the scheduled send time.",
         "",
         "| Target | Offered req/s | Achieved req/s | p50 ms | p95 ms | p99 ms | max ms | errors | p99 budget "
         "| Verdict |",
@@ -187,7 +219,7 @@ def run(opts: Options, scenarios: Sequence[Scenario], *, output: Path = report.D
         if servers:
             from bench.servers import compare_and_write
 
-            compare_and_write(opts, db, pg, output)
+            compare_and_write(opts, db, pg, output, rounds=max(2, opts.rounds))
     return result
 
 
@@ -197,6 +229,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--connections", type=int, default=64, help="concurrent connections (default 64)")
     p.add_argument("--threads", type=int, default=2, help="wrk threads (default 2: one per core here)")
     p.add_argument("--warmup", type=float, default=2.0, help="warm-up seconds per target (default 2)")
+    p.add_argument("--rounds", type=int, default=1,
+                   help="closed-loop runs per scenario, each followed by a floor run (default 1)")
     p.add_argument("--scenarios", nargs="*", help="scenario names (default: all in bench/scenarios.py)")
     p.add_argument("--servers", action="store_true", help="also compare granian and uvicorn (bench/servers.py)")
     p.add_argument("--output", type=Path, default=report.DOC, help="report file (default docs/performance.md)")
@@ -212,12 +246,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     wrk = ensure_wrk()
     if wrk is None:
         raise SystemExit("wrk not found (Debian: apt-get install wrk)")
-    opts = Options(args.duration, args.connections, args.threads, args.warmup, wrk)
+    opts = Options(args.duration, args.connections, args.threads, args.warmup, wrk, args.rounds)
     env = dict(kv.split("=", 1) for kv in args.service_env)
     result = run(opts, select(args.scenarios), output=args.output, database_url=args.database_url,
                  service_env=env, servers=args.servers, json_path=args.json)
     for m in result.scenarios:
-        print(f"{m.name}: {m.closed.rps:,.0f} req/s = {m.ratio or 0:.2f} × floor; "
+        print(f"{m.name}: {m.rps:,.0f} req/s = {m.ratio:.2f} × floor; "
               f"p99 at half rate {m.open.p99_ms if m.open else float('nan'):.1f} ms")
     print(f"wrote {args.output}")
     return 0

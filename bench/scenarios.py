@@ -9,6 +9,7 @@ per-citizen rate limits); requests rotate through them.
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -67,11 +68,12 @@ class Scenario:
     def p99_budget_ms(self) -> float:
         return P99_BUDGET_MS[self.kind]
 
-    async def prepare(self, ctx: BenchContext) -> RequestSpec:
+    def prepare(self, ctx: BenchContext) -> RequestSpec:
+        """Run ``setup`` (outside any event loop, so sync helpers may use ``asyncio.run``)."""
         headers: Headers = {}
         if self.setup is not None:
             got = self.setup(ctx)
-            headers = await got if inspect.isawaitable(got) else got
+            headers = asyncio.run(got) if inspect.iscoroutine(got) else got  # type: ignore[arg-type]
         sets = (headers,) if isinstance(headers, Mapping) else tuple(headers)
         bodies = tuple(msgspec.json.encode(self.body(i)) for i in range(self.body_variants)) if self.body else ()
         if bodies:

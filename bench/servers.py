@@ -45,12 +45,13 @@ def compare(opts: Options, database_url: str, rounds: int = 2) -> dict[tuple[str
     return results
 
 
-def render(results: dict[tuple[str, str], list[WrkResult]], opts: Options, machine: str) -> str:
+def render(results: dict[tuple[str, str], list[WrkResult]], opts: Options, machine: str, rounds: int) -> str:
     out = [
         "## Server choice: granian versus uvicorn",
         "",
-        f"`uv run python -m bench.servers --duration {opts.duration:g}` — the floor app (bench/floor_app.py) with "
-        f"1 worker under each server; wrk {opts.threads} threads × {opts.connections} connections, "
+        f"`uv run python -m bench.servers --duration {opts.duration:g} --rounds {rounds}` — the floor app "
+        "(bench/floor_app.py) with 1 worker under each server; "
+        f"wrk {opts.threads} threads × {opts.connections} connections, "
         f"{opts.duration:g} s per measurement, servers alternating; neither uvloop nor httptools is installed, "
         "so both run on the standard asyncio loop (uvicorn with its h11 parser).",
         "",
@@ -76,7 +77,7 @@ def compare_and_write(opts: Options, database_url: str, postgres: str, output: P
     results = compare(opts, database_url, rounds)
     machine = report.machine(postgres, {"Load average (1/5/15 min) before → after":
                                         f"{load_before} → {report.load_average()}"})
-    report.write_section("servers", render(results, opts, machine), output)
+    report.write_section("servers", render(results, opts, machine, rounds), output)
     return results
 
 
