@@ -26,7 +26,10 @@ def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Set
     port = free_port()
     return load_settings({}, database_url=database_url, environment="test", port=port,
                          data_dir=Path(tmp_path_factory.mktemp("data")), standins=True, run_worker=False,
-                         seed_demo=False, log_level="WARNING", cors_origins=("https://app.thudo.example",))
+                         seed_demo=False, log_level="WARNING", cors_origins=("https://app.thudo.example",),
+                         # Every API test logs in from 127.0.0.1; the limits get their own app in
+                         # tests/api/test_auth_rate_limits.py.
+                         rate_limit_ip_per_minute=1_000_000, rate_limit_account_per_minute=1_000_000)
 
 
 @pytest.fixture(scope="session")
