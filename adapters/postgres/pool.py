@@ -23,7 +23,7 @@ async def _init_connection(conn: asyncpg.Connection[Any]) -> None:
 async def create_pool(dsn: str, *, min_size: int = 2, max_size: int = 10,
                       statement_timeout_ms: int = 10_000) -> asyncpg.Pool[Any]:
     pool = await asyncpg.create_pool(
-        dsn, min_size=min_size, max_size=max_size, init=_init_connection, timeout=CONNECT_TIMEOUT_S,
+        dsn, min_size=min(min_size, max_size), max_size=max_size, init=_init_connection, timeout=CONNECT_TIMEOUT_S,
         command_timeout=statement_timeout_ms / 1000 + 1,
         server_settings={"statement_timeout": str(statement_timeout_ms), "timezone": "UTC",
                          "application_name": "thudo"},

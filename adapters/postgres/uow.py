@@ -14,6 +14,10 @@ from typing import Any
 import asyncpg
 from asyncpg.transaction import Transaction
 
+# A request waits at most this long for a free pooled connection, then gets 503 + Retry-After:
+# under overload or an outage the client is told to come back instead of the request hanging.
+ACQUIRE_TIMEOUT_S = 5.0
+
 
 class PgUnitOfWork:
     def __init__(self, pool: asyncpg.Pool[Any]) -> None:
@@ -29,7 +33,7 @@ class PgUnitOfWork:
         return self._conn
 
     async def __aenter__(self) -> PgUnitOfWork:
-        self._conn = await self._pool.acquire()
+        self._conn = await self._pool.acquire(timeout=ACQUIRE_TIMEOUT_S)
         try:
             self._tx = self._conn.transaction()
             await self._tx.start()

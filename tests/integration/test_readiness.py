@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -16,10 +18,11 @@ import httpx
 import pytest
 from litestar import Controller, get
 
+from adapters.postgres import uow as uow_module
 from adapters.postgres.embedded import EmbeddedPostgres
 from adapters.postgres.uow import PgUnitOfWork
 from api.app import create_app
-from api.settings import load_settings
+from api.settings import Settings, load_settings
 from tests.support.database import prepare
 from tests.support.live import serve
 
@@ -32,6 +35,11 @@ class ProbeDbController(Controller):
     @get("")
     async def count_units(self, uow: PgUnitOfWork) -> dict[str, Any]:
         return {"units": await uow.conn.fetchval("SELECT count(*) FROM units")}
+
+    @get("/hold")
+    async def hold(self, uow: PgUnitOfWork) -> dict[str, Any]:
+        await uow.conn.execute("SELECT pg_sleep(2)")
+        return {"held": True}
 
 
 @pytest.fixture
@@ -94,3 +102,21 @@ def test_database_outage_gives_503_and_recovers_without_restart(embedded: Embedd
         recovered = wait_for(http, "/health/ready", 200, limit_s=5)
         print(f"ready again {recovered * 1000:.0f} ms after PostgreSQL started")
         assert http.get("/probe/db").json()["units"] > 30
+
+
+def test_exhausted_pool_answers_503_instead_of_hanging(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(uow_module, "ACQUIRE_TIMEOUT_S", 0.5)
+    app = create_app(replace(settings, db_pool_max=1))
+    app.register(ProbeDbController)
+    with serve(app) as base, httpx.Client(base_url=base, timeout=10) as http, ThreadPoolExecutor(1) as pool:
+        holder = pool.submit(http.get, "/probe/db/hold")
+        time.sleep(0.5)  # the single pooled connection is now busy for two seconds
+        started = time.monotonic()
+        waiting = http.get("/probe/db")
+        took = time.monotonic() - started
+        assert waiting.status_code == 503
+        assert waiting.json()["code"] == "unavailable"
+        assert int(waiting.headers["retry-after"]) > 0
+        assert took < 1.5
+        assert holder.result().json() == {"held": True}
+        assert http.get("/probe/db").status_code == 200
