@@ -157,9 +157,12 @@ def _validation_errors(exc: ValidationException) -> list[tuple[str, str, dict[st
 
 
 def _is_database_down(exc: BaseException) -> bool:
+    # Outages, overload (pool or statement timeout) and transient conflicts: the same request may
+    # succeed later, so the client gets 503 + Retry-After rather than a 500.
     return isinstance(exc, (OSError, asyncpg.CannotConnectNowError, asyncpg.ConnectionDoesNotExistError,
                             asyncpg.InterfaceError, asyncpg.AdminShutdownError, TimeoutError,
-                            asyncpg.TooManyConnectionsError))
+                            asyncpg.TooManyConnectionsError, asyncpg.QueryCanceledError,
+                            asyncpg.DeadlockDetectedError, asyncpg.SerializationError))
 
 
 def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:

@@ -36,6 +36,12 @@ class ProbeDbController(Controller):
     async def count_units(self, uow: PgUnitOfWork) -> dict[str, Any]:
         return {"units": await uow.conn.fetchval("SELECT count(*) FROM units")}
 
+    @get("/slow")
+    async def slow(self, uow: PgUnitOfWork) -> dict[str, Any]:
+        await uow.conn.execute("SET LOCAL statement_timeout = 100")
+        await uow.conn.execute("SELECT pg_sleep(2)")
+        return {"finished": True}
+
     @get("/hold")
     async def hold(self, uow: PgUnitOfWork) -> dict[str, Any]:
         await uow.conn.execute("SELECT pg_sleep(2)")
@@ -119,4 +125,15 @@ def test_exhausted_pool_answers_503_instead_of_hanging(settings: Settings, monke
         assert int(waiting.headers["retry-after"]) > 0
         assert took < 1.5
         assert holder.result().json() == {"held": True}
+        assert http.get("/probe/db").status_code == 200
+
+
+def test_statement_timeout_is_503_not_500(settings: Settings) -> None:
+    app = create_app(settings)
+    app.register(ProbeDbController)
+    with serve(app) as base, httpx.Client(base_url=base, timeout=10) as http:
+        r = http.get("/probe/db/slow")
+        assert r.status_code == 503
+        assert r.json()["code"] == "unavailable"
+        assert "retry-after" in r.headers
         assert http.get("/probe/db").status_code == 200
