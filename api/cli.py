@@ -92,6 +92,10 @@ def cmd_serve(settings: Settings, embedded: EmbeddedPostgres | None) -> int:
             return 2
         if settings.seed_enabled:
             cmd_seed(settings)
+    if settings.standins_enabled:
+        from adapters.dev.vneid_provider import ensure_vneid_dev_keys
+
+        ensure_vneid_dev_keys(settings)  # before the workers start, so that they all read the same keys
     print(f"serving on {settings.base_url} (OpenAPI: {settings.base_url}/schema)", flush=True)
     Server(
         "api.app:app_factory", address=settings.host, port=settings.port, interface=Interfaces.ASGI,

@@ -22,7 +22,7 @@ import jwt
 import msgspec
 
 from adapters.vneid import errors
-from adapters.vneid.config import VNeIDConfig, config_from_settings
+from adapters.vneid.config import ConfigError, VNeIDConfig, config_from_settings
 from adapters.vneid.discovery import MAX_DOCUMENT_BYTES, Discovery, JwksCache, ProviderMetadata
 from adapters.vneid.keys import PrivateKey, b64url, load_private_key, public_jwk, signing_alg
 from adapters.vneid.tokens import validate_id_token
@@ -234,7 +234,14 @@ def _oauth_error(response: httpx.Response) -> str | None:
 
 
 def build_vneid_provider(settings: Any, http_client: httpx.AsyncClient) -> VNeIDClient:
-    """Factory for the composition root. ``settings`` is ``api.settings.Settings`` (duck-typed here)."""
+    """Factory for the composition root. ``settings`` is ``api.settings.Settings`` (duck-typed here).
+
+    Raises ``ConfigError`` (no network is touched) when the issuer or the client key is missing.
+    """
     config = config_from_settings(settings)
-    key = load_private_key(config.client_key_file.read_bytes()) if config.client_key_file else None
+    key = None
+    if config.client_key_file is not None:
+        if not config.client_key_file.is_file():
+            raise ConfigError(f"VNEID_CLIENT_KEY_FILE {config.client_key_file} does not exist")
+        key = load_private_key(config.client_key_file.read_bytes())
     return VNeIDClient(config, http_client, client_key=key)

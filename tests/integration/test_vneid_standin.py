@@ -84,7 +84,9 @@ async def test_full_login_with_par_returns_the_identity(standin: StandIn, http: 
     query = parse_qs(urlsplit(request.authorization_url).query)
     assert set(query) == {"client_id", "request_uri"}  # PAR: nothing else travels through the browser
     assert request.authorization_url.startswith(standin.issuer + "/authorize?")
-    assert len(request.state) >= 43 and len(request.nonce) >= 43 and request.state != request.nonce
+    assert len(request.state) >= 43
+    assert len(request.nonce) >= 43
+    assert request.state != request.nonce
     back = await authorize(http, request.authorization_url, LEVEL2.personal_id)
     assert back["iss"] == standin.issuer
     identity = await client.finish(code=back["code"], code_verifier=request.code_verifier, nonce=request.nonce,
@@ -104,8 +106,10 @@ async def test_plain_authorization_request_when_par_is_not_advertised(standin: S
         client = client_for(standin, http)
         request = await client.begin(redirect_uri=client.config.redirect_uri, level=1)
         query = parse_qs(urlsplit(request.authorization_url).query)
-        assert query["code_challenge_method"] == ["S256"] and query["acr_values"] == ["1"]
-        assert "code_verifier" not in query and query["nonce"] == [request.nonce]
+        assert query["code_challenge_method"] == ["S256"]
+        assert query["acr_values"] == ["1"]
+        assert "code_verifier" not in query
+        assert query["nonce"] == [request.nonce]
         back = await authorize(http, request.authorization_url, LEVEL1.personal_id)
         identity = await client.finish(code=back["code"], code_verifier=request.code_verifier,
                                        nonce=request.nonce, redirect_uri=client.config.redirect_uri)
@@ -118,7 +122,8 @@ async def test_person_picked_on_the_consent_page(standin: StandIn, http: httpx.A
     client = client_for(standin, http)
     request = await client.begin(redirect_uri=client.config.redirect_uri)
     page = await http.get(request.authorization_url)
-    assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+    assert page.status_code == 200
+    assert "text/html" in page.headers["content-type"]
     assert all(p.full_name in page.text for p in DEMO_PEOPLE)
     pending = page.text.split('name="pending" value="')[1].split('"')[0]
     staff = DEMO_PEOPLE[2]
@@ -210,9 +215,11 @@ async def test_key_rotation_at_the_provider_costs_one_refetch(standin: StandIn, 
     assert client.jwks.fetches == 1
     before = standin.provider.jwks_requests
     rotated = await http.post(standin.issuer + "/rotate-keys", json={"keep_old": False})
-    assert rotated.status_code == 200 and len(rotated.json()["kids"]) == 1
+    assert rotated.status_code == 200
+    assert len(rotated.json()["kids"]) == 1
     assert (await login(client, http)).level == 2
-    assert client.jwks.fetches == 2 and standin.provider.jwks_requests == before + 1
+    assert client.jwks.fetches == 2
+    assert standin.provider.jwks_requests == before + 1
     await login(client, http)
     assert client.jwks.fetches == 2  # the new key is cached now
 
@@ -253,23 +260,28 @@ async def test_token_endpoint_rejects_a_replayed_client_assertion(standin: Stand
     assertion = client.client_assertion(meta)
     claims = jwt.decode(assertion, options={"verify_signature": False})
     assert claims["iss"] == claims["sub"] == standin.settings.vneid_client_id
-    assert claims["aud"] == standin.issuer and 0 < claims["exp"] - claims["iat"] <= 120
+    assert claims["aud"] == standin.issuer
+    assert 0 < claims["exp"] - claims["iat"] <= 120
     form = {"grant_type": "authorization_code", "code": "x", "redirect_uri": "https://a.example/cb",
             "code_verifier": "v" * 43, "client_id": standin.settings.vneid_client_id,
             "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
             "client_assertion": assertion}
     first = await http.post(meta.token_endpoint, data=form)
-    assert first.status_code == 400 and first.json() == {"error": "invalid_grant"}
+    assert first.status_code == 400
+    assert first.json() == {"error": "invalid_grant"}
     second = await http.post(meta.token_endpoint, data=form)
-    assert second.status_code == 401 and second.json() == {"error": "invalid_client"}
+    assert second.status_code == 401
+    assert second.json() == {"error": "invalid_client"}
 
 
 async def test_userinfo_requires_a_valid_access_token(standin: StandIn, http: httpx.AsyncClient) -> None:
     response = await http.get(standin.issuer + "/userinfo", headers={"Authorization": "Bearer forged"})
-    assert response.status_code == 401 and "invalid_token" in response.headers["www-authenticate"]
+    assert response.status_code == 401
+    assert "invalid_token" in response.headers["www-authenticate"]
 
 
 async def test_unknown_client_gets_an_error_page_not_a_redirect(standin: StandIn, http: httpx.AsyncClient) -> None:
     response = await http.get(standin.issuer + "/authorize", params={
         "client_id": "intruder", "redirect_uri": "https://evil.example/cb", "response_type": "code"})
-    assert response.status_code == 400 and "location" not in response.headers
+    assert response.status_code == 400
+    assert "location" not in response.headers
