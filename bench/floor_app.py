@@ -25,6 +25,7 @@ from litestar.exceptions import NotFoundException
 # `units.code` carries a unique index (migrations/0001_foundation.sql); D002 is seeded by `thudo seed`.
 UNIT_QUERY = "SELECT id, code, name_vi FROM units WHERE code = $1"
 FLOOR_PATH = "/units/D002"
+FLOOR_TX_PATH = "/units-in-transaction/D002"
 PLAIN_PATH = "/plain"
 POOL_MAX = 10  # the service's DB_POOL_MAX default, so both sides get the same number of connections
 
@@ -38,6 +39,16 @@ class Unit(msgspec.Struct):
 @get("/units/{code:str}")
 async def unit(code: str, state: State) -> Unit:
     async with state.pool.acquire() as conn:
+        row = await conn.fetchrow(UNIT_QUERY, code)
+    if row is None:
+        raise NotFoundException()
+    return Unit(id=str(row["id"]), code=row["code"], name_vi=row["name_vi"])
+
+
+@get("/units-in-transaction/{code:str}")
+async def unit_in_transaction(code: str, state: State) -> Unit:
+    """Reference, not the floor: the same query inside BEGIN … COMMIT, as the service's unit of work does."""
+    async with state.pool.acquire() as conn, conn.transaction():
         row = await conn.fetchrow(UNIT_QUERY, code)
     if row is None:
         raise NotFoundException()
@@ -61,7 +72,7 @@ def create_app() -> Litestar:
         finally:
             await app.state.pool.close()
 
-    return Litestar(route_handlers=[unit, plain], lifespan=[lifespan], debug=False)
+    return Litestar(route_handlers=[unit, unit_in_transaction, plain], lifespan=[lifespan], debug=False)
 
 
 def serve(server: str, host: str, port: int) -> None:

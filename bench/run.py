@@ -23,7 +23,7 @@ from pathlib import Path
 from bench import procs, report
 from bench.database import bench_database, postgres_version, server_url
 from bench.rate import RateResult, run_rate
-from bench.scenarios import FLOOR, BenchContext, RequestSpec, Scenario, select
+from bench.scenarios import FLOOR, REFERENCES, BenchContext, RequestSpec, Scenario, select
 from bench.wrk import WrkResult, ensure_wrk, run_wrk
 
 # Above this share of failed requests a measurement says nothing about the endpoint.
@@ -50,6 +50,7 @@ class Measured:
     runs: list[WrkResult] = field(default_factory=list)
     brackets: list[float] = field(default_factory=list)  # per run: mean of the floor runs just before and after
     open: RateResult | None = None
+    reference: bool = False  # measured on the floor app for explanation; no verdict
 
     @property
     def rps(self) -> float:
@@ -95,8 +96,8 @@ def _open(opts: Options, base_url: str, spec: RequestSpec, max_rps: float) -> Ra
 
 
 def measure(opts: Options, floor_url: str, service_url: str, database_url: str, data_dir: Path,
-            scenarios: Sequence[Scenario]) -> HttpRun:
-    """floor, then per scenario (scenario, floor) × rounds, then open-loop runs at half rate.
+            scenarios: Sequence[Scenario], references: Sequence[Scenario] = ()) -> HttpRun:
+    """floor, then per target (target, floor) × rounds, open loop at half rate after each scenario.
 
     A scenario's rounds run back to back right after its ``setup``, so its tokens stay fresh
     however many scenarios there are.
@@ -107,17 +108,19 @@ def measure(opts: Options, floor_url: str, service_url: str, database_url: str, 
     floors = [_closed(opts, floor_url, floor_spec)]
     order: list[tuple[str, WrkResult]] = [("floor", floors[0])]
     measured: list[Measured] = []
-    for sc in scenarios:
-        spec = sc.prepare(BenchContext(service_url, database_url, data_dir))
+    targets = [*((sc, floor_url, True) for sc in references), *((sc, service_url, False) for sc in scenarios)]
+    for sc, url, reference in targets:
+        spec = sc.prepare(BenchContext(url, database_url, data_dir))
         if opts.warmup:
-            _closed(opts, service_url, spec, opts.warmup)
-        m = Measured(sc.name, sc.kind, sc.note, sc.target_ratio, sc.p99_budget_ms)
-        for _ in range(opts.rounds):
-            m.runs.append(_closed(opts, service_url, spec))
+            _closed(opts, url, spec, opts.warmup)
+        m = Measured(sc.name, sc.kind, sc.note, sc.target_ratio, sc.p99_budget_ms, reference=reference)
+        for _ in range(1 if reference else opts.rounds):
+            m.runs.append(_closed(opts, url, spec))
             floors.append(_closed(opts, floor_url, floor_spec))
             m.brackets.append((floors[-2].rps + floors[-1].rps) / 2)
             order += [(sc.name, m.runs[-1]), ("floor", floors[-1])]
-        m.open = _open(opts, service_url, spec, m.rps)
+        if not reference:
+            m.open = _open(opts, url, spec, m.rps)
         measured.append(m)
     floor_open = _open(opts, floor_url, floor_spec, statistics.median(f.rps for f in floors))
     return HttpRun(floors, floor_open, measured, order)
@@ -169,8 +172,11 @@ def render(run: HttpRun, opts: Options, machine: str) -> str:
     ]
     for m in run.scenarios:
         verdict = _verdict(m.ratio >= m.target_ratio, _failed(m.requests, m.errors))
+        target = f"≥ {m.target_ratio:.2f}"
+        if m.reference:
+            verdict, target = "(reference)", "—"
         out.append(f"| {m.name} | {m.kind} | {m.rps:,.0f} | {m.floor_rps:,.0f} | {m.ratio:.2f} | "
-                   f"{' / '.join(f'{r:.2f}' for r in m.ratios)} | ≥ {m.target_ratio:.2f} | {verdict} | {m.note} |")
+                   f"{' / '.join(f'{r:.2f}' for r in m.ratios)} | {target} | {verdict} | {m.note} |")
     out += [
         "",
         "### Latency at half of the maximum rate (open loop)",
@@ -182,7 +188,8 @@ def render(run: HttpRun, opts: Options, machine: str) -> str:
         "| Verdict |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
-    rows = [("floor", run.floor_open, None), *((m.name, m.open, m.p99_budget_ms) for m in run.scenarios)]
+    rows = [("floor", run.floor_open, None),
+            *((m.name, m.open, m.p99_budget_ms) for m in run.scenarios if not m.reference)]
     for name, r, budget in rows:
         if r is None:
             continue
@@ -203,14 +210,15 @@ def _database(given: str | None) -> Iterator[tuple[str, str]]:
 
 
 def run(opts: Options, scenarios: Sequence[Scenario], *, output: Path = report.DOC, database_url: str | None = None,
-        service_env: dict[str, str] | None = None, servers: bool = False, json_path: Path | None = None) -> HttpRun:
+        service_env: dict[str, str] | None = None, servers: bool = False, json_path: Path | None = None,
+        references: Sequence[Scenario] = REFERENCES) -> HttpRun:
     with _database(database_url) as (db, how), tempfile.TemporaryDirectory(prefix="thudo-bench-data-") as tmp:
         data_dir = Path(tmp)
         pg = asyncio.run(postgres_version(db))
         load_before = report.load_average()
         with procs.running("floor app", procs.floor_app(db)) as floor, \
                 procs.running("service", procs.service(db, data_dir, service_env)) as service:
-            result = measure(opts, floor.base_url, service.base_url, db, data_dir, scenarios)
+            result = measure(opts, floor.base_url, service.base_url, db, data_dir, scenarios, references)
         machine = report.machine(pg, {"Database": how, "Load average (1/5/15 min) before → after":
                                       f"{load_before} → {report.load_average()}"})
         report.write_section("http", render(result, opts, machine), output)
@@ -236,6 +244,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--output", type=Path, default=report.DOC, help="report file (default docs/performance.md)")
     p.add_argument("--json", type=Path, help="also write the raw results as JSON")
     p.add_argument("--database-url", help="use this already migrated database instead of creating one")
+    p.add_argument("--no-references", action="store_true", help="skip the reference rows (floor.in_transaction)")
     p.add_argument("--service-env", action="append", default=[], metavar="KEY=VALUE",
                    help="extra environment for the service (repeatable)")
     return p.parse_args(argv)
@@ -249,8 +258,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     opts = Options(args.duration, args.connections, args.threads, args.warmup, wrk, args.rounds)
     env = dict(kv.split("=", 1) for kv in args.service_env)
     result = run(opts, select(args.scenarios), output=args.output, database_url=args.database_url,
-                 service_env=env, servers=args.servers, json_path=args.json)
+                 service_env=env, servers=args.servers, json_path=args.json,
+                 references=() if args.no_references else REFERENCES)
     for m in result.scenarios:
+        if m.reference:
+            continue
         print(f"{m.name}: {m.rps:,.0f} req/s = {m.ratio:.2f} × floor; "
               f"p99 at half rate {m.open.p99_ms if m.open else float('nan'):.1f} ms")
     print(f"wrote {args.output}")

@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 import msgspec
 
-from bench.floor_app import FLOOR_PATH
+from bench.floor_app import FLOOR_PATH, FLOOR_TX_PATH
 
 Headers = Mapping[str, str] | Sequence[Mapping[str, str]]
 Setup = Callable[["BenchContext"], Headers | Awaitable[Headers]]
@@ -83,14 +83,33 @@ class Scenario:
                            bodies, idem)
 
 
+def citizen_headers(ctx: BenchContext) -> dict[str, str]:
+    """A level-2 citizen logged in through the local VNeID stand-in over real HTTP (tests/support/auth.py)."""
+    import httpx
+
+    from tests.support import auth
+
+    with httpx.Client(base_url=ctx.base_url, timeout=15) as http:
+        return auth.login(http).headers
+
+
 FLOOR = Scenario("floor", "read", "GET", FLOOR_PATH,
                  note="bench/floor_app.py: bare Litestar + asyncpg, one unique-index query")
+
+# Measured against the floor app too (once per run, no verdict): explains part of the gap between the
+# floor and endpoints that run in the per-request unit of work (two more round trips: BEGIN, COMMIT).
+REFERENCES = [
+    Scenario("floor.in_transaction", "read", "GET", FLOOR_TX_PATH,
+             note="reference: the floor's query inside BEGIN … COMMIT (3 round trips instead of 1)"),
+]
 
 SCENARIOS: list[Scenario] = [
     Scenario("platform.live", "read", "GET", "/health/live",
              note="no database: middleware (request id, metrics, security headers) + routing + JSON"),
     Scenario("platform.ready", "read", "GET", "/health/ready",
              note="one pooled `SELECT 1` behind a timeout: the closest analogue of an indexed read today"),
+    Scenario("identity.me", "read", "GET", "/api/v1/me", setup=citizen_headers,
+             note="bearer token check (ES256 + session not revoked), one transaction, user row, masked personal id"),
     # Contexts append theirs here (bench/README.md, "Adding a scenario").
 ]
 
