@@ -48,3 +48,14 @@ def test_standin_is_absent_when_standins_are_off(settings: Settings) -> None:
         created = httpx.post(url + "/dev/vneid/people", json={"personal_id": "001085999999", "full_name": "X",
                                                               "date_of_birth": "01/01/1990", "level": 2}, timeout=10)
         assert created.status_code in (404, 405)
+
+
+def test_people_helper_rejects_bad_input_with_a_problem(base_url: str) -> None:
+    bad = {"personal_id": "00108500010", "full_name": "Nguyễn Văn Sai", "date_of_birth": "1990-01-01", "level": 3,
+           "role": "admin"}
+    response = httpx.post(base_url + "/dev/vneid/people", json=bad, timeout=10)
+    assert response.status_code == 422
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert "00108500010" not in response.text  # the personal id is not echoed back
+    page = httpx.get(base_url + "/dev/vneid/people", timeout=10)
+    assert page.status_code == 405  # nothing lists registered people

@@ -224,16 +224,17 @@ async def test_key_rotation_at_the_provider_costs_one_refetch(standin: StandIn, 
     assert client.jwks.fetches == 2  # the new key is cached now
 
 
-def _bogus_token(issuer: str, client_id: str) -> str:
+def _bogus_token(issuer: str, client_id: str, key: Any) -> str:
     now = int(time.time())
     return jwt.encode({"iss": issuer, "sub": "x", "aud": client_id, "iat": now, "exp": now + 60, "nonce": "n"},
-                      new_rsa_key(), algorithm="RS256", headers={"kid": secrets.token_urlsafe(8)})
+                      key, algorithm="RS256", headers={"kid": secrets.token_urlsafe(8)})
 
 
 async def test_flood_of_unknown_kids_fetches_once_per_cooldown(standin: StandIn, http: httpx.AsyncClient) -> None:
     client = client_for(standin, http, vneid_jwks_cooldown_seconds=1)
     await login(client, http)
-    tokens = [_bogus_token(standin.issuer, client.config.client_id) for _ in range(50)]
+    key = new_rsa_key()
+    tokens = [_bogus_token(standin.issuer, client.config.client_id, key) for _ in range(50)]
 
     async def attempt(token: str) -> str:
         try:
