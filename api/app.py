@@ -25,6 +25,7 @@ from litestar.types import ControllerRouterHandler
 import api.eid_texts  # noqa: F401 - registers the e-ID error texts
 from api.body import check_json_body
 from api import identity_routes
+from api import notifications as notifications_api
 from api.auth import provide_client_principal, provide_principal
 from api.container import Container, build_container
 from api.deps import provide_container, provide_uow
@@ -32,10 +33,11 @@ from api.observability import configure_logging, observability_middleware
 from api.platform import PlatformController
 from api.problems import ProblemError, handle_exception
 from api.settings import Settings, load_settings
+from api.worker import start_inline_worker, stop_inline_worker
 
 log = logging.getLogger("thudo.app")
 
-API_V1: list[ControllerRouterHandler] = [*identity_routes.V1]
+API_V1: list[ControllerRouterHandler] = [*identity_routes.V1, *notifications_api.CONTROLLERS]
 ROOT: list[ControllerRouterHandler] = [PlatformController, *identity_routes.ROOT]
 
 _JSON_TYPES = ("application/json",)
@@ -116,8 +118,8 @@ def create_app(settings: Settings | None = None, container: Container | None = N
 
 
 # Hooks run by the lifespan after/before the container exists (inline worker, caches, ...).
-_STARTUP_HOOKS: list[Any] = []
-_SHUTDOWN_HOOKS: list[Any] = []
+_STARTUP_HOOKS: list[Any] = [start_inline_worker]
+_SHUTDOWN_HOOKS: list[Any] = [stop_inline_worker]
 
 
 def _standins(settings: Settings) -> list[ControllerRouterHandler]:
@@ -125,8 +127,9 @@ def _standins(settings: Settings) -> list[ControllerRouterHandler]:
     if not settings.standins_enabled:
         return []
     from adapters.dev.vneid_provider import vneid_standin_router
+    from api.push_setup import push_standin
 
-    return [vneid_standin_router(settings)]
+    return [vneid_standin_router(settings), push_standin(settings)]
 
 
 def app_factory() -> Litestar:

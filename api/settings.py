@@ -136,6 +136,26 @@ SETTINGS: dict[str, Spec] = {
     "rate_limit_account_per_minute": Spec("RATE_LIMIT_ACCOUNT_PER_MINUTE", _positive_int, "10",
                                           "Login/refresh/token attempts per account (person, session, client) "
                                           "per minute."),
+    # --- push notifications and the background worker (docs/notifications.md) ---
+    "fcm_project_id": Spec("FCM_PROJECT_ID", str, "thudo-dev", "Firebase project id for FCM."),
+    "fcm_credentials_file": Spec("FCM_CREDENTIALS_FILE", str, "",
+                                 "Service-account JSON for FCM. Empty: application default credentials, or a "
+                                 "generated dev account for the local stand-in when STANDINS is on."),
+    "fcm_endpoint": Spec("FCM_ENDPOINT", str, "",
+                         "Base URL replacing https://fcm.googleapis.com. Empty: Google, or the local "
+                         "stand-in (BASE_URL/dev/push) when STANDINS is on and no credentials file is set."),
+    "worker_batch_size": Spec("WORKER_BATCH_SIZE", _positive_int, "500",
+                              "Push messages claimed and sent per batch (FCM allows at most 500)."),
+    "worker_max_attempts": Spec("WORKER_MAX_ATTEMPTS", _positive_int, "8",
+                                "Send attempts before a push is dead-lettered."),
+    "worker_backoff_base_seconds": Spec("WORKER_BACKOFF_BASE_SECONDS", _positive_int, "5",
+                                        "First retry delay; doubles per attempt, with jitter."),
+    "worker_backoff_max_seconds": Spec("WORKER_BACKOFF_MAX_SECONDS", _positive_int, "3600",
+                                       "Longest retry delay."),
+    "worker_lease_seconds": Spec("WORKER_LEASE_SECONDS", _positive_int, "120",
+                                 "How long a claimed batch stays invisible to other workers (crash recovery)."),
+    "worker_metrics_port": Spec("WORKER_METRICS_PORT", int, "0",
+                                "Port for /metrics of a separate `thudo worker` process (0: none)."),
 }
 
 
@@ -180,6 +200,15 @@ class Settings:
     pii_key: str = ""
     rate_limit_ip_per_minute: int = 60
     rate_limit_account_per_minute: int = 10
+    fcm_project_id: str = "thudo-dev"
+    fcm_credentials_file: str = ""
+    fcm_endpoint: str = ""
+    worker_batch_size: int = 500
+    worker_max_attempts: int = 8
+    worker_backoff_base_seconds: int = 5
+    worker_backoff_max_seconds: int = 3600
+    worker_lease_seconds: int = 120
+    worker_metrics_port: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property

@@ -127,7 +127,8 @@ async def make_due(pool: asyncpg.Pool[Any]) -> None:
 
 
 async def statuses(pool: asyncpg.Pool[Any]) -> dict[str, int]:
-    return {r["status"]: r["n"] for r in await pool.fetch("SELECT status, count(*) n FROM push_outbox GROUP BY 1")}
+    rows = await pool.fetch("SELECT status, count(*) n FROM push_outbox WHERE kind = 'token' GROUP BY 1")
+    return {r["status"]: r["n"] for r in rows}
 
 
 async def test_1200_messages_go_out_in_three_calls(pool: Any, gateway: FcmGateway, calls: list[int]) -> None:
@@ -183,7 +184,7 @@ async def test_503_is_retried_then_succeeds(pool: Any, gateway: FcmGateway) -> N
         route = mock.post(SEND_URL).mock(side_effect=[fcm_error(503, "UNAVAILABLE")] * 5 + [ok])
         first = await use_case(pool, gateway, backoff_base_s=30).execute()
         assert (first.sent, first.retried) == (0, 1)
-        row = await pool.fetchrow("SELECT attempts, available_at, status FROM push_outbox")
+        row = await pool.fetchrow("SELECT attempts, available_at, status FROM push_outbox WHERE kind = 'token'")
         assert row["status"] == "pending"
         assert row["attempts"] == 1
         assert 14 <= (row["available_at"] - datetime.now(UTC)).total_seconds() <= 31  # 30 s ± jitter
@@ -212,7 +213,7 @@ async def test_dead_lettered_after_max_attempts(pool: Any, gateway: FcmGateway) 
         for _ in range(3):
             await uc.execute()
             await make_due(pool)
-    row = await pool.fetchrow("SELECT status, attempts, last_error FROM push_outbox")
+    row = await pool.fetchrow("SELECT status, attempts, last_error FROM push_outbox WHERE kind = 'token'")
     assert (row["status"], row["attempts"]) == ("dead", 3)
     assert "after 3 attempts" in row["last_error"]
     with respx.mock() as mock:

@@ -44,7 +44,7 @@ async def test_queues_inbox_and_one_row_per_device_in_its_locale(conn: Any) -> N
     assert len(inbox) == 1
     assert inbox[0]["deep_link"] == "thudo://account"
     assert inbox[0]["content"]["en"]["body"] == "Your account just signed in on Pixel."
-    rows = await conn.fetch("SELECT payload FROM push_outbox ORDER BY payload->>'title'")
+    rows = await conn.fetch("SELECT payload FROM push_outbox WHERE kind = 'token' ORDER BY payload->>'title'")
     assert sorted(r["payload"]["title"] for r in rows) == ["New sign-in", "Đăng nhập mới", "Đăng nhập mới"]
     assert rows[0]["payload"]["data"]["deep_link"] == "thudo://account"
 
@@ -63,7 +63,7 @@ async def test_rolled_back_business_change_leaves_no_notification(conn: Any) -> 
         await business_change()
     assert await conn.fetchval("SELECT full_name FROM users WHERE id = $1", uid) == "Test User"
     assert await conn.fetchval("SELECT count(*) FROM notification_inbox") == 0
-    assert await conn.fetchval("SELECT count(*) FROM push_outbox") == 0
+    assert await conn.fetchval("SELECT count(*) FROM push_outbox WHERE kind = 'token'") == 0
 
 
 async def test_same_idempotency_key_queues_once(conn: Any) -> None:
@@ -73,7 +73,7 @@ async def test_same_idempotency_key_queues_once(conn: Any) -> None:
         await PgNotifier(conn).notify(_note(uid))
     await PgNotifier(conn).notify(_note(uid, idempotency_key="other"))
     assert await conn.fetchval("SELECT count(*) FROM notification_inbox") == 2
-    assert await conn.fetchval("SELECT count(*) FROM push_outbox") == 2
+    assert await conn.fetchval("SELECT count(*) FROM push_outbox WHERE kind = 'token'") == 2
 
 
 async def test_opt_out_suppresses_push_but_not_legally_required(conn: Any) -> None:
@@ -81,9 +81,9 @@ async def test_opt_out_suppresses_push_but_not_legally_required(conn: Any) -> No
     await make_devices(conn, uid, 1)
     await conn.execute("INSERT INTO notification_preferences (user_id, opted_out) VALUES ($1, '{account}')", uid)
     await PgNotifier(conn).notify(_note(uid))
-    assert await conn.fetchval("SELECT count(*) FROM push_outbox") == 0
+    assert await conn.fetchval("SELECT count(*) FROM push_outbox WHERE kind = 'token'") == 0
     await PgNotifier(conn).notify(_note(uid, legally_required=True, idempotency_key="legal"))
-    assert await conn.fetchval("SELECT count(*) FROM push_outbox") == 1
+    assert await conn.fetchval("SELECT count(*) FROM push_outbox WHERE kind = 'token'") == 1
     assert await conn.fetchval("SELECT count(*) FROM notification_inbox") == 2
 
 
@@ -95,5 +95,5 @@ async def test_quiet_hours_delay_the_push(conn: Any) -> None:
     # 16:30 UTC = 23:30 in Hanoi -> delayed to 07:00 Hanoi = 00:00 UTC next day.
     clock = FixedClock(datetime(2026, 3, 2, 16, 30, tzinfo=UTC))
     await PgNotifier(conn, clock).notify(_note(uid, legally_required=True))
-    when = await conn.fetchval("SELECT available_at FROM push_outbox")
+    when = await conn.fetchval("SELECT available_at FROM push_outbox WHERE kind = 'token'")
     assert when == datetime(2026, 3, 3, 0, 0, tzinfo=UTC)
