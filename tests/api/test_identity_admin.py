@@ -1,0 +1,118 @@
+"""Staff grants, Open311 keys: who may grant what, in which unit."""
+
+from __future__ import annotations
+
+import asyncio
+
+import asyncpg
+import httpx
+import jwt
+
+from api.auth import authenticate_partner
+from tests.support.auth import login, login_city_admin, login_staff, refresh, unit_id
+
+GRANTS = "/api/v1/admin/staff-grants"
+
+
+def _count_grants(database_url: str, user_id: object) -> int:
+    async def go() -> int:
+        conn = await asyncpg.connect(database_url)
+        try:
+            return int(await conn.fetchval("SELECT count(*) FROM staff_grants WHERE user_id = $1", user_id))
+        finally:
+            await conn.close()
+    return asyncio.run(go())
+
+
+def test_city_admin_grants_and_roles_reach_the_token(http: httpx.Client, database_url: str) -> None:
+    admin = login_city_admin(http, database_url)
+    assert "city_admin" in jwt.decode(admin.access_token, options={"verify_signature": False})["roles"]
+    person = login(http)
+    ward = unit_id(database_url, "W00004")
+    r = http.post(GRANTS, headers=admin.headers, json={"unit_id": str(ward), "role": "handler",
+                                                       "personal_id": person.personal_id})
+    assert r.status_code == 201, r.text
+    assert r.json()["user_id"] == str(person.user_id)
+    roles = jwt.decode(refresh(http, person).access_token, options={"verify_signature": False})["roles"]
+    assert f"handler@{ward}" in roles
+    listed = http.get(GRANTS, params={"unit_id": str(ward)}, headers=admin.headers).json()
+    assert [g["user_id"] for g in listed] == [str(person.user_id)]
+    again = http.post(GRANTS, headers=admin.headers, json={"unit_id": str(ward), "role": "handler",
+                                                           "user_id": str(person.user_id)})
+    assert again.status_code == 409
+    gone = http.delete(f"{GRANTS}/{ward}/{person.user_id}/handler", headers=admin.headers)
+    assert gone.status_code == 204
+    assert http.delete(f"{GRANTS}/{ward}/{person.user_id}/handler", headers=admin.headers).status_code == 404
+
+
+def test_unit_admin_of_one_unit_cannot_act_in_another(http: httpx.Client, database_url: str) -> None:
+    unit_admin = login_staff(http, database_url, "W00001", "unit_admin")
+    person = login(http)
+    own, other = unit_id(database_url, "W00001"), unit_id(database_url, "W00007")
+    r = http.post(GRANTS, headers=unit_admin.headers, json={"unit_id": str(other), "role": "handler",
+                                                            "user_id": str(person.user_id)})
+    assert r.status_code == 403
+    assert r.json()["code"] == "identity.unit_role_required"
+    assert http.get(GRANTS, params={"unit_id": str(other)}, headers=unit_admin.headers).status_code == 403
+    assert _count_grants(database_url, person.user_id) == 0
+    ok = http.post(GRANTS, headers=unit_admin.headers, json={"unit_id": str(own), "role": "supervisor",
+                                                             "user_id": str(person.user_id)})
+    assert ok.status_code == 201
+
+
+def test_handler_and_citizen_cannot_grant(http: httpx.Client, database_url: str) -> None:
+    handler = login_staff(http, database_url, "W00001", "handler")
+    citizen = login(http)
+    own = unit_id(database_url, "W00001")
+    for who in (handler, citizen):
+        r = http.post(GRANTS, headers=who.headers, json={"unit_id": str(own), "role": "unit_admin",
+                                                         "user_id": str(who.user_id)})
+        assert r.status_code == 403
+    assert _count_grants(database_url, citizen.user_id) == 0
+
+
+def test_grant_bad_input_writes_nothing(http: httpx.Client, database_url: str) -> None:
+    admin = login_city_admin(http, database_url)
+    person = login(http)
+    ward = str(unit_id(database_url, "W00001"))
+    cases = [
+        {"unit_id": ward, "role": "emperor", "user_id": str(person.user_id)},
+        {"unit_id": ward, "role": "handler"},
+        {"unit_id": ward, "role": "handler", "user_id": str(person.user_id), "personal_id": person.personal_id},
+        {"unit_id": ward, "role": "handler", "personal_id": "12ab"},
+        {"unit_id": ward, "role": "handler", "user_id": str(person.user_id), "granted_by": str(admin.user_id)},
+    ]
+    for body in cases:
+        r = http.post(GRANTS, headers=admin.headers, json=body)
+        assert r.status_code == 422, body
+        assert r.headers["content-type"].startswith("application/problem+json")
+    assert _count_grants(database_url, person.user_id) == 0
+    unknown = http.post(GRANTS, headers=admin.headers, json={"unit_id": ward, "role": "handler",
+                                                             "personal_id": "001099999999"})
+    assert unknown.status_code == 404
+
+
+def test_open311_keys_are_shown_once_and_authenticate(http: httpx.Client, database_url: str) -> None:
+    admin = login_city_admin(http, database_url)
+    r = http.post("/api/v1/admin/open311-keys", headers=admin.headers, json={"name": "Báo Hà Nội Mới"})
+    assert r.status_code == 201
+    key, key_id = r.json()["api_key"], r.json()["id"]
+    assert key.startswith("o311_")
+    listed = http.get("/api/v1/admin/open311-keys", headers=admin.headers).json()
+    assert all(item.get("api_key") is None for item in listed)
+
+    async def check(api_key: str) -> str:
+        conn = await asyncpg.connect(database_url)
+        try:
+            return str((await authenticate_partner(conn, api_key)).kind)
+        except Exception as exc:
+            return type(exc).__name__
+        finally:
+            await conn.close()
+    assert asyncio.run(check(key)) == "partner"
+    assert asyncio.run(check(key + "x")) == "Unauthenticated"
+    assert http.delete(f"/api/v1/admin/open311-keys/{key_id}", headers=admin.headers).status_code == 204
+    assert asyncio.run(check(key)) == "Unauthenticated"
+    citizen = login(http)
+    assert http.post("/api/v1/admin/open311-keys", headers=citizen.headers, json={"name": "x"}).status_code == 403
+    assert http.post("/api/v1/admin/open311-keys", headers=admin.headers, json={"name": ""}).status_code == 422
