@@ -23,10 +23,10 @@ from litestar.params import BodyKwarg
 from litestar.types import ControllerRouterHandler
 
 import api.eid_texts  # noqa: F401 - registers the e-ID error texts
-from api.body import check_json_body
-from api import identity_routes
+from api import feedback_routes, identity_routes
 from api import notifications as notifications_api
 from api.auth import provide_client_principal, provide_principal
+from api.body import check_json_body
 from api.container import Container, build_container
 from api.deps import provide_container, provide_uow
 from api.observability import configure_logging, observability_middleware
@@ -37,7 +37,8 @@ from api.worker import start_inline_worker, stop_inline_worker
 
 log = logging.getLogger("thudo.app")
 
-API_V1: list[ControllerRouterHandler] = [*identity_routes.V1, *notifications_api.CONTROLLERS]
+API_V1: list[ControllerRouterHandler] = [*identity_routes.V1, *notifications_api.CONTROLLERS,
+                                         *feedback_routes.CONTROLLERS]
 ROOT: list[ControllerRouterHandler] = [PlatformController, *identity_routes.ROOT]
 
 _JSON_TYPES = ("application/json",)

@@ -12,6 +12,7 @@ from typing import Any
 import asyncpg
 
 from adapters.postgres.pool import create_pool
+from api.feedback_setup import FeedbackServices, build_feedback
 from api.identity_setup import IdentityServices, build_identity
 from api.settings import Settings
 from domain.identity.eid import EIdProvider
@@ -28,6 +29,7 @@ class Container:
     background: list[Any] = field(default_factory=list)
     identity: IdentityServices | None = None  # our tokens, PII protector, rate limits (api/auth.py)
     eid: EIdProvider | None = None  # VNeID relying party (adapters/vneid)
+    feedback: FeedbackServices | None = None  # blob store, photo processing, working-day calendar
 
     async def close(self) -> None:
         if self.identity is not None:
@@ -40,4 +42,5 @@ async def build_container(settings: Settings) -> Container:
     pool = await create_pool(settings.database_url, max_size=settings.db_pool_max,
                              statement_timeout_ms=settings.db_statement_timeout_ms)
     identity = build_identity(settings, pool)
-    return Container(settings=settings, pool=pool, identity=identity, eid=identity.eid)
+    return Container(settings=settings, pool=pool, identity=identity, eid=identity.eid,
+                     feedback=build_feedback(settings))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from adapters.vneid.config import (
     parse_claims,
     redirect_uri_from,
 )
+from domain.feedback.calendar import parse_dates, parse_periods
 
 
 class SettingsError(Exception):
@@ -53,6 +55,11 @@ def _choice(*options: str) -> Callable[[str], str]:
             raise ValueError(f"expected one of {', '.join(options)}")
         return raw
     return parse
+
+
+def _working_hours(raw: str) -> str:
+    parse_periods(raw)  # ValueError with the reason
+    return raw
 
 
 @dataclass(frozen=True)
@@ -156,6 +163,18 @@ SETTINGS: dict[str, Spec] = {
                                  "How long a claimed batch stays invisible to other workers (crash recovery)."),
     "worker_metrics_port": Spec("WORKER_METRICS_PORT", int, "0",
                                 "Port for /metrics of a separate `thudo worker` process (0: none)."),
+    "blob_dir": Spec("BLOB_DIR", str, "", "Directory for uploaded files (photos, evidence). Empty: DATA_DIR/blobs."),
+    "feedback_max_upload_bytes": Spec("FEEDBACK_MAX_UPLOAD_BYTES", _positive_int, "10485760",
+                                      "Largest photo/evidence file accepted (bytes)."),
+    "feedback_max_photos": Spec("FEEDBACK_MAX_PHOTOS", _positive_int, "5", "Photos per feedback report."),
+    "feedback_working_hours": Spec("FEEDBACK_WORKING_HOURS", _working_hours, "08:00-12:00,13:30-17:30",
+                                   "Working periods of a working day (Asia/Ho_Chi_Minh) for SLA deadlines."),
+    "feedback_makeup_workdays": Spec("FEEDBACK_MAKEUP_WORKDAYS", parse_dates, "",
+                                     "Comma-separated dates (YYYY-MM-DD) of weekend days worked to bridge holidays."),
+    "feedback_extra_days_off": Spec("FEEDBACK_EXTRA_DAYS_OFF", parse_dates, "",
+                                    "Comma-separated extra official days off beyond the statutory holidays."),
+    "feedback_reopen_days": Spec("FEEDBACK_REOPEN_DAYS", _positive_int, "7",
+                                 "Days after handling during which the reporter may reopen a report."),
 }
 
 
@@ -209,6 +228,13 @@ class Settings:
     worker_backoff_max_seconds: int = 3600
     worker_lease_seconds: int = 120
     worker_metrics_port: int = 0
+    blob_dir: str = ""
+    feedback_max_upload_bytes: int = 10 * 1024 * 1024
+    feedback_max_photos: int = 5
+    feedback_working_hours: str = "08:00-12:00,13:30-17:30"
+    feedback_makeup_workdays: frozenset[date] = frozenset()
+    feedback_extra_days_off: frozenset[date] = frozenset()
+    feedback_reopen_days: int = 7
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property

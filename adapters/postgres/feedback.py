@@ -27,7 +27,7 @@ from domain.feedback.model import (
 )
 from domain.feedback.ports import Overdue
 
-Conn = asyncpg.Connection[Any] | asyncpg.pool.PoolConnectionProxy[Any]
+Conn = Any  # an asyncpg connection or pool proxy (the unit of work's)
 
 _CATEGORY_COLS = """id, code, name_vi, name_en, description_vi, description_en, grp, keywords, default_level,
     sla_normal_hours, sla_complex_hours, sla_urgent_hours, department_id, route_to_department, questions,
@@ -145,7 +145,7 @@ def attachment_from_row(row: asyncpg.Record) -> Attachment:
     return Attachment(id=row["id"], report_id=row["report_id"], kind=AttachmentKind(row["kind"]),
                       content_type=row["content_type"], size=row["size"], blob_key=row["blob_key"],
                       thumb_key=row["thumb_key"], uploaded_by=row["uploaded_by"], created_at=row["created_at"],
-                      used=row["used"])
+                      used=row["used"], source_sha256=row["source_sha256"])
 
 
 class PgReports:
@@ -205,9 +205,9 @@ class PgReports:
     async def add_attachment(self, a: Attachment) -> None:
         await self.conn.execute(
             """INSERT INTO feedback_attachments (id, report_id, kind, content_type, size, blob_key, thumb_key,
-               uploaded_by, used, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)""",
+               uploaded_by, used, created_at, source_sha256) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)""",
             a.id, a.report_id, a.kind.value, a.content_type, a.size, a.blob_key, a.thumb_key, a.uploaded_by,
-            a.used, a.created_at)
+            a.used, a.created_at, a.source_sha256)
 
     async def attachments(self, report_id: uuid.UUID) -> list[Attachment]:
         rows = await self.conn.fetch("SELECT * FROM feedback_attachments WHERE report_id = $1 ORDER BY id",

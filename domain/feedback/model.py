@@ -229,6 +229,8 @@ class Attachment(msgspec.Struct, frozen=True, kw_only=True):
     uploaded_by: uuid.UUID
     created_at: datetime
     used: bool = False
+    # SHA-256 of the bytes as uploaded: a retried upload finds the attachment it already created.
+    source_sha256: str = ""
 
 
 class Rating(msgspec.Struct, frozen=True, kw_only=True):

@@ -283,7 +283,9 @@ async def test_full_flow_notifies_reporter_and_followers(w: World) -> None:
     with pytest.raises(InvalidInput):
         await staff.Handle(w.deps).execute(w.handler, r.id, "Đã vá", [])
     photo = b"\xff\xd8\xff" + b"x" * 10
-    evidence = await staff.AddEvidence(w.deps).execute(w.handler, r.id, photo)
+    evidence, created = await staff.AddEvidence(w.deps).execute(w.handler, r.id, photo)
+    assert created
+    assert (await staff.AddEvidence(w.deps).execute(w.handler, r.id, photo)) == (evidence, False)  # retry
     done = await staff.Handle(w.deps).execute(w.handler, r.id, "Đã vá", [evidence.id])
     assert done.status is Status.HANDLED
     assert done.is_public
@@ -328,7 +330,7 @@ async def test_transfer_resets_acknowledgement_and_moves_queue(w: World) -> None
     with pytest.raises(NotFound):  # the old unit has lost it
         await staff.Acknowledge(w.deps).execute(w.handler, r.id)
     new_staff = w.staff(w.far_district, StaffRole.HANDLER)
-    rejected = await staff.Reject(w.deps).execute(new_staff, r.id, "Đã được xử lý trước đó", "already_handled")
+    rejected = await staff.Reject(w.deps).execute(new_staff, r.id, "Đã được xử lý trước đó", "not_found_on_site")
     assert rejected.status is Status.REJECTED
     with pytest.raises(Conflict):
         await staff.Acknowledge(w.deps).execute(new_staff, r.id)
@@ -345,14 +347,14 @@ async def test_change_category_reroutes(w: World) -> None:
 async def test_reopen_within_window_only(w: World) -> None:
     r = await w.submit()
     await staff.Acknowledge(w.deps).execute(w.handler, r.id)
-    ev = await staff.AddEvidence(w.deps).execute(w.handler, r.id, b"%PDF-1.4 minimal")
+    ev, _ = await staff.AddEvidence(w.deps).execute(w.handler, r.id, b"%PDF-1.4 minimal")
     assert ev.content_type == "application/pdf"
     await staff.Handle(w.deps).execute(w.handler, r.id, "Xong", [ev.id])
     w.clock.t += timedelta(days=2)
     reopened = await citizen.ReopenReport(w.deps).execute(w.citizen, r.id, "Vẫn còn ổ gà")
     assert reopened.status is Status.IN_PROGRESS
     assert reopened.reopen_count == 1
-    ev2 = await staff.AddEvidence(w.deps).execute(w.handler, r.id, b"%PDF-1.4 again")
+    ev2, _ = await staff.AddEvidence(w.deps).execute(w.handler, r.id, b"%PDF-1.4 again")
     await staff.Handle(w.deps).execute(w.handler, r.id, "Đã vá lại", [ev2.id])
     w.clock.t += timedelta(days=8)
     with pytest.raises(Conflict):
@@ -361,8 +363,10 @@ async def test_reopen_within_window_only(w: World) -> None:
 
 async def test_photos_limited_and_checked(w: World) -> None:
     r = await w.submit()
-    for _ in range(5):
-        await citizen.AddPhoto(w.deps).execute(w.citizen, r.id, b"\xff\xd8\xff" + b"x" * 10)
+    for i in range(5):
+        await citizen.AddPhoto(w.deps).execute(w.citizen, r.id, b"\xff\xd8\xff" + bytes([i]) * 10)
+    # Re-sending one of the five is a retry, not a sixth photo.
+    assert not (await citizen.AddPhoto(w.deps).execute(w.citizen, r.id, b"\xff\xd8\xff" + bytes([0]) * 10))[1]
     with pytest.raises(Conflict):
         await citizen.AddPhoto(w.deps).execute(w.citizen, r.id, b"\xff\xd8\xff")
     r2 = await w.submit()

@@ -6,6 +6,8 @@ that nobody can reach (every read goes through the row), never a half-visible at
 
 from __future__ import annotations
 
+import hashlib
+
 from domain.errors import InvalidInput
 from domain.feedback.model import Attachment, AttachmentKind, Report
 from domain.feedback.usecases.common import UseCase
@@ -16,7 +18,12 @@ PDF_MAGIC = b"%PDF-"
 
 
 async def store_upload(uc: UseCase, report: Report, principal: Principal, data: bytes,
-                       kind: AttachmentKind, *, allow_pdf: bool = False) -> Attachment:
+                       kind: AttachmentKind, *, allow_pdf: bool = False) -> tuple[Attachment, bool]:
+    """Store an upload; ``(attachment, False)`` when this exact file was already attached (a retry)."""
+    digest = hashlib.sha256(data).hexdigest()
+    for existing in await uc.d.reports.attachments(report.id):
+        if existing.kind is kind and existing.source_sha256 == digest:
+            return existing, False
     if len(data) > uc.d.limits.max_upload_bytes:
         raise InvalidInput("feedback.file_too_large", field="file", rule="max_size",
                            limit=uc.d.limits.max_upload_bytes)
@@ -34,6 +41,6 @@ async def store_upload(uc: UseCase, report: Report, principal: Principal, data: 
     await uc.d.blobs.put(key, body)
     attachment = Attachment(id=attachment_id, report_id=report.id, kind=kind, content_type=content_type,
                             size=len(body), blob_key=key, thumb_key=thumb_key, uploaded_by=principal.id,
-                            created_at=uc.d.clock.now())
+                            created_at=uc.d.clock.now(), source_sha256=digest)
     await uc.d.reports.add_attachment(attachment)
-    return attachment
+    return attachment, True

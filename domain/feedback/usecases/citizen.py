@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -65,10 +66,14 @@ class SubmitReport(UseCase):
 class AddPhoto(UseCase):
     """A photo for the caller's own report, accepted until the unit acknowledges it (max 5)."""
 
-    async def execute(self, principal: Principal, report_id: uuid.UUID, data: bytes) -> Attachment:
+    async def execute(self, principal: Principal, report_id: uuid.UUID, data: bytes) -> tuple[Attachment, bool]:
         report = await self.own_report(principal, report_id)
         states.transition(Action.ADD_PHOTO, report.status)
         photos = [a for a in await self.d.reports.attachments(report.id) if a.kind is AttachmentKind.PHOTO]
+        digest = hashlib.sha256(data).hexdigest()
+        retried = next((a for a in photos if a.source_sha256 == digest), None)
+        if retried is not None:
+            return retried, False
         if len(photos) >= self.d.limits.max_photos:
             raise Conflict("feedback.too_many_photos", limit=self.d.limits.max_photos)
         return await store_upload(self, report, principal, data, AttachmentKind.PHOTO)

@@ -9,6 +9,7 @@ from domain.feedback import states
 from domain.feedback.model import Attachment, AttachmentKind, EventKind, Level, Report, Status, UnitKind
 from domain.feedback.routing import route
 from domain.feedback.states import Action
+from domain.feedback.templates import REJECT_CODES
 from domain.feedback.usecases.attachments import store_upload
 from domain.feedback.usecases.common import ACK_HOURS, UseCase, not_found
 from domain.identity.principal import Principal, StaffRole
@@ -124,7 +125,7 @@ class Transfer(StaffUseCase):
 class AddEvidence(StaffUseCase):
     """Proof of handling: a photo (re-encoded like citizens' photos) or a PDF document."""
 
-    async def execute(self, principal: Principal, report_id: uuid.UUID, data: bytes) -> Attachment:
+    async def execute(self, principal: Principal, report_id: uuid.UUID, data: bytes) -> tuple[Attachment, bool]:
         report = await self.unit_report(principal, report_id)
         states.transition(Action.HANDLE, report.status)
         return await store_upload(self, report, principal, data, AttachmentKind.EVIDENCE, allow_pdf=True)
@@ -154,6 +155,8 @@ class Handle(StaffUseCase):
 class Reject(StaffUseCase):
     async def execute(self, principal: Principal, report_id: uuid.UUID, reason: str,
                       template: str | None) -> Report:
+        if template is not None and template not in REJECT_CODES:
+            raise InvalidInput("feedback.unknown_template", field="template", rule="enum")
         report = await self.unit_report(principal, report_id)
         report.closed_at = self.d.clock.now()
         return await self.apply(principal, report, Action.REJECT, EventKind.REJECTED, text=reason,
