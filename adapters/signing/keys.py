@@ -39,31 +39,41 @@ def _locked(directory: Path) -> Iterator[None]:
 
 
 def _write_private(path: Path, data: bytes) -> None:
-    tmp = path.with_suffix(".tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as fh:
         fh.write(data)
     os.replace(tmp, path)
 
 
+def _generate(directory: Path) -> str:
+    now = time.time_ns()
+    kid = "es256-" + time.strftime("%Y%m%dT%H%M%S", time.gmtime(now / 1e9)) + f".{now % 1_000_000_000:09d}"
+    newest = max((p.stem for p in directory.glob("*.pem")), default="")
+    if kid <= newest:  # clock stepped back: the new key must still sort last, or it would not sign
+        kid = newest + "a"
+    key = ec.generate_private_key(ec.SECP256R1())
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                            serialization.NoEncryption())
+    _write_private(directory / f"{kid}.pem", pem)
+    return kid
+
+
 def add_signing_key(directory: Path) -> str:
     """Generate a new ES256 key that sorts after every existing one; return its kid."""
     with _locked(directory):
-        kid = "es256-" + time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + f"-{os.urandom(3).hex()}"
-        key = ec.generate_private_key(ec.SECP256R1())
-        pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption())
-        _write_private(directory / f"{kid}.pem", pem)
-        return kid
+        return _generate(directory)
 
 
 def ensure_signing_key(directory: Path) -> None:
-    """Create the first key if the directory has none (development); no-op otherwise."""
+    """Create the first key if the directory has none (development); no-op otherwise.
+
+    Check and creation happen under one exclusive lock, so processes starting together end up
+    with exactly one key.
+    """
     with _locked(directory):
-        if any(directory.glob("*.pem")):
-            return
-    add_signing_key(directory)
-    # Two processes may both have seen an empty directory: harmless, the later-sorting key signs.
+        if not any(directory.glob("*.pem")):
+            _generate(directory)
 
 
 class KeyRing:

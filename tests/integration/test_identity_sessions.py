@@ -1,0 +1,78 @@
+"""Session storage on real PostgreSQL: racing refreshes, reuse detection, the session gate."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import uuid
+
+import asyncpg
+import pytest
+
+from adapters.postgres.identity import PgAccounts, PgSessions, SessionGate
+from adapters.postgres.pool import create_pool
+from domain.identity.eid import EIdIdentity
+from domain.identity.login import hash_refresh_token
+
+pytestmark = pytest.mark.usefixtures("clean_db")
+
+
+async def _user_and_session(pool: asyncpg.Pool) -> tuple[uuid.UUID, uuid.UUID]:
+    async with pool.acquire() as conn, conn.transaction():
+        pid = uuid.uuid4().hex[:12]
+        account = await PgAccounts(conn).upsert_from_eid(
+            EIdIdentity(issuer="https://eid.test", subject=pid, personal_id=pid, full_name="Test", level=2),
+            pid.encode(), b"enc")
+        sid = uuid.uuid4()
+        await PgSessions(conn).create(session_id=sid, user_id=account.id, level=2,
+                                      refresh_hash=hash_refresh_token("r0"),
+                                      user_agent="t", expires_at=dt.datetime.now(dt.UTC) + dt.timedelta(days=1))
+    return account.id, sid
+
+
+async def _rotate(pool: asyncpg.Pool, old: str, new: str) -> tuple[bool, uuid.UUID | None]:
+    async with pool.acquire() as conn, conn.transaction():
+        outcome = await PgSessions(conn).rotate(hash_refresh_token(old), hash_refresh_token(new),
+                                                dt.datetime.now(dt.UTC))
+        return outcome.session is not None, outcome.reused_session_id
+
+
+async def test_two_racing_refreshes_only_one_wins(database_url: str) -> None:
+    pool = await create_pool(database_url, min_size=2, max_size=4)
+    try:
+        _, sid = await _user_and_session(pool)
+        results = await asyncio.gather(_rotate(pool, "r0", "a1"), _rotate(pool, "r0", "b1"))
+        assert sorted(ok for ok, _ in results) == [False, True]
+        loser = next(r for r in results if not r[0])
+        assert loser[1] == sid  # the loser sees reuse, and the caller then revokes the family
+    finally:
+        await pool.close()
+
+
+async def test_gate_sees_revocation_and_caches_active(database_url: str) -> None:
+    pool = await create_pool(database_url, min_size=1, max_size=2)
+    try:
+        _, sid = await _user_and_session(pool)
+        gate = SessionGate(pool, ttl=60)
+        assert await gate.is_active(sid)
+        async with pool.acquire() as conn:
+            await PgSessions(conn, gate).revoke(sid, "test")
+        assert not await gate.is_active(sid)  # forgotten locally at revocation
+        assert not await gate.is_active(uuid.uuid4())
+    finally:
+        await pool.close()
+
+
+async def test_pending_grants_apply_at_first_login(database_url: str) -> None:
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute("INSERT INTO pending_grants (personal_id_hash, role, unit_code) VALUES "
+                           "($1, 'city_admin', ''), ($1, 'handler', 'W00001')", b"hash-1")
+        account = await PgAccounts(conn).upsert_from_eid(
+            EIdIdentity(issuer="https://eid.test", subject="s1", personal_id="x", full_name="Admin", level=2),
+            b"hash-1", b"enc")
+        assert account.city_admin
+        assert [g.role.value for g in account.grants] == ["handler"]
+        assert await conn.fetchval("SELECT count(*) FROM pending_grants") == 0
+    finally:
+        await conn.close()
