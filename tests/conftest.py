@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,8 +17,11 @@ from tests.support.live import free_port, serve
 
 
 @pytest.fixture(scope="session")
-def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with server_url(tmp_path_factory.mktemp("pg")) as server, fresh_database(server) as url:
+def database_url() -> Iterator[str]:
+    # Not under pytest's basetemp: every new pytest run chmods /tmp/pytest-of-<user> to 0700, which
+    # locks out the embedded server's own OS user (pgserver runs PostgreSQL as "pgserver" under root).
+    with tempfile.TemporaryDirectory(prefix="thudo-test-pg-") as tmp, server_url(Path(tmp)) as server, \
+            fresh_database(server) as url:
         yield url
 
 

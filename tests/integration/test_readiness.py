@@ -7,6 +7,7 @@ that it can stop and restart it without disturbing anything else.
 from __future__ import annotations
 
 import asyncio
+import tempfile
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -49,13 +50,15 @@ class ProbeDbController(Controller):
 
 
 @pytest.fixture
-def embedded(tmp_path: Path) -> Iterator[EmbeddedPostgres]:
-    pg = EmbeddedPostgres(tmp_path / "data")
-    pg.start()
-    try:
-        yield pg
-    finally:
-        pg.stop()
+def embedded() -> Iterator[EmbeddedPostgres]:
+    # Outside pytest's basetemp, like the session database (see tests/conftest.py).
+    with tempfile.TemporaryDirectory(prefix="thudo-ready-pg-") as tmp:
+        pg = EmbeddedPostgres(Path(tmp))
+        pg.start()
+        try:
+            yield pg
+        finally:
+            pg.stop()
 
 
 def wait_for(http: httpx.Client, path: str, status: int, limit_s: float) -> float:

@@ -11,7 +11,9 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -69,8 +71,14 @@ def stop(proc: subprocess.Popen[bytes]) -> int:
         pytest.fail("thudo serve did not stop within 30 s of SIGTERM")
 
 
-def test_serve_on_embedded_postgres_cold_then_warm(tmp_path: Path) -> None:
-    data_dir = (tmp_path / "data").resolve()
+@pytest.fixture
+def data_dir() -> Iterator[Path]:
+    # Outside pytest's basetemp, like the session database (see tests/conftest.py).
+    with tempfile.TemporaryDirectory(prefix="thudo-serve-") as tmp:
+        yield Path(tmp).resolve()
+
+
+def test_serve_on_embedded_postgres_cold_then_warm(data_dir: Path, tmp_path: Path) -> None:
     timings = {}
     for run in ("cold", "warm"):
         port, log = free_port(), tmp_path / f"{run}.log"
