@@ -47,12 +47,13 @@ async def _migrate(url: str) -> list[str]:
         await conn.close()
 
 
-async def _seed(url: str) -> None:
+async def _seed(url: str, settings: Settings) -> None:
     from adapters.postgres.seed import seed_demo
+    from api.identity_setup import build_pii
 
     conn = await connect(url)
     try:
-        await seed_demo(conn)
+        await seed_demo(conn, build_pii(settings))
     finally:
         await conn.close()
 
@@ -75,7 +76,7 @@ def cmd_migrate(settings: Settings) -> int:
 
 def cmd_seed(settings: Settings) -> int:
     assert settings.database_url
-    asyncio.run(_seed(settings.database_url))
+    asyncio.run(_seed(settings.database_url, settings))
     print("demo data loaded")
     return 0
 
@@ -96,6 +97,9 @@ def cmd_serve(settings: Settings, embedded: EmbeddedPostgres | None) -> int:
         from adapters.dev.vneid_provider import ensure_vneid_dev_keys
 
         ensure_vneid_dev_keys(settings)  # before the workers start, so that they all read the same keys
+    from api.identity_setup import prepare_keys
+
+    prepare_keys(settings)  # our token and PII keys, likewise created once before the workers start
     print(f"serving on {settings.base_url} (OpenAPI: {settings.base_url}/schema)", flush=True)
     Server(
         "api.app:app_factory", address=settings.host, port=settings.port, interface=Interfaces.ASGI,
@@ -119,6 +123,9 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("migrate", help="apply pending database migrations")
     sub.add_parser("seed", help="load demo data (districts, wards, units, demo people)")
     sub.add_parser("worker", help="run the background worker (outbox, deadlines)")
+    grant = sub.add_parser("grant-admin", help="make a person a city admin (applies at their next login)")
+    grant.add_argument("--personal-id", required=True, help="12-digit personal identification number")
+    sub.add_parser("rotate-keys", help="add a new access-token signing key (the old ones keep verifying)")
     args = parser.parse_args(argv)
     try:
         settings = load_settings()
@@ -134,6 +141,11 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_seed(settings)
         if args.command == "worker":
             return cmd_worker(settings)
+        if args.command in ("grant-admin", "rotate-keys"):
+            from api.identity_cli import cmd_grant_admin, cmd_rotate_keys
+
+            return (cmd_grant_admin(settings, args.personal_id) if args.command == "grant-admin"
+                    else cmd_rotate_keys(settings))
         return cmd_serve(settings, embedded)
     finally:
         if embedded is not None:

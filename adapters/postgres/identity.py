@@ -170,3 +170,26 @@ class SessionGate:
         else:
             self._active.pop(session_id, None)
         return bool(ok)
+
+
+async def grant_by_personal_id_hash(conn: Conn, personal_id_hash: bytes, role: str, unit_code: str = "") -> str:
+    """Grant ``role`` (``city_admin`` or a staff role in ``unit_code``) to a person known by keyed hash.
+
+    Applied at once if the person has logged in before, else kept in ``pending_grants`` until they
+    do. Returns ``"granted"`` or ``"pending"``. Idempotent.
+    """
+    user_id = await conn.fetchval("SELECT id FROM users WHERE personal_id_hash = $1", personal_id_hash)
+    if user_id is None:
+        await conn.execute(
+            """INSERT INTO pending_grants (personal_id_hash, role, unit_code) VALUES ($1, $2, $3)
+               ON CONFLICT DO NOTHING""", personal_id_hash, role, unit_code)
+        return "pending"
+    if role == "city_admin":
+        await conn.execute("UPDATE users SET city_admin = true, updated_at = now() WHERE id = $1", user_id)
+    else:
+        unit = await conn.fetchval("SELECT id FROM units WHERE code = $1", unit_code)
+        if unit is None:
+            raise ValueError(f"no unit with code {unit_code!r}")
+        await conn.execute("INSERT INTO staff_grants (user_id, unit_id, role) VALUES ($1, $2, $3) "
+                           "ON CONFLICT DO NOTHING", user_id, unit, role)
+    return "granted"

@@ -7,7 +7,9 @@ from typing import Any
 import asyncpg
 
 from adapters.postgres.feedback_seed import seed_feedback_categories
+from adapters.postgres.identity_seed import seed_identity
 from adapters.postgres.seed_data import DEPARTMENTS, DISTRICTS, WARDS
+from domain.identity.ports import PiiProtector
 from domain.shared.ids import new_id
 
 CITY = ("HN", "Thành phố Hà Nội", "Hanoi City", 21.0285, 105.8542)
@@ -35,8 +37,10 @@ async def seed_units(conn: asyncpg.Connection[Any]) -> None:
         await conn.fetchval(_UPSERT, new_id(), code, "department", vi, en, city_id, None, None)
 
 
-async def seed_demo(conn: asyncpg.Connection[Any]) -> None:
+async def seed_demo(conn: asyncpg.Connection[Any], pii: PiiProtector | None = None) -> None:
     async with conn.transaction():
         await seed_units(conn)
         await seed_feedback_categories(conn)
+        if pii is not None:  # demo staff/admin grants are keyed by the personal id's keyed hash
+            await seed_identity(conn, pii)
         # Each context with demo data adds its seed call here.
