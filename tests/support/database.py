@@ -9,8 +9,6 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
-import shutil
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -49,24 +47,20 @@ async def prepare(url: str) -> None:
 
 
 @contextmanager
-def server_url(tmp: Path | None = None) -> Iterator[str]:
-    """URL of the server tests run on: TEST_DATABASE_URL or a new embedded one.
+def server_url(tmp: Path) -> Iterator[str]:
+    """URL of the server tests run on: TEST_DATABASE_URL or a new embedded one in ``tmp``.
 
-    The embedded data directory lives outside pytest's basetemp: run as root, pgserver starts
-    PostgreSQL as an unprivileged user, and every new pytest session re-restricts that tree to 0700,
-    which broke initdb whenever two sessions overlapped. ``tmp`` is kept for callers' compatibility.
+    ``tmp`` must not be under pytest's basetemp (see tests/conftest.py ``database_url``).
     """
     given = os.environ.get("TEST_DATABASE_URL")
     if given:
         yield given
         return
-    own = Path(tempfile.mkdtemp(prefix="thudo-test-pg-"))
-    embedded = EmbeddedPostgres(own)
+    embedded = EmbeddedPostgres(tmp)
     try:
         yield embedded.start()
     finally:
         embedded.stop()
-        shutil.rmtree(own, ignore_errors=True)
 
 
 @contextmanager
