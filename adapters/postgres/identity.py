@@ -13,6 +13,7 @@ from typing import Any
 
 import asyncpg
 
+from domain.errors import Forbidden
 from domain.identity.eid import EIdIdentity
 from domain.identity.ports import LoginTransaction, RotateOutcome, SessionRef, UserAccount
 from domain.identity.principal import StaffGrant, StaffRole
@@ -26,6 +27,10 @@ class PgLoginTransactions:
         self._conn = conn
 
     async def save(self, tx: LoginTransaction) -> None:
+        # Abandoned logins are swept here, a bounded batch at a time, instead of by a separate job.
+        await self._conn.execute(
+            """DELETE FROM login_transactions WHERE id IN (
+                   SELECT id FROM login_transactions WHERE expires_at < now() LIMIT 20)""")
         await self._conn.execute(
             """INSERT INTO login_transactions (id, state, nonce, code_verifier, redirect_uri, level, expires_at)
                VALUES ($1, $2, $3, $4, $5, $6, $7)""",
@@ -72,7 +77,8 @@ class PgAccounts:
             identity.date_of_birth, identity.level)
         await self._apply_pending(user_id, personal_id_hash)
         account = await self.load(user_id)
-        assert account is not None
+        if account is None:  # the person asked for deletion: no new sessions until it is handled
+            raise Forbidden("identity.deletion_requested")
         return account
 
     async def _apply_pending(self, user_id: uuid.UUID, personal_id_hash: bytes) -> None:

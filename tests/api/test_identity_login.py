@@ -78,3 +78,62 @@ def test_refresh_rotates_and_reuse_kills_the_family(http: httpx.Client) -> None:
     dead = http.get("/api/v1/me", headers=second.headers)
     assert dead.status_code == 401
     assert dead.json()["code"] == "identity.session_revoked"
+
+
+def _count(database_url: str, table: str) -> int:
+    import asyncio
+
+    import asyncpg
+
+    async def go() -> int:
+        conn = await asyncpg.connect(database_url)
+        try:
+            return int(await conn.fetchval(f"SELECT count(*) FROM {table}"))
+        finally:
+            await conn.close()
+    return asyncio.run(go())
+
+
+def test_start_bad_input_writes_nothing(http: httpx.Client, database_url: str) -> None:
+    before = _count(database_url, "login_transactions")
+    for body in ({"level": 3}, {"level": "2"}, {"redirect_uri": "https://evil.example"}):
+        r = http.post("/api/v1/auth/vneid/start", json=body)
+        assert r.status_code == 422, body
+        assert r.headers["content-type"].startswith("application/problem+json")
+    assert http.post("/api/v1/auth/vneid/start", content=b"{", headers={"content-type": "application/json"}
+                     ).status_code == 400
+    assert _count(database_url, "login_transactions") == before
+
+
+def test_callback_and_refresh_bad_input(http: httpx.Client, database_url: str) -> None:
+    sessions = _count(database_url, "sessions")
+    for body in ({}, {"transaction_id": "nope", "code": "c", "state": "s"},
+                 {"transaction_id": "0190b7c4-0000-7000-8000-000000000000", "code": "", "state": "s"},
+                 {"transaction_id": "0190b7c4-0000-7000-8000-000000000000", "code": "c", "state": "s", "x": 1}):
+        r = http.post("/api/v1/auth/vneid/callback", json=body)
+        assert r.status_code == 422, body
+    unknown = http.post("/api/v1/auth/vneid/callback", json={
+        "transaction_id": "0190b7c4-0000-7000-8000-000000000000", "code": "c", "state": "s"})
+    assert unknown.status_code == 401
+    for body in ({}, {"refresh_token": "short"}, {"refresh_token": 12345678901234567890}):
+        assert http.post("/api/v1/auth/refresh", json=body).status_code == 422
+    assert _count(database_url, "sessions") == sessions
+
+
+def test_level_1_login_is_level_1_everywhere(http: httpx.Client) -> None:
+    basic = login(http, level=1)
+    claims = jwt.decode(basic.access_token, options={"verify_signature": False})
+    assert claims["acr"] == "1"
+    assert basic.user["level"] == 1
+    r = http.get("/api/v1/me/export", headers=basic.headers)
+    assert r.status_code == 403
+    assert r.json()["code"] == "identity.level_required"
+
+
+def test_deletion_requested_account_cannot_log_in_again(http: httpx.Client) -> None:
+    me = login(http)
+    assert http.post("/api/v1/me/deletion-request", headers=me.headers).status_code == 202
+    tx, code, state = authorize(http, me.personal_id)
+    r = callback(http, tx, code, state)
+    assert r.status_code == 403
+    assert r.json()["code"] == "identity.deletion_requested"
