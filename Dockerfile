@@ -2,7 +2,8 @@
 #
 #   docker build -t thudo .
 #   docker run --rm -e DATABASE_URL=postgresql://... thudo thudo migrate     # release step, before rollout
-#   docker run -p 8000:8000 -e DATABASE_URL=postgresql://... thudo            # thudo serve
+#   docker run -p 8000:8000 -e DATABASE_URL=postgresql://... -e PII_KEY=... \
+#              -v /secrets/token-keys:/keys:ro -e TOKEN_KEYS_DIR=/keys thudo    # thudo serve (docs/operations.md)
 #   docker run -e DATABASE_URL=postgresql://... thudo thudo worker            # background worker
 #
 # Migrations are deliberately NOT run by `serve` in production: they run once per release as a
