@@ -31,8 +31,7 @@ class PublicFeedbackController(Controller):
     path = "/public/feedback"
     tags = ["feedback-public"]
 
-    @get("/categories", operation_id="feedbackCategories", summary="Active report categories with their questions",
-         cache=60)
+    @get("/categories", operation_id="feedbackCategories", summary="Active report categories with their questions")
     async def categories(self, uow: PgUnitOfWork) -> list[Category]:
         return await PgCategories(uow.conn).list()
 

@@ -1,0 +1,143 @@
+"""Feedback repositories against real PostgreSQL: routing by centroid, escalation once, and EXPLAIN
+checks that the hot queries (my reports, unit queue, nearby duplicates, public feed) use indexes."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+
+from adapters.calendar.vietnam import VietnamHolidays
+from adapters.postgres.feedback import REPORT_COLS, PgCategories, PgReports, PgUnits
+from adapters.postgres.feedback_queries import PgFeedbackQueries, QueueFilter, SearchFilter
+from adapters.postgres.notifications import PgNotifier
+from adapters.postgres.pool import connect
+from domain.feedback.calendar import WorkingCalendar
+from domain.feedback.geo import BBox
+from domain.feedback.model import Status, UnitKind
+from domain.feedback.usecases import citizen, staff
+from domain.feedback.usecases.common import Deps
+from domain.feedback.usecases.escalation import EscalateOverdue
+from domain.identity.principal import Principal, PrincipalKind, StaffGrant, StaffRole
+from tests.support.notifications import make_user
+
+
+class Clock:
+    def __init__(self, t: datetime) -> None:
+        self.t = t
+
+    def now(self) -> datetime:
+        return self.t
+
+
+def run(database_url: str, body: Callable[[asyncpg.Connection[Any]], Awaitable[None]]) -> None:
+    async def go() -> None:
+        conn = await connect(database_url)
+        tx = conn.transaction()
+        await tx.start()
+        try:
+            await body(conn)
+        finally:
+            await tx.rollback()  # nothing of this test survives it
+            await conn.close()
+    asyncio.run(go())
+
+
+def deps(conn: Any, clock: Clock) -> Deps:
+    return Deps(reports=PgReports(conn), categories=PgCategories(conn), units=PgUnits(conn),
+                notifier=PgNotifier(conn, clock), clock=clock, calendar=WorkingCalendar(VietnamHolidays()))
+
+
+async def _user(conn: Any, **kw: Any) -> Principal:
+    return Principal(kind=PrincipalKind.USER, id=await make_user(conn), level=2, **kw)
+
+
+async def _category(conn: Any, code: str) -> uuid.UUID:
+    return uuid.UUID(str(await conn.fetchval("SELECT id FROM feedback_categories WHERE code = $1", code)))
+
+
+def test_routing_escalation_and_search(database_url: str) -> None:
+    async def body(conn: asyncpg.Connection[Any]) -> None:
+        clock = Clock(datetime(2026, 11, 27, 9, 0, tzinfo=UTC))  # Friday 16:00 in Hanoi
+        d = deps(conn, clock)
+        reporter = await _user(conn)
+        cmd = citizen.NewReport(category_id=await _category(conn, "SIDEWALK"), description="Lấn chiếm vỉa hè",
+                                lat=21.0287, lon=105.8545)
+        report = await citizen.SubmitReport(d).execute(reporter, cmd)
+        ward = await conn.fetchval("SELECT code FROM units WHERE id = $1", report.unit_id)
+        assert ward == "W00058"
+        assert report.ack_due_at == datetime(2026, 11, 30, 9, 0, tzinfo=UTC)  # Monday 16:00 Hanoi
+        light = await citizen.SubmitReport(d).execute(reporter, citizen.NewReport(
+            category_id=await _category(conn, "STREET_LIGHT"), description="Đèn tắt cả phố", lat=21.0287,
+            lon=105.8545))
+        assert await conn.fetchval("SELECT code FROM units WHERE id = $1", light.unit_id) == "HAPULICO"
+        far = await citizen.SubmitReport(d).execute(reporter, citizen.NewReport(
+            category_id=await _category(conn, "SIDEWALK"), description="Lấn chiếm ở Sóc Sơn", lat=21.25,
+            lon=105.85))
+        assert (await PgUnits(conn).get(far.unit_id)).kind is UnitKind.DISTRICT  # type: ignore[union-attr]
+
+        supervisor = await make_user(conn)
+        await conn.execute("INSERT INTO staff_grants (user_id, unit_id, role) VALUES ($1, $2, 'supervisor')",
+                           supervisor, report.unit_id)
+        clock.t += timedelta(days=4)  # Tuesday: acknowledgement (due Monday) is late, handling not yet
+        job = EscalateOverdue(d)
+        assert await job.execute() >= 1
+        assert await job.execute() == 0
+        sent = await conn.fetchval(
+            "SELECT count(*) FROM notification_inbox WHERE user_id = $1 AND template = 'feedback.overdue'", supervisor)
+        assert sent == 1
+        handler = Principal(kind=PrincipalKind.USER, id=supervisor, grants=(
+            StaffGrant(report.unit_id, StaffRole.SUPERVISOR),))
+        await staff.Acknowledge(d).execute(handler, report.id)
+        clock.t += timedelta(days=2)  # Thursday: the 24-working-hour handling deadline (Wednesday) has passed
+        q = PgFeedbackQueries(conn)
+        overdue = await q.queue(report.unit_id, QueueFilter(overdue=True), clock.now(), None, 10)
+        assert [r.id for r in overdue] == [report.id]  # acknowledged late, handling deadline passed too
+        opened = await q.search(SearchFilter(category_ids=(report.category_id,), statuses=(Status.IN_PROGRESS,)),
+                                None, 10)
+        assert [r.id for r in opened] == [report.id]
+
+    run(database_url, body)
+
+
+def _plan(rows: list[asyncpg.Record]) -> str:
+    return "\n".join(r[0] for r in rows)
+
+
+def test_hot_queries_use_indexes(database_url: str) -> None:
+    async def body(conn: asyncpg.Connection[Any]) -> None:
+        # Small tables make sequential scans cheapest; forbid them to see which index the plan can use.
+        await conn.execute("SET LOCAL enable_seqscan = off")
+        uid, unit, cat = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+        now = datetime.now(UTC)
+        box = BBox.around(21.03, 105.85, 100)
+        checks = {
+            "feedback_reports_reporter": (
+                f"SELECT {REPORT_COLS} FROM feedback_reports WHERE reporter_id = $1 ORDER BY id DESC LIMIT 21", uid),
+            "feedback_reports_unit_open": (
+                f"SELECT {REPORT_COLS} FROM feedback_reports WHERE status IN ('pending', 'transferred', "
+                "'in_progress') AND unit_id = $1 ORDER BY id DESC LIMIT 21", unit),
+            "feedback_reports_unit_status": (
+                f"SELECT {REPORT_COLS} FROM feedback_reports WHERE unit_id = $1 AND status = 'handled' "
+                "ORDER BY id DESC LIMIT 21", unit),
+            "feedback_reports_category_recent": (
+                f"SELECT {REPORT_COLS} FROM feedback_reports WHERE category_id = $1 AND created_at >= $2 "
+                "AND lat BETWEEN $3 AND $4 AND lon BETWEEN $5 AND $6 ORDER BY created_at DESC LIMIT 50",
+                cat, now - timedelta(days=30), *box),
+            # Either partial index of public reports (the planner picks by statistics).
+            "feedback_reports_public_": (
+                f"SELECT {REPORT_COLS} FROM feedback_reports WHERE status = 'handled' AND publishable AND NOT hidden "
+                "AND lat BETWEEN $1 AND $2 AND lon BETWEEN $3 AND $4 ORDER BY id DESC LIMIT 21", *box),
+            "feedback_reports_deadline": (
+                "SELECT id FROM feedback_reports WHERE next_deadline_at < $1 ORDER BY next_deadline_at LIMIT 100", now),
+        }
+        for index, (query, *args) in checks.items():
+            plan = _plan(await conn.fetch("EXPLAIN " + query, *args))
+            assert index in plan, f"{index} not used:\n{plan}"
+            assert "Seq Scan" not in plan
+
+    run(database_url, body)
