@@ -16,24 +16,28 @@ from litestar.exceptions import ClientException, ValidationException
 
 from api.problems import ProblemError
 
-# Keyed by handler identity: handlers live as long as the app, and building a decoder per request
-# would cost more than the decode itself.
-_DECODERS: dict[int, tuple[msgspec.json.Decoder[Any], bool] | None] = {}
+Entry = tuple[msgspec.json.Decoder[Any], bool] | None
+
+# Keyed by handler identity: handlers live as long as their app, and building a decoder per request
+# would cost more than the decode itself. The handler itself is kept in the value so that its id
+# cannot be reused by another app's handler (tests build many apps in one process).
+_DECODERS: dict[int, tuple[object, Entry]] = {}
 
 
-def _decoder_for(request: Request[Any, Any, Any]) -> tuple[msgspec.json.Decoder[Any], bool] | None:
+def _decoder_for(request: Request[Any, Any, Any]) -> Entry:
     handler = request.route_handler
-    key = id(handler)
-    if key not in _DECODERS:
-        param = handler.parsed_fn_signature.parameters.get("data")
-        entry = None
-        if param is not None:
-            try:
-                entry = (msgspec.json.Decoder(param.annotation, strict=True), param.is_optional)
-            except TypeError:  # a type msgspec cannot decode (DTOs, uploads): Litestar handles it
-                entry = None
-        _DECODERS[key] = entry
-    return _DECODERS[key]
+    cached = _DECODERS.get(id(handler))
+    if cached is not None and cached[0] is handler:
+        return cached[1]
+    param = handler.parsed_fn_signature.parameters.get("data")
+    entry: Entry = None
+    if param is not None:
+        try:
+            entry = (msgspec.json.Decoder(param.annotation, strict=True), param.is_optional)
+        except TypeError:  # a type msgspec cannot decode (DTOs, uploads): Litestar handles it
+            entry = None
+    _DECODERS[id(handler)] = (handler, entry)
+    return entry
 
 
 async def check_json_body(request: Request[Any, Any, Any]) -> None:
