@@ -21,6 +21,10 @@ from domain.identity.tokens import AccessClaims
 ALGORITHMS = ["ES256"]
 TYP = "at+jwt"
 LEEWAY_S = 30
+# Verified tokens remembered by their exact bytes: an app sends the same token for minutes, and an
+# ECDSA verification costs ~0.2 ms. Only expiry needs re-checking on a hit (nbf/iat were checked and
+# time only moves forward); revocation is checked separately on every request (session gate).
+CACHE_MAX = 20_000
 
 
 class JwtSigner:
@@ -29,6 +33,7 @@ class JwtSigner:
             raise ValueError("access tokens live at most 15 minutes")
         self._ring, self._issuer, self._audience = ring, issuer, audience
         self.ttl_seconds = ttl_seconds
+        self._verified: dict[str, tuple[AccessClaims, float]] = {}
 
     def issue(self, claims: AccessClaims) -> str:
         now = int(time.time())
@@ -43,6 +48,18 @@ class JwtSigner:
                           headers={"kid": self._ring.signing_kid, "typ": TYP})
 
     def verify(self, token: str) -> AccessClaims:
+        hit = self._verified.get(token)
+        if hit is not None:
+            if hit[1] + LEEWAY_S > time.time():
+                return hit[0]
+            del self._verified[token]
+        claims, exp = self._verify(token)
+        if len(self._verified) >= CACHE_MAX:
+            self._verified.clear()
+        self._verified[token] = (claims, exp)
+        return claims
+
+    def _verify(self, token: str) -> tuple[AccessClaims, float]:
         try:
             header = jwt.get_unverified_header(token)
             if header.get("typ") != TYP or header.get("alg") not in ALGORITHMS:
@@ -55,8 +72,9 @@ class JwtSigner:
                                  options={"require": ["exp", "iat", "nbf", "iss", "aud", "sub", "jti"]})
             kind = PrincipalKind(payload["kind"])
             sid = payload.get("sid")
-            return AccessClaims(subject=uuid.UUID(payload["sub"]), kind=kind,
-                                roles=tuple(str(r) for r in payload["roles"]), level=int(payload["acr"]),
-                                session_id=uuid.UUID(sid) if sid else None)
+            claims = AccessClaims(subject=uuid.UUID(payload["sub"]), kind=kind,
+                                  roles=tuple(str(r) for r in payload["roles"]), level=int(payload["acr"]),
+                                  session_id=uuid.UUID(sid) if sid else None)
+            return claims, float(payload["exp"])
         except (jwt.PyJWTError, KeyError, ValueError, TypeError):
             raise Unauthenticated("identity.token_invalid") from None

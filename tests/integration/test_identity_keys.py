@@ -94,3 +94,18 @@ def test_pii_protector(tmp_path: Path) -> None:
         pii.decrypt(tampered)
     with pytest.raises(ValueError, match="required"):
         load_or_create_master_key("", tmp_path / "prod", allow_generate=False)
+
+
+def test_cached_verification_still_expires(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    from adapters.signing import jwt_tokens
+
+    monkeypatch.setattr(jwt_tokens, "LEEWAY_S", 0)
+    ensure_signing_key(tmp_path)
+    signer = JwtSigner(KeyRing.load(tmp_path), issuer="https://thudo.test", audience="thudo-api", ttl_seconds=1)
+    token = signer.issue(CLAIMS)
+    assert signer.verify(token) == signer.verify(token)  # the second call is served from the cache
+    time.sleep(2.1)
+    with pytest.raises(Unauthenticated):
+        signer.verify(token)
