@@ -14,6 +14,7 @@ import argparse
 import asyncio
 import json
 import statistics
+import sys
 import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -85,14 +86,20 @@ class HttpRun:
     order: list[tuple[str, WrkResult]]
 
 
-def _closed(opts: Options, base_url: str, spec: RequestSpec, duration: float | None = None) -> WrkResult:
-    return run_wrk(base_url, spec, duration=duration or opts.duration, connections=opts.connections,
-                   threads=opts.threads, wrk=opts.wrk)
+def _closed(opts: Options, base_url: str, spec: RequestSpec, name: str, duration: float | None = None) -> WrkResult:
+    r = run_wrk(base_url, spec, duration=duration or opts.duration, connections=opts.connections,
+                threads=opts.threads, wrk=opts.wrk)
+    if duration is None:
+        print(f"  {name}: {r.rps:,.0f} req/s, p99 {r.p99_ms:.1f} ms, {r.errors} errors", file=sys.stderr, flush=True)
+    return r
 
 
-def _open(opts: Options, base_url: str, spec: RequestSpec, max_rps: float) -> RateResult:
-    return asyncio.run(run_rate(base_url, spec, rate=max(1.0, max_rps / 2), duration=opts.duration,
-                                connections=opts.connections))
+def _open(opts: Options, base_url: str, spec: RequestSpec, max_rps: float, name: str) -> RateResult:
+    r = asyncio.run(run_rate(base_url, spec, rate=max(1.0, max_rps / 2), duration=opts.duration,
+                             connections=opts.connections))
+    print(f"  {name} at {r.target_rps:,.0f} req/s (open loop): p99 {r.p99_ms:.1f} ms, {r.errors} errors",
+          file=sys.stderr, flush=True)
+    return r
 
 
 def measure(opts: Options, floor_url: str, service_url: str, database_url: str, data_dir: Path,
@@ -104,25 +111,25 @@ def measure(opts: Options, floor_url: str, service_url: str, database_url: str, 
     """
     floor_spec = FLOOR.prepare(BenchContext(floor_url, database_url, data_dir))
     if opts.warmup:
-        _closed(opts, floor_url, floor_spec, opts.warmup)
-    floors = [_closed(opts, floor_url, floor_spec)]
+        _closed(opts, floor_url, floor_spec, "floor", opts.warmup)
+    floors = [_closed(opts, floor_url, floor_spec, "floor")]
     order: list[tuple[str, WrkResult]] = [("floor", floors[0])]
     measured: list[Measured] = []
     targets = [*((sc, floor_url, True) for sc in references), *((sc, service_url, False) for sc in scenarios)]
     for sc, url, reference in targets:
         spec = sc.prepare(BenchContext(url, database_url, data_dir))
         if opts.warmup:
-            _closed(opts, url, spec, opts.warmup)
+            _closed(opts, url, spec, sc.name, opts.warmup)
         m = Measured(sc.name, sc.kind, sc.note, sc.target_ratio, sc.p99_budget_ms, reference=reference)
         for _ in range(1 if reference else opts.rounds):
-            m.runs.append(_closed(opts, url, spec))
-            floors.append(_closed(opts, floor_url, floor_spec))
+            m.runs.append(_closed(opts, url, spec, sc.name))
+            floors.append(_closed(opts, floor_url, floor_spec, "floor"))
             m.brackets.append((floors[-2].rps + floors[-1].rps) / 2)
             order += [(sc.name, m.runs[-1]), ("floor", floors[-1])]
         if not reference:
-            m.open = _open(opts, url, spec, m.rps)
+            m.open = _open(opts, url, spec, m.rps, sc.name)
         measured.append(m)
-    floor_open = _open(opts, floor_url, floor_spec, statistics.median(f.rps for f in floors))
+    floor_open = _open(opts, floor_url, floor_spec, statistics.median(f.rps for f in floors), "floor")
     return HttpRun(floors, floor_open, measured, order)
 
 
