@@ -21,6 +21,8 @@ from api.problems import ProblemError
 
 HEADER = "idempotency-key"
 REPLAYED = "Idempotent-Replayed"
+# Response headers that are part of the answer and must come back on a replay.
+KEPT_HEADERS = ("location", "content-location", "etag")
 
 
 def _valid_key(key: str) -> bool:
@@ -43,9 +45,10 @@ async def idempotent(request: Request[Any, Any, Any], uow: PgUnitOfWork, princip
         if earlier.fingerprint != fingerprint:
             raise ProblemError(422, "idempotency.key_reused")
         return Response(earlier.body, status_code=earlier.status, media_type="application/json",
-                        headers={REPLAYED: "true"})
+                        headers={**earlier.headers, REPLAYED: "true"})
     response = await create()
     encoded = msgspec.json.encode(response.content)
-    await idempotency_keys.store(uow.conn, principal, key, response.status_code, encoded)
+    kept = {k: v for k, v in response.headers.items() if k.lower() in KEPT_HEADERS}
+    await idempotency_keys.store(uow.conn, principal, key, response.status_code, encoded, kept)
     return Response(encoded, status_code=response.status_code, media_type="application/json",
                     headers=dict(response.headers))

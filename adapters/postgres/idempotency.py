@@ -8,9 +8,11 @@ the key itself. ``purge_expired`` is run periodically by the worker.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
+
+import msgspec
 
 if TYPE_CHECKING:
     import asyncpg
@@ -26,6 +28,7 @@ class StoredResponse:
     fingerprint: str
     status: int
     body: bytes
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 async def claim(conn: Conn, principal: str, key: str, fingerprint: str) -> StoredResponse | None:
@@ -38,19 +41,24 @@ async def claim(conn: Conn, principal: str, key: str, fingerprint: str) -> Store
     if inserted:
         return None
     row = await conn.fetchrow(
-        "SELECT fingerprint, status, body FROM idempotency_keys WHERE principal = $1 AND key = $2",
+        "SELECT fingerprint, status, body, headers::text AS headers FROM idempotency_keys"
+        " WHERE principal = $1 AND key = $2",
         principal, key,
     )
     # The row can only vanish between the two statements if the purge removed an expired key.
     if row is None:
         return await claim(conn, principal, key, fingerprint)
-    return StoredResponse(row["fingerprint"], row["status"], bytes(row["body"] or b""))
+    return StoredResponse(row["fingerprint"], row["status"], bytes(row["body"] or b""),
+                          msgspec.json.decode(row["headers"]))
 
 
-async def store(conn: Conn, principal: str, key: str, status: int, body: bytes) -> None:
+async def store(conn: Conn, principal: str, key: str, status: int, body: bytes,
+                headers: dict[str, str] | None = None) -> None:
+    # Headers travel as text so the result is the same with or without the pool's jsonb codec.
     await conn.execute(
-        "UPDATE idempotency_keys SET status = $3, body = $4 WHERE principal = $1 AND key = $2",
-        principal, key, status, body,
+        """UPDATE idempotency_keys SET status = $3, body = $4, headers = $5::text::jsonb
+           WHERE principal = $1 AND key = $2""",
+        principal, key, status, body, msgspec.json.encode(headers or {}).decode(),
     )
 
 

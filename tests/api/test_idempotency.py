@@ -48,7 +48,8 @@ class ProbeUnitController(Controller):
             await asyncio.sleep(data.delay_ms / 1000)
             if data.fail:
                 raise RuntimeError("failure after the insert")
-            return Response({"id": str(unit_id), "code": data.code}, status_code=201)
+            return Response({"id": str(unit_id), "code": data.code}, status_code=201,
+                            headers={"Location": f"/probe/units/{unit_id}"})
 
         return await idempotent(request, uow, PRINCIPAL, create_unit)
 
@@ -93,6 +94,7 @@ def test_retry_returns_the_first_response(client: httpx.Client, database_url: st
     assert again.status_code == 201
     assert again.headers["idempotent-replayed"] == "true"
     assert again.json() == first.json()
+    assert again.headers["location"] == first.headers["location"] == f"/probe/units/{first.json()['id']}"
     assert count_units(database_url, code) == 1
 
 

@@ -25,9 +25,9 @@ async def conn(database_url: str) -> AsyncIterator[asyncpg.Connection[Any]]:
 async def test_claim_then_replay(conn: asyncpg.Connection[Any]) -> None:
     principal, key = "store-" + uuid.uuid4().hex, "k1"
     assert await idempotency.claim(conn, principal, key, "fp") is None
-    await idempotency.store(conn, principal, key, 201, b'{"id": 1}')
+    await idempotency.store(conn, principal, key, 201, b'{"id": 1}', {"Location": "/x/1"})
     earlier = await idempotency.claim(conn, principal, key, "other-fp")
-    assert earlier == idempotency.StoredResponse("fp", 201, b'{"id": 1}')
+    assert earlier == idempotency.StoredResponse("fp", 201, b'{"id": 1}', {"Location": "/x/1"})
 
 
 async def test_purge_removes_only_expired_keys(conn: asyncpg.Connection[Any]) -> None:
