@@ -22,7 +22,6 @@ from api.feedback_common import (
     FileOut,
     RatingOut,
     ReportOut,
-    SummaryOut,
     after,
     deps,
     event_out,
@@ -30,11 +29,11 @@ from api.feedback_common import (
     page,
     report_out,
     send_file,
-    summary_out,
 )
 from api.idempotency import idempotent
 from api.problems import ProblemError
 from domain.errors import NotFound
+from domain.feedback.model import ReportSummary
 from domain.feedback.usecases import citizen
 from domain.identity.principal import Principal
 from domain.shared.paging import MAX_LIMIT, Page
@@ -116,7 +115,7 @@ class CitizenFeedbackController(Controller):
         async def run() -> Response[Any]:
             report = await citizen.SubmitReport(deps(container, uow.conn)).execute(
                 principal, msgspec.convert(msgspec.to_builtins(data), citizen.NewReport))
-            out = await report_out(PgFeedbackQueries(uow.conn), report, container.clock.now())
+            out = await report_out(PgFeedbackQueries(uow.conn), report, container.clock.now(), fresh=True)
             return Response(msgspec.to_builtins(out), status_code=201,
                             headers={"Location": f"/api/v1/feedback/reports/{report.id}"})
         return await idempotent(request, uow, f"user:{principal.id}", run)
@@ -175,17 +174,15 @@ class CitizenFeedbackController(Controller):
 
     @get("/reports", operation_id="feedbackMyReports", summary="My reports, newest first (cursor paged)")
     async def mine(self, principal: Principal, container: Container, uow: PgUnitOfWork,
-                   cursor: str | None = None, limit: Limit = 20) -> Page[SummaryOut]:
-        rows = await PgFeedbackQueries(uow.conn).my_reports(principal.id, after(cursor), limit + 1)
-        now = container.clock.now()
-        return page([summary_out(r, now) for r in rows], rows, limit)
+                   cursor: str | None = None, limit: Limit = 20) -> Page[ReportSummary]:
+        return page(await PgFeedbackQueries(uow.conn).my_reports(principal.id, container.clock.now(), after(cursor),
+                                                                 limit + 1), limit)
 
     @get("/following", operation_id="feedbackFollowing", summary="Reports I follow (status only, cursor paged)")
     async def following(self, principal: Principal, container: Container, uow: PgUnitOfWork,
-                        cursor: str | None = None, limit: Limit = 20) -> Page[SummaryOut]:
-        rows = await PgFeedbackQueries(uow.conn).followed(principal.id, after(cursor), limit + 1)
-        now = container.clock.now()
-        return page([summary_out(r, now) for r in rows], rows, limit)
+                        cursor: str | None = None, limit: Limit = 20) -> Page[ReportSummary]:
+        return page(await PgFeedbackQueries(uow.conn).followed(principal.id, container.clock.now(), after(cursor),
+                                                               limit + 1), limit)
 
     @get("/reports/{report_id:uuid}", operation_id="feedbackMyReport", summary="One of my reports")
     async def one(self, principal: Principal, container: Container, uow: PgUnitOfWork,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 from litestar import Response
@@ -18,6 +18,8 @@ from domain.errors import InvalidInput, NotFound
 from domain.feedback.model import Attachment, AttachmentKind, Event, Report
 from domain.feedback.usecases.common import Deps
 from domain.shared.paging import Page, decode_cursor, encode_cursor
+
+T = TypeVar("T")
 
 BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
 API = "/api/v1"
@@ -107,24 +109,6 @@ class PublicReportOut(msgspec.Struct, kw_only=True):
     evidence: list[FileOut]
 
 
-class SummaryOut(msgspec.Struct, kw_only=True):
-    """A list row (my reports, queue, followed)."""
-
-    id: uuid.UUID
-    ref: str
-    status: str
-    overdue: bool
-    category_id: uuid.UUID
-    level: str
-    description: str
-    address: str
-    unit_id: uuid.UUID
-    created_at: dt.datetime
-    updated_at: dt.datetime
-    due_at: dt.datetime
-    assignee_id: uuid.UUID | None = None
-
-
 class EventOut(msgspec.Struct, kw_only=True, omit_defaults=True):
     id: uuid.UUID
     kind: str
@@ -150,10 +134,13 @@ def _split(files: list[Attachment], base: str, *, used_evidence_only: bool) -> t
     return photos, evidence
 
 
-async def report_out(q: PgFeedbackQueries, r: Report, now: dt.datetime, *, staff: bool = False) -> ReportOut:
+async def report_out(q: PgFeedbackQueries, r: Report, now: dt.datetime, *, staff: bool = False,
+                     fresh: bool = False) -> ReportOut:
+    """``fresh``: the report was just created in this request, so it has no files or rating yet."""
     # Citizens see evidence once it backs a reply; staff also see uploads not yet used.
-    photos, evidence = _split(await q.attachments(r.id), f"{API}/feedback", used_evidence_only=not staff)
-    rating = await q.rating(r.id)
+    files = [] if fresh else await q.attachments(r.id)
+    photos, evidence = _split(files, f"{API}/feedback", used_evidence_only=not staff)
+    rating = None if fresh else await q.rating(r.id)
     common: dict[str, Any] = dict(
         id=r.id, ref=r.ref, status=r.status.value, overdue=r.overdue(now), category_id=r.category_id,
         level=r.level.value, description=r.description, lat=r.location.lat, lon=r.location.lon, address=r.address,
@@ -168,19 +155,12 @@ async def report_out(q: PgFeedbackQueries, r: Report, now: dt.datetime, *, staff
                           followers=await q.follower_count(r.id))
 
 
-async def public_out(q: PgFeedbackQueries, r: Report) -> PublicReportOut:
-    photos, evidence = _split(await q.attachments(r.id), f"{API}/public/feedback", used_evidence_only=True)
+def public_out(r: Report, files: list[Attachment]) -> PublicReportOut:
+    photos, evidence = _split(files, f"{API}/public/feedback", used_evidence_only=True)
     return PublicReportOut(id=r.id, ref=r.ref, status=r.status.value, category_id=r.category_id, level=r.level.value,
                            description=r.description, lat=r.location.lat, lon=r.location.lon, address=r.address,
                            ward_id=r.ward_id, unit_id=r.unit_id, created_at=r.created_at, handled_at=r.handled_at,
                            reply=r.reply, photos=photos, evidence=evidence)
-
-
-def summary_out(r: Report, now: dt.datetime, *, staff: bool = False) -> SummaryOut:
-    return SummaryOut(id=r.id, ref=r.ref, status=r.status.value, overdue=r.overdue(now), category_id=r.category_id,
-                      level=r.level.value, description=r.description[:200], address=r.address, unit_id=r.unit_id,
-                      created_at=r.created_at, updated_at=r.updated_at, due_at=r.due_at,
-                      assignee_id=r.assignee_id if staff else None)
 
 
 def event_out(e: Event, *, staff: bool) -> EventOut:
@@ -199,10 +179,11 @@ def after(cursor: str | None) -> uuid.UUID | None:
         raise InvalidInput(field="cursor", rule="cursor") from None
 
 
-def page(items: list[Any], rows: list[Report], limit: int) -> Page[Any]:
-    """``rows`` were fetched with ``limit + 1``: the extra one only tells that a next page exists."""
-    more = len(rows) > limit
-    return Page(items=items[:limit], next_cursor=encode_cursor(str(rows[limit - 1].id)) if more else None)
+def page(items: list[T], limit: int) -> Page[T]:
+    """``items`` were fetched with ``limit + 1``: the extra one only tells that a next page exists."""
+    more = len(items) > limit
+    items = items[:limit]
+    return Page(items=items, next_cursor=encode_cursor(str(items[-1].id)) if more else None)  # type: ignore[attr-defined]
 
 
 async def send_file(container: Container, a: Attachment, thumbnail: bool, *, public: bool) -> Response[bytes]:

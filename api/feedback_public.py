@@ -48,14 +48,15 @@ class PublicFeedbackController(Controller):
             rows = await q.public_near(BBox.around(lat, lon, radius_m), after(cursor), limit + 1)
         else:
             raise InvalidInput("feedback.feed_scope", field="lat", rule="required")
-        return page([await public_out(q, r) for r in rows[:limit]], rows, limit)
+        files = await q.attachments_of([r.id for r in rows[:limit]])
+        return page([public_out(r, files.get(r.id, [])) for r in rows], limit)
 
     @get("/reports/{report_id:uuid}", operation_id="feedbackPublicReport", summary="A public report")
     async def one(self, uow: PgUnitOfWork, report_id: uuid.UUID) -> PublicReportOut:
         report = await PgReports(uow.conn).get(report_id)
         if report is None or not report.is_public:
             raise NotFound("feedback.report_not_found")
-        return await public_out(PgFeedbackQueries(uow.conn), report)
+        return public_out(report, await PgFeedbackQueries(uow.conn).attachments(report.id))
 
     @get("/reports/{report_id:uuid}/files/{file_id:uuid}", operation_id="feedbackPublicFile",
          summary="A photo or evidence file of a public report", media_type="application/octet-stream")

@@ -22,17 +22,15 @@ from api.feedback_common import (
     EventOut,
     FileOut,
     StaffReportOut,
-    SummaryOut,
     after,
     deps,
     event_out,
     file_out,
     page,
     report_out,
-    summary_out,
 )
 from domain.errors import NotFound
-from domain.feedback.model import Level, Report, Status
+from domain.feedback.model import Level, Report, ReportSummary, Status
 from domain.feedback.templates import REPLY_TEMPLATES, ReplyTemplate
 from domain.feedback.usecases import staff
 from domain.identity.principal import Principal
@@ -107,12 +105,11 @@ class StaffFeedbackController(Controller):
     async def queue(self, principal: Principal, container: Container, uow: PgUnitOfWork, unit_id: uuid.UUID,
                     status: Status | None = None, level: Level | None = None, category_id: uuid.UUID | None = None,
                     assignee_id: uuid.UUID | None = None, overdue: bool | None = None, cursor: str | None = None,
-                    limit: Limit = 20) -> Page[SummaryOut]:
+                    limit: Limit = 20) -> Page[ReportSummary]:
         require_unit_role(principal, unit_id)
         f = QueueFilter(status=status, level=level, category_id=category_id, assignee_id=assignee_id, overdue=overdue)
-        now = container.clock.now()
-        rows = await PgFeedbackQueries(uow.conn).queue(unit_id, f, now, after(cursor), limit + 1)
-        return page([summary_out(r, now, staff=True) for r in rows], rows, limit)
+        return page(await PgFeedbackQueries(uow.conn).queue(unit_id, f, container.clock.now(), after(cursor),
+                                                            limit + 1), limit)
 
     @get("/reply-templates", operation_id="feedbackReplyTemplates",
          summary="Response templates for replies and rejections (vi/en)")

@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 import msgspec
 
+from bench import setup_feedback
 from bench.floor_app import FLOOR_PATH, FLOOR_TX_PATH
 
 Headers = Mapping[str, str] | Sequence[Mapping[str, str]]
@@ -110,6 +111,13 @@ SCENARIOS: list[Scenario] = [
              note="one pooled `SELECT 1` behind a timeout: the closest analogue of an indexed read today"),
     Scenario("identity.me", "read", "GET", "/api/v1/me", setup=citizen_headers,
              note="bearer token check (ES256 + session not revoked), one transaction, user row, masked personal id"),
+    Scenario("feedback.create", "write", "POST", "/api/v1/feedback/reports", body=setup_feedback.report_body,
+             setup=setup_feedback.create_setup,
+             note="auth + validation + routing (2 nearest-unit queries) + working-hours deadlines + insert report "
+                  "and timeline event + idempotency row, one transaction"),
+    Scenario("feedback.my_reports", "read", "GET", "/api/v1/feedback/reports?limit=20",
+             setup=setup_feedback.my_reports_setup,
+             note="auth + one index range scan (reporter_id, id DESC) for a page of 20 of 30 reports"),
     # Contexts append theirs here (bench/README.md, "Adding a scenario").
 ]
 

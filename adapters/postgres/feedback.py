@@ -101,15 +101,19 @@ class PgUnits:
             "SELECT id, kind, parent_id, name_vi, name_en FROM units WHERE id = $1 AND active", unit_id)
         return _unit(row) if row else None
 
-    async def nearest(self, kind: UnitKind, lat: float, lon: float,
-                      parent_id: uuid.UUID | None = None) -> UnitRef | None:
-        # A few hundred centroids at most: an equirectangular distance over the kind's rows is exact
-        # enough to pick the nearest and cheaper than anything cleverer.
+    async def locate(self, lat: float, lon: float) -> UnitRef | None:
+        # A few hundred centroids at most: an equirectangular distance over them is exact enough to
+        # pick the nearest, and one statement (district, then its ward) saves a round trip per report.
         row = await self.conn.fetchrow(
-            """SELECT id, kind, parent_id, name_vi, name_en FROM units
-               WHERE kind = $1 AND active AND lat IS NOT NULL AND ($4::uuid IS NULL OR parent_id = $4)
-               ORDER BY (lat - $2) ^ 2 + ((lon - $3) * cos(radians($2))) ^ 2 LIMIT 1""",
-            kind.value, lat, lon, parent_id)
+            """WITH d AS (
+                 SELECT id, kind, parent_id, name_vi, name_en FROM units
+                 WHERE kind = 'district' AND active AND lat IS NOT NULL
+                 ORDER BY (lat - $1) ^ 2 + ((lon - $2) * cos(radians($1))) ^ 2 LIMIT 1),
+               w AS (
+                 SELECT u.id, u.kind, u.parent_id, u.name_vi, u.name_en FROM units u JOIN d ON u.parent_id = d.id
+                 WHERE u.kind = 'ward' AND u.active AND u.lat IS NOT NULL
+                 ORDER BY (u.lat - $1) ^ 2 + ((u.lon - $2) * cos(radians($1))) ^ 2 LIMIT 1)
+               SELECT * FROM w UNION ALL SELECT * FROM d WHERE NOT EXISTS (SELECT 1 FROM w)""", lat, lon)
         return _unit(row) if row else None
 
     async def staff_roles(self, user_id: uuid.UUID, unit_id: uuid.UUID) -> frozenset[str]:

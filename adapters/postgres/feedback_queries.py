@@ -22,6 +22,7 @@ from domain.feedback.model import (
     EventKind,
     Level,
     Report,
+    ReportSummary,
     Status,
 )
 
@@ -94,18 +95,34 @@ class PgFeedbackQueries:
             *sql.args)
         return [report_from_row(r) for r in rows]
 
-    async def my_reports(self, reporter_id: uuid.UUID, after: uuid.UUID | None, limit: int) -> list[Report]:
+    async def _summaries(self, sql: _Sql, now: datetime, after: uuid.UUID | None, limit: int, *,
+                         staff: bool = False) -> list[ReportSummary]:
+        """List rows: only the columns a list shows (no answers, description cut in SQL)."""
+        if after is not None:
+            sql.add("id < ?", after)
+        sql.args += [now, limit]
+        n = len(sql.args)
+        assignee = "assignee_id" if staff else "NULL"
+        rows = await self.conn.fetch(
+            f"""SELECT id, ref, status, coalesce(next_deadline_at < ${n - 1}, false), category_id, level,
+                       left(description, 200), address, unit_id, created_at, updated_at, due_at, {assignee}
+                FROM feedback_reports WHERE {sql.where()} ORDER BY id DESC LIMIT ${n}""", *sql.args)
+        return [ReportSummary(*r) for r in rows]
+
+    async def my_reports(self, reporter_id: uuid.UUID, now: datetime, after: uuid.UUID | None,
+                         limit: int) -> list[ReportSummary]:
         sql = _Sql()
         sql.add("reporter_id = ?", reporter_id)
-        return await self._reports(sql, after, limit)
+        return await self._summaries(sql, now, after, limit)
 
-    async def followed(self, user_id: uuid.UUID, after: uuid.UUID | None, limit: int) -> list[Report]:
+    async def followed(self, user_id: uuid.UUID, now: datetime, after: uuid.UUID | None,
+                       limit: int) -> list[ReportSummary]:
         sql = _Sql()
         sql.add("id IN (SELECT report_id FROM feedback_followers WHERE user_id = ?)", user_id)
-        return await self._reports(sql, after, limit)
+        return await self._summaries(sql, now, after, limit)
 
     async def queue(self, unit_id: uuid.UUID, f: QueueFilter, now: datetime, after: uuid.UUID | None,
-                    limit: int) -> list[Report]:
+                    limit: int) -> list[ReportSummary]:
         # Without a status the default view is "open": a literal predicate so the partial index applies.
         sql = _Sql() if f.status else _Sql(_OPEN_SQL)
         sql.add("unit_id = ?", unit_id)
@@ -121,7 +138,7 @@ class PgFeedbackQueries:
             sql.add("next_deadline_at < ?", now)
         elif f.overdue is False:
             sql.add("(next_deadline_at IS NULL OR next_deadline_at >= ?)", now)
-        return await self._reports(sql, after, limit)
+        return await self._summaries(sql, now, after, limit, staff=True)
 
     async def public_near(self, box: BBox, after: uuid.UUID | None, limit: int) -> list[Report]:
         sql = _Sql(_PUBLIC_SQL)
@@ -156,6 +173,15 @@ class PgFeedbackQueries:
         rows = await self.conn.fetch("SELECT * FROM feedback_attachments WHERE report_id = $1 ORDER BY id",
                                      report_id)
         return [attachment_from_row(r) for r in rows]
+
+    async def attachments_of(self, report_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[Attachment]]:
+        """Attachments of many reports in one query (lists of reports, no N+1)."""
+        found: dict[uuid.UUID, list[Attachment]] = {rid: [] for rid in report_ids}
+        rows = await self.conn.fetch(
+            "SELECT * FROM feedback_attachments WHERE report_id = ANY($1::uuid[]) ORDER BY report_id, id", report_ids)
+        for r in rows:
+            found[r["report_id"]].append(attachment_from_row(r))
+        return found
 
     async def attachment(self, report_id: uuid.UUID, attachment_id: uuid.UUID) -> Attachment | None:
         row = await self.conn.fetchrow("SELECT * FROM feedback_attachments WHERE id = $1 AND report_id = $2",

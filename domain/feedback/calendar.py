@@ -21,6 +21,10 @@ class HolidayCalendar(Protocol):
 
     def is_holiday(self, day: date) -> bool: ...
 
+    def is_weekend_workday(self, day: date) -> bool:
+        """A Saturday/Sunday officially worked to bridge a holiday (announced swaps)."""
+        ...
+
 
 Period = tuple[time, time]
 
@@ -53,7 +57,7 @@ class WorkingCalendar:
         self._makeup = frozenset(makeup_days)
 
     def is_working_day(self, day: date) -> bool:
-        if day in self._makeup:
+        if day in self._makeup or self._holidays.is_weekend_workday(day):
             return True
         return day.weekday() < 5 and not self._holidays.is_holiday(day)
 

@@ -176,6 +176,24 @@ class Report(msgspec.Struct, kw_only=True):
         return deadline is not None and now > deadline
 
 
+class ReportSummary(msgspec.Struct, frozen=True):
+    """A list row (my reports, unit queue, followed): built straight from the row, in this order."""
+
+    id: uuid.UUID
+    ref: str
+    status: str
+    overdue: bool
+    category_id: uuid.UUID
+    level: str
+    description: str  # the first 200 characters
+    address: str
+    unit_id: uuid.UUID
+    created_at: datetime
+    updated_at: datetime
+    due_at: datetime
+    assignee_id: uuid.UUID | None = None
+
+
 class EventKind(StrEnum):
     SUBMITTED = "submitted"
     ACKNOWLEDGED = "acknowledged"

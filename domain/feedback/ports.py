@@ -10,7 +10,7 @@ from typing import Protocol
 import msgspec
 
 from domain.feedback.geo import BBox
-from domain.feedback.model import Attachment, Category, Event, Rating, Report, UnitKind, UnitRef
+from domain.feedback.model import Attachment, Category, Event, Rating, Report, UnitRef
 
 
 class Categories(Protocol):
@@ -26,8 +26,10 @@ class Categories(Protocol):
 class Units(Protocol):
     async def get(self, unit_id: uuid.UUID) -> UnitRef | None: ...
 
-    async def nearest(self, kind: UnitKind, lat: float, lon: float,
-                      parent_id: uuid.UUID | None = None) -> UnitRef | None: ...
+    async def locate(self, lat: float, lon: float) -> UnitRef | None:
+        """The locality of a point: the nearest ward (by centroid) of the nearest district, or that
+        district when none of its wards is known."""
+        ...
 
     async def staff_roles(self, user_id: uuid.UUID, unit_id: uuid.UUID) -> frozenset[str]: ...
 

@@ -11,8 +11,8 @@ from domain.feedback.ports import Units
 
 async def route(units: Units, category: Category, lat: float, lon: float,
                 ward_id: uuid.UUID | None = None) -> UnitRef:
-    """Category-owned departments first; a ward the citizen named; else the nearest ward of the
-    nearest district (wards are only known for some districts), else that district."""
+    """Category-owned departments first; a ward the citizen named; else the locality of the point
+    (nearest ward of the nearest district; wards are only known for some districts)."""
     if category.route_to_department and category.department_id is not None:
         department = await units.get(category.department_id)
         if department is not None:
@@ -22,8 +22,7 @@ async def route(units: Units, category: Category, lat: float, lon: float,
         if ward is None or ward.kind is not UnitKind.WARD:
             raise InvalidInput("feedback.unknown_ward", field="ward_id", rule="unknown_ward")
         return ward
-    district = await units.nearest(UnitKind.DISTRICT, lat, lon)
-    if district is None:
+    unit = await units.locate(lat, lon)
+    if unit is None:
         raise InvalidInput("feedback.no_unit", field="lat", rule="no_unit")
-    ward = await units.nearest(UnitKind.WARD, lat, lon, parent_id=district.id)
-    return ward or district
+    return unit

@@ -62,6 +62,14 @@ def test_make_up_saturday_counts(cal: WorkingCalendar) -> None:
     assert with_makeup.add_working_hours(hn(2026, 11, 27, 17, 0), 1) == hn(2026, 11, 28, 8, 30)
 
 
+def test_announced_swap_from_the_package(cal: WorkingCalendar) -> None:
+    # 2026: Saturday 22 August is worked so that Monday 31 August bridges to National Day (1–2 Sept).
+    assert cal.is_working_day(date(2026, 8, 22))
+    assert not cal.is_working_day(date(2026, 8, 31))
+    assert cal.add_working_hours(hn(2026, 8, 21, 17, 0), 1) == hn(2026, 8, 22, 8, 30)
+    assert cal.add_working_hours(hn(2026, 8, 28, 17, 0), 1) == hn(2026, 9, 3, 8, 30)
+
+
 def test_extra_day_off_is_skipped() -> None:
     cal = WorkingCalendar(VietnamHolidays(extra_days_off=[date(2026, 11, 26)]))
     assert cal.add_working_hours(hn(2026, 11, 25, 17, 0), 1) == hn(2026, 11, 27, 8, 30)

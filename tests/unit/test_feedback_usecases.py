@@ -40,6 +40,9 @@ class NoHolidays(HolidayCalendar):
     def is_holiday(self, day: date) -> bool:
         return False
 
+    def is_weekend_workday(self, day: date) -> bool:
+        return False
+
 
 class FakeClock:
     def __init__(self) -> None:
@@ -79,11 +82,14 @@ class FakeUnits:
         found = self.units.get(unit_id)
         return found[0] if found else None
 
-    async def nearest(self, kind: UnitKind, lat: float, lon: float,
-                      parent_id: uuid.UUID | None = None) -> UnitRef | None:
+    def _nearest(self, kind: UnitKind, lat: float, lon: float, parent: uuid.UUID | None = None) -> UnitRef | None:
         rows = [(abs(la - lat) + abs(lo - lon), u) for u, la, lo in self.units.values()
-                if u.kind is kind and (parent_id is None or u.parent_id == parent_id)]
+                if u.kind is kind and (parent is None or u.parent_id == parent)]
         return min(rows, key=lambda r: r[0])[1] if rows else None
+
+    async def locate(self, lat: float, lon: float) -> UnitRef | None:
+        district = self._nearest(UnitKind.DISTRICT, lat, lon)
+        return district and (self._nearest(UnitKind.WARD, lat, lon, district.id) or district)
 
     async def staff_roles(self, user_id: uuid.UUID, unit_id: uuid.UUID) -> frozenset[str]:
         return frozenset(r for u, un, r in self.grants if u == user_id and un == unit_id)

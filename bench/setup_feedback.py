@@ -1,0 +1,43 @@
+"""Bench set-up for the feedback scenarios: a logged-in citizen, a category id, some reports."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import httpx
+
+from tests.support import auth
+
+# Filled by setup() before the harness asks for bodies (Scenario.prepare runs setup first).
+_STATE: dict[str, Any] = {}
+_RNG = random.Random(1207)
+
+
+def _category_id(http: httpx.Client) -> str:
+    cats = http.get("/api/v1/public/feedback/categories").json()
+    return str(next(c["id"] for c in cats if c["code"] == "SIDEWALK"))
+
+
+def report_body(i: int) -> dict[str, Any]:
+    # Spread over central Hanoi so routing picks different wards/districts.
+    return {"category_id": _STATE["category_id"], "description": f"Lấn chiếm vỉa hè, điểm số {i}",
+            "lat": round(21.00 + _RNG.random() * 0.05, 6), "lon": round(105.80 + _RNG.random() * 0.06, 6),
+            "address": f"Số {i} phố Hàng Bông"}
+
+
+def create_setup(ctx: Any) -> list[dict[str, str]]:
+    with httpx.Client(base_url=ctx.base_url, timeout=15) as http:
+        _STATE["category_id"] = _category_id(http)
+        return [auth.login(http).headers for _ in range(4)]
+
+
+def my_reports_setup(ctx: Any) -> dict[str, str]:
+    """A citizen with 30 reports; the scenario reads the first page of 20."""
+    with httpx.Client(base_url=ctx.base_url, timeout=15) as http:
+        _STATE["category_id"] = _category_id(http)
+        citizen = auth.login(http)
+        for i in range(30):
+            r = http.post("/api/v1/feedback/reports", json=report_body(i), headers=citizen.headers)
+            r.raise_for_status()
+        return citizen.headers
