@@ -24,6 +24,7 @@ from litestar.connection import ASGIConnection
 from litestar.handlers import BaseRouteHandler
 
 from api import i18n
+from api.problems import ProblemError
 from domain.errors import Forbidden, NotFound, Unauthenticated
 from domain.identity.principal import ClientKind, Principal, PrincipalKind, StaffRole
 from domain.identity.tokens import principal_from
@@ -45,13 +46,18 @@ async def authenticate(connection: ASGIConnection[Any, Any, Any, Any]) -> Princi
     if cached is not None:
         return cached  # type: ignore[no-any-return]
     identity = connection.app.state.container.identity
-    claims = identity.signer.verify(_bearer(connection))
-    if claims.kind is PrincipalKind.USER:
-        if claims.session_id is None or not await identity.session_gate.is_active(claims.session_id):
-            raise Unauthenticated("identity.session_revoked")
-    elif claims.kind is not PrincipalKind.CLIENT:
-        raise Unauthenticated("identity.token_invalid")
-    principal = principal_from(claims)
+    try:
+        claims = identity.signer.verify(_bearer(connection))
+        if claims.kind is PrincipalKind.USER:
+            if claims.session_id is None or not await identity.session_gate.is_active(claims.session_id):
+                raise Unauthenticated("identity.session_revoked")
+        elif claims.kind is not PrincipalKind.CLIENT:
+            raise Unauthenticated("identity.token_invalid")
+        principal = principal_from(claims)
+    except Unauthenticated as exc:
+        # RFC 6750: tell the client which scheme to use and whether its token was the problem.
+        error = "" if exc.code == "identity.token_missing" else ', error="invalid_token"'
+        raise ProblemError(401, exc.code, headers={"WWW-Authenticate": f'Bearer realm="thudo"{error}'}) from None
     connection.scope.setdefault("state", {})[_STATE_KEY] = principal  # type: ignore[typeddict-item]
     return principal
 

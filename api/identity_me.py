@@ -183,8 +183,12 @@ class MeController(Controller):
 
     @post("/consents", operation_id="meConsentsRecord", summary="Grant or withdraw consent for a purpose",
           status_code=201)
-    async def record_consent(self, principal: Principal, uow: PgUnitOfWork, data: ConsentIn) -> ConsentOut:
-        return ConsentOut(**await PgConsents(uow.conn).record(principal.id, data.purpose, data.granted))
+    async def record_consent(self, request: Request[Any, Any, Any], principal: Principal, uow: PgUnitOfWork,
+                             data: ConsentIn) -> Response[Any]:
+        async def create() -> Response[Any]:
+            row = await PgConsents(uow.conn).record(principal.id, data.purpose, data.granted)
+            return Response(msgspec.to_builtins(ConsentOut(**row)), status_code=201)
+        return await idempotent(request, uow, f"user:{principal.id}", create)
 
     @get("/export", operation_id="meExport", summary="Export all my data (JSON); needs e-ID level 2",
          description="Includes the full personal id. Other contexts add their parts (feedback, health, …).")

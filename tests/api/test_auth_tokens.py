@@ -118,6 +118,7 @@ def test_missing_or_malformed_authorization(http: httpx.Client, header: str) -> 
     assert r.status_code == 401
     assert r.headers["content-type"].startswith("application/problem+json")
     assert r.json()["code"] in ("identity.token_missing", "identity.token_invalid")
+    assert r.headers["www-authenticate"].startswith("Bearer")
 
 
 def test_logout_revokes_the_access_token_at_once(http: httpx.Client, session: Session) -> None:

@@ -125,8 +125,11 @@ def test_consents_record_history(http: httpx.Client) -> None:
     me, other = login(http), login(http)
     assert http.post("/api/v1/me/consents", headers=me.headers,
                      json={"purpose": "health_record_sharing", "granted": True}).status_code == 201
-    assert http.post("/api/v1/me/consents", headers=me.headers,
-                     json={"purpose": "health_record_sharing", "granted": False}).status_code == 201
+    withdraw = {"purpose": "health_record_sharing", "granted": False}
+    retry = {**me.headers, "Idempotency-Key": "withdraw-1"}
+    first = http.post("/api/v1/me/consents", headers=retry, json=withdraw)
+    assert first.status_code == 201
+    assert http.post("/api/v1/me/consents", headers=retry, json=withdraw).json() == first.json()
     body = http.get("/api/v1/me/consents", headers=me.headers).json()
     assert body["current"] == {"health_record_sharing": False}
     assert len(body["history"]) == 2
