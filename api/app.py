@@ -30,6 +30,7 @@ from api.body import check_json_body
 from api.container import Container, build_container
 from api.deps import provide_container, provide_uow
 from api.observability import configure_logging, observability_middleware
+from api.open311 import build_router as open311_router
 from api.platform import PlatformController
 from api.problems import ProblemError, handle_exception
 from api.settings import Settings, load_settings
@@ -39,7 +40,7 @@ log = logging.getLogger("thudo.app")
 
 API_V1: list[ControllerRouterHandler] = [*identity_routes.V1, *notifications_api.CONTROLLERS,
                                          *feedback_routes.CONTROLLERS]
-ROOT: list[ControllerRouterHandler] = [PlatformController, *identity_routes.ROOT]
+ROOT: list[ControllerRouterHandler] = [PlatformController, *identity_routes.ROOT, open311_router()]
 
 _JSON_TYPES = ("application/json",)
 
