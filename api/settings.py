@@ -213,7 +213,7 @@ class Settings:
     token_keys_dir: str = ""
     token_ttl_seconds: int = 600
     token_issuer: str = ""
-    token_audience: str = "thudo-api"
+    token_audience: str = "thudo-api"  # noqa: S105 - an audience name, not a secret
     refresh_ttl_days: int = 30
     session_cache_seconds: int = 2
     pii_key: str = ""
