@@ -20,9 +20,10 @@ from adapters.postgres.uow import PgUnitOfWork
 from api import i18n
 from api.auth import authenticate_partner
 from api.container import Container
+from api.identity_support import client_ip
 from api.open311_render import Fmt, handle_open311_exception, render, split_name
 from api.problems import ProblemError
-from domain.errors import NotFound
+from domain.errors import NotFound, RateLimited
 from domain.feedback.model import Category, Datatype, Question
 from domain.identity.principal import Principal
 from domain.shared.time import HANOI
@@ -62,9 +63,21 @@ def check_jurisdiction(jurisdiction_id: str | None) -> None:
         raise NotFound("open311.jurisdiction_not_found")
 
 
-async def optional_partner(uow: PgUnitOfWork, api_key: str | None) -> Principal | None:
-    """Reads are public; a key that is given must be valid (403 otherwise)."""
-    return None if api_key is None else await authenticate_partner(uow.conn, api_key)
+async def throttle(request: Request[Any, Any, Any], container: Container, partner: Principal | None) -> None:
+    """Reads are public and can return 1000 rows: a budget per partner key, or per client IP."""
+    assert container.identity is not None, "built by the composition root"
+    key = f"open311:key:{partner.id}" if partner else f"open311:ip:{client_ip(request)}"
+    retry_after = await container.identity.limiter.hit(key, container.settings.open311_requests_per_minute, 60)
+    if retry_after:
+        raise RateLimited(retry_after)
+
+
+async def caller(request: Request[Any, Any, Any], container: Container, uow: PgUnitOfWork,
+                 api_key: str | None) -> Principal | None:
+    """The partner when an api_key is given (it must be valid: 403 otherwise), after the rate limit."""
+    partner = None if api_key is None else await authenticate_partner(uow.conn, api_key)
+    await throttle(request, container, partner)
+    return partner
 
 
 def o311(container: Container, uow: PgUnitOfWork) -> PgOpen311:
@@ -111,6 +124,7 @@ class Open311InfoController(Controller):
     @get(both("discovery"), operation_id=op_id("open311Discovery"), summary="Open311 service discovery",
          description="Endpoints, formats and how to obtain an api_key. `.json` or `.xml`.", media_type="text/xml")
     async def discovery(self, request: Request[Any, Any, Any], container: Container) -> Response[bytes]:
+        await throttle(request, container, None)
         url = container.settings.base_url + PREFIX
         kind = "production" if container.settings.environment == "production" else "test"
         body = {"changeset": CHANGESET.isoformat(), "contact": f"Thủ Đô Số — {url} (docs/open311.md)",
@@ -122,10 +136,11 @@ class Open311InfoController(Controller):
 
     @get(both("services"), operation_id=op_id("open311Services"), summary="Open311 service list (categories)",
          description="Localised by `locale` (vi, en) or Accept-Language (default vi).", media_type="text/xml")
-    async def services(self, request: Request[Any, Any, Any], uow: PgUnitOfWork, jurisdiction_id: str | None = None,
-                       locale: str | None = None) -> Response[bytes]:
+    async def services(self, request: Request[Any, Any, Any], container: Container, uow: PgUnitOfWork,
+                       jurisdiction_id: str | None = None, locale: str | None = None) -> Response[bytes]:
         fmt = fmt_from(request)
         check_jurisdiction(jurisdiction_id)
+        await throttle(request, container, None)
         lang = lang_of(request, locale)
         items = [service_out(c, lang) for c in await PgCategories(uow.conn).list()]
         return render(fmt, items, "services", "service")
@@ -133,10 +148,11 @@ class Open311InfoController(Controller):
     @get("/services/{name:str}", operation_id="open311ServiceDefinition", media_type="text/xml",
          summary="Open311 service definition: the category's extra questions as attributes",
          description="`/services/{service_code}.json` or `.xml`; 404 for an unknown or inactive service_code.")
-    async def definition(self, request: Request[Any, Any, Any], uow: PgUnitOfWork, name: str,
+    async def definition(self, request: Request[Any, Any, Any], container: Container, uow: PgUnitOfWork, name: str,
                          jurisdiction_id: str | None = None, locale: str | None = None) -> Response[bytes]:
         code, fmt = split_name(name)
         check_jurisdiction(jurisdiction_id)
+        await throttle(request, container, None)
         category = await PgCategories(uow.conn).get_by_code(code)
         if category is None or not category.active:
             raise NotFound("open311.service_not_found")

@@ -26,7 +26,7 @@ from api.auth import authenticate_partner
 from api.container import Container
 from api.feedback_common import deps as feedback_deps
 from api.idempotency import REPLAYED, idempotent
-from api.open311 import TAGS, both, check_jurisdiction, fmt_from, lang_of, localized, o311, op_id, optional_partner
+from api.open311 import TAGS, both, caller, check_jurisdiction, fmt_from, lang_of, localized, o311, op_id, throttle
 from api.open311_render import iso, render, split_name
 from api.problems import ProblemError, parse_validation_message
 from domain.errors import InvalidInput, NotFound
@@ -190,6 +190,7 @@ class Open311RequestsController(Controller):
         fmt = fmt_from(request)
         fields, attributes = parse_form(await request.body(), request.headers.get("content-type", ""))
         partner = await authenticate_partner(uow.conn, fields.get("api_key", ""))
+        await throttle(request, container, partner)
         form = validate_form(fields)
         check_jurisdiction(form.jurisdiction_id)
         lang = lang_of(request, None)
@@ -217,7 +218,7 @@ class Open311RequestsController(Controller):
                      locale: str | None = None) -> Response[bytes]:
         fmt = fmt_from(request)
         check_jurisdiction(jurisdiction_id)
-        partner = await optional_partner(uow, api_key)
+        partner = await caller(request, container, uow, api_key)
         viewer = partner.id if partner else None
         refs = _csv(service_request_id, "service_request_id", MAX_RESULTS)
         if refs:
@@ -245,7 +246,7 @@ class Open311RequestsController(Controller):
                   locale: str | None = None) -> Response[bytes]:
         ref, fmt = split_name(name)
         check_jurisdiction(jurisdiction_id)
-        partner = await optional_partner(uow, api_key)
+        partner = await caller(request, container, uow, api_key)
         query = RequestQuery(refs=(ref,), viewer_key_id=partner.id if partner else None, limit=1)
         items = await _requests(container, uow, query, lang_of(request, locale), extensions)
         if not items:
@@ -256,10 +257,11 @@ class Open311RequestsController(Controller):
          summary="Open311 GET service_request_id from a token",
          description="`/tokens/{token}.json` or `.xml`. Requests are created at once (type realtime); the token "
                      "is returned by POST requests with extensions=true.")
-    async def token(self, container: Container, uow: PgUnitOfWork, name: str,
+    async def token(self, request: Request[Any, Any, Any], container: Container, uow: PgUnitOfWork, name: str,
                     jurisdiction_id: str | None = None) -> Response[bytes]:
         token, fmt = split_name(name)
         check_jurisdiction(jurisdiction_id)
+        await throttle(request, container, None)
         ref = await o311(container, uow).ref_for_token(token) if len(token) <= 64 else None
         if ref is None:
             raise NotFound("open311.token_not_found")
@@ -275,7 +277,7 @@ class Open311RequestsController(Controller):
                       api_key: str | None = None, jurisdiction_id: str | None = None) -> Response[bytes]:
         fmt = fmt_from(request)
         check_jurisdiction(jurisdiction_id)
-        partner = await optional_partner(uow, api_key)
+        partner = await caller(request, container, uow, api_key)
         start, end = _dates(start_date, end_date, container.clock.now())
         rows = await o311(container, uow).updates(start, end, max_requests, partner.id if partner else None)
         base = container.settings.base_url

@@ -175,6 +175,9 @@ SETTINGS: dict[str, Spec] = {
                                     "Comma-separated extra official days off beyond the statutory holidays."),
     "feedback_reopen_days": Spec("FEEDBACK_REOPEN_DAYS", _positive_int, "7",
                                  "Days after handling during which the reporter may reopen a report."),
+    "open311_requests_per_minute": Spec("OPEN311_REQUESTS_PER_MINUTE", _positive_int, "300",
+                                        "Open311 calls per partner api_key (or per client IP without one) per "
+                                        "minute."),
 }
 
 
@@ -235,6 +238,7 @@ class Settings:
     feedback_makeup_workdays: frozenset[date] = frozenset()
     feedback_extra_days_off: frozenset[date] = frozenset()
     feedback_reopen_days: int = 7
+    open311_requests_per_minute: int = 300
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
