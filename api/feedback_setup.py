@@ -11,6 +11,7 @@ from adapters.blobs.images import PillowImageProcessor
 from adapters.blobs.local import LocalBlobStore
 from adapters.calendar.vietnam import VietnamHolidays
 from adapters.postgres.feedback import PgCategories, PgReports, PgUnits
+from adapters.postgres.feedback_cache import ReferenceCache
 from adapters.postgres.notifications import PgNotifier
 from api.settings import Settings
 from domain.feedback.calendar import WorkingCalendar, parse_periods
@@ -24,6 +25,7 @@ class FeedbackServices:
     images: PillowImageProcessor
     calendar: WorkingCalendar
     limits: Limits
+    reference: ReferenceCache
 
 
 def build_feedback(settings: Settings) -> FeedbackServices:
@@ -32,11 +34,12 @@ def build_feedback(settings: Settings) -> FeedbackServices:
                                parse_periods(settings.feedback_working_hours), settings.feedback_makeup_workdays)
     limits = Limits(max_photos=settings.feedback_max_photos, max_upload_bytes=settings.feedback_max_upload_bytes,
                     reopen_days=settings.feedback_reopen_days)
-    return FeedbackServices(LocalBlobStore(root), PillowImageProcessor(), calendar, limits)
+    return FeedbackServices(LocalBlobStore(root), PillowImageProcessor(), calendar, limits, ReferenceCache())
 
 
 def feedback_deps(services: FeedbackServices, conn: Any, clock: Clock) -> Deps:
     """The ports of one unit of work (all on the request's connection = one transaction)."""
-    return Deps(reports=PgReports(conn), categories=PgCategories(conn), units=PgUnits(conn),
+    return Deps(reports=PgReports(conn), categories=PgCategories(conn, services.reference),
+                units=PgUnits(conn, services.reference),
                 notifier=PgNotifier(conn, clock), clock=clock, calendar=services.calendar,
                 images=services.images, blobs=services.blobs, limits=services.limits)

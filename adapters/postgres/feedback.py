@@ -9,6 +9,7 @@ from typing import Any
 import asyncpg
 import msgspec
 
+from adapters.postgres.feedback_cache import Place, ReferenceCache, nearest
 from domain.feedback.geo import BBox
 from domain.feedback.model import (
     Attachment,
@@ -26,6 +27,7 @@ from domain.feedback.model import (
     UnitRef,
 )
 from domain.feedback.ports import Overdue
+from domain.shared.time import HANOI
 
 Conn = Any  # an asyncpg connection or pool proxy (the unit of work's)
 
@@ -52,13 +54,20 @@ def _category_args(c: Category) -> tuple[Any, ...]:
 
 
 class PgCategories:
-    def __init__(self, conn: Conn) -> None:
+    def __init__(self, conn: Conn, cache: ReferenceCache | None = None) -> None:
         self.conn = conn
+        self.cache = cache
 
     async def get(self, category_id: uuid.UUID) -> Category | None:
+        cached = self.cache.category(category_id) if self.cache else None
+        if cached is not None:
+            return cached
         row = await self.conn.fetchrow(f"SELECT {_CATEGORY_COLS} FROM feedback_categories WHERE id = $1",
                                        category_id)
-        return category_from_row(row) if row else None
+        category = category_from_row(row) if row else None
+        if category is not None and self.cache:
+            self.cache.put_category(category)
+        return category
 
     async def list(self, *, active_only: bool = True) -> list[Category]:
         rows = await self.conn.fetch(
@@ -86,6 +95,8 @@ class PgCategories:
                description_en=$6, grp=$7, keywords=$8, default_level=$9, sla_normal_hours=$10,
                sla_complex_hours=$11, sla_urgent_hours=$12, department_id=$13, route_to_department=$14,
                questions=$15, active=$16, updated_at=$17 WHERE id = $1""", *_category_args(category))
+        if self.cache:
+            self.cache.drop_category(category.id)
 
 
 def _unit(row: asyncpg.Record) -> UnitRef:
@@ -93,28 +104,33 @@ def _unit(row: asyncpg.Record) -> UnitRef:
 
 
 class PgUnits:
-    def __init__(self, conn: Conn) -> None:
+    def __init__(self, conn: Conn, cache: ReferenceCache | None = None) -> None:
         self.conn = conn
+        self.cache = cache
 
     async def get(self, unit_id: uuid.UUID) -> UnitRef | None:
         row = await self.conn.fetchrow(
             "SELECT id, kind, parent_id, name_vi, name_en FROM units WHERE id = $1 AND active", unit_id)
         return _unit(row) if row else None
 
+    async def _places(self) -> list[Place]:
+        cached = self.cache.places() if self.cache else None
+        if cached is not None:
+            return cached
+        rows = await self.conn.fetch(
+            """SELECT id, kind, parent_id, name_vi, name_en, lat, lon FROM units
+               WHERE kind IN ('district', 'ward') AND active AND lat IS NOT NULL""")
+        places = [(_unit(r), r["lat"], r["lon"]) for r in rows]
+        if self.cache:
+            self.cache.put_places(places)
+        return places
+
     async def locate(self, lat: float, lon: float) -> UnitRef | None:
-        # A few hundred centroids at most: an equirectangular distance over them is exact enough to
-        # pick the nearest, and one statement (district, then its ward) saves a round trip per report.
-        row = await self.conn.fetchrow(
-            """WITH d AS (
-                 SELECT id, kind, parent_id, name_vi, name_en FROM units
-                 WHERE kind = 'district' AND active AND lat IS NOT NULL
-                 ORDER BY (lat - $1) ^ 2 + ((lon - $2) * cos(radians($1))) ^ 2 LIMIT 1),
-               w AS (
-                 SELECT u.id, u.kind, u.parent_id, u.name_vi, u.name_en FROM units u JOIN d ON u.parent_id = d.id
-                 WHERE u.kind = 'ward' AND u.active AND u.lat IS NOT NULL
-                 ORDER BY (u.lat - $1) ^ 2 + ((u.lon - $2) * cos(radians($1))) ^ 2 LIMIT 1)
-               SELECT * FROM w UNION ALL SELECT * FROM d WHERE NOT EXISTS (SELECT 1 FROM w)""", lat, lon)
-        return _unit(row) if row else None
+        places = await self._places()
+        district = nearest(places, UnitKind.DISTRICT, lat, lon)
+        if district is None:
+            return None
+        return nearest(places, UnitKind.WARD, lat, lon, district.id) or district
 
     async def staff_roles(self, user_id: uuid.UUID, unit_id: uuid.UUID) -> frozenset[str]:
         rows = await self.conn.fetch("SELECT role FROM staff_grants WHERE user_id = $1 AND unit_id = $2",
@@ -156,15 +172,15 @@ class PgReports:
     def __init__(self, conn: Conn) -> None:
         self.conn = conn
 
-    async def next_ref(self, year: int) -> str:
-        seq = await self.conn.fetchval("SELECT nextval('feedback_report_seq')")
-        return f"PA-{year}-{seq:06d}"
-
     async def add(self, r: Report) -> None:
-        await self.conn.execute(
-            f"INSERT INTO feedback_reports ({REPORT_COLS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,"
-            "$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26,$27)",
-            r.id, r.ref, r.reporter_id, r.category_id, r.level.value, r.status.value, r.description,
+        # The reference code comes from a sequence inside the INSERT (one round trip, never reused).
+        r.ref = await self.conn.fetchval(
+            f"INSERT INTO feedback_reports ({REPORT_COLS}) VALUES ($1,"
+            "'PA-' || $2::text || '-' || lpad(nextval('feedback_report_seq')::text, 6, '0'),"
+            "$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,"
+            "$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26,$27) RETURNING ref",
+            r.id, str(r.created_at.astimezone(HANOI).year), r.reporter_id, r.category_id, r.level.value,
+            r.status.value, r.description,
             r.location.lat, r.location.lon, r.address, r.ward_id, r.unit_id, r.assignee_id, r.answers,
             r.publishable, r.hidden, r.created_at, r.updated_at, r.ack_due_at, r.due_at, r.acknowledged_at,
             r.handled_at, r.closed_at, r.duplicate_of, r.reply, r.reopen_count, r.version)

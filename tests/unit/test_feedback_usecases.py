@@ -108,11 +108,10 @@ class FakeReports:
         self.escalations: set[tuple[uuid.UUID, str, datetime]] = set()
         self.seq = 0
 
-    async def next_ref(self, year: int) -> str:
-        self.seq += 1
-        return f"PA-{year}-{self.seq:06d}"
-
     async def add(self, report: Report) -> None:
+        if not report.ref:
+            self.seq += 1
+            report.ref = f"PA-{report.created_at.year}-{self.seq:06d}"
         self.rows[report.id] = msgspec.structs.replace(report)
 
     async def get(self, report_id: uuid.UUID, *, for_update: bool = False) -> Report | None:

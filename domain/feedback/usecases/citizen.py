@@ -51,7 +51,7 @@ class SubmitReport(UseCase):
         now = self.d.clock.now()
         level = category.default_level
         report = Report(
-            id=new_id(), ref=await self.d.reports.next_ref(now.year), reporter_id=principal.id,
+            id=new_id(), ref="", reporter_id=principal.id,
             category_id=category.id, level=level, status=Status.PENDING, description=cmd.description,
             location=Location(cmd.lat, cmd.lon), address=cmd.address,
             ward_id=cmd.ward_id or (unit.id if unit.kind is UnitKind.WARD else None),
