@@ -23,7 +23,7 @@ from litestar.params import BodyKwarg
 from litestar.types import ControllerRouterHandler
 
 import api.eid_texts  # noqa: F401 - registers the e-ID error texts
-from api import feedback_routes, identity_routes
+from api import feedback_routes, identity_routes, open311_staff
 from api import notifications as notifications_api
 from api.auth import provide_client_principal, provide_principal
 from api.body import check_json_body
@@ -39,7 +39,7 @@ from api.worker import start_inline_worker, stop_inline_worker
 log = logging.getLogger("thudo.app")
 
 API_V1: list[ControllerRouterHandler] = [*identity_routes.V1, *notifications_api.CONTROLLERS,
-                                         *feedback_routes.CONTROLLERS]
+                                         *feedback_routes.CONTROLLERS, *open311_staff.CONTROLLERS]
 ROOT: list[ControllerRouterHandler] = [PlatformController, *identity_routes.ROOT, open311_router()]
 
 _JSON_TYPES = ("application/json",)

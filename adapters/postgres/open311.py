@@ -80,10 +80,16 @@ class PgOpen311:
                VALUES ($1, $2, $3, $4, $5, $6, $7)""",
             link.report_id, link.key_id, link.token, link.account_id, contact, link.media_url, link.created_at)
 
-    async def contact(self, report_id: uuid.UUID) -> Contact | None:
-        """For staff tools of the routed unit (never exposed through Open311)."""
-        blob = await self.conn.fetchval("SELECT contact_enc FROM open311_requests WHERE report_id = $1", report_id)
-        return msgspec.json.decode(self.pii.decrypt(blob), type=Contact) if blob else None
+    async def partner_contact(self, report_id: uuid.UUID) -> tuple[str, str | None, Contact] | None:
+        """(partner name, its account_id, the person's contact) for staff of the routed unit only."""
+        row = await self.conn.fetchrow(
+            """SELECT k.name, o.account_id, o.contact_enc FROM open311_requests o
+               JOIN open311_keys k ON k.id = o.key_id WHERE o.report_id = $1""", report_id)
+        if row is None:
+            return None
+        blob = row["contact_enc"]
+        contact = msgspec.json.decode(self.pii.decrypt(blob), type=Contact) if blob else Contact()
+        return row["name"], row["account_id"], contact
 
     async def ref_for_token(self, token: str) -> str | None:
         return await self.conn.fetchval(  # type: ignore[no-any-return]

@@ -364,3 +364,22 @@ def test_citizen_photos_only_for_public_reports(http: httpx.Client, database_url
     assert public["media_url"]
     assert "/api/v1/public/feedback/reports/" in public["media_url"]
     assert public["description"] == report["description"]
+
+
+def test_only_staff_of_the_unit_read_the_partner_contact(http: httpx.Client, database_url: str) -> None:
+    key = issue_key(http, database_url, "Báo Hà Nội Mới")
+    ref = created_id(http, key, account_id="acct-9", **PERSONAL)
+    report_id = str(sql(database_url, "SELECT id FROM feedback_reports WHERE ref = $1", ref))
+    url = f"{S}/{report_id}/partner-contact"
+    handler = login_staff(http, database_url, WARD, "handler")
+    r = http.get(url, headers=handler.headers)
+    assert r.status_code == 200, r.text
+    assert r.json() == {"partner": "Báo Hà Nội Mới", "account_id": "acct-9", **PERSONAL}
+    assert r.headers["cache-control"] == "no-store"
+    other_unit = login_staff(http, database_url, "W00001", "handler")
+    assert http.get(url, headers=other_unit.headers).status_code == 404
+    assert http.get(url, headers=login(http).headers).status_code == 403
+    assert http.get(url).status_code == 401
+    citizens = submit(http, login(http))
+    assert http.get(f"{S}/{citizens['id']}/partner-contact", headers=handler.headers).status_code == 404
+    assert http.get(f"{S}/not-a-uuid/partner-contact", headers=handler.headers).status_code in (400, 404, 422)

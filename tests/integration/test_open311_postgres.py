@@ -97,7 +97,8 @@ def test_contact_is_encrypted_and_places_resolve(database_url: str) -> None:
                                          contact=contact, media_url=None, created_at=now))
         blob = await conn.fetchval("SELECT contact_enc FROM open311_requests WHERE report_id = $1", report_id)
         assert b"lan@example.vn" not in blob
-        assert await store.contact(report_id) == contact
+        assert await store.partner_contact(report_id) == ("Partner", "a1", contact)
+        assert await store.partner_contact(new_id()) is None
         assert await store.ref_for_token("tok-1") == "PA-TEST-1"
         assert await store.ref_for_token("tok-2") is None
 
