@@ -178,6 +178,11 @@ def test_bad_bodies_and_keys(http: httpx.Client, database_url: str) -> None:
     open311_errors(http.post(f"{O311}/requests.json", json=body), 400)  # JSON instead of a form
     open311_errors(http.post(f"{O311}/requests.json", headers=FORM, content=b"api_key=a&api_key=b"), 400)
     open311_errors(http.post(f"{O311}/requests.json", headers=FORM, content=b"service_code=\xff\xfe"), 400)
+    big = http.post(f"{O311}/requests.xml", headers=FORM, content=b"description=" + b"x" * (2 * 1024 * 1024))
+    open311_errors(big, 413)
+    required = open311_errors(post_request(http, key, service_code="ROAD_DAMAGE"), 400)
+    assert "attribute[size]" in required[0]["description"]
+    assert "(open311.bad_attribute)" in required[0]["description"]
     revoke_key(http, database_url, key)
     errors = open311_errors(post_request(http, key), 403)
     assert key.api_key not in str(errors)
