@@ -254,12 +254,11 @@ class PgReports:
     async def overdue(self, now: datetime, limit: int) -> list[Overdue]:
         rows = await self.conn.fetch(
             f"""SELECT {REPORT_COLS}, d.deadline, d.deadline_due
-                FROM feedback_reports r CROSS JOIN LATERAL (
-                  SELECT CASE WHEN r.status IN ('pending', 'transferred') AND r.ack_due_at < $1
-                              THEN 'acknowledge' ELSE 'handle' END AS deadline,
-                         CASE WHEN r.status IN ('pending', 'transferred') AND r.ack_due_at < $1
-                              THEN r.ack_due_at ELSE r.due_at END AS deadline_due) d
-                WHERE r.next_deadline_at < $1
+                FROM feedback_reports r
+                CROSS JOIN LATERAL (VALUES ('acknowledge', r.ack_due_at), ('handle', r.due_at))
+                  AS d(deadline, deadline_due)
+                WHERE r.next_deadline_at < $1 AND d.deadline_due < $1
+                  AND (d.deadline = 'handle' OR r.status IN ('pending', 'transferred'))
                   AND NOT EXISTS (SELECT 1 FROM feedback_escalations e WHERE e.report_id = r.id
                                   AND e.deadline = d.deadline AND e.due_at = d.deadline_due)
                 ORDER BY r.next_deadline_at LIMIT $2""", now, limit)

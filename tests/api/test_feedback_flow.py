@@ -156,3 +156,16 @@ def test_reopen_within_the_window_only(http: httpx.Client, database_url: str) ->
     late = http.post(f"{R}/{rid}/reopen", json={"reason": "Lại tái diễn"}, headers=citizen.headers)
     assert late.status_code == 409
     assert late.json()["code"] == "feedback.reopen_window_closed"
+
+
+def test_feedback_routes_are_documented(http: httpx.Client) -> None:
+    schema = http.get("/schema/openapi.json").json()
+    ops = [(path, method, op) for path, item in schema["paths"].items() for method, op in item.items()
+           if "feedback" in path]
+    assert len(ops) >= 30
+    for path, method, op in ops:
+        assert op.get("operationId"), (path, method)
+        assert op.get("summary"), (path, method)
+        assert any(t.startswith("feedback") for t in op.get("tags", [])), (path, method)
+    upload_op = schema["paths"]["/api/v1/feedback/reports/{report_id}/photos"]["post"]
+    assert "multipart/form-data" in upload_op["requestBody"]["content"]

@@ -148,3 +148,41 @@ def test_hot_queries_use_indexes(database_url: str) -> None:
             assert "Seq Scan" not in plan
 
     run(database_url, body)
+
+
+def test_worker_job_escalates_through_the_pool(database_url: str, tmp_path: Any) -> None:
+    from types import SimpleNamespace
+
+    from adapters.postgres.pool import create_pool
+    from api.feedback_jobs import escalate_overdue
+    from api.settings import load_settings
+    from api.worker import JOBS
+
+    assert "feedback.deadline_escalation" in JOBS
+
+    async def go() -> None:
+        pool = await create_pool(database_url, min_size=1, max_size=2)
+        try:
+            clock = Clock(datetime(2026, 11, 25, 2, 0, tzinfo=UTC))
+            async with pool.acquire() as conn:
+                reporter = await _user(conn)
+                report = await citizen.SubmitReport(deps(conn, clock)).execute(reporter, citizen.NewReport(
+                    category_id=await _category(conn, "FALLEN_TREE"), description="Cây đổ chắn đường",
+                    lat=21.0287, lon=105.8545, answers={"blocking_road": "yes"}))
+            clock.t += timedelta(days=1, hours=1)  # urgent: 4 h to handle and 8 h to acknowledge have both passed
+            ctx = SimpleNamespace(settings=load_settings({}, database_url=database_url, data_dir=tmp_path),
+                                  pool=pool, clock=clock)
+            while await escalate_overdue(ctx):
+                pass
+            async with pool.acquire() as conn:
+                kinds = await conn.fetch("SELECT deadline FROM feedback_escalations WHERE report_id = $1 ORDER BY 1",
+                                         report.id)
+                assert [r["deadline"] for r in kinds] == ["acknowledge", "handle"]
+                internal = await conn.fetchval(
+                    "SELECT count(*) FROM feedback_events WHERE report_id = $1 AND kind = 'escalated' AND NOT public",
+                    report.id)
+                assert internal == 2
+        finally:
+            await pool.close()
+
+    asyncio.run(go())

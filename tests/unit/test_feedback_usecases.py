@@ -160,10 +160,10 @@ class FakeReports:
         for r in self.rows.values():
             if r.next_deadline is None or r.next_deadline >= now:
                 continue
-            ack = r.status in (Status.PENDING, Status.TRANSFERRED) and r.ack_due_at < now
-            kind, due = ("acknowledge", r.ack_due_at) if ack else ("handle", r.due_at)
-            if (r.id, kind, due) not in self.escalations:
-                out.append(Overdue(r, kind, due))
+            awaiting = r.status in (Status.PENDING, Status.TRANSFERRED)
+            for kind, due in (("acknowledge", r.ack_due_at), ("handle", r.due_at)):
+                if due < now and (awaiting or kind == "handle") and (r.id, kind, due) not in self.escalations:
+                    out.append(Overdue(r, kind, due))
         return out[:limit]
 
     async def record_escalation(self, report_id: uuid.UUID, deadline: str, due_at: datetime, at: datetime) -> bool:
@@ -401,14 +401,14 @@ async def test_escalation_once_per_report_and_deadline(w: World) -> None:
     r = await w.submit()
     job = escalation.EscalateOverdue(w.deps)
     assert await job.execute() == 0
-    w.clock.t += timedelta(days=2)  # Friday 09:00: acknowledgement (Thu 09:00) is overdue
+    w.clock.t += timedelta(days=1, hours=1)  # Thursday 10:00: acknowledgement (Thu 09:00) is overdue
     assert await job.execute() == 1
     assert await job.execute() == 0
     sent = [n for n in w.notifier.sent if n.template == "feedback.overdue"]
     assert [n.user_id for n in sent] == [w.supervisor.id]
     assert sent[0].params["deadline"] == "acknowledge"
     await staff.Acknowledge(w.deps).execute(w.handler, r.id)
-    w.clock.t += timedelta(days=3)  # the handling deadline (Fri 09:00) has passed too
+    w.clock.t += timedelta(days=3)  # the handling deadline (Fri 09:00) has passed as well
     assert await job.execute() == 1
     assert [n.params["deadline"] for n in w.notifier.sent if n.template == "feedback.overdue"] == [
         "acknowledge", "handle"]
