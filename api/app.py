@@ -25,7 +25,7 @@ from litestar.types import ControllerRouterHandler
 import api.eid_texts  # noqa: F401 - registers the e-ID error texts
 from api import feedback_routes, identity_routes, open311_staff
 from api import notifications as notifications_api
-from api.auth import provide_client_principal, provide_principal
+from api.auth import authenticate_declared, provide_client_principal, provide_principal
 from api.body import check_json_body
 from api.container import Container, build_container
 from api.deps import provide_container, provide_uow
@@ -93,6 +93,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         dependencies={"uow": Provide(provide_uow), "container": Provide(provide_container, sync_to_thread=False),
                       "principal": Provide(provide_principal), "client_principal": Provide(provide_client_principal)},
         exception_handlers={Exception: handle_exception},
+        guards=[authenticate_declared],
         before_request=require_json_content_type,
         cors_config=CORSConfig(allow_origins=list(settings.cors_origins), allow_credentials=False,
                                allow_headers=["authorization", "content-type", "idempotency-key",

@@ -86,6 +86,20 @@ async def provide_client_principal(request: Request[Any, Any, Any]) -> Principal
     return await _client(request)
 
 
+async def authenticate_declared(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+    """App-wide guard: authenticate handlers that declare ``principal``/``client_principal``.
+
+    Guards run before dependencies are resolved. Failing here (401/403) means the request never
+    opens its unit of work; failing inside the ``principal`` dependency instead would leave the
+    ``uow`` dependency's connection to be reset in the middle of its transaction.
+    """
+    params = handler.parsed_fn_signature.parameters
+    if "principal" in params:
+        await _user(connection)
+    elif "client_principal" in params:
+        await _client(connection)
+
+
 # --- checks for use inside handlers ----------------------------------------------------------------
 
 def require_level(principal: Principal, level: int = 2) -> None:

@@ -148,3 +148,15 @@ def test_jwks_publishes_public_keys_only(http: httpx.Client) -> None:
     keys = r.json()["keys"]
     assert keys
     assert all(k["kty"] == "EC" and k["alg"] == "ES256" and "d" not in k for k in keys)
+
+
+def test_refused_requests_never_open_a_transaction(http: httpx.Client, caplog: pytest.LogCaptureFixture) -> None:
+    # Authentication runs as a guard, before the unit of work is opened: a 401 flood must not leave
+    # pooled connections to be reset mid-transaction (that exhausted the pool under fuzzing).
+    import logging
+
+    caplog.set_level(logging.ERROR, logger="asyncio")
+    for _ in range(15):
+        assert http.get("/api/v1/me/devices", headers={"Authorization": "Bearer bad"}).status_code == 401
+    assert http.get("/health/ready").status_code == 200
+    assert not [r for r in caplog.records if "active transaction" in r.getMessage()]
