@@ -16,6 +16,7 @@ from msgspec import Meta
 from adapters.postgres.feedback_queries import PgFeedbackQueries
 from adapters.postgres.uow import PgUnitOfWork
 from api.container import Container
+from api.export import register_exporter
 from api.feedback_common import (
     BEARER,
     EventOut,
@@ -216,3 +217,10 @@ class CitizenFeedbackController(Controller):
                      data: ReopenIn) -> ReportOut:
         report = await citizen.ReopenReport(deps(container, uow.conn)).execute(principal, report_id, data.reason)
         return await report_out(PgFeedbackQueries(uow.conn), report, container.clock.now())
+
+
+async def _export(conn: Any, container: Container, principal: Principal) -> dict[str, Any]:
+    return await PgFeedbackQueries(conn).export_for(principal.id)
+
+
+register_exporter("feedback", _export)

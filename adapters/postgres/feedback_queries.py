@@ -196,6 +196,18 @@ class PgFeedbackQueries:
         return int(await self.conn.fetchval("SELECT count(*) FROM feedback_followers WHERE report_id = $1",
                                             report_id))
 
+    async def export_for(self, user_id: uuid.UUID) -> dict[str, Any]:
+        """The data subject's own feedback: their reports (with rating) and the reports they follow."""
+        reports = await self.conn.fetch(
+            """SELECT r.id, r.ref, r.status, r.description, r.lat, r.lon, r.address, r.answers, r.publishable,
+                      r.created_at, r.handled_at, r.reply, g.score AS rating, g.comment AS rating_comment
+               FROM feedback_reports r LEFT JOIN feedback_ratings g ON g.report_id = r.id
+               WHERE r.reporter_id = $1 ORDER BY r.id""", user_id)
+        followed = await self.conn.fetch(
+            """SELECT r.ref, f.created_at FROM feedback_followers f JOIN feedback_reports r ON r.id = f.report_id
+               WHERE f.user_id = $1 ORDER BY f.created_at""", user_id)
+        return {"reports": [dict(r) for r in reports], "following": [dict(r) for r in followed]}
+
     async def stats(self, start: datetime, end: datetime, unit_id: uuid.UUID | None) -> list[UnitStats]:
         """Per unit for [start, end): received by creation time, outcomes by closing time,
         satisfaction by rating time. ``unit_id`` None = every unit (the city-wide view sums them)."""

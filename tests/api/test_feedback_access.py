@@ -114,3 +114,15 @@ def test_my_reports_are_cursor_paged(http: httpx.Client, database_url: str) -> N
     bad = http.get(R, params={"cursor": "!!!"}, headers=owner.headers)
     assert bad.status_code == 422
     assert http.get(R, params={"limit": 101}, headers=owner.headers).status_code in (400, 422)
+
+
+def test_my_export_contains_my_feedback_only(http: httpx.Client, database_url: str) -> None:
+    owner, other = login(http), login(http)
+    mine = submit(http, owner)
+    theirs = submit(http, other)
+    assert http.post(f"{R}/{theirs['id']}/follow", headers=owner.headers).status_code == 200
+    export = http.get("/api/v1/me/export", headers=owner.headers)
+    assert export.status_code == 200, export.text
+    part = export.json()["feedback"]
+    assert [r["ref"] for r in part["reports"]] == [mine["ref"]]
+    assert [f["ref"] for f in part["following"]] == [theirs["ref"]]
