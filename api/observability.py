@@ -13,10 +13,12 @@ import re
 import sys
 import time
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from prometheus_client import Counter, Histogram
+
+if TYPE_CHECKING:  # annotations only: the CLI imports this module and should not pay for Litestar
+    from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 REQUESTS = Counter("thudo_http_requests_total", "HTTP requests", ["method", "route", "status"])
 LATENCY = Histogram("thudo_http_request_duration_seconds", "HTTP request latency", ["method", "route"],
