@@ -38,11 +38,11 @@ class RefreshIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
 
 class TokenForm(msgspec.Struct, kw_only=True):
-    grant_type: str = ""
-    client_assertion_type: str = ""
-    client_assertion: str = ""
-    client_id: str | None = None
-    scope: str | None = None
+    grant_type: Literal["client_credentials"]
+    client_assertion_type: Literal["urn:ietf:params:oauth:client-assertion-type:jwt-bearer"]
+    client_assertion: Annotated[str, Meta(min_length=1, max_length=8192)]
+    client_id: Annotated[str, Meta(max_length=200)] | None = None
+    scope: Annotated[str, Meta(max_length=500)] | None = None
 
 
 class GrantOut(msgspec.Struct, kw_only=True):
