@@ -116,3 +116,6 @@ def test_open311_keys_are_shown_once_and_authenticate(http: httpx.Client, databa
     citizen = login(http)
     assert http.post("/api/v1/admin/open311-keys", headers=citizen.headers, json={"name": "x"}).status_code == 403
     assert http.post("/api/v1/admin/open311-keys", headers=admin.headers, json={"name": ""}).status_code == 422
+    assert http.delete(f"/api/v1/admin/open311-keys/{key_id}", headers=admin.headers).status_code == 404
+    assert http.delete(f"/api/v1/admin/open311-keys/{key_id}", headers=citizen.headers).status_code == 403
+    assert http.delete(f"/api/v1/admin/clients/{key_id}", headers=admin.headers).status_code == 404
