@@ -21,6 +21,8 @@ from domain.identity.principal import Principal
 from domain.shared.time import HANOI
 
 MAX_DAYS = 366
+# Far outside any report's lifetime, and keeps date arithmetic (±1 day, UTC offsets) in range.
+EARLIEST, LATEST = dt.date(2000, 1, 1), dt.date(2100, 12, 31)
 From = Annotated[dt.date, Parameter(query="from", description="First day (Hanoi time), inclusive")]
 To = Annotated[dt.date, Parameter(query="to", description="Last day (Hanoi time), inclusive")]
 
@@ -72,6 +74,9 @@ async def _stats(principal: Principal, uow: PgUnitOfWork, start: dt.date, end: d
         require_city_admin(principal)
     elif not principal.city_admin:
         require_unit_role(principal, unit_id)
+    for field, day in (("from", start), ("to", end)):
+        if not EARLIEST <= day <= LATEST:
+            raise InvalidInput("feedback.period_invalid", field=field, rule="period")
     if end < start or (end - start).days >= MAX_DAYS:
         raise InvalidInput("feedback.period_invalid", field="to", rule="period")
     lo = dt.datetime.combine(start, dt.time(), HANOI)

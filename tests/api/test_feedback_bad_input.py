@@ -147,3 +147,5 @@ def test_queue_public_feed_and_stats_reject_bad_queries(http: httpx.Client, data
     _problem(http.get(stats, params={"from": "2026-02-01", "to": "2026-01-01"}, headers=admin.headers), 422)
     _problem(http.get(stats, params={"from": "2024-01-01", "to": "2026-01-01"}, headers=admin.headers), 422)
     _problem(http.get(stats, params={"from": "yesterday", "to": "2026-01-01"}, headers=admin.headers), 422)
+    _problem(http.get(stats, params={"from": "0001-01-01", "to": "0001-01-02"}, headers=admin.headers), 422)
+    _problem(http.get(stats, params={"from": "9999-12-30", "to": "9999-12-31"}, headers=admin.headers), 422)
