@@ -205,18 +205,23 @@ class CitizenFeedbackController(Controller):
 
     @post("/reports/{report_id:uuid}/rating", operation_id="feedbackRate", status_code=201,
           summary="Rate the answer (1–5, once, after the report was handled)")
-    async def rate(self, principal: Principal, container: Container, uow: PgUnitOfWork, report_id: uuid.UUID,
-                   data: RatingIn) -> RatingOut:
-        rating = await citizen.RateReport(deps(container, uow.conn)).execute(principal, report_id, data.score,
-                                                                             data.comment)
-        return RatingOut(score=rating.score, comment=rating.comment)
+    async def rate(self, request: Request[Any, Any, Any], principal: Principal, container: Container,
+                   uow: PgUnitOfWork, report_id: uuid.UUID, data: RatingIn) -> Response[RatingOut]:
+        async def run() -> Response[Any]:
+            rating = await citizen.RateReport(deps(container, uow.conn)).execute(principal, report_id, data.score,
+                                                                                 data.comment)
+            return Response({"score": rating.score, "comment": rating.comment}, status_code=201)
+        return await idempotent(request, uow, f"user:{principal.id}", run)
 
     @post("/reports/{report_id:uuid}/reopen", operation_id="feedbackReopen", status_code=200,
           summary="Not fixed: reopen my handled report (within the reopen window)")
-    async def reopen(self, principal: Principal, container: Container, uow: PgUnitOfWork, report_id: uuid.UUID,
-                     data: ReopenIn) -> ReportOut:
-        report = await citizen.ReopenReport(deps(container, uow.conn)).execute(principal, report_id, data.reason)
-        return await report_out(PgFeedbackQueries(uow.conn), report, container.clock.now())
+    async def reopen(self, request: Request[Any, Any, Any], principal: Principal, container: Container,
+                     uow: PgUnitOfWork, report_id: uuid.UUID, data: ReopenIn) -> Response[ReportOut]:
+        async def run() -> Response[Any]:
+            report = await citizen.ReopenReport(deps(container, uow.conn)).execute(principal, report_id, data.reason)
+            out = await report_out(PgFeedbackQueries(uow.conn), report, container.clock.now())
+            return Response(msgspec.to_builtins(out))
+        return await idempotent(request, uow, f"user:{principal.id}", run)
 
 
 async def _export(conn: Any, container: Container, principal: Principal) -> dict[str, Any]:

@@ -4,10 +4,11 @@ transfer, evidence, reply, reject, duplicate, visibility). A report outside the 
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Literal
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, Literal
 
 import msgspec
-from litestar import Controller, Response, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.enums import RequestEncodingType
 from litestar.params import Body
 from msgspec import Meta
@@ -29,14 +30,17 @@ from api.feedback_common import (
     page,
     report_out,
 )
+from api.idempotency import idempotent
 from domain.errors import NotFound
 from domain.feedback.model import Level, Report, ReportSummary, Status
 from domain.feedback.templates import REPLY_TEMPLATES, ReplyTemplate
 from domain.feedback.usecases import staff
+from domain.feedback.usecases.common import Deps
 from domain.identity.principal import Principal
 from domain.shared.paging import Page
 
 Reason = Annotated[str, Meta(min_length=3, max_length=2000)]
+Req = Request[Any, Any, Any]
 
 
 class AssignIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -89,16 +93,22 @@ async def _timeline(uow: PgUnitOfWork, report_id: uuid.UUID) -> list[EventOut]:
     return [event_out(e, staff=True) for e in await PgFeedbackQueries(uow.conn).events(report_id, public_only=False)]
 
 
+async def _step(request: Req, principal: Principal, container: Container, uow: PgUnitOfWork,
+                act: Callable[[Deps], Awaitable[Report]]) -> Response[Any]:
+    """Run one handling step; with an ``Idempotency-Key`` a retried step replays its first answer
+    instead of failing with 409 because the first attempt already moved the report on."""
+    async def run() -> Response[Any]:
+        report = await act(deps(container, uow.conn))
+        out = await report_out(PgFeedbackQueries(uow.conn), report, container.clock.now(), staff=True)
+        return Response(msgspec.to_builtins(out), status_code=200)
+    return await idempotent(request, uow, f"user:{principal.id}", run)
+
+
 class StaffFeedbackController(Controller):
     path = "/staff/feedback"
     tags = ["feedback-staff"]
     security = BEARER
     guards = [staff_guard]
-
-    async def _out(self, container: Container, uow: PgUnitOfWork, report: Report) -> StaffReportOut:
-        out = await report_out(PgFeedbackQueries(uow.conn), report, container.clock.now(), staff=True)
-        assert isinstance(out, StaffReportOut)
-        return out
 
     @get("/queue", operation_id="feedbackQueue", summary="My unit's reports (open by default), newest first",
          description="Filters: status, level, category_id, assignee_id, overdue. Staff of another unit get 403.")
@@ -119,7 +129,10 @@ class StaffFeedbackController(Controller):
     @get("/reports/{report_id:uuid}", operation_id="feedbackStaffReport", summary="A report of my unit")
     async def one(self, principal: Principal, container: Container, uow: PgUnitOfWork,
                   report_id: uuid.UUID) -> StaffReportOut:
-        return await self._out(container, uow, await _visible(principal, container, uow, report_id))
+        out = await report_out(PgFeedbackQueries(uow.conn), await _visible(principal, container, uow, report_id),
+                               container.clock.now(), staff=True)
+        assert isinstance(out, StaffReportOut)
+        return out
 
     @get("/reports/{report_id:uuid}/timeline", operation_id="feedbackStaffTimeline",
          summary="Full timeline including internal notes")
@@ -130,40 +143,44 @@ class StaffFeedbackController(Controller):
 
     @post("/reports/{report_id:uuid}/acknowledge", operation_id="feedbackAcknowledge", status_code=200,
           summary="Tiếp nhận: take the report on")
-    async def acknowledge(self, principal: Principal, container: Container, uow: PgUnitOfWork,
-                          report_id: uuid.UUID) -> StaffReportOut:
-        report = await staff.Acknowledge(deps(container, uow.conn)).execute(principal, report_id)
-        return await self._out(container, uow, report)
+    async def acknowledge(self, request: Req, principal: Principal, container: Container, uow: PgUnitOfWork,
+                          report_id: uuid.UUID) -> Response[StaffReportOut]:
+        return await _step(request, principal, container, uow,
+                           lambda d: staff.Acknowledge(d).execute(principal, report_id))
 
     @post("/reports/{report_id:uuid}/assign", operation_id="feedbackAssign", status_code=200,
           summary="Phân công to a handler of the unit (handlers may only take it themselves)")
-    async def assign(self, principal: Principal, container: Container, uow: PgUnitOfWork, report_id: uuid.UUID,
-                     data: AssignIn) -> StaffReportOut:
-        report = await staff.Assign(deps(container, uow.conn)).execute(principal, report_id, data.assignee_id)
-        return await self._out(container, uow, report)
+    async def assign(self, request: Req, principal: Principal, container: Container,
+                     uow: PgUnitOfWork, report_id: uuid.UUID,
+                     data: AssignIn) -> Response[StaffReportOut]:
+        return await _step(request, principal, container, uow,
+                           lambda d: staff.Assign(d).execute(principal, report_id, data.assignee_id))
 
     @post("/reports/{report_id:uuid}/notes", operation_id="feedbackNote", status_code=201,
           summary="Internal note (never shown to citizens)")
-    async def note(self, principal: Principal, container: Container, uow: PgUnitOfWork, report_id: uuid.UUID,
-                   data: NoteIn) -> list[EventOut]:
-        await staff.AddNote(deps(container, uow.conn)).execute(principal, report_id, data.text)
-        return await _timeline(uow, report_id)
+    async def note(self, request: Req, principal: Principal, container: Container, uow: PgUnitOfWork,
+                   report_id: uuid.UUID, data: NoteIn) -> Response[list[EventOut]]:
+        async def run() -> Response[Any]:
+            await staff.AddNote(deps(container, uow.conn)).execute(principal, report_id, data.text)
+            return Response(msgspec.to_builtins(await _timeline(uow, report_id)), status_code=201)
+        return await idempotent(request, uow, f"user:{principal.id}", run)
 
     @post("/reports/{report_id:uuid}/category", operation_id="feedbackChangeCategory", status_code=200,
           summary="Change the category (and level); routing runs again and may move the report")
-    async def category(self, principal: Principal, container: Container, uow: PgUnitOfWork, report_id: uuid.UUID,
-                       data: CategoryIn) -> StaffReportOut:
-        report = await staff.ChangeCategory(deps(container, uow.conn)).execute(
-            principal, report_id, data.category_id, data.level, data.reason)
-        return await self._out(container, uow, report)
+    async def category(self, request: Req, principal: Principal, container: Container,
+                       uow: PgUnitOfWork, report_id: uuid.UUID,
+                       data: CategoryIn) -> Response[StaffReportOut]:
+        return await _step(request, principal, container, uow,
+                           lambda d: staff.ChangeCategory(d).execute(principal, report_id, data.category_id, data.level,
+                                                                     data.reason))
 
     @post("/reports/{report_id:uuid}/transfer", operation_id="feedbackTransfer", status_code=200,
           summary="Chuyển xử lý to another unit, with a reason")
-    async def transfer(self, principal: Principal, container: Container, uow: PgUnitOfWork, report_id: uuid.UUID,
-                       data: TransferIn) -> StaffReportOut:
-        report = await staff.Transfer(deps(container, uow.conn)).execute(principal, report_id, data.unit_id,
-                                                                          data.reason)
-        return await self._out(container, uow, report)
+    async def transfer(self, request: Req, principal: Principal, container: Container,
+                       uow: PgUnitOfWork, report_id: uuid.UUID,
+                       data: TransferIn) -> Response[StaffReportOut]:
+        return await _step(request, principal, container, uow,
+                           lambda d: staff.Transfer(d).execute(principal, report_id, data.unit_id, data.reason))
 
     @post("/reports/{report_id:uuid}/evidence", operation_id="feedbackEvidenceUpload", status_code=201,
           summary="Upload evidence for the reply (photo or PDF, multipart field 'file')",
@@ -178,32 +195,32 @@ class StaffFeedbackController(Controller):
 
     @post("/reports/{report_id:uuid}/handle", operation_id="feedbackHandle", status_code=200,
           summary="Trả lời: public reply with at least one evidence file; marks the report handled")
-    async def handle(self, principal: Principal, container: Container, uow: PgUnitOfWork, report_id: uuid.UUID,
-                     data: HandleIn) -> StaffReportOut:
-        report = await staff.Handle(deps(container, uow.conn)).execute(principal, report_id, data.reply,
-                                                                        data.evidence_ids)
-        return await self._out(container, uow, report)
+    async def handle(self, request: Req, principal: Principal, container: Container,
+                     uow: PgUnitOfWork, report_id: uuid.UUID,
+                     data: HandleIn) -> Response[StaffReportOut]:
+        return await _step(request, principal, container, uow,
+                           lambda d: staff.Handle(d).execute(principal, report_id, data.reply, data.evidence_ids))
 
     @post("/reports/{report_id:uuid}/reject", operation_id="feedbackReject", status_code=200,
           summary="Từ chối with a reason (see reply-templates)")
-    async def reject(self, principal: Principal, container: Container, uow: PgUnitOfWork, report_id: uuid.UUID,
-                     data: RejectIn) -> StaffReportOut:
-        report = await staff.Reject(deps(container, uow.conn)).execute(principal, report_id, data.reason,
-                                                                        data.template)
-        return await self._out(container, uow, report)
+    async def reject(self, request: Req, principal: Principal, container: Container,
+                     uow: PgUnitOfWork, report_id: uuid.UUID,
+                     data: RejectIn) -> Response[StaffReportOut]:
+        return await _step(request, principal, container, uow,
+                           lambda d: staff.Reject(d).execute(principal, report_id, data.reason, data.template))
 
     @post("/reports/{report_id:uuid}/duplicate", operation_id="feedbackMarkDuplicate", status_code=200,
           summary="Close as a duplicate of another report (its reporter then follows the original)")
-    async def duplicate(self, principal: Principal, container: Container, uow: PgUnitOfWork, report_id: uuid.UUID,
-                        data: DuplicateIn) -> StaffReportOut:
-        report = await staff.MarkDuplicate(deps(container, uow.conn)).execute(principal, report_id,
-                                                                               data.original_id)
-        return await self._out(container, uow, report)
+    async def duplicate(self, request: Req, principal: Principal, container: Container,
+                        uow: PgUnitOfWork, report_id: uuid.UUID,
+                        data: DuplicateIn) -> Response[StaffReportOut]:
+        return await _step(request, principal, container, uow,
+                           lambda d: staff.MarkDuplicate(d).execute(principal, report_id, data.original_id))
 
     @post("/reports/{report_id:uuid}/visibility", operation_id="feedbackVisibility", status_code=200,
           summary="Moderation: hide the report and its photos from the public feed (or show them again)")
-    async def visibility(self, principal: Principal, container: Container, uow: PgUnitOfWork, report_id: uuid.UUID,
-                         data: VisibilityIn) -> StaffReportOut:
-        report = await staff.SetVisibility(deps(container, uow.conn)).execute(principal, report_id, data.hidden,
-                                                                               data.reason)
-        return await self._out(container, uow, report)
+    async def visibility(self, request: Req, principal: Principal, container: Container,
+                         uow: PgUnitOfWork, report_id: uuid.UUID,
+                         data: VisibilityIn) -> Response[StaffReportOut]:
+        return await _step(request, principal, container, uow,
+                           lambda d: staff.SetVisibility(d).execute(principal, report_id, data.hidden, data.reason))

@@ -54,9 +54,15 @@ def test_submit_acknowledge_assign_handle_rate(http: httpx.Client, database_url:
     assert queue.status_code == 200, queue.text
     assert rid in [i["id"] for i in queue.json()["items"]]
 
-    ack = http.post(f"{S}/{rid}/acknowledge", headers=handler.headers)
+    ack = http.post(f"{S}/{rid}/acknowledge", headers={**handler.headers, "Idempotency-Key": "ack-1"})
     assert ack.status_code == 200, ack.text
     assert ack.json()["status"] == "in_progress"
+    # A retried step replays its answer; without a key the repeat is an illegal transition.
+    replay = http.post(f"{S}/{rid}/acknowledge", headers={**handler.headers, "Idempotency-Key": "ack-1"})
+    assert replay.status_code == 200
+    assert replay.headers["idempotent-replayed"] == "true"
+    assert replay.json() == ack.json()
+    assert http.post(f"{S}/{rid}/acknowledge", headers=handler.headers).status_code == 409
     assigned = http.post(f"{S}/{rid}/assign", json={"assignee_id": str(handler.user_id)}, headers=boss.headers)
     assert assigned.status_code == 200, assigned.text
     assert assigned.json()["assignee_id"] == str(handler.user_id)
