@@ -14,7 +14,7 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -33,6 +33,13 @@ REDIRECT = "https://app.thudo.example/auth/vneid"
 NONCE = "n-0123456789abcdefghijklmnopqrstuvwxyzABCDEFG"
 ACCESS = "opaque-access-token"
 PID = "001085000101"
+
+
+class Rel(NamedTuple):
+    """A claim time relative to the moment the token is minted (parameters are built at collection
+    time, possibly minutes before the test runs)."""
+
+    offset: int
 
 
 class FakeProvider:
@@ -67,7 +74,7 @@ class FakeProvider:
         claims: dict[str, Any] = {"iss": ISSUER, "sub": "subject-1", "aud": CLIENT_ID, "iat": now, "exp": now + 300,
                                   "nonce": NONCE, "acr": "2",
                                   "at_hash": b64url(hashlib.sha256(ACCESS.encode()).digest()[:16])}
-        claims.update(changes)
+        claims.update({k: now + v.offset if isinstance(v, Rel) else v for k, v in changes.items()})
         claims = {k: v for k, v in claims.items() if v is not None}
         return jwt.encode(claims, key or self.key, algorithm=alg, headers={"kid": self.kid, **(headers or {})})
 
@@ -175,9 +182,9 @@ async def test_jku_x5u_and_jwk_headers_are_ignored(provider: FakeProvider, clien
     ({"aud": "someone-else"}, errors.AUDIENCE_MISMATCH),
     ({"aud": ["someone-else", CLIENT_ID]}, errors.AUDIENCE_MISMATCH),  # several audiences, no azp
     ({"aud": ["someone-else", CLIENT_ID], "azp": "someone-else"}, errors.AUDIENCE_MISMATCH),
-    ({"exp": int(time.time()) - 61}, errors.TOKEN_EXPIRED),
-    ({"nbf": int(time.time()) + 120}, errors.TOKEN_NOT_YET_VALID),
-    ({"iat": int(time.time()) + 120}, errors.TOKEN_NOT_YET_VALID),
+    ({"exp": Rel(-61)}, errors.TOKEN_EXPIRED),
+    ({"nbf": Rel(120)}, errors.TOKEN_NOT_YET_VALID),
+    ({"iat": Rel(120)}, errors.TOKEN_NOT_YET_VALID),
     ({"nonce": "another-login"}, errors.NONCE_MISMATCH),
     ({"nonce": None}, errors.NONCE_MISMATCH),
     ({"exp": None}, errors.TOKEN_INVALID),
@@ -191,8 +198,8 @@ async def test_claim_checks(provider: FakeProvider, client: VNeIDClient, changes
 
 
 @pytest.mark.parametrize("changes", [
-    {"exp": int(time.time()) - 30},  # inside the 60 s skew allowance
-    {"nbf": int(time.time()) + 30},
+    {"exp": Rel(-30)},  # inside the 60 s skew allowance
+    {"nbf": Rel(30)},
     {"aud": ["someone-else", CLIENT_ID], "azp": CLIENT_ID},
     {"at_hash": None},
 ])
