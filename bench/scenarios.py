@@ -113,7 +113,7 @@ SCENARIOS: list[Scenario] = [
              note="bearer token check (ES256 + session not revoked), one transaction, user row, masked personal id"),
     Scenario("feedback.create", "write", "POST", "/api/v1/feedback/reports", body=setup_feedback.report_body,
              setup=setup_feedback.create_setup,
-             note="auth + validation + routing (2 nearest-unit queries) + working-hours deadlines + insert report "
+             note="auth + validation + routing (cached centroids) + working-hours deadlines + insert report "
                   "and timeline event + idempotency row, one transaction"),
     Scenario("feedback.my_reports", "read", "GET", "/api/v1/feedback/reports?limit=20",
              setup=setup_feedback.my_reports_setup,
