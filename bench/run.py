@@ -52,6 +52,7 @@ class Measured:
     brackets: list[float] = field(default_factory=list)  # per run: mean of the floor runs just before and after
     open: RateResult | None = None
     reference: bool = False  # measured on the floor app for explanation; no verdict
+    failure: str = ""  # setup or load generation failed; shown in the report instead of numbers
 
     @property
     def rps(self) -> float:
@@ -117,18 +118,23 @@ def measure(opts: Options, floor_url: str, service_url: str, database_url: str, 
     measured: list[Measured] = []
     targets = [*((sc, floor_url, True) for sc in references), *((sc, service_url, False) for sc in scenarios)]
     for sc, url, reference in targets:
-        spec = sc.prepare(BenchContext(url, database_url, data_dir))
-        if opts.warmup:
-            _closed(opts, url, spec, sc.name, opts.warmup)
         m = Measured(sc.name, sc.kind, sc.note, sc.target_ratio, sc.p99_budget_ms, reference=reference)
-        for _ in range(1 if reference else opts.rounds):
-            m.runs.append(_closed(opts, url, spec, sc.name))
-            floors.append(_closed(opts, floor_url, floor_spec, "floor"))
-            m.brackets.append((floors[-2].rps + floors[-1].rps) / 2)
-            order += [(sc.name, m.runs[-1]), ("floor", floors[-1])]
-        if not reference:
-            m.open = _open(opts, url, spec, m.rps, sc.name)
         measured.append(m)
+        try:
+            spec = sc.prepare(BenchContext(url, database_url, data_dir))
+            if opts.warmup:
+                _closed(opts, url, spec, sc.name, opts.warmup)
+            for _ in range(1 if reference else opts.rounds):
+                run = _closed(opts, url, spec, sc.name)
+                floors.append(_closed(opts, floor_url, floor_spec, "floor"))
+                m.runs.append(run)
+                m.brackets.append((floors[-2].rps + floors[-1].rps) / 2)
+                order += [(sc.name, run), ("floor", floors[-1])]
+            if not reference:
+                m.open = _open(opts, url, spec, m.rps, sc.name)
+        except Exception as exc:  # one broken scenario must not cost the others their numbers
+            m.failure = f"{type(exc).__name__}: {exc}".splitlines()[0][:200]
+            print(f"  {sc.name} FAILED: {m.failure}", file=sys.stderr, flush=True)
     floor_open = _open(opts, floor_url, floor_spec, statistics.median(f.rps for f in floors), "floor")
     return HttpRun(floors, floor_open, measured, order)
 
@@ -178,6 +184,9 @@ def render(run: HttpRun, opts: Options, machine: str) -> str:
         "|---|---|---:|---:|---:|---|---:|---|---|",
     ]
     for m in run.scenarios:
+        if not m.runs:
+            out.append(f"| {m.name} | {m.kind} | — | — | — | — | — | **failed**: {m.failure} | {m.note} |")
+            continue
         verdict = _verdict(m.ratio >= m.target_ratio, _failed(m.requests, m.errors))
         target = f"≥ {m.target_ratio:.2f}"
         if m.reference:
@@ -226,6 +235,9 @@ def run(opts: Options, scenarios: Sequence[Scenario], *, output: Path = report.D
         with procs.running("floor app", procs.floor_app(db)) as floor, \
                 procs.running("service", procs.service(db, data_dir, service_env)) as service:
             result = measure(opts, floor.base_url, service.base_url, db, data_dir, scenarios, references)
+            if any(m.errors or m.failure or (m.open and m.open.errors) for m in result.scenarios):
+                # Failed requests: the service's own log usually says why (it is discarded otherwise).
+                print(f"service output (tail):\n{service.output_tail()}", file=sys.stderr)
         machine = report.machine(pg, {"Database": how, "Load average (1/5/15 min) before → after":
                                       f"{load_before} → {report.load_average()}"})
         report.write_section("http", render(result, opts, machine), output)
@@ -270,10 +282,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     for m in result.scenarios:
         if m.reference:
             continue
+        if not m.runs:
+            print(f"{m.name}: FAILED ({m.failure})")
+            continue
         print(f"{m.name}: {m.rps:,.0f} req/s = {m.ratio:.2f} × floor; "
               f"p99 at half rate {m.open.p99_ms if m.open else float('nan'):.1f} ms")
     print(f"wrote {args.output}")
-    return 0
+    return 1 if any(m.failure for m in result.scenarios) else 0
 
 
 if __name__ == "__main__":
