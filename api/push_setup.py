@@ -27,9 +27,9 @@ def dev_service_account(settings: Settings) -> str:
 def build_push_gateway(settings: Settings) -> FcmGateway:
     if _standin_defaults(settings):
         return FcmGateway(project_id=settings.fcm_project_id, credentials_file=dev_service_account(settings),
-                          endpoint=settings.base_url + STANDIN_PATH)
+                          endpoint=settings.base_url + STANDIN_PATH, max_in_flight=settings.fcm_max_in_flight)
     return FcmGateway(project_id=settings.fcm_project_id, credentials_file=settings.fcm_credentials_file,
-                      endpoint=settings.fcm_endpoint)
+                      endpoint=settings.fcm_endpoint, max_in_flight=settings.fcm_max_in_flight)
 
 
 def push_standin(settings: Settings) -> Router:

@@ -151,6 +151,8 @@ SETTINGS: dict[str, Spec] = {
     "fcm_endpoint": Spec("FCM_ENDPOINT", str, "",
                          "Base URL replacing https://fcm.googleapis.com. Empty: Google, or the local "
                          "stand-in (BASE_URL/dev/push) when STANDINS is on and no credentials file is set."),
+    "fcm_max_in_flight": Spec("FCM_MAX_IN_FLIGHT", _positive_int, "100",
+                              "Concurrent FCM requests per worker process (HTTP/2 streams to Google)."),
     "worker_batch_size": Spec("WORKER_BATCH_SIZE", _positive_int, "500",
                               "Push messages claimed and sent per batch (FCM allows at most 500)."),
     "worker_max_attempts": Spec("WORKER_MAX_ATTEMPTS", _positive_int, "8",
@@ -225,6 +227,7 @@ class Settings:
     fcm_project_id: str = "thudo-dev"
     fcm_credentials_file: str = ""
     fcm_endpoint: str = ""
+    fcm_max_in_flight: int = 100
     worker_batch_size: int = 500
     worker_max_attempts: int = 8
     worker_backoff_base_seconds: int = 5
