@@ -4,6 +4,7 @@ timeline, rating and reopening. Every report id is scoped to its reporter (other
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Annotated, Any
 
 import msgspec
@@ -74,7 +75,7 @@ class DuplicateOut(msgspec.Struct, kw_only=True):
     ref: str
     status: str
     distance_m: float
-    created_at: Any
+    created_at: datetime
     # Only when the reporter agreed to publication; otherwise the category and place must do.
     description: str | None
     followers: int

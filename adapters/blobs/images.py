@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import warnings
 
 import pillow_heif
 from PIL import Image, ImageOps
@@ -21,6 +20,7 @@ from domain.feedback.ports import ProcessedImage
 pillow_heif.register_heif_opener()
 
 MAX_PIXELS = 50_000_000  # ~ an 8K photo; larger images are decompression bombs for our purposes
+# Pillow's own guard (error above twice this) stays on as a backstop for formats we open.
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 MAX_SIDE = 2560
 THUMB_SIDE = 320
@@ -60,12 +60,13 @@ def process_sync(data: bytes) -> ProcessedImage:
     if kind is None:
         raise InvalidInput("feedback.unsupported_image", field="file", rule="image_type")
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as src:
-                src.load()
-                img = _flatten(ImageOps.exif_transpose(src) or src)
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        with Image.open(io.BytesIO(data)) as src:
+            # Opening reads only the header: refuse huge canvases before decoding a single pixel.
+            if src.width * src.height > MAX_PIXELS:
+                raise Image.DecompressionBombError("too many pixels")
+            src.load()
+            img = _flatten(ImageOps.exif_transpose(src) or src)
+    except Image.DecompressionBombError:
         raise InvalidInput("feedback.image_too_large", field="file", rule="image_pixels") from None
     except (OSError, ValueError, SyntaxError):
         raise InvalidInput("feedback.unsupported_image", field="file", rule="image_type") from None
