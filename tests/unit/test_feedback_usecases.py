@@ -323,6 +323,9 @@ async def test_assign_only_to_handlers_and_handlers_only_self(w: World) -> None:
     assigned = await staff.Assign(w.deps).execute(w.handler, r.id, w.handler.id)
     assert assigned.status is Status.IN_PROGRESS
     assert assigned.acknowledged_at is not None
+    # Taking a pending report on by assignment tells the reporter, without naming the assignee.
+    assert [(e.kind.value, e.public) for e in w.reports.events[-2:]] == [("acknowledged", True), ("assigned", False)]
+    assert [n.template for n in w.notifier.sent] == ["feedback.acknowledged"]
 
 
 async def test_transfer_resets_acknowledgement_and_moves_queue(w: World) -> None:

@@ -6,7 +6,16 @@ import uuid
 
 from domain.errors import Conflict, Forbidden, InvalidInput
 from domain.feedback import states
-from domain.feedback.model import Attachment, AttachmentKind, EventKind, Level, Report, Status, UnitKind
+from domain.feedback.model import (
+    AWAITING_ACK,
+    Attachment,
+    AttachmentKind,
+    EventKind,
+    Level,
+    Report,
+    Status,
+    UnitKind,
+)
 from domain.feedback.routing import route
 from domain.feedback.states import Action
 from domain.feedback.templates import REJECT_CODES
@@ -65,11 +74,16 @@ class Assign(StaffUseCase):
             raise Forbidden("feedback.assign_forbidden")
         if StaffRole.HANDLER.value not in await self.d.units.staff_roles(assignee_id, report.unit_id):
             raise InvalidInput("feedback.not_a_handler", field="assignee_id", rule="not_a_handler")
+        waiting = report.status in AWAITING_ACK
         self.acknowledge_now(report)
         report.assignee_id = assignee_id
+        report.status = states.transition(Action.ASSIGN, report.status)
+        await self.save(report)
+        if waiting:  # assigning takes the report on: the reporter hears it like an acknowledgement
+            await self.record(report, EventKind.ACKNOWLEDGED, principal)
         # The assignee's identity is internal; the citizen only sees that work has started.
-        return await self.apply(principal, report, Action.ASSIGN, EventKind.ASSIGNED, public=False,
-                                data={"assignee_id": str(assignee_id)})
+        await self.record(report, EventKind.ASSIGNED, principal, public=False, data={"assignee_id": str(assignee_id)})
+        return report
 
 
 class AddNote(StaffUseCase):
