@@ -132,6 +132,7 @@ def main() -> None:
         pg = asyncio.run(postgres_version(url))
         t0 = time.perf_counter()
         asyncio.run(queue(url, args.messages))
+        load_before = report.load_average()
         queued_s = time.perf_counter() - t0
         launch = procs.service(url, Path(data_dir), {"WORKERS": str(args.server_workers)})
         with procs.running("service", launch) as svc:
@@ -141,6 +142,8 @@ def main() -> None:
             result = asyncio.run(deliver(url, settings, args.concurrency))
             delivered = httpx.get(svc.base_url + "/dev/push/deliveries", params={"limit": 1}).json()["delivered"]
         rate = result["sent"] / result["elapsed"]
+        cpu_ms = result["worker_cpu"] * 1000 / max(1, result["sent"])
+        db_s = sum(result["spent"].values())
         print(f"sent {result['sent']} in {result['elapsed']:.1f}s = {rate:,.0f}/s "
               f"(batches {result['batches']}, retried {result['retried']}, dead {result['dead']}, "
               f"statuses {result['statuses']}, stand-in counted {delivered}, db {result['spent']}, "
@@ -148,6 +151,12 @@ def main() -> None:
         if args.no_report:
             return
         ok = "meets" if rate >= TARGET_PER_S else "misses"
+        verdict = ("The target is met." if rate >= TARGET_PER_S else
+                   f"At that cost one process cannot exceed ~{1000 / cpu_ms:,.0f} messages/s, so the target of "
+                   f"{TARGET_PER_S:,}/s is **not reached** through the real SDK on two shared cores; the outbox "
+                   f"side (claim/record, {db_s * 1000 / max(1, result['sent']):.2f} ms per message) is not the limit. "
+                   "More worker processes or "
+                   "cores scale it (claims use SKIP LOCKED).")
         report.write_section("notifications", f"""
 ## Push delivery (bench/notifications_bench.py)
 
@@ -164,7 +173,15 @@ with {args.server_workers} worker(s), on the same cores.
 {result['batches']} | {result['retried']} | {result['dead']} | {result['statuses']} |
 
 Queueing the rows in bulk took {queued_s:.1f} s (not part of the measurement). The stand-in process
-counted {delivered:,} deliveries (per granian worker).
+counted {delivered:,} deliveries (per granian worker). Load average (1/5/15 min) before the run:
+{load_before}; after: {report.load_average()} — other work shares these two cores.
+
+Where the time goes: the worker process used **{cpu_ms:.2f} ms of CPU per message**
+({result['worker_cpu']:.0f} s in total); PostgreSQL work (claim + record, summed over loops) took
+{db_s:.1f} s of wall time. Almost all of the worker's CPU is the SDK's HTTP path: firebase-admin sends
+each message as its own HTTP request through httpx/httpcore (request building, the google-auth flow,
+retry transport, h11): about 1.1 ms of CPU per request when one 500-message `send_each_async` call
+is timed alone against the stand-in. The stand-in and PostgreSQL need the remaining core. {verdict}
 
 {report.machine(pg, {"Database": how})}
 """)
