@@ -17,6 +17,7 @@ from msgspec import Meta
 from adapters.postgres.feedback_queries import PgFeedbackQueries
 from adapters.postgres.uow import PgUnitOfWork
 from api.container import Container
+from api.deps import READ_ONLY
 from api.export import register_exporter
 from api.feedback_common import (
     BEARER,
@@ -174,13 +175,15 @@ class CitizenFeedbackController(Controller):
                        report_id: uuid.UUID) -> None:
         await citizen.UnfollowReport(deps(container, uow.conn)).execute(principal, report_id)
 
-    @get("/reports", operation_id="feedbackMyReports", summary="My reports, newest first (cursor paged)")
+    @get("/reports", operation_id="feedbackMyReports", summary="My reports, newest first (cursor paged)",
+         opt=READ_ONLY)
     async def mine(self, principal: Principal, container: Container, uow: PgUnitOfWork,
                    cursor: str | None = None, limit: Limit = 20) -> Page[ReportSummary]:
         return page(await PgFeedbackQueries(uow.conn).my_reports(principal.id, container.clock.now(), after(cursor),
                                                                  limit + 1), limit)
 
-    @get("/following", operation_id="feedbackFollowing", summary="Reports I follow (status only, cursor paged)")
+    @get("/following", operation_id="feedbackFollowing", summary="Reports I follow (status only, cursor paged)",
+         opt=READ_ONLY)
     async def following(self, principal: Principal, container: Container, uow: PgUnitOfWork,
                         cursor: str | None = None, limit: Limit = 20) -> Page[ReportSummary]:
         return page(await PgFeedbackQueries(uow.conn).followed(principal.id, container.clock.now(), after(cursor),

@@ -20,6 +20,7 @@ from adapters.postgres.uow import PgUnitOfWork
 from api import i18n
 from api.auth import require_level
 from api.container import Container
+from api.deps import READ_ONLY
 from api.export import export_all
 from api.idempotency import idempotent
 from api.identity_schemas import Locale, UserOut, user_out
@@ -103,7 +104,7 @@ class MeController(Controller):
     tags = ["me"]
     security = BEARER
 
-    @get("", operation_id="meGet", summary="My profile (personal id masked)")
+    @get("", operation_id="meGet", summary="My profile (personal id masked)", opt=READ_ONLY)
     async def me(self, principal: Principal, container: Container, uow: PgUnitOfWork) -> UserOut:
         assert container.identity is not None
         return await user_out(uow.conn, container.identity.pii, principal.id)

@@ -9,7 +9,6 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import Meta
 
-from adapters.postgres.identity import load_grants
 from domain.errors import NotFound
 from domain.identity.ports import PiiProtector
 
@@ -77,16 +76,26 @@ def mask_personal_id(personal_id: str) -> str:
     return personal_id[:4] + "*" * (len(personal_id) - 7) + personal_id[-3:]
 
 
+# One round trip: the user row with its grants folded in (an aggregate without GROUP BY always
+# yields one row, NULL arrays when the user holds no grant).
+_USER_SQL = """
+SELECT u.id, u.full_name, u.personal_id_enc, u.date_of_birth, u.level, u.locale, u.district_id, u.city_admin,
+       u.deletion_requested_at, g.units AS grant_units, g.roles AS grant_roles
+FROM users u
+LEFT JOIN LATERAL (SELECT array_agg(unit_id ORDER BY unit_id, role) AS units,
+                          array_agg(role ORDER BY unit_id, role) AS roles
+                   FROM staff_grants WHERE user_id = u.id) g ON true
+WHERE u.id = $1"""
+
+
 async def user_out(conn: Any, pii: PiiProtector, user_id: uuid.UUID) -> UserOut:
-    row = await conn.fetchrow(
-        """SELECT id, full_name, personal_id_enc, date_of_birth, level, locale, district_id, city_admin,
-                  deletion_requested_at FROM users WHERE id = $1""", user_id)
+    row = await conn.fetchrow(_USER_SQL, user_id)
     if row is None:
         raise NotFound("identity.user_not_found")
-    grants = await load_grants(conn, user_id)
+    grants = [GrantOut(unit_id=u, role=r) for u, r in zip(row["grant_units"] or (), row["grant_roles"] or (),
+                                                          strict=True)]
     return UserOut(id=row["id"], full_name=row["full_name"],
                    personal_id=mask_personal_id(pii.decrypt(bytes(row["personal_id_enc"]))),
                    date_of_birth=row["date_of_birth"], level=row["level"], locale=row["locale"],
                    district_id=row["district_id"], city_admin=row["city_admin"],
-                   staff_grants=[GrantOut(unit_id=g.unit_id, role=g.role.value) for g in grants],
-                   deletion_requested_at=row["deletion_requested_at"])
+                   staff_grants=grants, deletion_requested_at=row["deletion_requested_at"])

@@ -8,6 +8,7 @@ without it rolls back, so an exception never leaves half-written rows.
 from __future__ import annotations
 
 import contextlib
+import re
 from types import TracebackType
 from typing import Any
 
@@ -18,28 +19,83 @@ from asyncpg.transaction import Transaction
 # under overload or an outage the client is told to come back instead of the request hanging.
 ACQUIRE_TIMEOUT_S = 5.0
 
+# What a read-only unit of work refuses: anything that could change data or take row locks.
+_WRITES = re.compile(r"\b(INSERT|UPDATE|DELETE|MERGE|TRUNCATE|COPY|NEXTVAL|SETVAL|CALL|LOCK)\b"
+                     r"|\bFOR\s+(NO\s+KEY\s+)?(UPDATE|SHARE)", re.IGNORECASE)
+
+
+class ReadOnlyViolation(RuntimeError):
+    """A read-only unit of work was asked to run a statement that writes (a programming error)."""
+
+
+class ReadOnlyConnection:
+    """The pooled connection of a read-only unit of work: queries only, checked before they are sent.
+
+    Without BEGIN/COMMIT every statement commits on its own, so a write here would not be atomic
+    with anything else; refusing it keeps the ``read_only`` marker honest. Verdicts are cached per
+    SQL text (queries are constants), so the check costs a dict lookup.
+    """
+
+    _checked: dict[str, bool] = {}
+
+    def __init__(self, conn: asyncpg.pool.PoolConnectionProxy[Any]) -> None:
+        self._conn = conn
+
+    def _check(self, query: str) -> None:
+        ok = self._checked.get(query)
+        if ok is None:
+            ok = _WRITES.search(query) is None
+            if len(self._checked) < 10_000:
+                self._checked[query] = ok
+        if not ok:
+            raise ReadOnlyViolation("a read-only unit of work cannot run a writing statement")
+
+    async def fetch(self, query: str, *args: Any, **kw: Any) -> list[Any]:
+        self._check(query)
+        return await self._conn.fetch(query, *args, **kw)
+
+    async def fetchrow(self, query: str, *args: Any, **kw: Any) -> Any:
+        self._check(query)
+        return await self._conn.fetchrow(query, *args, **kw)
+
+    async def fetchval(self, query: str, *args: Any, **kw: Any) -> Any:
+        self._check(query)
+        return await self._conn.fetchval(query, *args, **kw)
+
 
 class PgUnitOfWork:
-    def __init__(self, pool: asyncpg.Pool[Any]) -> None:
+    """``read_only=True``: no BEGIN/COMMIT (two round trips saved); every query runs on its own.
+
+    Only for handlers whose queries are independent single reads (a statement sees one consistent
+    snapshot by itself); ``conn`` is then a ``ReadOnlyConnection`` that refuses writes.
+    """
+
+    def __init__(self, pool: asyncpg.Pool[Any], *, read_only: bool = False) -> None:
         self._pool = pool
+        self._read_only = read_only
         self._conn: asyncpg.pool.PoolConnectionProxy[Any] | None = None
+        self._view: Any = None
         self._tx: Transaction | None = None
         self._done = False
 
     @property
-    def conn(self) -> asyncpg.pool.PoolConnectionProxy[Any]:
-        if self._conn is None:
+    def conn(self) -> Any:
+        if self._view is None:
             raise RuntimeError("unit of work not started")
-        return self._conn
+        return self._view
 
     async def __aenter__(self) -> PgUnitOfWork:
         self._conn = await self._pool.acquire(timeout=ACQUIRE_TIMEOUT_S)
+        if self._read_only:
+            self._view = ReadOnlyConnection(self._conn)
+            return self
+        self._view = self._conn
         try:
             self._tx = self._conn.transaction()
             await self._tx.start()
         except BaseException:
             await self._pool.release(self._conn)
-            self._conn = None
+            self._conn = self._view = None
             raise
         return self
 
@@ -50,13 +106,14 @@ class PgUnitOfWork:
                 await self.rollback()
         finally:
             if self._conn is not None:
+                self._view = None
                 await self._pool.release(self._conn)
                 self._conn = None
 
     async def commit(self) -> None:
-        assert self._tx is not None
         self._done = True
-        await self._tx.commit()
+        if self._tx is not None:
+            await self._tx.commit()
 
     async def rollback(self) -> None:
         if self._tx is not None and not self._done:

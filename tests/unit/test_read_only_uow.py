@@ -1,0 +1,63 @@
+"""The read-only unit of work: no transaction, and its connection refuses writing statements."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from adapters.postgres.uow import PgUnitOfWork, ReadOnlyConnection, ReadOnlyViolation
+from api.app import create_app
+from api.deps import READ_ONLY_OPT
+
+
+class _Conn:
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+
+    async def fetch(self, query: str, *args: Any) -> list[Any]:
+        self.sent.append(query)
+        return []
+
+    fetchrow = fetchval = fetch
+
+    def transaction(self) -> Any:
+        raise AssertionError("a read-only unit of work must not open a transaction")
+
+
+class _Pool:
+    def __init__(self) -> None:
+        self.conn, self.released = _Conn(), False
+
+    async def acquire(self, timeout: float) -> _Conn:
+        return self.conn
+
+    async def release(self, conn: _Conn) -> None:
+        self.released = True
+
+
+@pytest.mark.parametrize("sql", [
+    "INSERT INTO t VALUES (1)", "update t set a = 1", "WITH x AS (DELETE FROM t RETURNING id) SELECT * FROM x",
+    "SELECT * FROM t WHERE id = $1 FOR UPDATE", "SELECT nextval('s')", "SELECT 1 FROM t FOR SHARE",
+])
+async def test_writing_statements_are_refused_before_they_are_sent(sql: str) -> None:
+    conn = _Conn()
+    with pytest.raises(ReadOnlyViolation):
+        await ReadOnlyConnection(conn).fetch(sql)  # type: ignore[arg-type]
+    assert conn.sent == []
+
+
+async def test_read_only_unit_of_work_runs_reads_without_a_transaction() -> None:
+    pool = _Pool()
+    async with PgUnitOfWork(pool, read_only=True) as uow:  # type: ignore[arg-type]
+        await uow.conn.fetchrow("SELECT id, updated_at FROM users WHERE id = $1", 1)
+        await uow.commit()
+    assert pool.conn.sent == ["SELECT id, updated_at FROM users WHERE id = $1"]
+    assert pool.released
+
+
+def test_only_pure_reads_are_marked_read_only() -> None:
+    marked = {h.operation_id for route in create_app().routes for h in getattr(route, "route_handlers", [])
+              if h.opt.get(READ_ONLY_OPT)}
+    assert {"meGet", "feedbackMyReports", "feedbackFollowing"} <= marked
+    assert all(op.endswith(("Get", "Reports", "Following", "List")) for op in marked)
