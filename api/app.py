@@ -28,7 +28,7 @@ from api import notifications as notifications_api
 from api.auth import authenticate_declared, provide_client_principal, provide_principal
 from api.body import check_json_body
 from api.container import Container, build_container
-from api.deps import provide_container, provide_uow
+from api.deps import provide_container, provide_uow, resolve_dependencies_in_order
 from api.observability import configure_logging, observability_middleware
 from api.open311 import build_router as open311_router
 from api.platform import PlatformController
@@ -117,6 +117,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     # Wrapped around Litestar's whole ASGI handler (not as route middleware) so that 404/405 from the
     # router and CORS preflights also get a request id, security headers, a log line and metrics.
     app.asgi_handler = observability_middleware(app.asgi_handler)
+    resolve_dependencies_in_order(app)
     return app
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator
 from typing import Any
 
-from litestar import Request
+from litestar import Litestar, Request
 from litestar.datastructures import State
 
 from adapters.postgres.uow import PgUnitOfWork
@@ -33,3 +33,30 @@ async def provide_uow(state: State, request: Request[Any, Any, Any]) -> AsyncGen
 def provide_container(state: State) -> Container:
     container: Container = state.container
     return container
+
+
+# Resolved first (the caller) and last (the pooled connection) within one dependency level.
+_FIRST = ("principal", "client_principal")
+_LAST = ("uow",)
+
+
+def _order(dependency: Any) -> tuple[int, str]:
+    key = dependency.key
+    return (0 if key in _FIRST else 2 if key in _LAST else 1, key)
+
+
+def resolve_dependencies_in_order(app: Litestar) -> None:
+    """Resolve each handler's dependencies one after another: callers first, ``uow`` last.
+
+    Litestar resolves independent dependencies of one level concurrently in an anyio task group.
+    For our dependencies (a cached principal, the container, the unit of work) that buys nothing
+    and costs a task group and three tasks per request; worse, ``uow`` could hold a pooled
+    connection with an open transaction while ``principal`` waited for another one. Sequential
+    order keeps the sub-dependency order Litestar computed (each batch only after the previous).
+    Touches Litestar's private ``dependency_batches`` (pinned in uv.lock; tested in
+    tests/unit/test_read_only_uow.py so that an upgrade that changes it fails loudly).
+    """
+    for route in app.routes:
+        for _, model in getattr(route, "route_handler_map", {}).values():
+            model.dependency_batches = [{dep} for batch in model.dependency_batches
+                                        for dep in sorted(batch, key=_order)]
