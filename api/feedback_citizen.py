@@ -119,7 +119,7 @@ class CitizenFeedbackController(Controller):
             report = await citizen.SubmitReport(deps(container, uow.conn)).execute(
                 principal, msgspec.convert(msgspec.to_builtins(data), citizen.NewReport))
             out = await report_out(PgFeedbackQueries(uow.conn), report, container.clock.now(), fresh=True)
-            return Response(msgspec.to_builtins(out), status_code=201,
+            return Response(out, status_code=201,
                             headers={"Location": f"/api/v1/feedback/reports/{report.id}"})
         return await idempotent(request, uow, f"user:{principal.id}", run)
 

@@ -168,22 +168,37 @@ def attachment_from_row(row: asyncpg.Record) -> Attachment:
                       used=row["used"], source_sha256=row["source_sha256"])
 
 
+# Placeholders are numbered by the caller: alone ($1..$10) or after the report's in one statement.
+_EVENT_INSERT = ("INSERT INTO feedback_events (id, report_id, kind, status, actor_kind, actor_id, public, text, "
+                 "data, created_at) VALUES (${},${},${},${},${},${},${},${},${},${})")
+
+
+def _event_args(e: Event) -> list[Any]:
+    return [e.id, e.report_id, e.kind.value, e.status.value, e.actor_kind.value, e.actor_id, e.public, e.text,
+            e.data, e.created_at]
+
+
 class PgReports:
     def __init__(self, conn: Conn) -> None:
         self.conn = conn
 
-    async def add(self, r: Report) -> None:
-        # The reference code comes from a sequence inside the INSERT (one round trip, never reused).
-        r.ref = await self.conn.fetchval(
-            f"INSERT INTO feedback_reports ({REPORT_COLS}) VALUES ($1,"
-            "'PA-' || $2::text || '-' || lpad(nextval('feedback_report_seq')::text, 6, '0'),"
-            "$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,"
-            "$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26,$27) RETURNING ref",
-            r.id, str(r.created_at.astimezone(HANOI).year), r.reporter_id, r.category_id, r.level.value,
-            r.status.value, r.description,
-            r.location.lat, r.location.lon, r.address, r.ward_id, r.unit_id, r.assignee_id, r.answers,
-            r.publishable, r.hidden, r.created_at, r.updated_at, r.ack_due_at, r.due_at, r.acknowledged_at,
-            r.handled_at, r.closed_at, r.duplicate_of, r.reply, r.reopen_count, r.version)
+    async def add(self, r: Report, first_event: Event | None = None) -> None:
+        # The reference code comes from a sequence inside the INSERT (never reused); the first timeline
+        # event rides along in a data-modifying CTE, so a new report costs one round trip, not two.
+        report_sql = (f"INSERT INTO feedback_reports ({REPORT_COLS}) VALUES ($1,"
+                      "'PA-' || $2::text || '-' || lpad(nextval('feedback_report_seq')::text, 6, '0'),"
+                      "$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,"
+                      "$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26,$27) RETURNING ref")
+        args = [r.id, str(r.created_at.astimezone(HANOI).year), r.reporter_id, r.category_id, r.level.value,
+                r.status.value, r.description,
+                r.location.lat, r.location.lon, r.address, r.ward_id, r.unit_id, r.assignee_id, r.answers,
+                r.publishable, r.hidden, r.created_at, r.updated_at, r.ack_due_at, r.due_at, r.acknowledged_at,
+                r.handled_at, r.closed_at, r.duplicate_of, r.reply, r.reopen_count, r.version]
+        if first_event is not None:
+            report_sql = (f"WITH r AS ({report_sql}), e AS ({_EVENT_INSERT.format(*range(28, 38))}) "
+                          "SELECT ref FROM r")
+            args += _event_args(first_event)
+        r.ref = await self.conn.fetchval(report_sql, *args)
 
     async def get(self, report_id: uuid.UUID, *, for_update: bool = False) -> Report | None:
         lock = " FOR UPDATE" if for_update else ""
@@ -202,11 +217,7 @@ class PgReports:
         r.version += 1
 
     async def add_event(self, e: Event) -> None:
-        await self.conn.execute(
-            """INSERT INTO feedback_events (id, report_id, kind, status, actor_kind, actor_id, public, text, data,
-               created_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)""",
-            e.id, e.report_id, e.kind.value, e.status.value, e.actor_kind.value, e.actor_id, e.public, e.text,
-            e.data, e.created_at)
+        await self.conn.execute(_EVENT_INSERT.format(*range(1, 11)), *_event_args(e))
 
     async def add_follower(self, report_id: uuid.UUID, user_id: uuid.UUID, at: datetime) -> bool:
         return bool(await self.conn.fetchval(

@@ -43,8 +43,9 @@ class Overdue(msgspec.Struct, frozen=True):
 
 
 class Reports(Protocol):
-    async def add(self, report: Report) -> None:
-        """Insert a new report and assign its reference code (``report.ref``, e.g. PA-2026-000123)."""
+    async def add(self, report: Report, first_event: Event | None = None) -> None:
+        """Insert a new report and assign its reference code (``report.ref``, e.g. PA-2026-000123);
+        ``first_event`` (its timeline's first entry) is inserted with it."""
         ...
 
     async def get(self, report_id: uuid.UUID, *, for_update: bool = False) -> Report | None: ...

@@ -108,7 +108,9 @@ class FakeReports:
         self.escalations: set[tuple[uuid.UUID, str, datetime]] = set()
         self.seq = 0
 
-    async def add(self, report: Report) -> None:
+    async def add(self, report: Report, first_event: Event | None = None) -> None:
+        if first_event is not None:
+            self.events.append(first_event)
         if not report.ref:
             self.seq += 1
             report.ref = f"PA-{report.created_at.year}-{self.seq:06d}"
@@ -118,7 +120,8 @@ class FakeReports:
         found = self.rows.get(report_id)
         return msgspec.structs.replace(found) if found else None
 
-    save = add
+    async def save(self, report: Report) -> None:
+        await self.add(report)
 
     async def add_event(self, event: Event) -> None:
         self.events.append(event)

@@ -58,8 +58,9 @@ class SubmitReport(UseCase):
             unit_id=unit.id, answers=answers, publishable=cmd.publishable, created_at=now, updated_at=now,
             ack_due_at=self.d.calendar.add_working_hours(now, ACK_HOURS),
             due_at=self.handle_due(now, category, level))
-        await self.d.reports.add(report)
-        await self.record(report, EventKind.SUBMITTED, principal, data={"unit_id": str(unit.id)}, notify=False)
+        # The "submitted" event goes in with the report (one statement); it notifies nobody.
+        await self.d.reports.add(report, self.new_event(report, EventKind.SUBMITTED, principal,
+                                                        data={"unit_id": str(unit.id)}))
         return report
 
 

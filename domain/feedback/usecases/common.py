@@ -68,16 +68,19 @@ class UseCase:
     def handle_due(self, start: datetime, category: Category, level: Level) -> datetime:
         return self.d.calendar.add_working_hours(start, category.sla.hours(level))
 
+    def new_event(self, report: Report, kind: EventKind, actor: Principal | None, *, public: bool = True,
+                  text: str = "", data: dict[str, Any] | None = None) -> Event:
+        actor_kind = (ActorKind.SYSTEM if actor is None else
+                      ActorKind.CITIZEN if actor.id == report.reporter_id else ActorKind.STAFF)
+        return Event(id=new_id(), report_id=report.id, kind=kind, status=report.status,
+                     actor_kind=actor_kind, actor_id=actor.id if actor else None, public=public,
+                     text=text, data=data or {}, created_at=self.d.clock.now())
+
     async def record(self, report: Report, kind: EventKind, actor: Principal | None, *,
                      public: bool = True, text: str = "", data: dict[str, Any] | None = None,
                      notify: bool = True) -> Event:
         """Append a timeline event; a public status change notifies reporter and followers."""
-        now = self.d.clock.now()
-        actor_kind = (ActorKind.SYSTEM if actor is None else
-                      ActorKind.CITIZEN if actor.id == report.reporter_id else ActorKind.STAFF)
-        event = Event(id=new_id(), report_id=report.id, kind=kind, status=report.status,
-                      actor_kind=actor_kind, actor_id=actor.id if actor else None, public=public,
-                      text=text, data=data or {}, created_at=now)
+        event = self.new_event(report, kind, actor, public=public, text=text, data=data)
         await self.d.reports.add_event(event)
         if notify and public:
             await self.notify_all(report, event)
