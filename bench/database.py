@@ -9,38 +9,25 @@ from __future__ import annotations
 
 import asyncio
 import os
-import secrets
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
 from adapters.postgres.embedded import EmbeddedPostgres
 from adapters.postgres.migrator import migrate
 from adapters.postgres.pool import connect
+from adapters.postgres.scratch import execute_on, scratch_database
 from adapters.postgres.seed import seed_demo
 
 LOCAL_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
-def with_database(url: str, name: str) -> str:
-    return urlunsplit(urlsplit(url)._replace(path="/" + name))
-
-
-async def _execute(url: str, sql: str) -> None:
-    conn = await asyncpg.connect(url, timeout=5)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
-
 async def _reachable(url: str) -> bool:
     try:
-        await _execute(url, "SELECT 1")
+        await execute_on(url, "SELECT 1")
     except (OSError, asyncpg.PostgresError, TimeoutError):
         return False
     return True
@@ -81,14 +68,6 @@ def server_url() -> Iterator[tuple[str, str]]:
             embedded.stop()
 
 
-@contextmanager
-def bench_database(server: str) -> Iterator[str]:
+def bench_database(server: str) -> AbstractContextManager[str]:
     """A new database on ``server`` with the real migrations and demo seed; dropped on exit."""
-    name = "thudo_bench_" + secrets.token_hex(5)
-    asyncio.run(_execute(server, f'CREATE DATABASE "{name}"'))
-    url = with_database(server, name)
-    try:
-        asyncio.run(_prepare(url))
-        yield url
-    finally:
-        asyncio.run(_execute(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    return scratch_database(server, "thudo_bench_", _prepare)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import secrets
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -18,19 +17,15 @@ import asyncpg
 import pytest
 
 from adapters.postgres.migrator import MIGRATIONS_DIR, MigrationError, load_migrations, migrate
-from tests.support.database import _admin, _with_database
+from adapters.postgres.scratch import scratch_database
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
 def empty_db(database_url: str) -> Iterator[str]:
-    name = "thudo_mig_" + secrets.token_hex(5)
-    asyncio.run(_admin(database_url, f'CREATE DATABASE "{name}"'))
-    try:
-        yield _with_database(database_url, name)
-    finally:
-        asyncio.run(_admin(database_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with scratch_database(database_url, "thudo_mig_") as url:
+        yield url
 
 
 def fetch(url: str, sql: str) -> list[Any]:

@@ -6,13 +6,10 @@ end, so concurrent runs never meet); without it an embedded PostgreSQL is starte
 
 from __future__ import annotations
 
-import asyncio
 import os
-import secrets
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
@@ -20,20 +17,8 @@ from adapters.postgres.embedded import EmbeddedPostgres
 from adapters.postgres.feedback_seed import seed_feedback_categories
 from adapters.postgres.migrator import migrate
 from adapters.postgres.pool import connect
+from adapters.postgres.scratch import scratch_database
 from adapters.postgres.seed import seed_units
-
-
-def _with_database(url: str, name: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path="/" + name))
-
-
-async def _admin(url: str, sql: str) -> None:
-    conn = await asyncpg.connect(url, timeout=5)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
 
 
 async def prepare(url: str) -> None:
@@ -63,16 +48,8 @@ def server_url(tmp: Path) -> Iterator[str]:
         embedded.stop()
 
 
-@contextmanager
-def fresh_database(server: str) -> Iterator[str]:
-    name = "thudo_test_" + secrets.token_hex(6)
-    asyncio.run(_admin(server, f'CREATE DATABASE "{name}"'))
-    url = _with_database(server, name)
-    try:
-        asyncio.run(prepare(url))
-        yield url
-    finally:
-        asyncio.run(_admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+def fresh_database(server: str) -> AbstractContextManager[str]:
+    return scratch_database(server, "thudo_test_", prepare)
 
 
 # Reference data loaded once per run and kept between tests.

@@ -1,0 +1,43 @@
+"""Throw-away databases for tests and benchmarks: created on a server, dropped afterwards.
+
+Each run gets its own database name, so concurrent test runs and benches on one server never meet.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+
+
+def with_database(url: str, name: str) -> str:
+    """``url`` pointing at database ``name`` on the same server."""
+    return urlunsplit(urlsplit(url)._replace(path="/" + name))
+
+
+async def execute_on(url: str, sql: str) -> None:
+    """One statement on its own short-lived connection (CREATE/DROP DATABASE cannot run in a pool)."""
+    conn = await asyncpg.connect(url, timeout=5)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+@contextmanager
+def scratch_database(server: str, prefix: str,
+                     prepare: Callable[[str], Awaitable[None]] | None = None) -> Iterator[str]:
+    """A new database on ``server`` (``prepare``d, e.g. migrated and seeded); dropped on exit."""
+    name = prefix + secrets.token_hex(6)
+    asyncio.run(execute_on(server, f'CREATE DATABASE "{name}"'))
+    url = with_database(server, name)
+    try:
+        if prepare is not None:
+            asyncio.run(prepare(url))
+        yield url
+    finally:
+        asyncio.run(execute_on(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
