@@ -89,8 +89,9 @@ class Sla(msgspec.Struct, frozen=True):
                 Level.URGENT: self.urgent_hours}[level]
 
 
-class Category(msgspec.Struct, frozen=True, kw_only=True):
-    id: uuid.UUID
+class CategoryInput(msgspec.Struct, frozen=True, kw_only=True):
+    """What a city admin edits; a stored ``Category`` adds its identity and version."""
+
     code: str
     name_vi: str
     name_en: str
@@ -105,6 +106,10 @@ class Category(msgspec.Struct, frozen=True, kw_only=True):
     route_to_department: bool = False
     questions: tuple[Question, ...] = ()
     active: bool = True
+
+
+class Category(CategoryInput, frozen=True, kw_only=True):
+    id: uuid.UUID
     updated_at: datetime | None = None
 
 

@@ -7,27 +7,11 @@ import uuid
 import msgspec
 
 from domain.errors import Conflict, Forbidden, InvalidInput, NotFound
-from domain.feedback.model import Category, Level, Question, Sla, UnitKind
+from domain.feedback.model import Category, CategoryInput, UnitKind
 from domain.feedback.questions import check_questions
 from domain.feedback.usecases.common import UseCase
 from domain.identity.principal import Principal
 from domain.shared.ids import new_id
-
-
-class CategoryInput(msgspec.Struct, frozen=True, kw_only=True):
-    code: str
-    name_vi: str
-    name_en: str
-    description_vi: str = ""
-    description_en: str = ""
-    group: str = ""
-    keywords: tuple[str, ...] = ()
-    default_level: Level = Level.NORMAL
-    sla: Sla
-    department_id: uuid.UUID | None = None
-    route_to_department: bool = False
-    questions: tuple[Question, ...] = ()
-    active: bool = True
 
 
 class SaveCategory(UseCase):
