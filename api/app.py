@@ -25,10 +25,11 @@ from litestar.types import ControllerRouterHandler
 import api.eid_texts  # noqa: F401 - registers the e-ID error texts
 from api import feedback_routes, identity_routes, open311_staff
 from api import notifications as notifications_api
+from api.access_log import ACCESS_LOG
 from api.auth import authenticate_declared, provide_client_principal, provide_principal
 from api.body import check_json_body
 from api.container import Container, build_container
-from api.deps import provide_container, provide_uow, resolve_dependencies_in_order
+from api.deps import ContainerProvider, provide_uow, resolve_dependencies_in_order
 from api.observability import configure_logging, observability_middleware
 from api.open311 import build_router as open311_router
 from api.platform import PlatformController
@@ -56,6 +57,12 @@ def _expects_json(request: Request[Any, Any, Any]) -> bool:
     return media is None or str(getattr(media, "value", media)).startswith("application/json")
 
 
+async def before_request(request: Request[Any, Any, Any]) -> None:
+    """Every request, before its body is parsed: who is calling (401/403), then the JSON checks."""
+    await authenticate_declared(request)
+    await require_json_content_type(request)
+
+
 async def require_json_content_type(request: Request[Any, Any, Any]) -> None:
     """415 for a JSON endpoint called with another media type (before any parsing happens)."""
     if request.method in ("POST", "PUT", "PATCH") and _expects_json(request):
@@ -69,11 +76,12 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     """Build the app. Pass ``container`` to share one across apps (tests); else the lifespan builds it."""
     settings = settings or load_settings()
     configure_logging(settings.log_level)
+    provide_container = ContainerProvider()
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncGenerator[None, None]:
         owned = container is None
-        app.state.container = container or await build_container(settings)
+        app.state.container = provide_container.container = container or await build_container(settings)
         try:
             for start in _STARTUP_HOOKS:
                 await start(app.state.container)
@@ -93,8 +101,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         dependencies={"uow": Provide(provide_uow), "container": Provide(provide_container, sync_to_thread=False),
                       "principal": Provide(provide_principal), "client_principal": Provide(provide_client_principal)},
         exception_handlers={Exception: handle_exception},
-        guards=[authenticate_declared],
-        before_request=require_json_content_type,
+        before_request=before_request,
         cors_config=CORSConfig(allow_origins=list(settings.cors_origins), allow_credentials=False,
                                allow_headers=["authorization", "content-type", "idempotency-key",
                                               "accept-language", "x-request-id"],
@@ -123,7 +130,11 @@ def create_app(settings: Settings | None = None, container: Container | None = N
 
 # Hooks run by the lifespan after/before the container exists (inline worker, caches, ...).
 _STARTUP_HOOKS: list[Any] = [start_inline_worker]
-_SHUTDOWN_HOOKS: list[Any] = [stop_inline_worker]
+async def _flush_access_log(_: Container) -> None:
+    ACCESS_LOG.flush()
+
+
+_SHUTDOWN_HOOKS: list[Any] = [stop_inline_worker, _flush_access_log]
 
 
 def _standins(settings: Settings) -> list[ControllerRouterHandler]:

@@ -86,18 +86,18 @@ async def provide_client_principal(request: Request[Any, Any, Any]) -> Principal
     return await _client(request)
 
 
-async def authenticate_declared(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
-    """App-wide guard: authenticate handlers that declare ``principal``/``client_principal``.
+async def authenticate_declared(request: Request[Any, Any, Any]) -> None:
+    """Authenticate handlers that declare ``principal``/``client_principal`` (app-wide before_request).
 
-    Guards run before dependencies are resolved. Failing here (401/403) means the request never
-    opens its unit of work; failing inside the ``principal`` dependency instead would leave the
-    ``uow`` dependency's connection to be reset in the middle of its transaction.
+    Runs before the body is parsed and before dependencies are resolved: a 401/403 here means the
+    request never decodes its body nor opens its unit of work. A before_request hook rather than an
+    app-wide guard because Litestar copies the handler for every guard call on every request.
     """
-    params = handler.parsed_fn_signature.parameters
+    params = request.route_handler.parsed_fn_signature.parameters
     if "principal" in params:
-        await _user(connection)
+        await _user(request)
     elif "client_principal" in params:
-        await _client(connection)
+        await _client(request)
 
 
 # --- checks for use inside handlers ----------------------------------------------------------------

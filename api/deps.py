@@ -6,7 +6,6 @@ from collections.abc import AsyncGenerator
 from typing import Any
 
 from litestar import Litestar, Request
-from litestar.datastructures import State
 
 from adapters.postgres.uow import PgUnitOfWork
 from api.container import Container
@@ -16,7 +15,7 @@ READ_ONLY_OPT = "read_only"
 READ_ONLY: dict[str, Any] = {READ_ONLY_OPT: True}
 
 
-async def provide_uow(state: State, request: Request[Any, Any, Any]) -> AsyncGenerator[PgUnitOfWork, None]:
+async def provide_uow(request: Request[Any, Any, Any]) -> AsyncGenerator[PgUnitOfWork, None]:
     """One transaction per request: committed when the handler returns, rolled back on any error.
 
     Litestar runs this cleanup before the response is sent, so a failed COMMIT becomes an error
@@ -25,14 +24,24 @@ async def provide_uow(state: State, request: Request[Any, Any, Any]) -> AsyncGen
     per HTTP method, because some GETs write (the e-ID callback, file downloads that log access).
     """
     read_only = bool(request.route_handler.opt.get(READ_ONLY_OPT))
-    async with PgUnitOfWork(state.container.pool, read_only=read_only) as uow:
+    async with PgUnitOfWork(request.app.state.container.pool, read_only=read_only) as uow:
         yield uow
         await uow.commit()
 
 
-def provide_container(state: State) -> Container:
-    container: Container = state.container
-    return container
+class ContainerProvider:
+    """The ``container`` dependency: the app's one container, set by the lifespan once it is built.
+
+    A provider without parameters, so Litestar does not parse a signature model on every request.
+    """
+
+    def __init__(self) -> None:
+        self.container: Container | None = None
+
+    def __call__(self) -> Container:
+        if self.container is None:
+            raise RuntimeError("the container is built by the app's lifespan; no request before start-up")
+        return self.container
 
 
 # Resolved first (the caller) and last (the pooled connection) within one dependency level.

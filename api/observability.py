@@ -1,4 +1,4 @@
-"""Request id, structured JSON logs, Prometheus metrics and security headers, as one ASGI middleware.
+"""Request id, access log, Prometheus metrics and security headers, as one ASGI middleware.
 
 One pure-ASGI layer (rather than several) keeps the per-request overhead small; it runs outside
 Litestar's routing so it also sees 404s and 405s. Only the route *template* is logged and used as
@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import sys
 import time
-import uuid
 from typing import TYPE_CHECKING, Any
 
 from prometheus_client import Counter, Histogram
+
+from api.access_log import ACCESS_LOG
 
 if TYPE_CHECKING:  # annotations only: the CLI imports this module and should not pay for Litestar
     from litestar.types import ASGIApp, Message, Receive, Scope, Send
@@ -81,7 +83,42 @@ def granian_log_config() -> dict[str, Any]:
     }
 
 
-access_log = logging.getLogger("thudo.access")
+_SECURITY_NAMES = frozenset(k for k, _ in SECURITY_HEADERS)
+# The headers added to an API response, and to the API viewer / dev pages (relaxed CSP, cacheable).
+_STRICT_HEADERS = SECURITY_HEADERS
+_RELAXED_HEADERS = [(k, _RELAXED_CSP if k == b"content-security-policy" else v)
+                    for k, v in SECURITY_HEADERS if k != b"cache-control"]
+
+
+def _with_security_headers(headers: list[tuple[bytes, bytes]], relaxed: bool) -> list[tuple[bytes, bytes]]:
+    extra = _RELAXED_HEADERS if relaxed else _STRICT_HEADERS
+    if any(k.lower() in _SECURITY_NAMES for k, _ in headers):  # the handler set one itself: keep its value
+        present = {k.lower() for k, _ in headers}
+        extra = [(k, v) for k, v in extra if k not in present]
+    return headers + extra
+
+
+# Metric children per (method, route, status): ``labels()`` takes a lock and builds keys on every call.
+_metrics: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+
+def _observe(method: str, route: str, status: int, elapsed: float) -> None:
+    children = _metrics.get((method, route, status))
+    if children is None:
+        children = _metrics[(method, route, status)] = (REQUESTS.labels(method, route, str(status)),
+                                                        LATENCY.labels(method, route))
+    children[0].inc()
+    children[1].observe(elapsed)
+
+
+def _request_id(scope: Scope) -> str:
+    for name, value in scope["headers"]:
+        if name == b"x-request-id":
+            supplied = value.decode("latin-1")
+            if _REQUEST_ID.match(supplied):
+                return supplied
+            break
+    return os.urandom(16).hex()
 
 
 def observability_middleware(app: ASGIApp) -> ASGIApp:
@@ -89,9 +126,7 @@ def observability_middleware(app: ASGIApp) -> ASGIApp:
         if scope["type"] != "http":
             await app(scope, receive, send)
             return
-        headers = dict(scope["headers"])
-        supplied = headers.get(b"x-request-id", b"").decode("latin-1")
-        request_id = supplied if _REQUEST_ID.match(supplied) else uuid.uuid4().hex
+        request_id = _request_id(scope)
         scope.setdefault("state", {})["request_id"] = request_id  # type: ignore[typeddict-item]
         status = 500
         start = time.perf_counter()
@@ -101,18 +136,8 @@ def observability_middleware(app: ASGIApp) -> ASGIApp:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                out = list(message.get("headers", []))
-                out.append((b"x-request-id", request_id.encode()))
-                present = {k.lower() for k, _ in out}
-                for k, v in SECURITY_HEADERS:
-                    if k in present:
-                        continue
-                    if k == b"content-security-policy" and relaxed:
-                        v = _RELAXED_CSP
-                    if k == b"cache-control" and relaxed:
-                        continue
-                    out.append((k, v))
-                message["headers"] = out  # type: ignore[typeddict-unknown-key]
+                headers = [*message.get("headers", ()), (b"x-request-id", request_id.encode())]
+                message["headers"] = _with_security_headers(headers, relaxed)  # type: ignore[typeddict-unknown-key]
             await send(message)
 
         try:
@@ -120,11 +145,8 @@ def observability_middleware(app: ASGIApp) -> ASGIApp:
         finally:
             elapsed = time.perf_counter() - start
             route = scope.get("path_template") or "<unmatched>"
-            method = scope["method"]
-            REQUESTS.labels(method, route, str(status)).inc()
-            LATENCY.labels(method, route).observe(elapsed)
-            if access_log.isEnabledFor(logging.INFO):
-                access_log.info("request", extra={"request_id": request_id, "method": method, "route": route,
-                                                  "status": status, "duration_ms": round(elapsed * 1000, 2)})
+            _observe(scope["method"], route, status, elapsed)
+            if ACCESS_LOG.enabled:
+                ACCESS_LOG.record(request_id, scope["method"], route, status, elapsed)
 
     return middleware

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from api.access_log import ACCESS_LOG
 from api.app import create_app
 from api.settings import Settings, load_settings
 from tests.support.database import fresh_database, server_url, truncate_all
@@ -53,3 +55,11 @@ def clean_db(database_url: str) -> Iterator[str]:
     """Empties every non-reference table after the test (integration and API tests use it)."""
     yield database_url
     asyncio.run(truncate_all(database_url))
+
+
+@pytest.fixture
+def access_log(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, object]]:
+    """The access lines the live server writes from now on (decoded), instead of stderr."""
+    lines: list[dict[str, object]] = []
+    monkeypatch.setattr(ACCESS_LOG, "sink", lambda data: lines.extend(json.loads(x) for x in data.splitlines()))
+    return lines
