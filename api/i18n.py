@@ -118,4 +118,6 @@ register({
                                 "en": "Idempotency-Key must be 1–200 printable characters"},
     "idempotency.key_reused": {"vi": "Idempotency-Key đã được dùng cho một yêu cầu khác",
                                "en": "This Idempotency-Key was already used for a different request"},
+    "idempotency.retry": {"vi": "Yêu cầu trùng Idempotency-Key chưa xử lý xong, vui lòng gửi lại",
+                          "en": "A request with this Idempotency-Key could not be matched; please retry"},
 })

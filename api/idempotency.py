@@ -1,9 +1,17 @@
 """``Idempotency-Key`` for creating POSTs: a retry returns the first response, never a second record.
 
-The key row is inserted in the *same transaction* as the business change and holds the response,
-so both commit or neither does. Two racing requests with one key: the second INSERT waits on the
-first one's row lock; after the first commits it sees the row and replays its response, after a
-rollback it proceeds as the first. Storage lives in ``adapters.postgres.idempotency``.
+The handler's change runs first; then the key is inserted with the response, in the *same
+transaction*, so both commit or neither does (one statement: no separate claim and update).
+
+* The key is new: stored, committed with the change.
+* The key was used by a committed request: the insert finds it taken; this request's change is
+  rolled back and the first response is replayed (a different body with the same key: 422).
+* The key is being used by a request still in flight: the insert waits on the unique index until
+  that transaction ends, then goes on as one of the two cases above.
+* The change fails (e.g. "already rated" because the first attempt succeeded): if the key was
+  stored, the first response is replayed; otherwise the failure is the answer and nothing is kept.
+
+Storage lives in ``adapters.postgres.idempotency``.
 """
 
 from __future__ import annotations
@@ -12,10 +20,12 @@ import hashlib
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import asyncpg
 import msgspec
 from litestar import Request, Response
 
 from adapters.postgres import idempotency as idempotency_keys
+from adapters.postgres.idempotency import StoredResponse
 from adapters.postgres.uow import PgUnitOfWork
 from api.problems import ProblemError
 
@@ -40,15 +50,35 @@ async def idempotent(request: Request[Any, Any, Any], uow: PgUnitOfWork, princip
     body = await request.body()
     fingerprint = hashlib.sha256(
         request.method.encode() + b" " + request.url.path.encode() + b"\n" + body).hexdigest()
-    earlier = await idempotency_keys.claim(uow.conn, principal, key, fingerprint)
-    if earlier is not None:
-        if earlier.fingerprint != fingerprint:
-            raise ProblemError(422, "idempotency.key_reused")
-        return Response(earlier.body, status_code=earlier.status, media_type="application/json",
-                        headers={**earlier.headers, REPLAYED: "true"})
-    response = await create()
+    try:
+        response = await create()
+    except Exception:
+        earlier = await _earlier(uow, principal, key)
+        if earlier is None:
+            raise
+        return _replay(earlier, fingerprint)
     encoded = msgspec.json.encode(response.content)
     kept = {k: v for k, v in response.headers.items() if k.lower() in KEPT_HEADERS}
-    await idempotency_keys.store(uow.conn, principal, key, response.status_code, encoded, kept)
-    return Response(encoded, status_code=response.status_code, media_type="application/json",
-                    headers=dict(response.headers))
+    if await idempotency_keys.store(uow.conn, principal, key, fingerprint, response.status_code, encoded, kept):
+        return Response(encoded, status_code=response.status_code, media_type="application/json",
+                        headers=dict(response.headers))
+    earlier = await _earlier(uow, principal, key)
+    if earlier is None:  # only if the purge removed the key in between: our change was discarded, retry
+        raise ProblemError(409, "idempotency.retry")
+    return _replay(earlier, fingerprint)
+
+
+async def _earlier(uow: PgUnitOfWork, principal: str, key: str) -> StoredResponse | None:
+    """The response stored for the key, after discarding this request's own change."""
+    await uow.rollback()
+    try:
+        return await idempotency_keys.find(uow.conn, principal, key)
+    except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
+        return None  # the database is unreachable: the original failure is the better answer
+
+
+def _replay(earlier: StoredResponse, fingerprint: str) -> Response[Any]:
+    if earlier.fingerprint != fingerprint:
+        raise ProblemError(422, "idempotency.key_reused")
+    return Response(earlier.body, status_code=earlier.status, media_type="application/json",
+                    headers={**earlier.headers, REPLAYED: "true"})

@@ -111,6 +111,9 @@ class PgUnitOfWork:
                 self._conn = None
 
     async def commit(self) -> None:
+        """Commit; a no-op after ``rollback()`` (a handler that discarded its change on purpose)."""
+        if self._done:
+            return
         self._done = True
         if self._tx is not None:
             await self._tx.commit()

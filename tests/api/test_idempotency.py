@@ -31,6 +31,8 @@ PRINCIPAL = "probe-citizen"
 class NewUnit(msgspec.Struct, forbid_unknown_fields=True):
     code: Annotated[str, msgspec.Meta(min_length=3, max_length=40)]
     fail: bool = False
+    # Give every run its own code, so a retry's insert succeeds and must be discarded, not fail.
+    run_suffix: bool = False
     # Widens the window between claiming the key and committing, so racing requests overlap.
     delay_ms: Annotated[int, msgspec.Meta(ge=0, le=2000)] = 0
 
@@ -42,9 +44,10 @@ class ProbeUnitController(Controller):
     async def create(self, request: Request[Any, Any, Any], data: NewUnit, uow: PgUnitOfWork) -> Response[Any]:
         async def create_unit() -> Response[Any]:
             unit_id = new_id()
+            code = f"{data.code}-{unit_id}" if data.run_suffix else data.code
             await uow.conn.execute(
                 "INSERT INTO units (id, code, kind, name_vi, name_en) VALUES ($1, $2, 'department', $2, $2)",
-                unit_id, data.code)
+                unit_id, code)
             await asyncio.sleep(data.delay_ms / 1000)
             if data.fail:
                 raise RuntimeError("failure after the insert")
@@ -96,6 +99,17 @@ def test_retry_returns_the_first_response(client: httpx.Client, database_url: st
     assert again.json() == first.json()
     assert again.headers["location"] == first.headers["location"] == f"/probe/units/{first.json()['id']}"
     assert count_units(database_url, code) == 1
+
+
+def test_a_retry_whose_change_succeeds_is_discarded_and_replayed(client: httpx.Client, database_url: str) -> None:
+    code, key = fresh()
+    body = {"code": code, "run_suffix": True}
+    first = client.post("/probe/units", json=body, headers={"Idempotency-Key": key})
+    again = client.post("/probe/units", json=body, headers={"Idempotency-Key": key})
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again.headers["idempotent-replayed"] == "true"
+    assert again.json() == first.json()
+    assert int(query(database_url, "SELECT count(*) FROM units WHERE code LIKE $1", code + "-%")) == 1
 
 
 def test_without_a_key_each_post_runs(client: httpx.Client, database_url: str) -> None:

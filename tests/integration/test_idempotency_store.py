@@ -1,4 +1,4 @@
-"""The idempotency key store against real PostgreSQL: claim/replay and the periodic purge."""
+"""The idempotency key store against real PostgreSQL: store once/find and the periodic purge."""
 
 from __future__ import annotations
 
@@ -22,11 +22,13 @@ async def conn(database_url: str) -> AsyncIterator[asyncpg.Connection[Any]]:
         await c.close()
 
 
-async def test_claim_then_replay(conn: asyncpg.Connection[Any]) -> None:
+async def test_store_once_then_find(conn: asyncpg.Connection[Any]) -> None:
     principal, key = "store-" + uuid.uuid4().hex, "k1"
-    assert await idempotency.claim(conn, principal, key, "fp") is None
-    await idempotency.store(conn, principal, key, 201, b'{"id": 1}', {"Location": "/x/1"})
-    earlier = await idempotency.claim(conn, principal, key, "other-fp")
+    assert await idempotency.find(conn, principal, key) is None
+    assert await idempotency.store(conn, principal, key, "fp", 201, b'{"id": 1}', {"Location": "/x/1"})
+    # The key is taken: a second store (another request, even another body) keeps the first record.
+    assert not await idempotency.store(conn, principal, key, "other-fp", 200, b"{}", {})
+    earlier = await idempotency.find(conn, principal, key)
     assert earlier == idempotency.StoredResponse("fp", 201, b'{"id": 1}', {"Location": "/x/1"})
 
 
