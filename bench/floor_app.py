@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import argparse
 import os
+import uuid
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 
 import asyncpg
 import msgspec
@@ -22,10 +24,16 @@ from litestar import Litestar, get
 from litestar.datastructures import State
 from litestar.exceptions import NotFoundException
 
+from adapters.postgres.feedback_queries import PgFeedbackQueries
+from api.feedback_common import page
+from domain.feedback.model import ReportSummary
+from domain.shared.paging import Page
+
 # `units.code` carries a unique index (migrations/0001_foundation.sql); D002 is seeded by `thudo seed`.
 UNIT_QUERY = "SELECT id, code, name_vi FROM units WHERE code = $1"
 FLOOR_PATH = "/units/D002"
 FLOOR_TX_PATH = "/units-in-transaction/D002"
+MY_REPORTS_QUERY_PATH = "/reports-of/{reporter_id}?limit=20"
 PLAIN_PATH = "/plain"
 POOL_MAX = 10  # the service's DB_POOL_MAX default, so both sides get the same number of connections
 
@@ -55,6 +63,16 @@ async def unit_in_transaction(code: str, state: State) -> Unit:
     return Unit(id=str(row["id"]), code=row["code"], name_vi=row["name_vi"])
 
 
+@get("/reports-of/{reporter_id:uuid}")
+async def reports_of(reporter_id: uuid.UUID, state: State, limit: int = 20) -> Page[ReportSummary]:
+    """Reference, not the floor: exactly the query and page of ``GET /api/v1/feedback/reports`` (the
+    service's adapter and paging), without auth, middleware, unit of work or logging. The gap between it
+    and the service is our per-request overhead; the gap between it and the floor is the query's own."""
+    async with state.pool.acquire() as conn:
+        rows = await PgFeedbackQueries(conn).my_reports(reporter_id, datetime.now(UTC), None, limit + 1)
+    return page(rows, limit)
+
+
 @get(PLAIN_PATH)
 async def plain() -> dict[str, str]:
     """No database at all: what the server + framework alone cost (used by the server comparison)."""
@@ -72,7 +90,7 @@ def create_app() -> Litestar:
         finally:
             await app.state.pool.close()
 
-    return Litestar(route_handlers=[unit, unit_in_transaction, plain], lifespan=[lifespan], debug=False)
+    return Litestar(route_handlers=[unit, unit_in_transaction, reports_of, plain], lifespan=[lifespan], debug=False)
 
 
 def serve(server: str, host: str, port: int) -> None:

@@ -93,9 +93,12 @@ def floor_app(database_url: str, server: str = "granian") -> Launch:
 
 
 def service(database_url: str, data_dir: Path, extra_env: Mapping[str, str] | None = None) -> Launch:
-    """The real service exactly as deployed: ``python -m api.cli serve`` (granian), one worker."""
+    """The real service exactly as deployed: ``python -m api.cli serve`` (granian), one worker.
+
+    At the default log level (INFO), so every request writes its access line as in production.
+    """
     port = free_port()
     env = {"DATABASE_URL": database_url, "HOST": "127.0.0.1", "PORT": str(port), "WORKERS": "1",
-           "LOG_LEVEL": "WARNING", "ENVIRONMENT": "development", "STANDINS": "true", "RUN_WORKER": "false",
+           "LOG_LEVEL": "INFO", "ENVIRONMENT": "development", "STANDINS": "true", "RUN_WORKER": "false",
            "SEED_DEMO": "false", "DATA_DIR": str(data_dir), **(extra_env or {})}
     return Launch([sys.executable, "-m", "api.cli", "serve"], env, port, "/health/ready")

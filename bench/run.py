@@ -116,7 +116,8 @@ def measure(opts: Options, floor_url: str, service_url: str, database_url: str, 
     floors = [_closed(opts, floor_url, floor_spec, "floor")]
     order: list[tuple[str, WrkResult]] = [("floor", floors[0])]
     measured: list[Measured] = []
-    targets = [*((sc, floor_url, True) for sc in references), *((sc, service_url, False) for sc in scenarios)]
+    # References last: one of them reads the reports the scenarios created.
+    targets = [*((sc, service_url, False) for sc in scenarios), *((sc, floor_url, True) for sc in references)]
     for sc, url, reference in targets:
         m = Measured(sc.name, sc.kind, sc.note, sc.target_ratio, sc.p99_budget_ms, reference=reference)
         measured.append(m)
@@ -263,7 +264,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--output", type=Path, default=report.DOC, help="report file (default docs/performance.md)")
     p.add_argument("--json", type=Path, help="also write the raw results as JSON")
     p.add_argument("--database-url", help="use this already migrated database instead of creating one")
-    p.add_argument("--no-references", action="store_true", help="skip the reference rows (floor.in_transaction)")
+    p.add_argument("--no-references", action="store_true", help="skip the reference rows (floor.in_transaction, floor.my_reports_query)")
     p.add_argument("--service-env", action="append", default=[], metavar="KEY=VALUE",
                    help="extra environment for the service (repeatable)")
     return p.parse_args(argv)

@@ -19,7 +19,7 @@ from typing import Any, Literal
 import msgspec
 
 from bench import setup_feedback
-from bench.floor_app import FLOOR_PATH, FLOOR_TX_PATH
+from bench.floor_app import FLOOR_PATH, FLOOR_TX_PATH, MY_REPORTS_QUERY_PATH
 
 Headers = Mapping[str, str] | Sequence[Mapping[str, str]]
 Setup = Callable[["BenchContext"], Headers | Awaitable[Headers]]
@@ -102,6 +102,9 @@ FLOOR = Scenario("floor", "read", "GET", FLOOR_PATH,
 REFERENCES = [
     Scenario("floor.in_transaction", "read", "GET", FLOOR_TX_PATH,
              note="reference: the floor's query inside BEGIN … COMMIT (3 round trips instead of 1)"),
+    Scenario("floor.my_reports_query", "read", "GET", MY_REPORTS_QUERY_PATH, setup=setup_feedback.busiest_reporter,
+             note="reference: the floor app running exactly the query and page of feedback.my_reports "
+                  "(20 of ≥ 21 reports) — no auth, middleware, unit of work or logging"),
 ]
 
 SCENARIOS: list[Scenario] = [

@@ -41,3 +41,24 @@ def my_reports_setup(ctx: Any) -> dict[str, str]:
             r = http.post("/api/v1/feedback/reports", json=report_body(i), headers=citizen.headers)
             r.raise_for_status()
         return citizen.headers
+
+
+def busiest_reporter(ctx: Any) -> dict[str, str]:
+    """For the floor app's same-query reference: a reporter with a full page (the scenarios made them)."""
+    import asyncio
+
+    import asyncpg
+
+    async def find() -> Any:
+        conn = await asyncpg.connect(ctx.database_url)
+        try:
+            return await conn.fetchval("SELECT reporter_id FROM feedback_reports GROUP BY 1 HAVING count(*) > 20"
+                                       " LIMIT 1")
+        finally:
+            await conn.close()
+
+    reporter = asyncio.run(find())
+    if reporter is None:
+        raise RuntimeError("no reporter with a full page yet: run it after feedback.my_reports")
+    ctx.values["reporter_id"] = str(reporter)
+    return {}
