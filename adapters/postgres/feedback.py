@@ -9,7 +9,7 @@ from typing import Any
 import asyncpg
 import msgspec
 
-from adapters.postgres.feedback_cache import Place, ReferenceCache, nearest
+from adapters.postgres.feedback_cache import PlaceIndex, ReferenceCache
 from domain.feedback.geo import BBox
 from domain.feedback.model import (
     Attachment,
@@ -113,24 +113,20 @@ class PgUnits:
             "SELECT id, kind, parent_id, name_vi, name_en FROM units WHERE id = $1 AND active", unit_id)
         return _unit(row) if row else None
 
-    async def _places(self) -> list[Place]:
+    async def _places(self) -> PlaceIndex:
         cached = self.cache.places() if self.cache else None
         if cached is not None:
             return cached
         rows = await self.conn.fetch(
             """SELECT id, kind, parent_id, name_vi, name_en, lat, lon FROM units
                WHERE kind IN ('district', 'ward') AND active AND lat IS NOT NULL""")
-        places = [(_unit(r), r["lat"], r["lon"]) for r in rows]
+        places = PlaceIndex([(_unit(r), r["lat"], r["lon"]) for r in rows])
         if self.cache:
             self.cache.put_places(places)
         return places
 
     async def locate(self, lat: float, lon: float) -> UnitRef | None:
-        places = await self._places()
-        district = nearest(places, UnitKind.DISTRICT, lat, lon)
-        if district is None:
-            return None
-        return nearest(places, UnitKind.WARD, lat, lon, district.id) or district
+        return (await self._places()).locate(lat, lon)
 
     async def staff_roles(self, user_id: uuid.UUID, unit_id: uuid.UUID) -> frozenset[str]:
         rows = await self.conn.fetch("SELECT role FROM staff_grants WHERE user_id = $1 AND unit_id = $2",
