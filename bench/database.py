@@ -71,3 +71,13 @@ def server_url() -> Iterator[tuple[str, str]]:
 def bench_database(server: str) -> AbstractContextManager[str]:
     """A new database on ``server`` with the real migrations and demo seed; dropped on exit."""
     return scratch_database(server, "thudo_bench_", _prepare)
+
+
+@contextmanager
+def run_database(given: str | None) -> Iterator[tuple[str, str]]:
+    """(url, how it was chosen) for one bench run: ``given`` (already migrated) or a fresh bench database."""
+    if given:
+        yield given, "given (--database-url, already migrated)"
+        return
+    with server_url() as (server, how), bench_database(server) as url:
+        yield url, f"{how}, dedicated database migrated + seeded for this run"

@@ -79,8 +79,8 @@ async def plain() -> dict[str, str]:
     return {"status": "ok"}
 
 
-def create_app() -> Litestar:
-    dsn = os.environ["DATABASE_URL"]
+def create_app(dsn: str | None = None) -> Litestar:
+    dsn = dsn or os.environ["DATABASE_URL"]
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncGenerator[None, None]:

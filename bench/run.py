@@ -16,13 +16,12 @@ import json
 import statistics
 import sys
 import tempfile
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from bench import procs, report
-from bench.database import bench_database, postgres_version, server_url
+from bench.database import postgres_version, run_database
 from bench.rate import RateResult, run_rate
 from bench.scenarios import FLOOR, REFERENCES, BenchContext, RequestSpec, Scenario, select
 from bench.wrk import WrkResult, ensure_wrk, run_wrk
@@ -217,19 +216,10 @@ def render(run: HttpRun, opts: Options, machine: str) -> str:
     return "\n".join(out)
 
 
-@contextmanager
-def _database(given: str | None) -> Iterator[tuple[str, str]]:
-    if given:
-        yield given, "given (--database-url, already migrated)"
-        return
-    with server_url() as (server, how), bench_database(server) as url:
-        yield url, f"{how}, dedicated database migrated + seeded for this run"
-
-
 def run(opts: Options, scenarios: Sequence[Scenario], *, output: Path = report.DOC, database_url: str | None = None,
         service_env: dict[str, str] | None = None, servers: bool = False, json_path: Path | None = None,
         references: Sequence[Scenario] = REFERENCES) -> HttpRun:
-    with _database(database_url) as (db, how), tempfile.TemporaryDirectory(prefix="thudo-bench-data-") as tmp:
+    with run_database(database_url) as (db, how), tempfile.TemporaryDirectory(prefix="thudo-bench-data-") as tmp:
         data_dir = Path(tmp)
         pg = asyncio.run(postgres_version(db))
         load_before = report.load_average()
@@ -264,7 +254,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--output", type=Path, default=report.DOC, help="report file (default docs/performance.md)")
     p.add_argument("--json", type=Path, help="also write the raw results as JSON")
     p.add_argument("--database-url", help="use this already migrated database instead of creating one")
-    p.add_argument("--no-references", action="store_true", help="skip the reference rows (floor.in_transaction, floor.my_reports_query)")
+    p.add_argument("--no-references", action="store_true", help="skip the reference rows (bench/scenarios.py)")
     p.add_argument("--service-env", action="append", default=[], metavar="KEY=VALUE",
                    help="extra environment for the service (repeatable)")
     return p.parse_args(argv)

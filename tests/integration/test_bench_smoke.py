@@ -7,6 +7,7 @@ its own section, and that ``bench.run`` measures the floor and every scenario en
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import threading
@@ -16,10 +17,11 @@ from pathlib import Path
 
 import pytest
 
+from bench import inproc
 from bench.rate import run_rate
 from bench.report import write_section
 from bench.run import Options, run
-from bench.scenarios import REFERENCES, SCENARIOS, BenchContext, Scenario
+from bench.scenarios import REFERENCES, SCENARIOS, BenchContext, Scenario, select
 from bench.wrk import ensure_wrk, run_wrk
 
 pytestmark = pytest.mark.slow
@@ -138,3 +140,22 @@ def test_bench_run_measures_the_floor_and_every_scenario(wrk, database_url: str,
     assert "| PostgreSQL |" in text
     assert all(f"| {s.name} |" in text for s in SCENARIOS)
     assert json.loads((tmp_path / "r.json").read_text())["scenarios"][-1]["name"] == REFERENCES[-1].name
+
+
+def test_inproc_bench_measures_cpu_per_request_of_every_row(database_url: str, tmp_path: Path) -> None:
+    doc = tmp_path / "performance.md"
+    opts = argparse.Namespace(requests=20, rounds=1, concurrency=4, references=True, output=doc)
+
+    rows = inproc.run(opts, select(["identity.me", "feedback.my_reports", "feedback.create"]),
+                      database_url=database_url)
+
+    assert [r.name for r in rows] == ["floor", "identity.me", "feedback.my_reports", "feedback.create",
+                                      *(r.name for r in REFERENCES)]
+    for row in rows:
+        [sample] = row.samples
+        assert sum(sample.statuses.values()) == 20
+        assert set(sample.statuses) <= {200, 201}, (row.name, sample.statuses)
+        assert 0 < row.cpu_us < 1_000_000
+    text = doc.read_text()
+    assert "<!-- bench:inproc -->" in text
+    assert all(f"| {r.name} |" in text for r in rows)
