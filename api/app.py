@@ -32,8 +32,10 @@ from api.container import Container, build_container
 from api.deps import ContainerProvider, provide_uow, resolve_dependencies_in_order
 from api.observability import configure_logging, observability_middleware
 from api.open311 import build_router as open311_router
+from api.openapi import document_errors
 from api.platform import PlatformController
 from api.problems import ProblemError, handle_exception
+from api.routing import fix_options_allow
 from api.settings import Settings, load_settings
 from api.worker import start_inline_worker, stop_inline_worker
 
@@ -125,6 +127,8 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     # router and CORS preflights also get a request id, security headers, a log line and metrics.
     app.asgi_handler = observability_middleware(app.asgi_handler)
     resolve_dependencies_in_order(app)
+    document_errors(app)
+    fix_options_allow(app)
     return app
 
 

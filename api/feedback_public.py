@@ -20,11 +20,14 @@ from api.container import Container
 from api.feedback_citizen import Limit
 from api.feedback_common import PublicReportOut, after, page, public_out, send_file
 from domain.errors import InvalidInput, NotFound
-from domain.feedback.geo import BBox, check_in_hanoi
+from domain.feedback.geo import HANOI_LAT, HANOI_LON, BBox, check_in_hanoi
 from domain.feedback.model import AttachmentKind, Category
 from domain.shared.paging import Page
 
 Radius = Annotated[int, Parameter(ge=10, le=5000)]
+# Declared in the OpenAPI so clients (and Schemathesis) know a point outside Hanoi is refused.
+Lat = Annotated[float, Parameter(ge=HANOI_LAT[0], le=HANOI_LAT[1])]
+Lon = Annotated[float, Parameter(ge=HANOI_LON[0], le=HANOI_LON[1])]
 
 
 class PublicFeedbackController(Controller):
@@ -37,7 +40,7 @@ class PublicFeedbackController(Controller):
 
     @get("/reports", operation_id="feedbackPublicFeed",
          summary="Handled public reports near a point (lat, lon, radius_m) or in a ward (ward_id)")
-    async def feed(self, uow: PgUnitOfWork, lat: float | None = None, lon: float | None = None,
+    async def feed(self, uow: PgUnitOfWork, lat: Lat | None = None, lon: Lon | None = None,
                    radius_m: Radius = 1000, ward_id: uuid.UUID | None = None, cursor: str | None = None,
                    limit: Limit = 20) -> Page[PublicReportOut]:
         q = PgFeedbackQueries(uow.conn)
