@@ -2,10 +2,10 @@
 
 The HTTP bench (``bench.run``) shares two cores between wrk, granian, the app and PostgreSQL, so
 a 10 % change in the app is lost in its noise. Here the floor app and the real service app are
-called as ASGI applications in this process, ``--concurrency`` requests at a time (so the pool
-and the event loop work as under load), and the process's own CPU time per request is reported
-next to wall time. PostgreSQL runs in its own process, so CPU µs per request is the Python side
-only: the framework, our code, asyncpg and the socket system calls.
+called as ASGI applications in this process (on uvloop, as granian serves them), ``--concurrency``
+requests at a time (so the pool and the event loop work as under load), and the process's own CPU
+time per request is reported next to wall time. PostgreSQL runs in its own process, so CPU µs per
+request is the Python side only: the framework, our code, asyncpg and the socket system calls.
 
 Scenarios are those of ``bench/scenarios.py`` (plus its references, on the floor app): their
 ``setup`` runs against a real service process (which issues the tokens, through the VNeID
@@ -28,6 +28,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import uvloop
 
 from bench import procs, report
 from bench.database import postgres_version, run_database
@@ -195,11 +197,13 @@ def run(opts: argparse.Namespace, scenarios: Sequence[Scenario], database_url: s
 
         sink, ACCESS_LOG.sink = ACCESS_LOG.sink, lambda _data: None
         try:
-            rows = asyncio.run(measure(create_floor_app(db), create_app(settings), targets, references, floor_spec,
-                                       requests=opts.requests, rounds=opts.rounds, concurrency=opts.concurrency))
+            # uvloop: the event loop granian serves the app with in production.
+            rows = uvloop.run(measure(create_floor_app(db), create_app(settings), targets, references, floor_spec,
+                                      requests=opts.requests, rounds=opts.rounds, concurrency=opts.concurrency))
         finally:
             ACCESS_LOG.sink = sink
-        machine = report.machine(asyncio.run(postgres_version(db)), {"Database": how})
+        machine = report.machine(asyncio.run(postgres_version(db)), {
+            "Load generator": f"none: {opts.concurrency} in-process ASGI calls in flight (uvloop)", "Database": how})
     report.write_section("inproc", render(rows, opts, machine), opts.output)
     return rows
 

@@ -87,7 +87,8 @@ def machine(postgres: str, extra: dict[str, str] | None = None) -> str:
         "OS": f"{platform.system()} {platform.release()}",
         "Python": sys.version.split()[0],
         "PostgreSQL": postgres,
-        "Packages": ", ".join(f"{p} {_pkg(p)}" for p in ("granian", "litestar", "uvicorn", "asyncpg", "msgspec")),
+        "Packages": ", ".join(f"{p} {_pkg(p)}" for p in ("granian", "litestar", "uvicorn", "uvloop", "asyncpg",
+                                                          "msgspec")),
         "Load generator": _wrk_version() + "; open-loop: bench/rate.py (asyncio)",
         **(extra or {}),
     }

@@ -113,7 +113,8 @@ SCENARIOS: list[Scenario] = [
     Scenario("platform.ready", "read", "GET", "/health/ready",
              note="one pooled `SELECT 1` behind a timeout: the closest analogue of an indexed read today"),
     Scenario("identity.me", "read", "GET", "/api/v1/me", setup=citizen_headers,
-             note="bearer token check (ES256 + session not revoked), one transaction, user row, masked personal id"),
+             note="bearer token check (ES256, cached per token; session not revoked), user row + staff grants in one "
+                  "query without a transaction (read-only), masked personal id"),
     Scenario("feedback.create", "write", "POST", "/api/v1/feedback/reports", body=setup_feedback.report_body,
              setup=setup_feedback.create_setup,
              note="auth + validation + routing (cached centroids) + working-hours deadlines + insert report "
