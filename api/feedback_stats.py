@@ -1,4 +1,5 @@
-"""Statistics per unit and city-wide for a period, as JSON or CSV (staff of the unit / city admin)."""
+"""Statistics per unit and city-wide for a period, as JSON or CSV, and heat-map data (reports per grid
+cell) — for staff of the unit or a city admin."""
 
 from __future__ import annotations
 
@@ -15,8 +16,10 @@ from litestar.params import Parameter
 from adapters.postgres.feedback_queries import PgFeedbackQueries, UnitStats
 from adapters.postgres.uow import PgUnitOfWork
 from api.auth import require_city_admin, require_unit_role
+from api.deps import READ_ONLY
 from api.feedback_common import BEARER
 from domain.errors import InvalidInput
+from domain.feedback.geo import cell_centre, grid_steps
 from domain.identity.principal import Principal
 from domain.shared.time import HANOI
 
@@ -48,6 +51,26 @@ class StatsOut(msgspec.Struct, kw_only=True):
     units: list[StatsRow]
 
 
+# A city-wide year at 100 m cells could be tens of thousands of cells; a map shows the busiest ones.
+MAX_CELLS = 2000
+CellSize = Annotated[int, Parameter(ge=100, le=5000, description="Cell side in metres (square cells)")]
+
+
+class HeatCell(msgspec.Struct, kw_only=True):
+    lat: float  # the cell's centre
+    lon: float
+    reports: int  # created in the period
+    open: int  # of those, still waiting for an answer (pending, transferred, in progress)
+
+
+class HeatmapOut(msgspec.Struct, kw_only=True):
+    start: dt.date
+    end: dt.date
+    cell_m: int
+    cells: list[HeatCell]  # busiest first
+    truncated: bool  # more than MAX_CELLS cells had reports; only the busiest are listed
+
+
 def _pct(part: int, whole: int) -> float | None:
     return round(100 * part / whole, 1) if whole else None
 
@@ -68,8 +91,10 @@ def _total(rows: list[UnitStats]) -> UnitStats:
                      sum(r.ratings for r in rows), sum(r.satisfied for r in rows))
 
 
-async def _stats(principal: Principal, uow: PgUnitOfWork, start: dt.date, end: dt.date,
-                 unit_id: uuid.UUID | None) -> StatsOut:
+def _allowed_period(principal: Principal, start: dt.date, end: dt.date,
+                    unit_id: uuid.UUID | None) -> tuple[dt.datetime, dt.datetime]:
+    """Who may see figures for ``unit_id`` (None: the whole city) over [start, end] in Hanoi days: the
+    period as instants [lo, hi)."""
     if unit_id is None:
         require_city_admin(principal)
     elif not principal.city_admin:
@@ -79,8 +104,13 @@ async def _stats(principal: Principal, uow: PgUnitOfWork, start: dt.date, end: d
             raise InvalidInput("feedback.period_invalid", field=field, rule="period")
     if end < start or (end - start).days >= MAX_DAYS:
         raise InvalidInput("feedback.period_invalid", field="to", rule="period")
-    lo = dt.datetime.combine(start, dt.time(), HANOI)
-    hi = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), HANOI)
+    return (dt.datetime.combine(start, dt.time(), HANOI),
+            dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), HANOI))
+
+
+async def _stats(principal: Principal, uow: PgUnitOfWork, start: dt.date, end: dt.date,
+                 unit_id: uuid.UUID | None) -> StatsOut:
+    lo, hi = _allowed_period(principal, start, end, unit_id)
     rows = await PgFeedbackQueries(uow.conn).stats(lo, hi, unit_id)
     ids = [r.unit_id for r in rows if r.unit_id] + ([unit_id] if unit_id else [])
     names = {r["id"]: (r["code"], r["name_vi"]) for r in await uow.conn.fetch(
@@ -101,6 +131,24 @@ class FeedbackStatsController(Controller):
     async def stats(self, principal: Principal, uow: PgUnitOfWork, start: From, end: To,
                     unit_id: uuid.UUID | None = None) -> StatsOut:
         return await _stats(principal, uow, start, end, unit_id)
+
+    @get("/heatmap", operation_id="feedbackHeatmap", opt=READ_ONLY,
+         summary="Heat-map data: reports created in a period per square grid cell",
+         description="Counts per cell of `cell_m` metres (default 500), busiest first, at most 2,000 cells; "
+                     "each cell by its centre. With unit_id: that unit's reports (its staff or a city admin). "
+                     "Without: the whole city (city admins). Optionally one category. No report, reporter "
+                     "or text is included: counts only.")
+    async def heatmap(self, principal: Principal, uow: PgUnitOfWork, start: From, end: To,
+                      unit_id: uuid.UUID | None = None, category_id: uuid.UUID | None = None,
+                      cell_m: CellSize = 500) -> HeatmapOut:
+        lo, hi = _allowed_period(principal, start, end, unit_id)
+        steps = grid_steps(cell_m)
+        rows = await PgFeedbackQueries(uow.conn).heatmap(lo, hi, steps, unit_id, category_id, MAX_CELLS + 1)
+        cells = []
+        for row, col, reports, still_open in rows[:MAX_CELLS]:
+            lat, lon = cell_centre(row, col, steps)
+            cells.append(HeatCell(lat=round(lat, 6), lon=round(lon, 6), reports=reports, open=still_open))
+        return HeatmapOut(start=start, end=end, cell_m=cell_m, cells=cells, truncated=len(rows) > MAX_CELLS)
 
     @get("/export", operation_id="feedbackStatsCsv", summary="The same statistics as CSV (one row per unit)",
          media_type="text/csv")

@@ -138,8 +138,15 @@ def parse_validation_message(message: str, key: str | None = None) -> tuple[str,
     return path or (key or "body"), "invalid", {}
 
 
+# Litestar's message (no ``extra``) when a required query/path/header/cookie parameter is absent.
+_MISSING_PARAMETER = re.compile(r"Missing required (?:query|path|header|cookie) parameter '([^']+)'")
+
+
 def _validation_errors(exc: ValidationException) -> list[tuple[str, str, dict[str, Any]]]:
     extra = exc.extra if isinstance(exc.extra, list) else [exc.extra] if exc.extra else []
+    missing = _MISSING_PARAMETER.match(str(exc.detail or ""))
+    if not extra and missing:
+        return [(missing.group(1), "required", {})]
     out: list[tuple[str, str, dict[str, Any]]] = []
     for item in extra:
         if isinstance(item, dict):

@@ -208,6 +208,20 @@ class PgFeedbackQueries:
                WHERE f.user_id = $1 ORDER BY f.created_at""", user_id)
         return {"reports": [dict(r) for r in reports], "following": [dict(r) for r in followed]}
 
+    async def heatmap(self, start: datetime, end: datetime, steps: tuple[float, float], unit_id: uuid.UUID | None,
+                      category_id: uuid.UUID | None, limit: int) -> list[tuple[int, int, int, int]]:
+        """Reports created in [start, end) per grid cell: ``(row, col, reports, still open)``, busiest first.
+        ``row = floor(lat / Δlat)``, ``col = floor(lon / Δlon)`` (``domain.feedback.geo.grid_steps``)."""
+        rows = await self.conn.fetch(
+            f"""SELECT floor(lat / $3)::int AS row, floor(lon / $4)::int AS col, count(*) AS reports,
+                       count(*) FILTER (WHERE {_OPEN_SQL}) AS open
+                FROM feedback_reports
+                WHERE created_at >= $1 AND created_at < $2 AND ($5::uuid IS NULL OR unit_id = $5)
+                  AND ($6::uuid IS NULL OR category_id = $6)
+                GROUP BY 1, 2 ORDER BY reports DESC, row, col LIMIT $7""",
+            start, end, steps[0], steps[1], unit_id, category_id, limit)
+        return [(r["row"], r["col"], r["reports"], r["open"]) for r in rows]
+
     async def stats(self, start: datetime, end: datetime, unit_id: uuid.UUID | None) -> list[UnitStats]:
         """Per unit for [start, end): received by creation time, outcomes by closing time,
         satisfaction by rating time. ``unit_id`` None = every unit (the city-wide view sums them)."""

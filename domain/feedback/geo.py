@@ -34,3 +34,20 @@ class BBox(tuple[float, float, float, float]):
         dlat = math.degrees(radius_m / EARTH_RADIUS_M)
         dlon = math.degrees(radius_m / (EARTH_RADIUS_M * math.cos(math.radians(lat))))
         return cls((lat - dlat, lat + dlat, lon - dlon, lon + dlon))
+
+
+# Heat-map grid: square cells of a given size in metres. Longitude degrees shrink with latitude, so
+# the grid is scaled at one fixed latitude (central Hanoi): cells are square across the city (±1 %)
+# and a cell's (row, col) never depends on which reports happen to be in the query.
+GRID_LATITUDE = 21.03
+
+
+def grid_steps(cell_m: float) -> tuple[float, float]:
+    """(Δlat, Δlon) in degrees of a grid cell ``cell_m`` metres on a side."""
+    dlat = math.degrees(cell_m / EARTH_RADIUS_M)
+    return dlat, dlat / math.cos(math.radians(GRID_LATITUDE))
+
+
+def cell_centre(row: int, col: int, steps: tuple[float, float]) -> tuple[float, float]:
+    """Centre of the cell ``row = floor(lat / Δlat)``, ``col = floor(lon / Δlon)``."""
+    return (row + 0.5) * steps[0], (col + 0.5) * steps[1]

@@ -5,32 +5,23 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import secrets
 from typing import Any
 
 import httpx
 
 from tests.support.auth import login, login_city_admin, login_staff
-from tests.support.feedback import HOAN_KIEM, R, S, jpeg_with_gps, sql, submit, upload
+from tests.support.feedback import HOAN_KIEM, R, S, category_body, jpeg_with_gps, sql, submit, upload
 
 ADMIN = "/api/v1/admin/feedback/categories"
 FEED = "/api/v1/public/feedback/reports"
 WARD = "W00058"
 
 
-def _category(**kw: Any) -> dict[str, Any]:
-    return {"code": "T_" + secrets.token_hex(4).upper(), "name_vi": "Biển báo hỏng", "name_en": "Broken sign",
-            "default_level": "normal", "sla": {"normal_hours": 16, "complex_hours": 40},
-            "questions": [{"code": "kind", "datatype": "singlevaluelist", "required": True, "label_vi": "Loại",
-                           "label_en": "Kind", "values": [{"key": "stop", "name_vi": "Dừng", "name_en": "Stop"}]}],
-            **kw}
-
-
 def test_city_admin_manages_categories(http: httpx.Client, database_url: str) -> None:
     admin = login_city_admin(http, database_url)
     staff = login_staff(http, database_url, WARD, "unit_admin")
     citizen = login(http)
-    body = _category(department_id=str(sql(database_url, "SELECT id FROM units WHERE code = 'S-GTVT'")),
+    body = category_body(department_id=str(sql(database_url, "SELECT id FROM units WHERE code = 'S-GTVT'")),
                      route_to_department=True)
     for who in (citizen, staff):
         assert http.post(ADMIN, json=body, headers=who.headers).status_code == 403
@@ -49,13 +40,13 @@ def test_city_admin_manages_categories(http: httpx.Client, database_url: str) ->
 
     before = sql(database_url, "SELECT count(*) FROM feedback_categories")
     for bad, status in [
-        (_category(questions=[{"code": "k", "datatype": "singlevaluelist", "label_vi": "Loại", "label_en": "K"}]),
+        (category_body(questions=[{"code": "k", "datatype": "singlevaluelist", "label_vi": "Loại", "label_en": "K"}]),
          422),
-        (_category(sla={"normal_hours": 16, "complex_hours": 40, "urgent_hours": 8}), 422),
-        (_category(questions=[{"code": "k", "datatype": "colour", "label_vi": "Màu", "label_en": "Co"}]), 422),
-        (_category(extra=1), 422),
-        (_category(route_to_department=True), 422),
-        (_category(department_id=str(sql(database_url, "SELECT id FROM units WHERE code = 'D001'"))), 422),
+        (category_body(sla={"normal_hours": 16, "complex_hours": 40, "urgent_hours": 8}), 422),
+        (category_body(questions=[{"code": "k", "datatype": "colour", "label_vi": "Màu", "label_en": "Co"}]), 422),
+        (category_body(extra=1), 422),
+        (category_body(route_to_department=True), 422),
+        (category_body(department_id=str(sql(database_url, "SELECT id FROM units WHERE code = 'D001'"))), 422),
     ]:
         r = http.post(ADMIN, json=bad, headers=admin.headers)
         assert r.status_code == status, r.text
@@ -67,7 +58,7 @@ def test_city_admin_manages_categories(http: httpx.Client, database_url: str) ->
     assert body["code"] not in {c["code"] for c in http.get("/api/v1/public/feedback/categories").json()}
     assert body["code"] in {c["code"] for c in http.get(ADMIN, headers=admin.headers).json()}
     assert http.put(f"{ADMIN}/{cid}", json=body, headers=staff.headers).status_code == 403
-    missing = http.put(f"{ADMIN}/00000000-0000-7000-8000-000000000000", json=_category(), headers=admin.headers)
+    missing = http.put(f"{ADMIN}/00000000-0000-7000-8000-000000000000", json=category_body(), headers=admin.headers)
     assert missing.status_code == 404
 
 

@@ -66,3 +66,12 @@ def sql(database_url: str, query: str, *args: Any) -> Any:
         finally:
             await conn.close()
     return asyncio.run(go())
+
+
+def category_body(**kw: Any) -> dict[str, Any]:
+    """A new category for the admin API (unique code), routed by location; ``kw`` overrides fields."""
+    return {"code": "T_" + secrets.token_hex(4).upper(), "name_vi": "Biển báo hỏng", "name_en": "Broken sign",
+            "default_level": "normal", "sla": {"normal_hours": 16, "complex_hours": 40},
+            "questions": [{"code": "kind", "datatype": "singlevaluelist", "required": True, "label_vi": "Loại",
+                           "label_en": "Kind", "values": [{"key": "stop", "name_vi": "Dừng", "name_en": "Stop"}]}],
+            **kw}

@@ -6,9 +6,10 @@ from typing import Annotated, Any
 
 import msgspec
 import pytest
+from litestar.exceptions import ValidationException
 
 from api import i18n
-from api.problems import DOMAIN_STATUS, parse_validation_message
+from api.problems import DOMAIN_STATUS, _validation_errors, parse_validation_message
 from domain.errors import (
     Conflict,
     DomainError,
@@ -61,6 +62,13 @@ def test_msgspec_messages_become_field_and_rule(payload: dict[str, Any], expecte
 def test_unrecognised_message_falls_back_to_invalid_on_the_key() -> None:
     assert parse_validation_message("something new", key="limit") == ("limit", "invalid", {})
     assert parse_validation_message("something new") == ("body", "invalid", {})
+
+
+def test_a_missing_required_parameter_names_the_parameter() -> None:
+    # Litestar says so only in the detail, with no ``extra``: the field must not become "body".
+    exc = ValidationException("Missing required query parameter 'from' for path /api/v1/feedback/stats")
+    assert _validation_errors(exc) == [("from", "required", {})]
+    assert _validation_errors(ValidationException("something else")) == [("body", "invalid", {})]
 
 
 def test_format_errors_name_the_expected_format() -> None:
