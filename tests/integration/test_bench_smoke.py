@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from bench import inproc
+from bench import inproc, scale
+from bench.database import bench_database
 from bench.rate import run_rate
 from bench.report import write_section
 from bench.run import Options, run
@@ -159,3 +160,19 @@ def test_inproc_bench_measures_cpu_per_request_of_every_row(database_url: str, t
     text = doc.read_text()
     assert "<!-- bench:inproc -->" in text
     assert all(f"| {r.name} |" in text for r in rows)
+
+
+def test_scale_bench_measures_both_phases_and_loads_the_synthetic_rows(database_url: str, tmp_path: Path) -> None:
+    doc = tmp_path / "performance.md"
+    opts = argparse.Namespace(citizens=50, reports=500, rate=20, duration=1.0, rounds=1, output=doc)
+
+    with bench_database(database_url) as scratch:  # its own database: the synthetic rows stay out of the tests'
+        rows = scale.run(opts, database_url=scratch)
+
+    assert [r.name for r in rows] == [s.name for s in scale.SCALE_SCENARIOS]
+    for row in rows:
+        assert [r.errors for r in row.small + row.large] == [0, 0], row.name
+        assert row.ratio > 0
+    text = doc.read_text()
+    assert "<!-- bench:scale -->" in text
+    assert "| large |" in text
