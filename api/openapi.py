@@ -20,6 +20,7 @@ from litestar import Litestar
 from litestar._openapi.plugin import OpenAPIPlugin
 from litestar.routes import HTTPRoute
 
+from api.open311_docs import document_open311
 from api.problems import PROBLEM_JSON
 
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
@@ -84,6 +85,7 @@ def document_errors(app: Litestar) -> None:
     schema = app.plugins.get(OpenAPIPlugin).provide_openapi_schema()
     components = schema.setdefault("components", {}).setdefault("schemas", {})
     components["Problem"] = PROBLEM_SCHEMA
+    document_open311(schema)
     bodies = _body_types(app)
     for path, item in schema.get("paths", {}).items():
         if not path.startswith("/api/"):

@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+import jsonschema_rs
 import pytest
 
 from tests.support.auth import login, login_staff
@@ -22,6 +23,7 @@ from tests.support.open311 import (
     post_request,
     revoke_key,
     xml,
+    xml_as_documented,
 )
 
 WARD = "W00058"  # Phường Lý Thái Tổ, where LAT/LONG point
@@ -388,3 +390,53 @@ def test_only_staff_of_the_unit_read_the_partner_contact(http: httpx.Client, dat
     citizens = submit(http, login(http))
     assert http.get(f"{S}/{citizens['id']}/partner-contact", headers=handler.headers).status_code == 404
     assert http.get(f"{S}/not-a-uuid/partner-contact", headers=handler.headers).status_code in (400, 404, 422)
+
+
+def test_answers_match_the_served_openapi(http: httpx.Client, database_url: str) -> None:
+    """Schemathesis rarely reaches a handled, public request; here each Open311 answer carrying one (both
+    formats, with extensions, plus errors) is validated against the operation's documented schema."""
+    doc = http.get("/schema/openapi.json").json()
+    components = doc["components"]["schemas"]
+    key = issue_key(http, database_url)
+    handler = login_staff(http, database_url, WARD, "handler")
+    r = post_request(http, key, extensions="true", media_url="https://partner.example/photos/9.jpg")
+    ref = r.json()[0]["service_request_id"]
+    report_id = str(sql(database_url, "SELECT id FROM feedback_reports WHERE ref = $1", ref))
+    assert http.post(f"{S}/{report_id}/acknowledge", headers=handler.headers).status_code == 200
+    evidence = upload(http, handler, f"{S}/{report_id}/evidence", b"%PDF-1.4\n% bien ban\n", "bb.pdf",
+                      "application/pdf")
+    assert http.post(f"{S}/{report_id}/handle", json={"reply": "Đã sửa mặt đường, xem biên bản",
+                                                      "evidence_ids": [evidence.json()["id"]]},
+                     headers=handler.headers).status_code == 200
+
+    def check(path: str, method: str, response: httpx.Response) -> Any:
+        fmt = "json" if response.url.path.endswith(".json") else "xml"
+        media = "application/json" if fmt == "json" else "text/xml"
+        assert response.headers["content-type"].split(";")[0] == media
+        schema = doc["paths"][path][method]["responses"][str(response.status_code)]["content"][media]["schema"]
+        data = response.json() if fmt == "json" else xml_as_documented(response.content, schema, components)
+        errors = list(jsonschema_rs.validator_for({**schema, "components": doc["components"]}).iter_errors(data))
+        assert not errors, (path, [str(e) for e in errors])
+        return data
+
+    for fmt in ("json", "xml"):
+        created = check(f"{O311}/requests.{fmt}", "post", post_request(http, key, fmt, extensions="true"))
+        assert set(created[0]) == {"service_request_id", "service_notice", "account_id", "token"}
+        one = check(f"{O311}/requests/{{service_request_id}}.{fmt}", "get",
+                    http.get(f"{O311}/requests/{ref}.{fmt}", params={"extensions": "true", "api_key": key.api_key}))
+        assert one[0]["service_request_id"] == ref
+        assert one[0]["notes"]
+        listed = check(f"{O311}/requests.{fmt}", "get",
+                       http.get(f"{O311}/requests.{fmt}", params={"extensions": "true", "api_key": key.api_key}))
+        assert ref in [item["service_request_id"] for item in listed]
+        updates = check(f"{O311}/servicerequestupdates.{fmt}", "get",
+                        http.get(f"{O311}/servicerequestupdates.{fmt}", params={"api_key": key.api_key}))
+        assert ref in [u["service_request_id"] for u in updates]
+        token = created[0]["token"]
+        check(f"{O311}/tokens/{{token}}.{fmt}", "get", http.get(f"{O311}/tokens/{token}.{fmt}"))
+        check(f"{O311}/services/{{service_code}}.{fmt}", "get", http.get(f"{O311}/services/ROAD_DAMAGE.{fmt}"))
+        check(f"{O311}/discovery.{fmt}", "get", http.get(f"{O311}/discovery.{fmt}"))
+        bad = check(f"{O311}/requests.{fmt}", "post", post_request(http, key, fmt, service_code="NO_SUCH"))
+        assert bad[0]["code"] == "400"
+        assert check(f"{O311}/requests.{fmt}", "get",
+                     http.get(f"{O311}/requests.{fmt}", params={"api_key": "o311_wrong"}))[0]["code"] == "403"
