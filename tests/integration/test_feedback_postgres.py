@@ -13,11 +13,11 @@ import asyncpg
 
 from adapters.calendar.vietnam import VietnamHolidays
 from adapters.postgres.feedback import REPORT_COLS, PgCategories, PgReports, PgUnits
-from adapters.postgres.feedback_queries import PgFeedbackQueries, QueueFilter, SearchFilter
+from adapters.postgres.feedback_queries import PUBLIC_NEAR_SQL, PgFeedbackQueries, QueueFilter, SearchFilter
 from adapters.postgres.notifications import PgNotifier
 from adapters.postgres.pool import connect
 from domain.feedback.calendar import WorkingCalendar
-from domain.feedback.geo import BBox
+from domain.feedback.geo import BBox, feed_cell, feed_cells
 from domain.feedback.model import Status, UnitKind
 from domain.feedback.usecases import citizen, staff
 from domain.feedback.usecases.common import Deps
@@ -135,10 +135,8 @@ def test_hot_queries_use_indexes(database_url: str) -> None:
                 f"SELECT {REPORT_COLS} FROM feedback_reports WHERE category_id = $1 AND created_at >= $2 "
                 "AND lat BETWEEN $3 AND $4 AND lon BETWEEN $5 AND $6 ORDER BY created_at DESC LIMIT 50",
                 cat, now - timedelta(days=30), *box),
-            # Either partial index of public reports (the planner picks by statistics).
-            "feedback_reports_public_": (
-                f"SELECT {REPORT_COLS} FROM feedback_reports WHERE status = 'handled' AND publishable AND NOT hidden "
-                "AND lat BETWEEN $1 AND $2 AND lon BETWEEN $3 AND $4 ORDER BY id DESC LIMIT 21", *box),
+            # The public feed near a point: one page per feed cell from the cell index.
+            "feedback_reports_public_cell": (PUBLIC_NEAR_SQL, feed_cells(box), *box, uuid.UUID(int=(1 << 128) - 1), 21),
             "feedback_reports_deadline": (
                 "SELECT id FROM feedback_reports WHERE next_deadline_at < $1 ORDER BY next_deadline_at LIMIT 100", now),
         }
@@ -146,6 +144,38 @@ def test_hot_queries_use_indexes(database_url: str) -> None:
             plan = _plan(await conn.fetch("EXPLAIN " + query, *args))
             assert index in plan, f"{index} not used:\n{plan}"
             assert "Seq Scan" not in plan
+
+    run(database_url, body)
+
+
+def test_public_feed_near_a_point_pages_across_feed_cells(database_url: str) -> None:
+    async def body(conn: asyncpg.Connection[Any]) -> None:
+        d = deps(conn, Clock(datetime(2026, 11, 25, 2, 0, tzinfo=UTC)))
+        reporter = await _user(conn)
+        category = await _category(conn, "SIDEWALK")
+        centre = (21.1045, 105.7050)  # Đan Phượng: no other test reports here
+        inside = [(21.1010, 105.7010), (21.1040, 105.7040), (21.0995, 105.7060), (21.1090, 105.7095),
+                  (21.1050, 105.6990)]
+        assert len({feed_cell(*p) for p in inside}) >= 3  # the box spans several feed cells
+        hidden_point, outside = (21.1030, 105.7030), (21.1300, 105.7300)  # ~3.5 km away
+        ids = []
+        for lat, lon in [*inside, hidden_point, outside]:
+            r = await citizen.SubmitReport(d).execute(reporter, citizen.NewReport(
+                category_id=category, description="Vỉa hè bị lấn chiếm", lat=lat, lon=lon))
+            ids.append(r.id)
+        await conn.execute("UPDATE feedback_reports SET status = 'handled', handled_at = now(), closed_at = now() "
+                           "WHERE id = ANY($1::uuid[])", ids)
+        await conn.execute("UPDATE feedback_reports SET hidden = true WHERE id = $1", ids[len(inside)])
+        q, box = PgFeedbackQueries(conn), BBox.around(*centre, 1000)
+        seen: list[uuid.UUID] = []
+        after = None
+        while True:  # pages of 2, as the API fetches them (limit + 1 tells whether there is more)
+            page = await q.public_near(box, after, 3)
+            seen += [r.id for r in page[:2]]
+            if len(page) <= 2:
+                break
+            after = page[1].id
+        assert seen == sorted(ids[:len(inside)], reverse=True)  # all, once, newest first; not hidden/outside
 
     run(database_url, body)
 

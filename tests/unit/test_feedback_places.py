@@ -1,10 +1,11 @@
-"""Routing's place index: the nearest ward *of the nearest district*, else that district."""
+"""Routing's place index (the nearest ward *of the nearest district*) and the public feed's cells."""
 
 from __future__ import annotations
 
 import uuid
 
 from adapters.postgres.feedback_cache import PlaceIndex
+from domain.feedback.geo import BBox, feed_cell, feed_cells
 from domain.feedback.model import UnitKind, UnitRef
 
 HOAN_KIEM = UnitRef(uuid.uuid4(), UnitKind.DISTRICT)
@@ -36,3 +37,14 @@ def test_district_without_wards_on_record_and_no_districts_at_all() -> None:
     lonely = PlaceIndex([(BA_DINH, 21.036, 105.814)])
     assert lonely.locate(21.0, 105.8) == BA_DINH
     assert PlaceIndex([]).locate(21.0, 105.8) is None
+
+
+def test_feed_cells_cover_the_box_and_contain_its_points() -> None:
+    box = BBox.around(21.0287, 105.8545, 1000)
+    cells = feed_cells(box)
+    assert len(cells) == len(set(cells))
+    for lat in (box[0], 21.0287, box[1]):
+        for lon in (box[2], 105.8545, box[3]):
+            assert feed_cell(lat, lon) in cells
+    assert feed_cell(21.0287, 105.8545) == 2102 * 100_000 + 10585
+    assert len(feed_cells(BBox.around(21.0287, 105.8545, 5000))) <= 121  # the largest radius the feed allows
