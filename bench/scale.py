@@ -37,9 +37,13 @@ SCALE_SCENARIOS = [
     Scenario("feedback.my_reports", "read", "GET", "/api/v1/feedback/reports?limit=20",
              setup=setup_feedback.my_reports_setup,
              note="index range scan (reporter_id, id DESC) for a page of 20"),
+    Scenario("feedback.duplicates", "read", "GET",
+             "/api/v1/feedback/duplicates?category_id={category_id}&lat=21.0287&lon=105.8545",
+             setup=setup_feedback.duplicates_setup,
+             note="same category within ~100 m in the last 30 days, asked before every submission (index cells)"),
     Scenario("feedback.public_feed", "read", "GET",
              "/api/v1/public/feedback/reports?lat=21.0287&lon=105.8545&radius_m=1000&limit=20",
-             note="handled public reports within 1 km of Hoàn Kiếm lake (partial index on lat, lon)"),
+             note="handled public reports within 1 km of Hoàn Kiếm lake (one page per 0.01° feed cell)"),
 ]
 
 # Synthetic citizens: only what a users row needs; the hash column keeps its UNIQUE index honest.

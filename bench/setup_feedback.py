@@ -32,6 +32,13 @@ def create_setup(ctx: Any) -> list[dict[str, str]]:
         return [auth.login(http).headers for _ in range(4)]
 
 
+def duplicates_setup(ctx: Any) -> dict[str, str]:
+    """A logged-in citizen; ``category_id`` (SIDEWALK) for the path."""
+    with httpx.Client(base_url=ctx.base_url, timeout=15) as http:
+        ctx.values["category_id"] = _category_id(http)
+        return auth.login(http).headers
+
+
 def my_reports_setup(ctx: Any) -> dict[str, str]:
     """A citizen with 30 reports; the scenario reads the first page of 20."""
     with httpx.Client(base_url=ctx.base_url, timeout=15) as http:

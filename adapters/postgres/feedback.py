@@ -10,7 +10,7 @@ import asyncpg
 import msgspec
 
 from adapters.postgres.feedback_cache import PlaceIndex, ReferenceCache
-from domain.feedback.geo import BBox
+from domain.feedback.geo import BBox, index_cells
 from domain.feedback.model import (
     Attachment,
     AttachmentKind,
@@ -139,9 +139,25 @@ class PgUnits:
         return [r["user_id"] for r in rows]
 
 
+# The index-cell key of a report (domain.feedback.geo.index_cell), as indexed by migrations 0032 and 0033:
+# queries must use this very expression for PostgreSQL to match those indexes.
+INDEX_CELL_SQL = "(floor(lat * 100)::bigint * 100000 + floor(lon * 100)::bigint)"
+
 REPORT_COLS = """id, ref, reporter_id, category_id, level, status, description, lat, lon, address, ward_id,
     unit_id, assignee_id, answers, publishable, hidden, created_at, updated_at, ack_due_at, due_at,
     acknowledged_at, handled_at, closed_at, duplicate_of, reply, reopen_count, version"""
+
+
+# $1 category, $2 index cells of the box, $3 since, $4–$7 the box, $8 how many.
+NEARBY_SQL = f"""
+    SELECT {REPORT_COLS} FROM feedback_reports WHERE id IN (
+      SELECT top.id FROM unnest($2::bigint[]) AS c(cell) CROSS JOIN LATERAL (
+        SELECT id, created_at FROM feedback_reports
+        WHERE category_id = $1 AND {INDEX_CELL_SQL} = c.cell AND created_at >= $3
+          AND lat BETWEEN $4 AND $5 AND lon BETWEEN $6 AND $7
+        ORDER BY created_at DESC LIMIT $8) AS top
+      ORDER BY top.created_at DESC LIMIT $8)
+    ORDER BY created_at DESC"""
 
 
 def report_from_row(row: asyncpg.Record) -> Report:
@@ -251,11 +267,9 @@ class PgReports:
             rating.report_id, rating.score, rating.comment, rating.created_at))
 
     async def nearby(self, category_id: uuid.UUID, box: BBox, since: datetime, limit: int) -> list[Report]:
-        rows = await self.conn.fetch(
-            f"""SELECT {REPORT_COLS} FROM feedback_reports
-                WHERE category_id = $1 AND created_at >= $2 AND lat BETWEEN $3 AND $4 AND lon BETWEEN $5 AND $6
-                ORDER BY created_at DESC LIMIT $7""",
-            category_id, since, box[0], box[1], box[2], box[3], limit)
+        """Reports of the category created since ``since`` in the box, newest first: at most ``limit`` from
+        each index cell the box touches (index ``feedback_reports_category_cell``), then the newest of those."""
+        rows = await self.conn.fetch(NEARBY_SQL, category_id, index_cells(box), since, *box, limit)
         return [report_from_row(r) for r in rows]
 
     async def overdue(self, now: datetime, limit: int) -> list[Overdue]:

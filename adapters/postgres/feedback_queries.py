@@ -13,8 +13,8 @@ from typing import Any
 import asyncpg
 import msgspec
 
-from adapters.postgres.feedback import REPORT_COLS, Conn, attachment_from_row, report_from_row
-from domain.feedback.geo import BBox, feed_cells
+from adapters.postgres.feedback import INDEX_CELL_SQL, REPORT_COLS, Conn, attachment_from_row, report_from_row
+from domain.feedback.geo import BBox, index_cells
 from domain.feedback.model import (
     ActorKind,
     Attachment,
@@ -28,15 +28,13 @@ from domain.feedback.model import (
 
 _OPEN_SQL = "status IN ('pending', 'transferred', 'in_progress')"
 _PUBLIC_SQL = "status = 'handled' AND publishable AND NOT hidden"
-# The key of index feedback_reports_public_cell (migrations/0032): must stay the same expression.
-_FEED_CELL_SQL = "(floor(lat * 100)::bigint * 100000 + floor(lon * 100)::bigint)"
 _AFTER_ALL = uuid.UUID(int=(1 << 128) - 1)  # "id < this" holds for every id: the first page
-# $1 feed cells of the box, $2–$5 the box, $6 the cursor, $7 the page size (+1).
+# $1 index cells of the box, $2–$5 the box, $6 the cursor, $7 the page size (+1).
 PUBLIC_NEAR_SQL = f"""
     SELECT {REPORT_COLS} FROM feedback_reports WHERE id IN (
       SELECT top.id FROM unnest($1::bigint[]) AS c(cell) CROSS JOIN LATERAL (
         SELECT id FROM feedback_reports
-        WHERE {_FEED_CELL_SQL} = c.cell AND {_PUBLIC_SQL}
+        WHERE {INDEX_CELL_SQL} = c.cell AND {_PUBLIC_SQL}
           AND lat BETWEEN $2 AND $3 AND lon BETWEEN $4 AND $5 AND id < $6
         ORDER BY id DESC LIMIT $7) AS top
       ORDER BY top.id DESC LIMIT $7)
@@ -154,9 +152,9 @@ class PgFeedbackQueries:
         return await self._summaries(sql, now, after, limit, staff=True)
 
     async def public_near(self, box: BBox, after: uuid.UUID | None, limit: int) -> list[Report]:
-        """Newest public reports in the box: at most ``limit`` from each feed cell it touches (index
+        """Newest public reports in the box: at most ``limit`` from each index cell it touches (index
         ``feedback_reports_public_cell``, newest first per cell), then the newest ``limit`` of those."""
-        rows = await self.conn.fetch(PUBLIC_NEAR_SQL, feed_cells(box), *box, after or _AFTER_ALL, limit)
+        rows = await self.conn.fetch(PUBLIC_NEAR_SQL, index_cells(box), *box, after or _AFTER_ALL, limit)
         return [report_from_row(r) for r in rows]
 
     async def public_in_ward(self, ward_id: uuid.UUID, after: uuid.UUID | None, limit: int) -> list[Report]:

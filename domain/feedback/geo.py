@@ -53,19 +53,20 @@ def cell_centre(row: int, col: int, steps: tuple[float, float]) -> tuple[float, 
     return (row + 0.5) * steps[0], (col + 0.5) * steps[1]
 
 
-# Public-feed cells: 0.01° squares keyed row * 100000 + col (row = floor(lat * 100), col = floor(lon * 100)),
-# the key of the feed's index (migrations/0032_feedback_feed_cells.sql). The arithmetic is the same
-# IEEE double multiplication in Python and PostgreSQL, so both sides agree on every point's cell.
-FEED_CELLS_PER_DEGREE = 100
-_FEED_COL_SPAN = 100_000
+# Index cells: 0.01° squares (about 1.1 × 1.0 km) keyed row * 100000 + col, row = floor(lat * 100),
+# col = floor(lon * 100). Indexes key reports by them (migrations 0032, 0033) so that "near a point"
+# reads one short index range per cell the box touches instead of a whole latitude band. The arithmetic
+# is the same IEEE double multiplication in Python and PostgreSQL, so both agree on every point's cell.
+INDEX_CELLS_PER_DEGREE = 100
+_INDEX_COL_SPAN = 100_000
 
 
-def feed_cell(lat: float, lon: float) -> int:
-    return math.floor(lat * FEED_CELLS_PER_DEGREE) * _FEED_COL_SPAN + math.floor(lon * FEED_CELLS_PER_DEGREE)
+def index_cell(lat: float, lon: float) -> int:
+    return math.floor(lat * INDEX_CELLS_PER_DEGREE) * _INDEX_COL_SPAN + math.floor(lon * INDEX_CELLS_PER_DEGREE)
 
 
-def feed_cells(box: BBox) -> list[int]:
-    """Every feed cell the box touches (a 5 km radius: about 10 × 10 cells)."""
-    rows = range(math.floor(box[0] * FEED_CELLS_PER_DEGREE), math.floor(box[1] * FEED_CELLS_PER_DEGREE) + 1)
-    cols = range(math.floor(box[2] * FEED_CELLS_PER_DEGREE), math.floor(box[3] * FEED_CELLS_PER_DEGREE) + 1)
-    return [row * _FEED_COL_SPAN + col for row in rows for col in cols]
+def index_cells(box: BBox) -> list[int]:
+    """Every index cell the box touches (a 100 m radius: 1–4 cells; 5 km: about 10 × 10)."""
+    rows = range(math.floor(box[0] * INDEX_CELLS_PER_DEGREE), math.floor(box[1] * INDEX_CELLS_PER_DEGREE) + 1)
+    cols = range(math.floor(box[2] * INDEX_CELLS_PER_DEGREE), math.floor(box[3] * INDEX_CELLS_PER_DEGREE) + 1)
+    return [row * _INDEX_COL_SPAN + col for row in rows for col in cols]

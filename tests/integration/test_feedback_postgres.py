@@ -12,12 +12,12 @@ from typing import Any
 import asyncpg
 
 from adapters.calendar.vietnam import VietnamHolidays
-from adapters.postgres.feedback import REPORT_COLS, PgCategories, PgReports, PgUnits
+from adapters.postgres.feedback import NEARBY_SQL, REPORT_COLS, PgCategories, PgReports, PgUnits
 from adapters.postgres.feedback_queries import PUBLIC_NEAR_SQL, PgFeedbackQueries, QueueFilter, SearchFilter
 from adapters.postgres.notifications import PgNotifier
 from adapters.postgres.pool import connect
 from domain.feedback.calendar import WorkingCalendar
-from domain.feedback.geo import BBox, feed_cell, feed_cells
+from domain.feedback.geo import BBox, index_cell, index_cells
 from domain.feedback.model import Status, UnitKind
 from domain.feedback.usecases import citizen, staff
 from domain.feedback.usecases.common import Deps
@@ -131,12 +131,10 @@ def test_hot_queries_use_indexes(database_url: str) -> None:
             "feedback_reports_unit_status": (
                 f"SELECT {REPORT_COLS} FROM feedback_reports WHERE unit_id = $1 AND status = 'handled' "
                 "ORDER BY id DESC LIMIT 21", unit),
-            "feedback_reports_category_recent": (
-                f"SELECT {REPORT_COLS} FROM feedback_reports WHERE category_id = $1 AND created_at >= $2 "
-                "AND lat BETWEEN $3 AND $4 AND lon BETWEEN $5 AND $6 ORDER BY created_at DESC LIMIT 50",
-                cat, now - timedelta(days=30), *box),
-            # The public feed near a point: one page per feed cell from the cell index.
-            "feedback_reports_public_cell": (PUBLIC_NEAR_SQL, feed_cells(box), *box, uuid.UUID(int=(1 << 128) - 1), 21),
+            # Duplicate suggestions and the public feed near a point: one short range per index cell.
+            "feedback_reports_category_cell": (NEARBY_SQL, cat, index_cells(box), now - timedelta(days=30), *box, 50),
+            "feedback_reports_public_cell": (PUBLIC_NEAR_SQL, index_cells(box), *box, uuid.UUID(int=(1 << 128) - 1),
+                                             21),
             "feedback_reports_deadline": (
                 "SELECT id FROM feedback_reports WHERE next_deadline_at < $1 ORDER BY next_deadline_at LIMIT 100", now),
         }
@@ -148,7 +146,7 @@ def test_hot_queries_use_indexes(database_url: str) -> None:
     run(database_url, body)
 
 
-def test_public_feed_near_a_point_pages_across_feed_cells(database_url: str) -> None:
+def test_public_feed_near_a_point_pages_across_index_cells(database_url: str) -> None:
     async def body(conn: asyncpg.Connection[Any]) -> None:
         d = deps(conn, Clock(datetime(2026, 11, 25, 2, 0, tzinfo=UTC)))
         reporter = await _user(conn)
@@ -156,7 +154,7 @@ def test_public_feed_near_a_point_pages_across_feed_cells(database_url: str) -> 
         centre = (21.1045, 105.7050)  # Đan Phượng: no other test reports here
         inside = [(21.1010, 105.7010), (21.1040, 105.7040), (21.0995, 105.7060), (21.1090, 105.7095),
                   (21.1050, 105.6990)]
-        assert len({feed_cell(*p) for p in inside}) >= 3  # the box spans several feed cells
+        assert len({index_cell(*p) for p in inside}) >= 3  # the box spans several feed cells
         hidden_point, outside = (21.1030, 105.7030), (21.1300, 105.7300)  # ~3.5 km away
         ids = []
         for lat, lon in [*inside, hidden_point, outside]:

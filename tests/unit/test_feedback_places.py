@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 from adapters.postgres.feedback_cache import PlaceIndex
-from domain.feedback.geo import BBox, feed_cell, feed_cells
+from domain.feedback.geo import BBox, index_cell, index_cells
 from domain.feedback.model import UnitKind, UnitRef
 
 HOAN_KIEM = UnitRef(uuid.uuid4(), UnitKind.DISTRICT)
@@ -39,12 +39,12 @@ def test_district_without_wards_on_record_and_no_districts_at_all() -> None:
     assert PlaceIndex([]).locate(21.0, 105.8) is None
 
 
-def test_feed_cells_cover_the_box_and_contain_its_points() -> None:
+def test_index_cells_cover_the_box_and_contain_its_points() -> None:
     box = BBox.around(21.0287, 105.8545, 1000)
-    cells = feed_cells(box)
+    cells = index_cells(box)
     assert len(cells) == len(set(cells))
     for lat in (box[0], 21.0287, box[1]):
         for lon in (box[2], 105.8545, box[3]):
-            assert feed_cell(lat, lon) in cells
-    assert feed_cell(21.0287, 105.8545) == 2102 * 100_000 + 10585
-    assert len(feed_cells(BBox.around(21.0287, 105.8545, 5000))) <= 121  # the largest radius the feed allows
+            assert index_cell(lat, lon) in cells
+    assert index_cell(21.0287, 105.8545) == 2102 * 100_000 + 10585
+    assert len(index_cells(BBox.around(21.0287, 105.8545, 5000))) <= 121  # the largest radius the feed allows
