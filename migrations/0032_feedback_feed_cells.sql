@@ -5,7 +5,7 @@
 -- orders each cell newest first, so the feed reads at most one page per cell of the box (domain
 -- feedback.geo.index_cells) and lat/lon come from the index itself. The cell expression must stay
 -- identical to INDEX_CELL_SQL in adapters/postgres/feedback.py.
-CREATE INDEX feedback_reports_public_cell ON feedback_reports
+CREATE INDEX IF NOT EXISTS feedback_reports_public_cell ON feedback_reports
     ((floor(lat * 100)::bigint * 100000 + floor(lon * 100)::bigint), id DESC) INCLUDE (lat, lon)
     WHERE status = 'handled' AND publishable AND NOT hidden;
 DROP INDEX feedback_reports_public_geo;

@@ -5,6 +5,6 @@
 -- a 100 m box touches (domain feedback.geo.index_cells; expression = INDEX_CELL_SQL in
 -- adapters/postgres/feedback.py), newest first, lat/lon from the index. The (category_id, created_at)
 -- index stays: Open311 and staff search filter by category and period without a place.
-CREATE INDEX feedback_reports_category_cell ON feedback_reports
+CREATE INDEX IF NOT EXISTS feedback_reports_category_cell ON feedback_reports
     (category_id, (floor(lat * 100)::bigint * 100000 + floor(lon * 100)::bigint), created_at DESC)
     INCLUDE (lat, lon);
