@@ -148,16 +148,24 @@ REPORT_COLS = """id, ref, reporter_id, category_id, level, status, description, 
     acknowledged_at, handled_at, closed_at, duplicate_of, reply, reopen_count, version"""
 
 
-# $1 category, $2 index cells of the box, $3 since, $4–$7 the box, $8 how many.
-NEARBY_SQL = f"""
+def newest_per_cell(where: str, newest: str, cells: str, limit: str) -> str:
+    """Reports near a point, newest first by ``newest``: at most ``limit`` rows matching ``where`` from each
+    index cell in ``cells`` (one short, ordered range of an index keyed by the cell), then the newest
+    ``limit`` of those — instead of every matching row in the box's latitude band, sorted."""
+    return f"""
     SELECT {REPORT_COLS} FROM feedback_reports WHERE id IN (
-      SELECT top.id FROM unnest($2::bigint[]) AS c(cell) CROSS JOIN LATERAL (
-        SELECT id, created_at FROM feedback_reports
-        WHERE category_id = $1 AND {INDEX_CELL_SQL} = c.cell AND created_at >= $3
-          AND lat BETWEEN $4 AND $5 AND lon BETWEEN $6 AND $7
-        ORDER BY created_at DESC LIMIT $8) AS top
-      ORDER BY top.created_at DESC LIMIT $8)
-    ORDER BY created_at DESC"""
+      SELECT top.id FROM unnest({cells}::bigint[]) AS c(cell) CROSS JOIN LATERAL (
+        SELECT id, {newest} AS newest FROM feedback_reports
+        WHERE {INDEX_CELL_SQL} = c.cell AND {where}
+        ORDER BY {newest} DESC LIMIT {limit}) AS top
+      ORDER BY top.newest DESC LIMIT {limit})
+    ORDER BY {newest} DESC"""
+
+
+# $1 category, $2 index cells of the box, $3 since, $4–$7 the box, $8 how many.
+NEARBY_SQL = newest_per_cell(
+    "category_id = $1 AND created_at >= $3 AND lat BETWEEN $4 AND $5 AND lon BETWEEN $6 AND $7",
+    newest="created_at", cells="$2", limit="$8")
 
 
 def report_from_row(row: asyncpg.Record) -> Report:

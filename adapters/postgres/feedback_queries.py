@@ -13,7 +13,7 @@ from typing import Any
 import asyncpg
 import msgspec
 
-from adapters.postgres.feedback import INDEX_CELL_SQL, REPORT_COLS, Conn, attachment_from_row, report_from_row
+from adapters.postgres.feedback import REPORT_COLS, Conn, attachment_from_row, newest_per_cell, report_from_row
 from domain.feedback.geo import BBox, index_cells
 from domain.feedback.model import (
     ActorKind,
@@ -30,15 +30,8 @@ _OPEN_SQL = "status IN ('pending', 'transferred', 'in_progress')"
 _PUBLIC_SQL = "status = 'handled' AND publishable AND NOT hidden"
 _AFTER_ALL = uuid.UUID(int=(1 << 128) - 1)  # "id < this" holds for every id: the first page
 # $1 index cells of the box, $2–$5 the box, $6 the cursor, $7 the page size (+1).
-PUBLIC_NEAR_SQL = f"""
-    SELECT {REPORT_COLS} FROM feedback_reports WHERE id IN (
-      SELECT top.id FROM unnest($1::bigint[]) AS c(cell) CROSS JOIN LATERAL (
-        SELECT id FROM feedback_reports
-        WHERE {INDEX_CELL_SQL} = c.cell AND {_PUBLIC_SQL}
-          AND lat BETWEEN $2 AND $3 AND lon BETWEEN $4 AND $5 AND id < $6
-        ORDER BY id DESC LIMIT $7) AS top
-      ORDER BY top.id DESC LIMIT $7)
-    ORDER BY id DESC"""
+PUBLIC_NEAR_SQL = newest_per_cell(f"{_PUBLIC_SQL} AND lat BETWEEN $2 AND $3 AND lon BETWEEN $4 AND $5 AND id < $6",
+                                  newest="id", cells="$1", limit="$7")
 
 
 class QueueFilter(msgspec.Struct, frozen=True, kw_only=True):
