@@ -19,7 +19,7 @@ import asyncpg
 from adapters.postgres.embedded import EmbeddedPostgres
 from adapters.postgres.migrator import migrate
 from adapters.postgres.pool import connect
-from adapters.postgres.scratch import execute_on, scratch_database
+from adapters.postgres.scratch import execute_on, fetchval_on, scratch_database
 from adapters.postgres.seed import seed_demo
 
 LOCAL_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -43,11 +43,7 @@ async def _prepare(url: str) -> None:
 
 
 async def postgres_version(url: str) -> str:
-    conn = await asyncpg.connect(url, timeout=5)
-    try:
-        return str(await conn.fetchval("SHOW server_version"))
-    finally:
-        await conn.close()
+    return str(await fetchval_on(url, "SHOW server_version"))
 
 
 @contextmanager

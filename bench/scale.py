@@ -23,6 +23,7 @@ from pathlib import Path
 
 import asyncpg
 
+from adapters.postgres.scratch import fetchval_on
 from bench import procs, report, setup_feedback
 from bench.database import postgres_version, run_database
 from bench.rate import RateResult, run_rate
@@ -145,12 +146,9 @@ def measure_all(base_url: str, specs: list[tuple[Row, RequestSpec]], opts: argpa
 
 
 async def _counts(database_url: str) -> tuple[int, int]:
-    conn = await asyncpg.connect(database_url)
-    try:
-        return (await conn.fetchval("SELECT count(*) FROM users"),
-                await conn.fetchval("SELECT count(*) FROM feedback_reports"))
-    finally:
-        await conn.close()
+    users, reports = await fetchval_on(
+        database_url, "SELECT ARRAY[(SELECT count(*) FROM users), (SELECT count(*) FROM feedback_reports)]")
+    return users, reports
 
 
 def render(rows: list[Row], opts: argparse.Namespace, machine: str, sizes: dict[str, tuple[int, int]],

@@ -54,17 +54,10 @@ def busiest_reporter(ctx: Any) -> dict[str, str]:
     """For the floor app's same-query reference: a reporter with a full page (the scenarios made them)."""
     import asyncio
 
-    import asyncpg
+    from adapters.postgres.scratch import fetchval_on
 
-    async def find() -> Any:
-        conn = await asyncpg.connect(ctx.database_url)
-        try:
-            return await conn.fetchval("SELECT reporter_id FROM feedback_reports GROUP BY 1 HAVING count(*) > 20"
-                                       " LIMIT 1")
-        finally:
-            await conn.close()
-
-    reporter = asyncio.run(find())
+    reporter = asyncio.run(fetchval_on(
+        ctx.database_url, "SELECT reporter_id FROM feedback_reports GROUP BY 1 HAVING count(*) > 20 LIMIT 1"))
     if reporter is None:
         raise RuntimeError("no reporter with a full page yet: run it after feedback.my_reports")
     ctx.values["reporter_id"] = str(reporter)

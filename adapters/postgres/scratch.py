@@ -9,6 +9,7 @@ import asyncio
 import secrets
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -19,13 +20,17 @@ def with_database(url: str, name: str) -> str:
     return urlunsplit(urlsplit(url)._replace(path="/" + name))
 
 
-async def execute_on(url: str, sql: str) -> None:
+async def fetchval_on(url: str, sql: str, *args: Any) -> Any:
     """One statement on its own short-lived connection (CREATE/DROP DATABASE cannot run in a pool)."""
     conn = await asyncpg.connect(url, timeout=5)
     try:
-        await conn.execute(sql)
+        return await conn.fetchval(sql, *args)
     finally:
         await conn.close()
+
+
+async def execute_on(url: str, sql: str) -> None:
+    await fetchval_on(url, sql)
 
 
 @contextmanager
