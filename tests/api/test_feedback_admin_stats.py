@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 from typing import Any
 
 import httpx
 
 from tests.support.auth import login, login_city_admin, login_staff
-from tests.support.feedback import HOAN_KIEM, R, S, category_body, jpeg_with_gps, sql, submit, upload
+from tests.support.feedback import HOAN_KIEM, R, S, category_body, jpeg_with_gps, recent_period, sql, submit, upload
 
 ADMIN = "/api/v1/admin/feedback/categories"
 FEED = "/api/v1/public/feedback/reports"
@@ -130,8 +129,7 @@ def test_statistics_and_csv(http: httpx.Client, database_url: str) -> None:
     rid = _handled(http, staff, citizen)
     assert http.post(f"{R}/{rid}/rating", json={"score": 4}, headers=citizen.headers).status_code == 201
     unit = str(sql(database_url, "SELECT id FROM units WHERE code = $1", WARD))
-    today = dt.datetime.now(dt.UTC).astimezone(dt.timezone(dt.timedelta(hours=7))).date()
-    period = {"from": str(today - dt.timedelta(days=1)), "to": str(today)}
+    period = recent_period()
     mine = http.get("/api/v1/feedback/stats", params={**period, "unit_id": unit}, headers=staff.headers)
     assert mine.status_code == 200, mine.text
     total = mine.json()["total"]

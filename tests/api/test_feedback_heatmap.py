@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 
 import httpx
 
 from domain.feedback.geo import grid_steps
 from tests.support.auth import login, login_city_admin, login_staff
-from tests.support.feedback import HOAN_KIEM, category_body, sql, submit
+from tests.support.feedback import HOAN_KIEM, category_body, recent_period, sql, submit
 
 HEATMAP = "/api/v1/feedback/stats/heatmap"
 WARD = "W00058"  # where HOAN_KIEM routes
@@ -17,12 +16,8 @@ NEAR = {"lat": HOAN_KIEM["lat"] + 0.0002, "lon": HOAN_KIEM["lon"] - 0.0002}  # ~
 FAR = {"lat": 21.0500, "lon": 105.8000}  # Ba Đình, ~6 km away
 
 
-def _period() -> dict[str, str]:
-    today = dt.datetime.now(dt.UTC).astimezone(dt.timezone(dt.timedelta(hours=7))).date()
-    return {"from": str(today - dt.timedelta(days=1)), "to": str(today)}
-
-
 def test_heatmap_counts_reports_per_cell_for_admin_and_unit_staff(http: httpx.Client, database_url: str) -> None:
+    period = recent_period()
     admin = login_city_admin(http, database_url)
     citizen = login(http)
     created = http.post("/api/v1/admin/feedback/categories", json=category_body(questions=[]), headers=admin.headers)
@@ -31,7 +26,7 @@ def test_heatmap_counts_reports_per_cell_for_admin_and_unit_staff(http: httpx.Cl
     for place in (HOAN_KIEM, NEAR, FAR):
         submit(http, citizen, category_id=category, **place)
 
-    city = http.get(HEATMAP, params={**_period(), "category_id": category}, headers=admin.headers)
+    city = http.get(HEATMAP, params={**period, "category_id": category}, headers=admin.headers)
     assert city.status_code == 200, city.text
     body = city.json()
     assert body["cell_m"] == 500
@@ -45,36 +40,37 @@ def test_heatmap_counts_reports_per_cell_for_admin_and_unit_staff(http: httpx.Cl
     assert set(busiest) == {"lat", "lon", "reports", "open"}  # counts only: no report, reporter or text
 
     # Larger cells merge what smaller ones keep apart.
-    coarse = http.get(HEATMAP, params={**_period(), "category_id": category, "cell_m": 5000}, headers=admin.headers)
+    coarse = http.get(HEATMAP, params={**period, "category_id": category, "cell_m": 5000}, headers=admin.headers)
     assert sum(c["reports"] for c in coarse.json()["cells"]) == 3
     assert len(coarse.json()["cells"]) <= 2
 
     unit = str(sql(database_url, "SELECT id FROM units WHERE code = $1", WARD))
     staff = login_staff(http, database_url, WARD, "handler")
-    mine = http.get(HEATMAP, params={**_period(), "category_id": category, "unit_id": unit}, headers=staff.headers)
+    mine = http.get(HEATMAP, params={**period, "category_id": category, "unit_id": unit}, headers=staff.headers)
     assert mine.status_code == 200, mine.text
     assert [c["reports"] for c in mine.json()["cells"]] == [2]  # the far report went to another unit
 
-    other_category = http.get(HEATMAP, params={**_period(), "category_id": str(uuid.uuid4())}, headers=admin.headers)
+    other_category = http.get(HEATMAP, params={**period, "category_id": str(uuid.uuid4())}, headers=admin.headers)
     assert other_category.json()["cells"] == []
 
 
 def test_heatmap_is_for_the_unit_staff_and_city_admins_only(http: httpx.Client, database_url: str) -> None:
+    period = recent_period()
     unit = str(sql(database_url, "SELECT id FROM units WHERE code = $1", WARD))
     citizen, other_citizen = login(http), login(http)
     outsider = login_staff(http, database_url, "D005", "supervisor")
     staff = login_staff(http, database_url, WARD, "handler")
     for who, params in [(citizen, {"unit_id": unit}), (other_citizen, {}), (outsider, {"unit_id": unit}),
                         (staff, {})]:  # a unit's staff never sees the whole city
-        r = http.get(HEATMAP, params={**_period(), **params}, headers=who.headers)
+        r = http.get(HEATMAP, params={**period, **params}, headers=who.headers)
         assert r.status_code == 403, (who, params, r.text)
         assert r.headers["content-type"].startswith("application/problem+json")
-    assert http.get(HEATMAP, params=_period()).status_code == 401
+    assert http.get(HEATMAP, params=period).status_code == 401
 
 
 def test_heatmap_bad_input_is_a_problem(http: httpx.Client, database_url: str) -> None:
     admin = login_city_admin(http, database_url)
-    period = _period()
+    period = recent_period()
     for params, field in [({**period, "cell_m": "50"}, "cell_m"), ({**period, "cell_m": "big"}, "cell_m"),
                           ({"from": period["to"], "to": period["from"]}, "to"),
                           ({"from": "2020-01-01", "to": "2026-01-01"}, "to"),

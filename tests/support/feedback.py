@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import io
 import secrets
 from typing import Any
@@ -11,6 +12,7 @@ import asyncpg
 import httpx
 from PIL import Image
 
+from domain.shared.time import HANOI
 from tests.support.auth import Session
 
 R = "/api/v1/feedback/reports"
@@ -75,3 +77,9 @@ def category_body(**kw: Any) -> dict[str, Any]:
             "questions": [{"code": "kind", "datatype": "singlevaluelist", "required": True, "label_vi": "Loại",
                            "label_en": "Kind", "values": [{"key": "stop", "name_vi": "Dừng", "name_en": "Stop"}]}],
             **kw}
+
+
+def recent_period() -> dict[str, str]:
+    """``from``/``to`` query parameters for yesterday and today in Hanoi (statistics, heat map)."""
+    today = dt.datetime.now(HANOI).date()
+    return {"from": str(today - dt.timedelta(days=1)), "to": str(today)}
