@@ -17,10 +17,11 @@ from pathlib import Path
 import asyncpg
 
 from adapters.postgres.embedded import EmbeddedPostgres
+from adapters.postgres.feedback.seed import seed_feedback_categories
 from adapters.postgres.migrator import migrate
 from adapters.postgres.pool import connect
 from adapters.postgres.scratch import execute_on, fetchval_on, scratch_database
-from adapters.postgres.seed import seed_demo
+from adapters.postgres.seed import seed_units
 
 LOCAL_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
 
@@ -37,7 +38,8 @@ async def _prepare(url: str) -> None:
     conn = await connect(url)
     try:
         await migrate(conn)
-        await seed_demo(conn)
+        await seed_units(conn)
+        await seed_feedback_categories(conn)
     finally:
         await conn.close()
 

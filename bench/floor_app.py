@@ -24,8 +24,8 @@ from litestar import Litestar, get
 from litestar.datastructures import State
 from litestar.exceptions import NotFoundException
 
-from adapters.postgres.feedback_queries import PgFeedbackQueries
-from api.feedback_common import page
+from adapters.postgres.feedback.queries import PgFeedbackQueries
+from api.feedback.common import page
 from domain.feedback.model import ReportSummary
 from domain.shared.paging import Page
 
@@ -103,7 +103,7 @@ def serve(server: str, host: str, port: int) -> None:
     from granian.constants import Interfaces
     from granian.server import Server
 
-    # Same arguments as `thudo serve` (api/cli.py) so the floor is served the way the service is.
+    # Same arguments as `thudo serve` (api/platform/cli.py) so the floor is served the way the service is.
     Server("bench.floor_app:create_app", address=host, port=port, interface=Interfaces.ASGI, workers=1,
            factory=True, log_access=False, backlog=2048).serve()
 

@@ -179,8 +179,8 @@ def _service(database_url: str, data_dir: Path) -> Iterator[str]:
 
 
 def run(opts: argparse.Namespace, scenarios: Sequence[Scenario], database_url: str | None = None) -> list[Row]:
-    from api.app import create_app
-    from api.settings import load_settings
+    from api.platform.app import create_app
+    from api.platform.settings import load_settings
     from bench.floor_app import create_app as create_floor_app
 
     with run_database(database_url) as (db, how), \
@@ -193,7 +193,7 @@ def run(opts: argparse.Namespace, scenarios: Sequence[Scenario], database_url: s
                                   "ENVIRONMENT": "development", "STANDINS": "true", "RUN_WORKER": "false",
                                   "SEED_DEMO": "false", "LOG_LEVEL": "INFO"})
         # Access lines are produced and encoded as in production, but not written to this terminal.
-        from api.access_log import ACCESS_LOG
+        from api.platform.access_log import ACCESS_LOG
 
         sink, ACCESS_LOG.sink = ACCESS_LOG.sink, lambda _data: None
         try:

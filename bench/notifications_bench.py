@@ -21,10 +21,10 @@ from typing import Any
 
 import httpx
 
-from adapters.postgres.notifications_outbox import PgOutbox
+from adapters.postgres.notifications.outbox import PgOutbox
 from adapters.postgres.pool import create_pool
-from api.push_setup import build_push_gateway
-from api.settings import load_settings
+from api.notifications.wiring import build_push_gateway
+from api.platform.settings import load_settings
 from bench import procs, report
 from bench.database import bench_database, postgres_version, server_url
 from domain.notifications.delivery import DeliverPushBatch, DeliveryPolicy

@@ -93,7 +93,7 @@ def floor_app(database_url: str, server: str = "granian") -> Launch:
 
 
 def service(database_url: str, data_dir: Path, extra_env: Mapping[str, str] | None = None) -> Launch:
-    """The real service exactly as deployed: ``python -m api.cli serve`` (granian), one worker.
+    """The real service exactly as deployed: ``python -m api.platform.cli serve`` (granian), one worker.
 
     At the default log level (INFO), so every request writes its access line as in production.
     """
@@ -101,4 +101,4 @@ def service(database_url: str, data_dir: Path, extra_env: Mapping[str, str] | No
     env = {"DATABASE_URL": database_url, "HOST": "127.0.0.1", "PORT": str(port), "WORKERS": "1",
            "LOG_LEVEL": "INFO", "ENVIRONMENT": "development", "STANDINS": "true", "RUN_WORKER": "false",
            "SEED_DEMO": "false", "DATA_DIR": str(data_dir), **(extra_env or {})}
-    return Launch([sys.executable, "-m", "api.cli", "serve"], env, port, "/health/ready")
+    return Launch([sys.executable, "-m", "api.platform.cli", "serve"], env, port, "/health/ready")

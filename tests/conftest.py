@@ -11,9 +11,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from api.access_log import ACCESS_LOG
-from api.app import create_app
-from api.settings import Settings, load_settings
+from api.platform.access_log import ACCESS_LOG
+from api.platform.app import create_app
+from api.platform.settings import Settings, load_settings
 from tests.support.database import fresh_database, server_url, truncate_all
 from tests.support.live import free_port, serve
 

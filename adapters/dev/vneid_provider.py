@@ -162,7 +162,7 @@ class StandInProvider:
 
     def rotate(self, keep_old: bool) -> str:
         key = new_rsa_key()
-        kid = public_jwk(key)["kid"]
+        kid = str(public_jwk(key)["kid"])
         self.signing_keys = [(kid, key), *(self.signing_keys if keep_old else [])]
         return kid
 

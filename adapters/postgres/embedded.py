@@ -21,7 +21,8 @@ class EmbeddedPostgres:
 
         self.data_dir.mkdir(parents=True, exist_ok=True)
         # pgserver refuses to initialise a non-empty directory; keep ours in a subfolder.
-        self._server = pgserver.get_server(self.data_dir / "pg", cleanup_mode="stop")
+        self._server = pgserver.get_server(  # type: ignore[attr-defined]
+            self.data_dir / "pg", cleanup_mode="stop")
         log.info("embedded postgresql running", extra={"data_dir": str(self.data_dir)})
         return str(self._server.get_uri())
 

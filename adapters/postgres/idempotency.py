@@ -16,9 +16,11 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 if TYPE_CHECKING:
+    from typing import TypeAlias
+
     import asyncpg
 
-    Conn = asyncpg.Connection[Any] | asyncpg.pool.PoolConnectionProxy[Any]
+    Conn: TypeAlias = asyncpg.Connection[Any] | asyncpg.pool.PoolConnectionProxy[Any]
 
 # How long a client may retry with the same key (Stripe and the IETF draft use 24 h).
 RETENTION = timedelta(hours=24)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -35,7 +35,7 @@ async def execute_on(url: str, sql: str) -> None:
 
 @contextmanager
 def scratch_database(server: str, prefix: str,
-                     prepare: Callable[[str], Awaitable[None]] | None = None) -> Iterator[str]:
+                     prepare: Callable[[str], Coroutine[Any, Any, None]] | None = None) -> Iterator[str]:
     """A new database on ``server`` (``prepare``d, e.g. migrated and seeded); dropped on exit."""
     name = prefix + secrets.token_hex(6)
     asyncio.run(execute_on(server, f'CREATE DATABASE "{name}"'))

@@ -1,4 +1,5 @@
-"""``thudo seed``: idempotent demo data (upserts by code, safe to run on every start)."""
+"""Reference data every context relies on: Hanoi's administrative and handling units (upserts by code,
+safe to run on every start). Each context seeds its own demo data (``Context.seed``)."""
 
 from __future__ import annotations
 
@@ -6,10 +7,7 @@ from typing import Any
 
 import asyncpg
 
-from adapters.postgres.feedback_seed import seed_feedback_categories
-from adapters.postgres.identity_seed import seed_identity
 from adapters.postgres.seed_data import DEPARTMENTS, DISTRICTS, WARDS
-from domain.identity.ports import PiiProtector
 from domain.shared.ids import new_id
 
 CITY = ("HN", "Thành phố Hà Nội", "Hanoi City", 21.0285, 105.8542)
@@ -35,12 +33,3 @@ async def seed_units(conn: asyncpg.Connection[Any]) -> None:
             await conn.fetchval(_UPSERT, new_id(), wcode, "ward", wvi, wen, district_id, wlat, wlon)
     for code, vi, en in DEPARTMENTS:
         await conn.fetchval(_UPSERT, new_id(), code, "department", vi, en, city_id, None, None)
-
-
-async def seed_demo(conn: asyncpg.Connection[Any], pii: PiiProtector | None = None) -> None:
-    async with conn.transaction():
-        await seed_units(conn)
-        await seed_feedback_categories(conn)
-        if pii is not None:  # demo staff/admin grants are keyed by the personal id's keyed hash
-            await seed_identity(conn, pii)
-        # Each context with demo data adds its seed call here.

@@ -52,7 +52,7 @@ class ReadOnlyConnection:
 
     async def fetch(self, query: str, *args: Any, **kw: Any) -> list[Any]:
         self._check(query)
-        return await self._conn.fetch(query, *args, **kw)
+        return list(await self._conn.fetch(query, *args, **kw))
 
     async def fetchrow(self, query: str, *args: Any, **kw: Any) -> Any:
         self._check(query)

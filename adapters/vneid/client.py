@@ -234,7 +234,7 @@ def _oauth_error(response: httpx.Response) -> str | None:
 
 
 def build_vneid_provider(settings: Any, http_client: httpx.AsyncClient) -> VNeIDClient:
-    """Factory for the composition root. ``settings`` is ``api.settings.Settings`` (duck-typed here).
+    """Factory for the composition root. ``settings`` is ``api.platform.settings.Settings`` (duck-typed here).
 
     Raises ``ConfigError`` (no network is touched) when the issuer or the client key is missing.
     """

@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
 from adapters.vneid import errors
+from domain.errors import Unavailable
 
 MAX_DOCUMENT_BYTES = 512 * 1024
 
@@ -65,7 +66,7 @@ class Discovery:
                 return self._meta
             try:
                 self._meta = await self._fetch()
-            except errors.Unavailable:
+            except Unavailable:
                 if self._meta is None:
                     raise
                 # A provider blip should not stop logins while the last good metadata is recent.
@@ -166,7 +167,7 @@ class JwksCache:
         try:
             body = await get_json(self._http, await self._jwks_uri(), self._timeout, "jwks")
             self._keys = parse_jwks(body)
-        except errors.Unavailable:
+        except Unavailable:
             if not (keep_stale and self._keys):
                 raise
         self._expires = self._clock() + self._ttl

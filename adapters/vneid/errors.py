@@ -2,7 +2,7 @@
 
 Validation failures are ``Unauthenticated`` (the login is refused); provider or network failures
 are ``Unavailable`` (the app may retry). Messages never carry token contents or personal data: the
-code says what failed, the texts live in ``api/eid_texts.py``.
+code says what failed, the texts live in ``api/identity/eid_texts.py``.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from domain.errors import Conflict
-from domain.feedback.model import Status
+from domain.feedback.model import OPEN_STATUSES, Status
 
 S = Status
 
@@ -26,7 +26,7 @@ class Action(StrEnum):
     SET_VISIBILITY = "set_visibility"
 
 
-_WORKING = frozenset({S.PENDING, S.TRANSFERRED, S.IN_PROGRESS})
+_WORKING = OPEN_STATUSES
 _CLOSED = frozenset({S.HANDLED, S.REJECTED, S.DUPLICATE})
 
 # action -> (statuses it may start from, status afterwards; None keeps the current status)

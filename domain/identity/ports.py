@@ -1,5 +1,5 @@
 """Ports of the identity context: storage of users/sessions/login transactions, PII protection,
-rate limiting. Adapters implement them (``adapters/postgres/identity.py``, ``adapters/signing``,
+rate limiting. Adapters implement them (``adapters/postgres/identity/repositories.py``, ``adapters/signing``,
 ``adapters/ratelimit``); unit tests use in-memory fakes.
 """
 

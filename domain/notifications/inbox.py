@@ -52,3 +52,20 @@ def checked_preferences(opted_out: list[str], quiet_start: time | None, quiet_en
     if quiet_start is not None and quiet_start == quiet_end:
         raise InvalidInput(field="quiet_hours.end", rule="invalid")
     return Preferences(opted_out=frozenset(opted_out), quiet_start=quiet_start, quiet_end=quiet_end)
+
+
+async def export_inbox(store: InboxStore, user_id: uuid.UUID, page_size: int = 500) -> dict[str, object]:
+    """The person's own copy: every inbox item (newest first) and their preferences."""
+    items: list[InboxItem] = []
+    before: uuid.UUID | None = None
+    while True:
+        page = await store.page(user_id, before, page_size)
+        items += page
+        if len(page) < page_size:
+            break
+        before = page[-1].id
+    prefs = await store.preferences(user_id)
+    return {"inbox": msgspec.to_builtins(items),
+            "preferences": {"opted_out": sorted(prefs.opted_out),
+                            "quiet_start": prefs.quiet_start.isoformat() if prefs.quiet_start else None,
+                            "quiet_end": prefs.quiet_end.isoformat() if prefs.quiet_end else None}}

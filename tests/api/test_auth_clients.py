@@ -90,7 +90,7 @@ def test_admin_registers_client_that_then_authenticates(http: httpx.Client, data
     assert r.status_code == 201, r.text
     client_id = r.json()["client_id"]
     assert _token(http, client_assertion(key, client_id, _aud(http))).status_code == 200
-    listed = http.get("/api/v1/admin/clients", headers=admin.headers).json()
+    listed = http.get("/api/v1/admin/clients", headers=admin.headers).json()["items"]
     assert client_id in [c["client_id"] for c in listed]
     assert http.delete(f"/api/v1/admin/clients/{r.json()['id']}", headers=admin.headers).status_code == 204
     assert _token(http, client_assertion(key, client_id, _aud(http))).status_code == 401
@@ -118,5 +118,5 @@ def test_client_registration_rejects_private_keys_and_non_admins(http: httpx.Cli
                   json={"name": "X", "kind": "facility", "public_jwk": public})
     assert r.status_code == 403
     assert http.get("/api/v1/admin/clients", headers=citizen.headers).status_code == 403
-    names = [c["name"] for c in http.get("/api/v1/admin/clients", headers=admin.headers).json()]
+    names = [c["name"] for c in http.get("/api/v1/admin/clients", headers=admin.headers).json()["items"]]
     assert "X" not in names

@@ -14,8 +14,8 @@ import httpx
 import pytest
 import redis
 
-from api.app import create_app
-from api.settings import Settings
+from api.platform.app import create_app
+from api.platform.settings import Settings
 from tests.support.auth import login
 from tests.support.live import free_port, serve
 

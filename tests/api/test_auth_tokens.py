@@ -15,7 +15,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from api.settings import Settings
+from api.platform.settings import Settings
 from tests.support.auth import Session, login
 
 

@@ -19,8 +19,8 @@ from litestar import Controller, get, post
 from litestar.params import JSONBody, Parameter
 
 from adapters.postgres.uow import PgUnitOfWork
-from api.app import create_app
-from api.settings import Settings
+from api.platform.app import create_app
+from api.platform.settings import Settings
 from domain.errors import Conflict, InvalidInput, NotFound, RateLimited, Unavailable
 from domain.shared.ids import new_id
 from tests.support.live import serve

@@ -19,9 +19,9 @@ import pytest
 from litestar import Controller, Request, Response, post
 
 from adapters.postgres.uow import PgUnitOfWork
-from api.app import create_app
-from api.idempotency import idempotent
-from api.settings import Settings
+from api.platform.app import create_app
+from api.platform.idempotency import idempotent
+from api.platform.settings import Settings
 from domain.shared.ids import new_id
 from tests.support.live import serve
 

@@ -8,7 +8,7 @@ import asyncpg
 import httpx
 import jwt
 
-from api.auth import authenticate_partner
+from api.identity.auth import authenticate_partner
 from tests.support.auth import login, login_city_admin, login_staff, refresh, unit_id
 
 GRANTS = "/api/v1/admin/staff-grants"
@@ -35,7 +35,7 @@ def test_city_admin_grants_and_roles_reach_the_token(http: httpx.Client, databas
     assert r.json()["user_id"] == str(person.user_id)
     roles = jwt.decode(refresh(http, person).access_token, options={"verify_signature": False})["roles"]
     assert f"handler@{ward}" in roles
-    listed = http.get(GRANTS, params={"unit_id": str(ward)}, headers=admin.headers).json()
+    listed = http.get(GRANTS, params={"unit_id": str(ward)}, headers=admin.headers).json()["items"]
     assert [g["user_id"] for g in listed] == [str(person.user_id)]
     again = http.post(GRANTS, headers=admin.headers, json={"unit_id": str(ward), "role": "handler",
                                                            "user_id": str(person.user_id)})
@@ -98,7 +98,8 @@ def test_open311_keys_are_shown_once_and_authenticate(http: httpx.Client, databa
     assert r.status_code == 201
     key, key_id = r.json()["api_key"], r.json()["id"]
     assert key.startswith("o311_")
-    listed = http.get("/api/v1/admin/open311-keys", headers=admin.headers).json()
+    listed = http.get("/api/v1/admin/open311-keys", headers=admin.headers).json()["items"]
+    assert key_id in [item["id"] for item in listed]
     assert all(item.get("api_key") is None for item in listed)
 
     async def check(api_key: str) -> str:
@@ -119,3 +120,24 @@ def test_open311_keys_are_shown_once_and_authenticate(http: httpx.Client, databa
     assert http.delete(f"/api/v1/admin/open311-keys/{key_id}", headers=admin.headers).status_code == 404
     assert http.delete(f"/api/v1/admin/open311-keys/{key_id}", headers=citizen.headers).status_code == 403
     assert http.delete(f"/api/v1/admin/clients/{key_id}", headers=admin.headers).status_code == 404
+
+
+def test_admin_lists_are_cursor_paged_in_creation_order(http: httpx.Client, database_url: str) -> None:
+    admin = login_city_admin(http, database_url)
+    made = [http.post("/api/v1/admin/open311-keys", headers=admin.headers, json={"name": f"Đối tác {i}"}).json()["id"]
+            for i in range(3)]
+    seen: list[str] = []
+    url = "/api/v1/admin/open311-keys?limit=2"
+    while True:
+        page = http.get(url, headers=admin.headers).json()
+        assert len(page["items"]) <= 2
+        seen += [item["id"] for item in page["items"]]
+        if page["next_cursor"] is None:
+            break
+        url = f"/api/v1/admin/open311-keys?limit=2&cursor={page['next_cursor']}"
+    assert seen[-3:] == made
+    assert len(seen) == len(set(seen))
+    bad = http.get("/api/v1/admin/open311-keys?cursor=bm90LWEtY3Vyc29y", headers=admin.headers)
+    assert bad.status_code == 422
+    assert bad.json()["errors"][0]["field"] == "cursor"
+    assert http.get("/api/v1/admin/open311-keys?limit=0", headers=admin.headers).status_code == 422

@@ -12,16 +12,15 @@ import jwt
 import pytest
 
 from adapters.postgres.pool import connect
-from adapters.postgres.seed import seed_demo
-from api.identity_setup import build_pii
-from api.settings import Settings
+from api.platform.cli import seed_demo
+from api.platform.settings import Settings
 from tests.support.auth import login, random_personal_id, refresh, unit_id
 
 
 def _thudo(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "DATABASE_URL": str(settings.database_url), "DATA_DIR": str(settings.data_dir),
            "ENVIRONMENT": "test", "LOG_LEVEL": "WARNING"}
-    return subprocess.run([sys.executable, "-m", "api.cli", *args], env=env, capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "api.platform.cli", *args], env=env, capture_output=True, text=True,
                           timeout=60, check=False)
 
 
@@ -55,7 +54,7 @@ def test_demo_seed_grants_apply_when_demo_people_log_in(http: httpx.Client, sett
     async def seed() -> None:
         conn = await connect(str(settings.database_url))
         try:
-            await seed_demo(conn, build_pii(settings))
+            await seed_demo(conn, settings)
         finally:
             await conn.close()
     asyncio.run(seed())

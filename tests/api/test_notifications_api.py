@@ -9,12 +9,13 @@ from typing import Any
 import httpx
 import pytest
 
-from adapters.postgres.notifications import PgNotifier
-from adapters.postgres.notifications_outbox import PgOutbox
+from adapters.postgres.notifications.notifier import PgNotifier
+from adapters.postgres.notifications.outbox import PgOutbox
 from adapters.postgres.pool import connect, create_pool
-from api.push_setup import build_push_gateway
-from api.settings import Settings
-from api.worker import WorkerContext, outbox_metrics
+from api.notifications.jobs import outbox_metrics
+from api.notifications.wiring import build_push_gateway
+from api.platform.container import Container
+from api.platform.settings import Settings
 from domain.notifications.delivery import DeliverPushBatch, DeliveryPolicy
 from domain.notifications.model import Notification
 from domain.shared.time import SystemClock
@@ -196,7 +197,7 @@ def test_delivery_to_the_local_standin_through_the_real_sdk(http: httpx.Client, 
             uc = DeliverPushBatch(PgOutbox(pool), gateway, SystemClock(), DeliveryPolicy())
             report = await uc.execute()
             await uc.execute(DeliverPushBatch.TOPIC_KINDS)
-            await outbox_metrics(WorkerContext(settings=settings, pool=pool))
+            await outbox_metrics(Container(settings=settings, pool=pool, services={}))
             return report, await PgOutbox(pool).stats(SystemClock().now())
         finally:
             await gateway.close()

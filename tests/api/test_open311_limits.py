@@ -9,8 +9,8 @@ from dataclasses import replace
 import httpx
 import pytest
 
-from api.app import create_app
-from api.settings import Settings
+from api.platform.app import create_app
+from api.platform.settings import Settings
 from tests.support.live import free_port, serve
 from tests.support.open311 import O311, issue_key, open311_errors, post_request
 

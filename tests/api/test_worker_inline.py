@@ -10,10 +10,10 @@ from typing import Any
 import httpx
 import pytest
 
-from adapters.postgres.notifications import PgNotifier
+from adapters.postgres.notifications.notifier import PgNotifier
 from adapters.postgres.pool import connect
-from api.app import create_app
-from api.settings import Settings
+from api.platform.app import create_app
+from api.platform.settings import Settings
 from domain.notifications.model import Notification
 from tests.support.live import free_port, serve
 from tests.support.notifications import make_devices, make_user

@@ -12,13 +12,14 @@ from typing import Any
 import asyncpg
 
 from adapters.calendar.vietnam import VietnamHolidays
-from adapters.postgres.feedback import NEARBY_SQL, REPORT_COLS, PgCategories, PgReports, PgUnits
-from adapters.postgres.feedback_queries import PUBLIC_NEAR_SQL, PgFeedbackQueries, QueueFilter, SearchFilter
-from adapters.postgres.notifications import PgNotifier
+from adapters.postgres.feedback.queries import PUBLIC_NEAR_SQL, PgFeedbackQueries
+from adapters.postgres.feedback.repositories import NEARBY_SQL, REPORT_COLS, PgCategories, PgReports, PgUnits
+from adapters.postgres.notifications.notifier import PgNotifier
 from adapters.postgres.pool import connect
 from domain.feedback.calendar import WorkingCalendar
 from domain.feedback.geo import BBox, index_cell, index_cells
 from domain.feedback.model import Status, UnitKind
+from domain.feedback.reads import QueueFilter, SearchFilter
 from domain.feedback.usecases import citizen, staff
 from domain.feedback.usecases.common import Deps
 from domain.feedback.usecases.escalation import EscalateOverdue
@@ -179,14 +180,11 @@ def test_public_feed_near_a_point_pages_across_index_cells(database_url: str) ->
 
 
 def test_worker_job_escalates_through_the_pool(database_url: str, tmp_path: Any) -> None:
-    from types import SimpleNamespace
-
     from adapters.postgres.pool import create_pool
-    from api.feedback_jobs import escalate_overdue
-    from api.settings import load_settings
-    from api.worker import JOBS
-
-    assert "feedback.deadline_escalation" in JOBS
+    from api.feedback.jobs import escalate_overdue
+    from api.feedback.wiring import FeedbackServices, build_feedback
+    from api.platform.container import Container
+    from api.platform.settings import load_settings
 
     async def go() -> None:
         pool = await create_pool(database_url, min_size=1, max_size=2)
@@ -198,9 +196,10 @@ def test_worker_job_escalates_through_the_pool(database_url: str, tmp_path: Any)
                     category_id=await _category(conn, "FALLEN_TREE"), description="Cây đổ chắn đường",
                     lat=21.0287, lon=105.8545, answers={"blocking_road": "yes"}))
             clock.t += timedelta(days=1, hours=1)  # urgent: 4 h to handle and 8 h to acknowledge have both passed
-            ctx = SimpleNamespace(settings=load_settings({}, database_url=database_url, data_dir=tmp_path),
-                                  pool=pool, clock=clock)
-            while await escalate_overdue(ctx):
+            settings = load_settings({}, database_url=database_url, data_dir=tmp_path)
+            container = Container(settings=settings, pool=pool, services={FeedbackServices: build_feedback(settings)},
+                                  clock=clock)
+            while await escalate_overdue(container):
                 pass
             async with pool.acquire() as conn:
                 kinds = await conn.fetch("SELECT deadline FROM feedback_escalations WHERE report_id = $1 ORDER BY 1",

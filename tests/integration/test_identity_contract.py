@@ -10,7 +10,7 @@ from typing import Any
 import asyncpg
 import pytest
 
-from adapters.postgres.identity import PgAccounts, PgLoginTransactions, PgSessions
+from adapters.postgres.identity.repositories import PgAccounts, PgLoginTransactions, PgSessions
 from domain.identity.eid import EIdIdentity
 from domain.identity.ports import LoginTransaction
 from tests.unit.identity_fakes import FakeAccounts, FakeSessions, FakeTransactions

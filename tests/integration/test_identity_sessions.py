@@ -9,7 +9,7 @@ import uuid
 import asyncpg
 import pytest
 
-from adapters.postgres.identity import PgAccounts, PgSessions, SessionGate
+from adapters.postgres.identity.repositories import PgAccounts, PgSessions, SessionGate
 from adapters.postgres.pool import create_pool
 from domain.identity.eid import EIdIdentity
 from domain.identity.login import hash_refresh_token

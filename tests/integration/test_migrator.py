@@ -51,7 +51,7 @@ def run_migrate(path: Path, url: str) -> list[str]:
 def thudo_migrate(url: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k not in ("DATA_DIR",)}
     env.update(DATABASE_URL=url, LOG_LEVEL="WARNING")
-    return subprocess.run([sys.executable, "-m", "api.cli", "migrate"], cwd=ROOT, env=env, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "api.platform.cli", "migrate"], cwd=ROOT, env=env, capture_output=True,
                           text=True, timeout=60, check=False)
 
 

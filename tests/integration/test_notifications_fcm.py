@@ -23,8 +23,8 @@ from firebase_admin._retry import HttpxRetry
 from google.auth.credentials import Credentials as GoogleCredentials
 
 from adapters.fcm.gateway import FcmGateway
-from adapters.postgres.notifications import PgNotifier
-from adapters.postgres.notifications_outbox import PgOutbox
+from adapters.postgres.notifications.notifier import PgNotifier
+from adapters.postgres.notifications.outbox import PgOutbox
 from adapters.postgres.pool import create_pool
 from domain.notifications.delivery import DeliverPushBatch, DeliveryPolicy
 from domain.notifications.model import Notification

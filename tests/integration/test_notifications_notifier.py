@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from adapters.postgres.notifications import PgNotifier
+from adapters.postgres.notifications.notifier import PgNotifier
 from adapters.postgres.pool import connect
 from domain.notifications.model import Notification
 from tests.support.notifications import make_devices, make_user

@@ -16,8 +16,8 @@ import respx
 from firebase_admin import messaging
 
 from adapters.fcm.gateway import FcmGateway
-from adapters.postgres.notifications_inbox import queue_announcement
-from adapters.postgres.notifications_outbox import PgOutbox
+from adapters.postgres.notifications.inbox import queue_announcement
+from adapters.postgres.notifications.outbox import PgOutbox
 from adapters.postgres.pool import create_pool
 from domain.notifications.delivery import DeliverPushBatch, DeliveryPolicy
 from domain.shared.ids import new_id

@@ -13,7 +13,7 @@ from typing import Any
 
 import asyncpg
 
-from adapters.postgres.open311 import PgOpen311
+from adapters.postgres.feedback.open311 import PgOpen311
 from adapters.postgres.pool import connect
 from adapters.signing.pii import AesPiiProtector
 from domain.feedback.model import Status

@@ -22,8 +22,8 @@ from litestar import Controller, get
 from adapters.postgres import uow as uow_module
 from adapters.postgres.embedded import EmbeddedPostgres
 from adapters.postgres.uow import PgUnitOfWork
-from api.app import create_app
-from api.settings import Settings, load_settings
+from api.platform.app import create_app
+from api.platform.settings import Settings, load_settings
 from tests.support.database import prepare
 from tests.support.live import serve
 

@@ -34,7 +34,7 @@ def start(data_dir: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
            if k not in ("DATABASE_URL", "TEST_DATABASE_URL", "STANDINS", "RUN_WORKER", "SEED_DEMO")}
     env.update(DATA_DIR=str(data_dir), PORT=str(port), HOST="127.0.0.1", LOG_LEVEL="INFO", WORKERS="1")
     with log.open("wb") as out:
-        return subprocess.Popen([sys.executable, "-m", "api.cli", "serve"], cwd=ROOT, env=env,
+        return subprocess.Popen([sys.executable, "-m", "api.platform.cli", "serve"], cwd=ROOT, env=env,
                                 stdout=out, stderr=subprocess.STDOUT)
 
 

@@ -9,8 +9,8 @@ import httpx
 
 from adapters.dev.vneid_provider import DEMO_PEOPLE
 from adapters.vneid import build_vneid_provider
-from api.app import create_app
-from api.settings import Settings
+from api.platform.app import create_app
+from api.platform.settings import Settings
 from tests.support.live import free_port, serve
 
 

@@ -20,7 +20,7 @@ from adapters.dev.vneid_provider import DEMO_PEOPLE, StandInProvider, vneid_stan
 from adapters.vneid import VNeIDClient, build_vneid_provider, config_from_settings, errors
 from adapters.vneid.keys import new_ec_key, new_rsa_key
 from adapters.vneid.tokens import validate_id_token
-from api.settings import Settings, load_settings
+from api.platform.settings import Settings, load_settings
 from domain.errors import Unauthenticated, Unavailable
 from tests.support.live import free_port, serve
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import asyncpg
 
 from adapters.postgres.embedded import EmbeddedPostgres
-from adapters.postgres.feedback_seed import seed_feedback_categories
+from adapters.postgres.feedback.seed import seed_feedback_categories
 from adapters.postgres.migrator import migrate
 from adapters.postgres.pool import connect
 from adapters.postgres.scratch import scratch_database

@@ -11,7 +11,7 @@ from typing import Any
 from litestar import Controller, Litestar, get
 
 from adapters.postgres.uow import PgUnitOfWork
-from api.app import create_app
+from api.platform.app import create_app
 
 
 class SlowController(Controller):

@@ -6,7 +6,7 @@ import asyncio
 import json
 import logging
 
-from api.access_log import LOGGER, AccessLog
+from api.platform.access_log import LOGGER, AccessLog
 
 
 def test_lines_are_batched_into_one_write_per_interval() -> None:

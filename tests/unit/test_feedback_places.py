@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from adapters.postgres.feedback_cache import PlaceIndex
+from adapters.postgres.feedback.cache import PlaceIndex
 from domain.feedback.geo import BBox, index_cell, index_cells
 from domain.feedback.model import UnitKind, UnitRef
 

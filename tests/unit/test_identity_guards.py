@@ -1,11 +1,11 @@
-"""Guard helpers of api/auth.py on plain principals (no HTTP)."""
+"""Guard helpers of api/identity/auth.py on plain principals (no HTTP)."""
 
 from __future__ import annotations
 
 import pytest
 
-from api.auth import require_city_admin, require_client_kind, require_level, require_unit_role
 from domain.errors import Forbidden, NotFound
+from domain.identity.access import require_city_admin, require_client_kind, require_level, require_unit_role
 from domain.identity.principal import ClientKind, Principal, PrincipalKind, StaffGrant, StaffRole
 from domain.shared.ids import new_id
 

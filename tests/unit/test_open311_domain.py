@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from api.open311_render import iso, split_name, to_xml
-from api.problems import ProblemError
+from api.feedback.open311.render import iso, split_name, to_xml
+from api.platform.problems import ProblemError
 from domain.errors import Forbidden, InvalidInput
 from domain.feedback.model import (
     ActorKind,

@@ -8,8 +8,8 @@ import msgspec
 import pytest
 from litestar.exceptions import ValidationException
 
-from api import i18n
-from api.problems import DOMAIN_STATUS, _validation_errors, parse_validation_message
+from api.platform import i18n
+from api.platform.problems import DOMAIN_STATUS, _validation_errors, parse_validation_message
 from domain.errors import (
     Conflict,
     DomainError,

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from adapters.postgres.uow import PgUnitOfWork, ReadOnlyConnection, ReadOnlyViolation
-from api.app import create_app
-from api.deps import READ_ONLY_OPT
+from api.platform.app import create_app
+from api.platform.deps import READ_ONLY_OPT
 
 
 class _Conn:

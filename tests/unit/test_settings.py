@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from api.settings import SETTINGS, SettingsError, Spec, load_settings
+from api.platform.settings import SETTINGS, SettingsError, Spec, load_settings
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 

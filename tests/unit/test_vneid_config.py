@@ -9,7 +9,7 @@ import pytest
 
 from adapters.vneid.client import parse_date
 from adapters.vneid.config import ConfigError, VNeIDConfig, parse_acr_levels, parse_algs, parse_claims
-from api.settings import SettingsError, load_settings
+from api.platform.settings import SettingsError, load_settings
 
 
 def test_claim_mapping_overrides_only_the_given_keys() -> None:

@@ -6,16 +6,20 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from api.worker import JOBS, Job, Worker, WorkerContext
+from api.platform.container import Container
+from api.platform.context import Job
+from api.platform.worker import Worker, all_jobs
 
 
-def ctx() -> WorkerContext:
-    return WorkerContext(settings=None, pool=None)  # type: ignore[arg-type]
+def ctx() -> Container:
+    return Container(settings=None, pool=None, services={})  # type: ignore[arg-type]
 
 
 def test_default_jobs_are_registered() -> None:
+    names = [job.name for job in all_jobs()]
     assert {"notifications.push", "notifications.topics", "notifications.metrics", "notifications.purge",
-            "idempotency.purge"} <= set(JOBS)
+            "idempotency.purge", "feedback.deadline_escalation"} <= set(names)
+    assert len(names) == len(set(names))
 
 
 async def test_busy_job_repeats_and_idle_job_sleeps() -> None:

@@ -10,6 +10,7 @@ from typing import Any
 
 from domain.errors import InvalidInput, NotFound
 from domain.feedback import notifications as _templates  # noqa: F401  (registers the texts)
+from domain.feedback.access import is_reporter
 from domain.feedback.calendar import WorkingCalendar
 from domain.feedback.model import ActorKind, Category, Event, EventKind, Level, Report
 from domain.feedback.ports import BlobStore, Categories, ImageProcessor, Reports, Units
@@ -61,7 +62,7 @@ class UseCase:
     async def own_report(self, principal: Principal, report_id: uuid.UUID) -> Report:
         """The caller's own report, locked for update; anyone else's is 404."""
         report = await self.d.reports.get(report_id, for_update=True)
-        if report is None or report.reporter_id != principal.id:
+        if report is None or not is_reporter(principal, report):
             raise not_found()
         return report
 

@@ -1,0 +1,162 @@
+"""Who is calling, and may they: the ``principal`` dependency and the guards every context uses.
+
+* ``principal: Principal`` in a handler = a logged-in *user* (citizen, staff or city admin).
+  Missing/invalid bearer token → 401; a machine client's token → 403 ``identity.user_required``
+  (a facility or validator never reaches citizen routes).
+* ``client_principal: Principal`` = a machine client (facility, validator); users → 403.
+* Checks inside handlers and use cases live in ``domain.identity.access`` (``require_level``,
+  ``require_city_admin``, ``require_unit_role``, ``require_client_kind``). The same checks as
+  Litestar guards for whole controllers:
+  ``level2_guard``, ``city_admin_guard``, ``staff_guard``, ``user_guard``.
+* ``authenticate_partner(conn, api_key)`` for Open311 partner keys.
+
+Tokens are verified by signature, ``typ``, ``iss``/``aud``/``exp``/``nbf``, and the session must
+still be active (an indexed lookup with a few seconds of in-process caching).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request
+from litestar.connection import ASGIConnection
+from litestar.handlers import BaseRouteHandler
+
+from adapters.postgres.identity.admin import PgPartnerKeys
+from api.platform import i18n
+from api.platform.problems import ProblemError
+from domain.errors import Forbidden, Unauthenticated
+from domain.identity.access import (
+    require_city_admin,
+    require_level,
+    require_staff,
+)
+from domain.identity.admin import hash_api_key
+from domain.identity.principal import Principal, PrincipalKind
+from domain.identity.tokens import principal_from
+
+_STATE_KEY = "principal"
+
+
+def _bearer(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
+    header = connection.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated("identity.token_missing")
+    return token.strip()
+
+
+async def authenticate(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
+    """The caller of any kind (user or client), verified once per request and cached on it."""
+    cached = connection.scope.get("state", {}).get(_STATE_KEY)
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    identity = connection.app.state.container.identity
+    try:
+        claims = identity.signer.verify(_bearer(connection))
+        if claims.kind is PrincipalKind.USER:
+            if claims.session_id is None or not await identity.session_gate.is_active(claims.session_id):
+                raise Unauthenticated("identity.session_revoked")
+        elif claims.kind is not PrincipalKind.CLIENT:
+            raise Unauthenticated("identity.token_invalid")
+        principal = principal_from(claims)
+    except Unauthenticated as exc:
+        # RFC 6750: tell the client which scheme to use and whether its token was the problem.
+        error = "" if exc.code == "identity.token_missing" else ', error="invalid_token"'
+        raise ProblemError(401, exc.code, headers={"WWW-Authenticate": f'Bearer realm="thudo"{error}'}) from None
+    connection.scope.setdefault("state", {})[_STATE_KEY] = principal
+    return principal
+
+
+async def _user(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
+    principal = await authenticate(connection)
+    if not principal.is_user:
+        raise Forbidden("identity.user_required")
+    return principal
+
+
+async def _client(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
+    principal = await authenticate(connection)
+    if principal.kind is not PrincipalKind.CLIENT:
+        raise Forbidden("identity.client_required")
+    return principal
+
+
+async def provide_principal(request: Request[Any, Any, Any]) -> Principal:
+    """App-wide dependency ``principal``."""
+    return await _user(request)
+
+
+async def provide_client_principal(request: Request[Any, Any, Any]) -> Principal:
+    """App-wide dependency ``client_principal``."""
+    return await _client(request)
+
+
+async def authenticate_declared(request: Request[Any, Any, Any]) -> None:
+    """Authenticate handlers that declare ``principal``/``client_principal`` (app-wide before_request).
+
+    Runs before the body is parsed and before dependencies are resolved: a 401/403 here means the
+    request never decodes its body nor opens its unit of work. A before_request hook rather than an
+    app-wide guard because Litestar copies the handler for every guard call on every request.
+    """
+    params = request.route_handler.parsed_fn_signature.parameters
+    if "principal" in params:
+        await _user(request)
+    elif "client_principal" in params:
+        await _client(request)
+
+
+# --- the same as Litestar guards (controller or route level) ----------------------------------------
+
+async def user_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    await _user(connection)
+
+
+async def level2_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    require_level(await _user(connection), 2)
+
+
+async def city_admin_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    require_city_admin(await _user(connection))
+
+
+async def staff_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    require_staff(await _user(connection))
+
+
+async def client_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    await _client(connection)
+
+
+# --- Open311 partners -----------------------------------------------------------------------------
+
+async def authenticate_partner(conn: Any, api_key: str) -> Principal:
+    """An Open311 partner by its API key (only the key's SHA-256 is stored); 401 otherwise."""
+    if not api_key or len(api_key) > 200:
+        raise Unauthenticated("identity.api_key_invalid")
+    key_id = await PgPartnerKeys(conn).find_active(hash_api_key(api_key))
+    if key_id is None:
+        raise Unauthenticated("identity.api_key_invalid")
+    return Principal(kind=PrincipalKind.PARTNER, id=key_id)
+
+
+i18n.register({
+    "identity.token_missing": {"vi": "Thiếu mã truy cập (Authorization: Bearer …)",
+                               "en": "An access token is required (Authorization: Bearer …)"},
+    "identity.token_invalid": {"vi": "Mã truy cập không hợp lệ hoặc đã hết hạn",
+                               "en": "The access token is invalid or expired"},
+    "identity.session_revoked": {"vi": "Phiên đăng nhập đã kết thúc, vui lòng đăng nhập lại",
+                                 "en": "The session has ended; please log in again"},
+    "identity.user_required": {"vi": "Chức năng này chỉ dành cho người dùng đăng nhập bằng VNeID",
+                               "en": "Only users logged in with VNeID may do this"},
+    "identity.client_required": {"vi": "Chức năng này chỉ dành cho hệ thống được cấp quyền",
+                                 "en": "Only registered API clients may do this"},
+    "identity.level_required": {"vi": "Cần tài khoản định danh điện tử mức {level}",
+                                "en": "An e-ID account of level {level} is required"},
+    "identity.city_admin_required": {"vi": "Chỉ quản trị viên thành phố được thực hiện",
+                                     "en": "Only city administrators may do this"},
+    "identity.unit_role_required": {"vi": "Bạn không có vai trò phù hợp trong đơn vị này",
+                                    "en": "You do not hold a suitable role in this unit"},
+    "identity.staff_required": {"vi": "Chức năng dành cho cán bộ", "en": "Only staff may do this"},
+    "identity.api_key_invalid": {"vi": "Khóa API không hợp lệ", "en": "The API key is invalid"},
+})

@@ -1,0 +1,149 @@
+"""App factory: builds the Litestar application from settings.
+
+Everything a request needs is wired here or in ``api.platform.container``; bounded contexts contribute
+their controllers to ``API_V1`` (versioned under ``/api/v1``) or ``ROOT`` (fixed paths such as
+``/open311/v2`` and ``/.well-known``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncGenerator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+from litestar import Litestar, Request, Router
+from litestar.config.compression import CompressionConfig
+from litestar.config.cors import CORSConfig
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.params import BodyKwarg
+from litestar.types import ControllerRouterHandler
+
+import api.identity.eid_texts  # noqa: F401 - registers the e-ID error texts
+from api.identity.auth import authenticate_declared, provide_client_principal, provide_principal
+from api.platform.access_log import ACCESS_LOG
+from api.platform.body import check_json_body
+from api.platform.container import Container, build_container
+from api.platform.context import Context
+from api.platform.deps import ContainerProvider, provide_uow, resolve_dependencies_in_order
+from api.platform.observability import configure_logging, observability_middleware
+from api.platform.openapi import document_errors
+from api.platform.problems import ProblemError, handle_exception
+from api.platform.registry import CONTEXTS
+from api.platform.routing import fix_options_allow
+from api.platform.settings import Settings, load_settings
+from api.platform.worker import start_inline_worker, stop_inline_worker
+
+log = logging.getLogger("thudo.app")
+
+_JSON_TYPES = ("application/json",)
+
+
+def _expects_json(request: Request[Any, Any, Any]) -> bool:
+    handler = request.route_handler
+    param = handler.parsed_fn_signature.parameters.get("data")
+    if param is None:
+        return False
+    kwarg = param.kwarg_definition
+    media = getattr(kwarg, "media_type", None) if isinstance(kwarg, BodyKwarg) else None
+    # RequestEncodingType is a str enum: compare its value, str() of it is "RequestEncodingType.JSON".
+    return media is None or str(getattr(media, "value", media)).startswith("application/json")
+
+
+async def before_request(request: Request[Any, Any, Any]) -> None:
+    """Every request, before its body is parsed: who is calling (401/403), then the JSON checks."""
+    await authenticate_declared(request)
+    await require_json_content_type(request)
+
+
+async def require_json_content_type(request: Request[Any, Any, Any]) -> None:
+    """415 for a JSON endpoint called with another media type (before any parsing happens)."""
+    if request.method in ("POST", "PUT", "PATCH") and _expects_json(request):
+        ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if ctype not in _JSON_TYPES and not ctype.endswith("+json"):
+            raise ProblemError(415, "unsupported_media_type", expected="application/json")
+        await check_json_body(request)
+
+
+def create_app(settings: Settings | None = None, container: Container | None = None,
+               contexts: Sequence[Context] = CONTEXTS) -> Litestar:
+    """Build the app. Pass ``container`` to share one across apps (tests); else the lifespan builds it."""
+    settings = settings or load_settings()
+    configure_logging(settings.log_level)
+    provide_container = ContainerProvider()
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncGenerator[None, None]:
+        owned = container is None
+        app.state.container = provide_container.container = container or await build_container(settings,
+                                                                                                contexts)
+        try:
+            for start in _STARTUP_HOOKS:
+                await start(app.state.container)
+            yield
+        finally:
+            for task in app.state.container.background:
+                task.cancel()
+            for stop in _SHUTDOWN_HOOKS:
+                await stop(app.state.container)
+            if owned:
+                await app.state.container.close()
+
+    api_v1 = Router(path="/api/v1", route_handlers=[h for c in contexts for h in c.api_v1])
+    app = Litestar(
+        route_handlers=[*(h for c in contexts for h in c.root), api_v1, *_standins(settings, contexts)],
+        lifespan=[lifespan],
+        dependencies={"uow": Provide(provide_uow), "container": Provide(provide_container, sync_to_thread=False),
+                      "principal": Provide(provide_principal), "client_principal": Provide(provide_client_principal)},
+        exception_handlers={Exception: handle_exception},
+        before_request=before_request,
+        cors_config=CORSConfig(allow_origins=list(settings.cors_origins), allow_credentials=False,
+                               allow_headers=["authorization", "content-type", "idempotency-key",
+                                              "accept-language", "x-request-id"],
+                               expose_headers=["x-request-id", "retry-after", "location"])
+        if settings.cors_origins else None,
+        compression_config=CompressionConfig(backend="gzip", minimum_size=1000, gzip_compress_level=6),
+        request_max_body_size=settings.max_body_bytes,
+        openapi_config=OpenAPIConfig(
+            title="Thủ Đô Số API", version="1.0.0", path="/schema",
+            description="Backend of Hanoi's citizen super-app. Errors are RFC 9457 problem+json.",
+            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+            components=Components(security_schemes={
+                "bearer": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT"),
+            }),
+        ),
+        # Litestar's default LoggingConfig would replace our JSON handler on the root logger.
+        logging_config=None,
+        debug=False,
+    )
+    # Wrapped around Litestar's whole ASGI handler (not as route middleware) so that 404/405 from the
+    # router and CORS preflights also get a request id, security headers, a log line and metrics.
+    app.asgi_handler = observability_middleware(app.asgi_handler)
+    resolve_dependencies_in_order(app)
+    document_errors(app)
+    fix_options_allow(app)
+    return app
+
+
+# Hooks run by the lifespan after/before the container exists (inline worker, caches, ...).
+_STARTUP_HOOKS: list[Any] = [start_inline_worker]
+async def _flush_access_log(_: Container) -> None:
+    ACCESS_LOG.flush()
+
+
+_SHUTDOWN_HOOKS: list[Any] = [stop_inline_worker, _flush_access_log]
+
+
+def _standins(settings: Settings, contexts: Sequence[Context]) -> list[ControllerRouterHandler]:
+    """Local stand-ins of external systems: only when explicitly enabled (never in production)."""
+    if not settings.standins_enabled:
+        return []
+    return [h for c in contexts if c.standins is not None for h in c.standins(settings)]
+
+
+def app_factory() -> Litestar:
+    """Entry point for ASGI servers (``granian --factory api.platform.app:app_factory``)."""
+    return create_app()

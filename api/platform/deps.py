@@ -1,0 +1,71 @@
+"""Request-scoped dependencies: the unit of work and the container."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from typing import Any
+
+from litestar import Litestar, Request
+
+from adapters.postgres.uow import PgUnitOfWork
+from api.platform.container import Container
+
+# Handler opt that marks a pure read: ``@get(..., opt=READ_ONLY)``.
+READ_ONLY_OPT = "read_only"
+READ_ONLY: dict[str, Any] = {READ_ONLY_OPT: True}
+
+
+async def provide_uow(request: Request[Any, Any, Any]) -> AsyncGenerator[PgUnitOfWork, None]:
+    """One transaction per request: committed when the handler returns, rolled back on any error.
+
+    Litestar runs this cleanup before the response is sent, so a failed COMMIT becomes an error
+    response, never a 2xx for data that was not stored. Handlers marked ``opt=READ_ONLY`` get a
+    unit of work without BEGIN/COMMIT whose connection refuses writes: explicit per handler, not
+    per HTTP method, because some GETs write (the e-ID callback, file downloads that log access).
+    """
+    read_only = bool(request.route_handler.opt.get(READ_ONLY_OPT))
+    async with PgUnitOfWork(request.app.state.container.pool, read_only=read_only) as uow:
+        yield uow
+        await uow.commit()
+
+
+class ContainerProvider:
+    """The ``container`` dependency: the app's one container, set by the lifespan once it is built.
+
+    A provider without parameters, so Litestar does not parse a signature model on every request.
+    """
+
+    def __init__(self) -> None:
+        self.container: Container | None = None
+
+    def __call__(self) -> Container:
+        if self.container is None:
+            raise RuntimeError("the container is built by the app's lifespan; no request before start-up")
+        return self.container
+
+
+# Resolved first (the caller) and last (the pooled connection) within one dependency level.
+_FIRST = ("principal", "client_principal")
+_LAST = ("uow",)
+
+
+def _order(dependency: Any) -> tuple[int, str]:
+    key = dependency.key
+    return (0 if key in _FIRST else 2 if key in _LAST else 1, key)
+
+
+def resolve_dependencies_in_order(app: Litestar) -> None:
+    """Resolve each handler's dependencies one after another: callers first, ``uow`` last.
+
+    Litestar resolves independent dependencies of one level concurrently in an anyio task group.
+    For our dependencies (a cached principal, the container, the unit of work) that buys nothing
+    and costs a task group and three tasks per request; worse, ``uow`` could hold a pooled
+    connection with an open transaction while ``principal`` waited for another one. Sequential
+    order keeps the sub-dependency order Litestar computed (each batch only after the previous).
+    Touches Litestar's private ``dependency_batches`` (pinned in uv.lock; tested in
+    tests/unit/test_read_only_uow.py so that an upgrade that changes it fails loudly).
+    """
+    for route in app.routes:
+        for _, model in getattr(route, "route_handler_map", {}).values():
+            model.dependency_batches = [{dep} for batch in model.dependency_batches
+                                        for dep in sorted(batch, key=_order)]

@@ -1,0 +1,157 @@
+"""What Litestar's generated OpenAPI leaves out: the problem+json errors and closed request bodies.
+
+Litestar documents each operation's success response (plus a generic 400 in its own error shape,
+which this API never sends). Every error here is RFC 9457 problem+json from ``api.platform.problems``, and
+which statuses an operation can answer follows from how it is declared: authentication (401/403),
+path ids (404), parameters and bodies (422), JSON bodies (400 malformed, 413 too large, 415 wrong
+media type), writes (409), the rate-limited sign-in endpoints (429) and the database (503). Input
+Structs with ``forbid_unknown_fields`` get ``additionalProperties: false`` on their schema, so the
+document says what the server enforces. Open311 paths are documented by ``api.feedback.open311.docs``.
+"""
+
+from __future__ import annotations
+
+import types
+import typing
+from typing import Any
+
+import msgspec
+from litestar import Litestar
+from litestar._openapi.plugin import OpenAPIPlugin
+from litestar.routes import HTTPRoute
+
+from api.feedback.open311.docs import document_open311
+from api.platform.problems import PROBLEM_JSON
+
+PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "RFC 9457 problem details; `errors` names each invalid field and the rule it broke.",
+    "required": ["type", "title", "status", "detail", "code"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "code": {"type": "string"},
+        "request_id": {"type": ["string", "null"]},
+        "errors": {"type": "array", "items": {
+            "type": "object", "required": ["field", "rule", "message"],
+            "properties": {"field": {"type": "string"}, "rule": {"type": "string"}, "message": {"type": "string"}}}},
+    },
+}
+
+DESCRIPTIONS = {
+    400: "Malformed request (e.g. a body that is not JSON)",
+    401: "Missing, invalid or expired access token",
+    403: "Authenticated, but not allowed (e-ID level, role, client kind)",
+    404: "No such object, or it belongs to someone else",
+    409: "Conflicts with the current state (or an Idempotency-Key reused with another body)",
+    413: "Body too large",
+    415: "Unsupported Content-Type",
+    422: "Invalid input: `errors` names the field and the rule",
+    429: "Too many attempts: wait `Retry-After` seconds",
+    503: "Temporarily unavailable: retry after `Retry-After` seconds",
+}
+
+_SIGN_IN = ("/api/v1/auth/vneid/start", "/api/v1/auth/vneid/callback", "/api/v1/auth/refresh",
+                 "/api/v1/auth/token")
+_WRITES = ("post", "put", "patch", "delete")
+
+
+def error_statuses(path: str, method: str, operation: dict[str, Any]) -> set[int]:
+    """The error statuses an operation of this API can answer, from how it is declared."""
+    statuses = {503}
+    params = operation.get("parameters", [])
+    body = operation.get("requestBody")
+    if operation.get("security"):
+        statuses |= {401, 403}
+    if any(p.get("in") == "path" for p in params):
+        statuses |= {404, 422}
+    if params or body:
+        statuses |= {400, 422}
+    if body:
+        statuses |= {400, 413, 415, 422}
+    if method in _WRITES and operation.get("security"):
+        statuses.add(409)
+    if path in _SIGN_IN:
+        # A wrong or expired code, refresh token or client assertion is a 401; trying too often a 429.
+        statuses |= {401, 429}
+    return statuses
+
+
+def document_errors(app: Litestar) -> None:
+    """Complete the app's generated OpenAPI in place (the served document is built once and cached)."""
+    schema = app.plugins.get(OpenAPIPlugin).provide_openapi_schema()
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    components["Problem"] = PROBLEM_SCHEMA
+    document_open311(schema)
+    bodies = _body_types(app)
+    for path, item in schema.get("paths", {}).items():
+        if not path.startswith("/api/"):
+            continue
+        for method, operation in item.items():
+            if method not in ("get", "post", "put", "patch", "delete"):
+                continue
+            responses = operation.setdefault("responses", {})
+            for status in sorted(error_statuses(path, method, operation)):
+                responses[str(status)] = {"description": DESCRIPTIONS[status],
+                                          "content": {PROBLEM_JSON: {"schema": PROBLEM_REF}}}
+            body_type = bodies.get((path, method.upper()))
+            if body_type is not None:
+                for media in operation.get("requestBody", {}).get("content", {}).values():
+                    _close_objects(media.get("schema", {}), body_type, components)
+
+
+def _body_types(app: Litestar) -> dict[tuple[str, str], Any]:
+    found: dict[tuple[str, str], Any] = {}
+    for route in app.routes:
+        if not isinstance(route, HTTPRoute):
+            continue
+        for handler in route.route_handlers:
+            param = handler.parsed_fn_signature.parameters.get("data")
+            if param is None:
+                continue
+            for method in handler.http_methods:
+                found[(route.path_format, method)] = param.annotation
+    return found
+
+
+def _struct_of(annotation: Any) -> type[msgspec.Struct] | None:
+    """The Struct an annotation holds, through Annotated, Optional and list/tuple items."""
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _struct_of(typing.get_args(annotation)[0])
+    if origin in (typing.Union, types.UnionType, list, tuple, set, frozenset):
+        for arg in typing.get_args(annotation):
+            found = _struct_of(arg)
+            if found is not None:
+                return found
+        return None
+    if isinstance(annotation, type) and issubclass(annotation, msgspec.Struct):
+        return annotation
+    return None
+
+
+def _close_objects(node: dict[str, Any], annotation: Any, components: dict[str, Any]) -> None:
+    """``additionalProperties: false`` on every object schema whose Struct forbids unknown fields."""
+    struct = _struct_of(annotation)
+    if struct is None:
+        return
+    ref = node.get("$ref")
+    if isinstance(ref, str):
+        node = components.get(ref.rsplit("/", 1)[-1], {})
+    for key in ("oneOf", "anyOf", "allOf"):
+        for sub in node.get(key, []):
+            _close_objects(sub, struct, components)
+    if "properties" not in node:
+        if node.get("type") == "array" and isinstance(node.get("items"), dict):
+            _close_objects(node["items"], annotation, components)
+        return
+    if struct.__struct_config__.forbid_unknown_fields:
+        node["additionalProperties"] = False
+    hints = typing.get_type_hints(struct, include_extras=True)
+    for field in msgspec.structs.fields(struct):
+        sub = node["properties"].get(field.encode_name)
+        if isinstance(sub, dict):
+            _close_objects(sub, hints.get(field.name), components)

@@ -1,0 +1,21 @@
+"""The list of bounded contexts. Adding a context: one package per layer, and one line here."""
+
+from __future__ import annotations
+
+from api.feedback.context import FEEDBACK
+from api.identity.context import IDENTITY
+from api.notifications.context import NOTIFICATIONS
+from api.platform.context import Context, Job
+from api.platform.probes import PlatformController
+from api.platform.worker import purge_idempotency_keys
+
+# The platform's own routes (liveness, readiness, metrics) and housekeeping.
+PLATFORM = Context(name="platform", root=[PlatformController],
+                   jobs=[Job("idempotency.purge", purge_idempotency_keys, idle_s=3600.0)])
+
+CONTEXTS: list[Context] = [
+    PLATFORM,
+    IDENTITY,
+    NOTIFICATIONS,
+    FEEDBACK,
+]
