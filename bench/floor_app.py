@@ -23,6 +23,7 @@ import msgspec
 from litestar import Litestar, get
 from litestar.datastructures import State
 from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, FromQuery
 
 from adapters.postgres.feedback.queries import PgFeedbackQueries
 from api.feedback.common import page
@@ -45,7 +46,7 @@ class Unit(msgspec.Struct):
 
 
 @get("/units/{code:str}")
-async def unit(code: str, state: State) -> Unit:
+async def unit(code: FromPath[str], state: State) -> Unit:
     async with state.pool.acquire() as conn:
         row = await conn.fetchrow(UNIT_QUERY, code)
     if row is None:
@@ -54,7 +55,7 @@ async def unit(code: str, state: State) -> Unit:
 
 
 @get("/units-in-transaction/{code:str}")
-async def unit_in_transaction(code: str, state: State) -> Unit:
+async def unit_in_transaction(code: FromPath[str], state: State) -> Unit:
     """Reference, not the floor: the same query inside BEGIN … COMMIT, as the service's unit of work does."""
     async with state.pool.acquire() as conn, conn.transaction():
         row = await conn.fetchrow(UNIT_QUERY, code)
@@ -64,7 +65,7 @@ async def unit_in_transaction(code: str, state: State) -> Unit:
 
 
 @get("/reports-of/{reporter_id:uuid}")
-async def reports_of(reporter_id: uuid.UUID, state: State, limit: int = 20) -> Page[ReportSummary]:
+async def reports_of(reporter_id: FromPath[uuid.UUID], state: State, limit: FromQuery[int] = 20) -> Page[ReportSummary]:
     """Reference, not the floor: exactly the query and page of ``GET /api/v1/feedback/reports`` (the
     service's adapter and paging), without auth, middleware, unit of work or logging. The gap between it
     and the service is our per-request overhead; the gap between it and the floor is the query's own."""

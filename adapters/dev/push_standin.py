@@ -32,7 +32,7 @@ from typing import Annotated, Any
 import jwt
 import msgspec
 from litestar import Request, Response, Router, delete, get, post
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, QueryParameter
 
 from adapters.vneid.keys import load_private_key, new_rsa_key, pem, write_once
 
@@ -199,7 +199,7 @@ def push_standin_router(standin: PushStandIn, project_id: str) -> Router:
 
     @post("/v1/projects/{project:str}/messages:send", operation_id="devPushSend",
           summary="Stand-in FCM HTTP v1 send", include_in_schema=False, status_code=200)
-    async def send(request: Request[Any, Any, Any], project: str) -> Response[Any]:
+    async def send(request: Request[Any, Any, Any], project: FromPath[str]) -> Response[Any]:
         if not standin.authorized(request.headers.get("authorization"), time.time()):
             return unauthenticated
         if project != project_id:
@@ -240,8 +240,8 @@ def push_standin_router(standin: PushStandIn, project_id: str) -> Router:
     @post("/v1/projects/{project:str}/registrations/{token:str}/topicSubscriptions",
           operation_id="devPushSubscribe", summary="Stand-in topic subscription", include_in_schema=False,
           status_code=200)
-    async def subscribe(request: Request[Any, Any, Any], project: str, token: str,
-                        topic_name: str = Parameter(query="topic_name")) -> Response[Any]:
+    async def subscribe(request: Request[Any, Any, Any], project: FromPath[str], token: FromPath[str],
+                        topic_name: FromQuery[str]) -> Response[Any]:
         if (denied := _topic_call(request, project)) is not None:
             return denied
         if token.startswith(("unregistered-", "invalid-")):
@@ -252,7 +252,8 @@ def push_standin_router(standin: PushStandIn, project_id: str) -> Router:
     @delete("/v1/projects/{project:str}/registrations/{token:str}/topicSubscriptions/{topic:str}",
             operation_id="devPushUnsubscribe", summary="Stand-in topic unsubscription", include_in_schema=False,
             status_code=200)
-    async def unsubscribe(request: Request[Any, Any, Any], project: str, token: str, topic: str) -> Response[Any]:
+    async def unsubscribe(request: Request[Any, Any, Any], project: FromPath[str], token: FromPath[str],
+                          topic: FromPath[str]) -> Response[Any]:
         if (denied := _topic_call(request, project)) is not None:
             return denied
         standin.topics.get(topic, set()).discard(token)
@@ -260,7 +261,7 @@ def push_standin_router(standin: PushStandIn, project_id: str) -> Router:
 
     @get("/deliveries", operation_id="devPushDeliveries", summary="Pushes the stand-in received (newest first)",
          tags=["dev"])
-    async def deliveries(limit: Annotated[int, Parameter(ge=1, le=1000)] = 50) -> dict[str, Any]:
+    async def deliveries(limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 50) -> dict[str, Any]:
         return {"delivered": standin.delivered, "items": list(standin.deliveries)[:limit],
                 "topics": {t: len(tokens) for t, tokens in standin.topics.items()}}
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import asyncpg
@@ -49,3 +50,15 @@ async def connect(dsn: str) -> asyncpg.Connection[Any]:
     conn = await asyncpg.connect(dsn, timeout=CONNECT_TIMEOUT_S)
     await _init_connection(conn)
     return conn
+
+
+async def ping(pool: asyncpg.Pool[Any], timeout_s: float) -> bool:
+    """Can a pooled connection run a query within ``timeout_s``? (The readiness probe.)"""
+    try:
+        # acquire() may try to open a new connection: bound the whole check so it never hangs.
+        async with asyncio.timeout(timeout_s):
+            async with pool.acquire() as conn:
+                await conn.fetchval("SELECT 1")
+    except Exception:  # any failure means "not ready"; the cause is logged by the pool
+        return False
+    return True

@@ -7,17 +7,16 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, Response, get, post, put
+from litestar.params import FromPath, JSONBody
 from msgspec import Meta
 
 from adapters.postgres.feedback.repositories import PgCategories
-from adapters.postgres.uow import PgUnitOfWork
 from api.feedback.common import BEARER, deps
-from api.identity.auth import city_admin_guard
-from api.platform.container import Container
+from api.identity.auth import CurrentUser, city_admin_guard
+from api.platform.deps import AppContainer, UnitOfWork
 from api.platform.idempotency import idempotent
 from domain.feedback.model import Category, CategoryInput, Datatype, Level
 from domain.feedback.usecases.admin import SaveCategory
-from domain.identity.principal import Principal
 
 Name = Annotated[str, Meta(min_length=2, max_length=200)]
 Desc = Annotated[str, Meta(max_length=2000)]
@@ -76,12 +75,12 @@ class AdminFeedbackController(Controller):
     guards = [city_admin_guard]
 
     @get("", operation_id="feedbackAdminCategories", summary="All categories, including inactive ones")
-    async def list(self, uow: PgUnitOfWork) -> list[Category]:
+    async def list(self, uow: UnitOfWork) -> list[Category]:
         return await PgCategories(uow.conn).list(active_only=False)
 
     @post("", operation_id="feedbackAdminCategoryCreate", summary="Create a category", status_code=201)
-    async def create(self, request: Request[Any, Any, Any], principal: Principal, container: Container,
-                     uow: PgUnitOfWork, data: CategoryIn) -> Response[Any]:
+    async def create(self, request: Request[Any, Any, Any], principal: CurrentUser, container: AppContainer,
+                     uow: UnitOfWork, data: JSONBody[CategoryIn]) -> Response[Any]:
         async def run() -> Response[Any]:
             category = await SaveCategory(deps(container, uow.conn)).execute(principal, _domain(data))
             return Response(msgspec.to_builtins(category), status_code=201)
@@ -89,6 +88,7 @@ class AdminFeedbackController(Controller):
 
     @put("/{category_id:uuid}", operation_id="feedbackAdminCategoryUpdate",
          summary="Replace a category (set active=false to retire it; existing reports keep it)")
-    async def update(self, principal: Principal, container: Container, uow: PgUnitOfWork, category_id: uuid.UUID,
-                     data: CategoryIn) -> Category:
+    async def update(self, principal: CurrentUser, container: AppContainer, uow: UnitOfWork,
+                     category_id: FromPath[uuid.UUID],
+                     data: JSONBody[CategoryIn]) -> Category:
         return await SaveCategory(deps(container, uow.conn)).execute(principal, _domain(data), category_id)

@@ -11,10 +11,9 @@ import msgspec
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
-from litestar.params import Body, Parameter
+from litestar.params import Body, FromPath, FromQuery, JSONBody, QueryParameter
 from msgspec import Meta
 
-from adapters.postgres.uow import PgUnitOfWork
 from api.feedback.common import (
     BEARER,
     EventOut,
@@ -30,21 +29,21 @@ from api.feedback.common import (
     send_file,
 )
 from api.feedback.wiring import reads
+from api.identity.auth import CurrentUser
 from api.platform.container import Container
-from api.platform.deps import READ_ONLY
+from api.platform.deps import READ_ONLY, AppContainer, UnitOfWork
 from api.platform.idempotency import idempotent
+from api.platform.params import Limit
 from api.platform.problems import ProblemError
 from domain.errors import NotFound
 from domain.feedback.access import is_reporter, may_read_file, may_read_privately
 from domain.feedback.model import ReportSummary
 from domain.feedback.usecases import citizen
-from domain.identity.principal import Principal
-from domain.shared.paging import MAX_LIMIT, Page
+from domain.shared.paging import Page
 
 Text = Annotated[str, Meta(min_length=1, max_length=4000)]
-Limit = Annotated[int, Parameter(ge=1, le=MAX_LIMIT)]
-Lat = Annotated[float, Parameter(ge=-90, le=90)]
-Lon = Annotated[float, Parameter(ge=-180, le=180)]
+Lat = Annotated[float, QueryParameter(ge=-90, le=90)]
+Lon = Annotated[float, QueryParameter(ge=-180, le=180)]
 # Per-route body cap for uploads (the JSON cap is 1 MB): the largest file FEEDBACK_MAX_UPLOAD_BYTES may
 # allow (10 MB) plus the multipart framing around it. The setting can lower the file limit, not raise it.
 UPLOAD_BODY_LIMIT = 10 * 1024 * 1024 + 64 * 1024
@@ -113,8 +112,8 @@ class CitizenFeedbackController(Controller):
           description="Routed at once to the responsible unit by category and location. Add photos afterwards "
                       "with POST /feedback/reports/{id}/photos (until the unit acknowledges it). "
                       "Send an Idempotency-Key: a retry returns the first report.")
-    async def create(self, request: Request[Any, Any, Any], principal: Principal, container: Container,
-                     uow: PgUnitOfWork, data: ReportIn) -> Response[Any]:
+    async def create(self, request: Request[Any, Any, Any], principal: CurrentUser, container: AppContainer,
+                     uow: UnitOfWork, data: JSONBody[ReportIn]) -> Response[Any]:
         async def run() -> Response[Any]:
             report = await citizen.SubmitReport(deps(container, uow.conn)).execute(
                 principal, msgspec.convert(msgspec.to_builtins(data), citizen.NewReport))
@@ -129,7 +128,8 @@ class CitizenFeedbackController(Controller):
                       "EXIF/GPS, with a thumbnail. At most 5 per report, while the report waits for "
                       "acknowledgement. Re-sending the same file returns the existing photo (200).",
           request_max_body_size=UPLOAD_BODY_LIMIT)
-    async def add_photo(self, principal: Principal, container: Container, uow: PgUnitOfWork, report_id: uuid.UUID,
+    async def add_photo(self, principal: CurrentUser, container: AppContainer, uow: UnitOfWork,
+                        report_id: FromPath[uuid.UUID],
                         data: Annotated[Upload, Body(media_type=RequestEncodingType.MULTI_PART)]) -> Response[FileOut]:
         content = await read_upload(data, upload_limit(container))
         attachment, created = await citizen.AddPhoto(deps(container, uow.conn)).execute(principal, report_id, content)
@@ -138,8 +138,9 @@ class CitizenFeedbackController(Controller):
     @get("/reports/{report_id:uuid}/files/{file_id:uuid}", operation_id="feedbackFileGet",
          summary="A photo or evidence file of a report I may read (reporter, staff of its unit, city admin)",
          media_type="application/octet-stream")
-    async def file(self, principal: Principal, container: Container, uow: PgUnitOfWork, report_id: uuid.UUID,
-                   file_id: uuid.UUID, thumbnail: bool = False) -> Response[bytes]:
+    async def file(self, principal: CurrentUser, container: AppContainer, uow: UnitOfWork,
+                   report_id: FromPath[uuid.UUID],
+                   file_id: FromPath[uuid.UUID], thumbnail: FromQuery[bool] = False) -> Response[bytes]:
         q = reads(uow)
         report = await deps(container, uow.conn).reports.get(report_id)
         allowed = report is not None and may_read_privately(principal, report)
@@ -150,8 +151,8 @@ class CitizenFeedbackController(Controller):
 
     @get("/duplicates", operation_id="feedbackDuplicates",
          summary="Similar reports nearby (same category, ~100 m, last 30 days) to follow instead")
-    async def duplicates(self, principal: Principal, container: Container, uow: PgUnitOfWork,
-                         category_id: uuid.UUID, lat: Lat, lon: Lon) -> list[DuplicateOut]:
+    async def duplicates(self, principal: CurrentUser, container: AppContainer, uow: UnitOfWork,
+                         category_id: FromQuery[uuid.UUID], lat: Lat, lon: Lon) -> list[DuplicateOut]:
         found = await citizen.FindDuplicates(deps(container, uow.conn)).execute(category_id, lat, lon)
         q = reads(uow)
         return [DuplicateOut(id=c.report.id, ref=c.report.ref, status=c.report.status.value,
@@ -161,34 +162,34 @@ class CitizenFeedbackController(Controller):
 
     @post("/reports/{report_id:uuid}/follow", operation_id="feedbackFollow", status_code=200,
           summary="Me too: follow someone's open report and get its updates")
-    async def follow(self, principal: Principal, container: Container, uow: PgUnitOfWork,
-                     report_id: uuid.UUID) -> FollowOut:
+    async def follow(self, principal: CurrentUser, container: AppContainer, uow: UnitOfWork,
+                     report_id: FromPath[uuid.UUID]) -> FollowOut:
         await citizen.FollowReport(deps(container, uow.conn)).execute(principal, report_id)
         return FollowOut(report_id=report_id, following=True)
 
     @delete("/reports/{report_id:uuid}/follow", operation_id="feedbackUnfollow", status_code=204,
             summary="Stop following a report")
-    async def unfollow(self, principal: Principal, container: Container, uow: PgUnitOfWork,
-                       report_id: uuid.UUID) -> None:
+    async def unfollow(self, principal: CurrentUser, container: AppContainer, uow: UnitOfWork,
+                       report_id: FromPath[uuid.UUID]) -> None:
         await citizen.UnfollowReport(deps(container, uow.conn)).execute(principal, report_id)
 
     @get("/reports", operation_id="feedbackMyReports", summary="My reports, newest first (cursor paged)",
          opt=READ_ONLY)
-    async def mine(self, principal: Principal, container: Container, uow: PgUnitOfWork,
-                   cursor: str | None = None, limit: Limit = 20) -> Page[ReportSummary]:
+    async def mine(self, principal: CurrentUser, container: AppContainer, uow: UnitOfWork,
+                   cursor: FromQuery[str | None] = None, limit: Limit = 20) -> Page[ReportSummary]:
         return page(await reads(uow).my_reports(principal.id, container.clock.now(), after(cursor),
                                                                  limit + 1), limit)
 
     @get("/following", operation_id="feedbackFollowing", summary="Reports I follow (status only, cursor paged)",
          opt=READ_ONLY)
-    async def following(self, principal: Principal, container: Container, uow: PgUnitOfWork,
-                        cursor: str | None = None, limit: Limit = 20) -> Page[ReportSummary]:
+    async def following(self, principal: CurrentUser, container: AppContainer, uow: UnitOfWork,
+                        cursor: FromQuery[str | None] = None, limit: Limit = 20) -> Page[ReportSummary]:
         return page(await reads(uow).followed(principal.id, container.clock.now(), after(cursor),
                                                                limit + 1), limit)
 
     @get("/reports/{report_id:uuid}", operation_id="feedbackMyReport", summary="One of my reports")
-    async def one(self, principal: Principal, container: Container, uow: PgUnitOfWork,
-                  report_id: uuid.UUID) -> ReportOut:
+    async def one(self, principal: CurrentUser, container: AppContainer, uow: UnitOfWork,
+                  report_id: FromPath[uuid.UUID]) -> ReportOut:
         report = await deps(container, uow.conn).reports.get(report_id)
         if report is None or not is_reporter(principal, report):
             raise NotFound("feedback.report_not_found")
@@ -196,8 +197,8 @@ class CitizenFeedbackController(Controller):
 
     @get("/reports/{report_id:uuid}/timeline", operation_id="feedbackMyTimeline",
          summary="Status timeline of my report (internal notes are never included)")
-    async def timeline(self, principal: Principal, container: Container, uow: PgUnitOfWork,
-                       report_id: uuid.UUID) -> list[EventOut]:
+    async def timeline(self, principal: CurrentUser, container: AppContainer, uow: UnitOfWork,
+                       report_id: FromPath[uuid.UUID]) -> list[EventOut]:
         report = await deps(container, uow.conn).reports.get(report_id)
         if report is None or not is_reporter(principal, report):
             raise NotFound("feedback.report_not_found")
@@ -206,8 +207,8 @@ class CitizenFeedbackController(Controller):
 
     @post("/reports/{report_id:uuid}/rating", operation_id="feedbackRate", status_code=201,
           summary="Rate the answer (1–5, once, after the report was handled)")
-    async def rate(self, request: Request[Any, Any, Any], principal: Principal, container: Container,
-                   uow: PgUnitOfWork, report_id: uuid.UUID, data: RatingIn) -> Response[RatingOut]:
+    async def rate(self, request: Request[Any, Any, Any], principal: CurrentUser, container: AppContainer,
+                   uow: UnitOfWork, report_id: FromPath[uuid.UUID], data: JSONBody[RatingIn]) -> Response[RatingOut]:
         async def run() -> Response[Any]:
             rating = await citizen.RateReport(deps(container, uow.conn)).execute(principal, report_id, data.score,
                                                                                  data.comment)
@@ -216,8 +217,8 @@ class CitizenFeedbackController(Controller):
 
     @post("/reports/{report_id:uuid}/reopen", operation_id="feedbackReopen", status_code=200,
           summary="Not fixed: reopen my handled report (within the reopen window)")
-    async def reopen(self, request: Request[Any, Any, Any], principal: Principal, container: Container,
-                     uow: PgUnitOfWork, report_id: uuid.UUID, data: ReopenIn) -> Response[ReportOut]:
+    async def reopen(self, request: Request[Any, Any, Any], principal: CurrentUser, container: AppContainer,
+                     uow: UnitOfWork, report_id: FromPath[uuid.UUID], data: JSONBody[ReopenIn]) -> Response[ReportOut]:
         async def run() -> Response[Any]:
             report = await citizen.ReopenReport(deps(container, uow.conn)).execute(principal, report_id, data.reason)
             out = await report_out(reads(uow), report, container.clock.now())

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import asyncpg
-
 from adapters.postgres.feedback.seed import seed_feedback_categories
 from adapters.postgres.uow import PgUnitOfWork
 from api.feedback.admin import AdminFeedbackController
@@ -19,16 +17,11 @@ from api.feedback.stats import FeedbackStatsController
 from api.feedback.wiring import build_feedback, reads
 from api.platform.container import Container
 from api.platform.context import Context, Job
-from api.platform.settings import Settings
 from domain.identity.principal import Principal
 
 
 async def _export(container: Container, uow: PgUnitOfWork, principal: Principal) -> dict[str, Any]:
     return await reads(uow).export_for(principal.id)
-
-
-async def _seed(conn: asyncpg.Connection[Any], settings: Settings) -> None:
-    await seed_feedback_categories(conn)
 
 
 FEEDBACK = Context(
@@ -39,5 +32,5 @@ FEEDBACK = Context(
     services=lambda settings, pool: build_feedback(settings),
     jobs=[Job("feedback.deadline_escalation", escalate_overdue, idle_s=60.0)],
     exporter=_export,
-    seed=_seed,
+    reference=seed_feedback_categories,
 )

@@ -11,24 +11,24 @@ import uuid
 from typing import Annotated
 
 from litestar import Controller, Response, get
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, QueryParameter
 
 from adapters.postgres.feedback.repositories import PgCategories, PgReports
-from adapters.postgres.uow import PgUnitOfWork
-from api.feedback.citizen import Limit
 from api.feedback.common import PublicReportOut, after, page, public_out, send_file
 from api.feedback.wiring import reads
-from api.platform.container import Container
+from api.platform.deps import AppContainer, UnitOfWork
+from api.platform.params import Limit
 from domain.errors import InvalidInput, NotFound
 from domain.feedback.access import may_read_file
 from domain.feedback.geo import HANOI_LAT, HANOI_LON, BBox, check_in_hanoi
 from domain.feedback.model import Category
 from domain.shared.paging import Page
 
-Radius = Annotated[int, Parameter(ge=10, le=5000)]
+Radius = Annotated[int, QueryParameter(ge=10, le=5000)]
 # Declared in the OpenAPI so clients (and Schemathesis) know a point outside Hanoi is refused.
-Lat = Annotated[float, Parameter(ge=HANOI_LAT[0], le=HANOI_LAT[1])]
-Lon = Annotated[float, Parameter(ge=HANOI_LON[0], le=HANOI_LON[1])]
+# Optional, and within Hanoi when given (Litestar 3 style: the marker wraps the whole optional type).
+Lat = Annotated[float | None, QueryParameter(ge=HANOI_LAT[0], le=HANOI_LAT[1])]
+Lon = Annotated[float | None, QueryParameter(ge=HANOI_LON[0], le=HANOI_LON[1])]
 
 
 class PublicFeedbackController(Controller):
@@ -36,13 +36,14 @@ class PublicFeedbackController(Controller):
     tags = ["feedback-public"]
 
     @get("/categories", operation_id="feedbackCategories", summary="Active report categories with their questions")
-    async def categories(self, uow: PgUnitOfWork) -> list[Category]:
+    async def categories(self, uow: UnitOfWork) -> list[Category]:
         return await PgCategories(uow.conn).list()
 
     @get("/reports", operation_id="feedbackPublicFeed",
          summary="Handled public reports near a point (lat, lon, radius_m) or in a ward (ward_id)")
-    async def feed(self, uow: PgUnitOfWork, lat: Lat | None = None, lon: Lon | None = None,
-                   radius_m: Radius = 1000, ward_id: uuid.UUID | None = None, cursor: str | None = None,
+    async def feed(self, uow: UnitOfWork, lat: Lat = None, lon: Lon = None,
+                   radius_m: Radius = 1000, ward_id: FromQuery[uuid.UUID | None] = None,
+                   cursor: FromQuery[str | None] = None,
                    limit: Limit = 20) -> Page[PublicReportOut]:
         q = reads(uow)
         if ward_id is not None:
@@ -56,7 +57,7 @@ class PublicFeedbackController(Controller):
         return page([public_out(r, files.get(r.id, [])) for r in rows], limit)
 
     @get("/reports/{report_id:uuid}", operation_id="feedbackPublicReport", summary="A public report")
-    async def one(self, uow: PgUnitOfWork, report_id: uuid.UUID) -> PublicReportOut:
+    async def one(self, uow: UnitOfWork, report_id: FromPath[uuid.UUID]) -> PublicReportOut:
         report = await PgReports(uow.conn).get(report_id)
         if report is None or not report.is_public:
             raise NotFound("feedback.report_not_found")
@@ -64,8 +65,9 @@ class PublicFeedbackController(Controller):
 
     @get("/reports/{report_id:uuid}/files/{file_id:uuid}", operation_id="feedbackPublicFile",
          summary="A photo or evidence file of a public report", media_type="application/octet-stream")
-    async def file(self, container: Container, uow: PgUnitOfWork, report_id: uuid.UUID, file_id: uuid.UUID,
-                   thumbnail: bool = False) -> Response[bytes]:
+    async def file(self, container: AppContainer, uow: UnitOfWork, report_id: FromPath[uuid.UUID],
+                   file_id: FromPath[uuid.UUID],
+                   thumbnail: FromQuery[bool] = False) -> Response[bytes]:
         report = await PgReports(uow.conn).get(report_id)
         attachment = await reads(uow).attachment(report_id, file_id) if report else None
         if report is None or not report.is_public or attachment is None or not may_read_file(None, report, attachment):

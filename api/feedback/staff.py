@@ -10,11 +10,11 @@ from typing import Annotated, Any, Literal
 import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.enums import RequestEncodingType
-from litestar.params import Body
+from litestar.params import Body, FromPath, FromQuery, JSONBody
 from msgspec import Meta
 
 from adapters.postgres.uow import PgUnitOfWork
-from api.feedback.citizen import UPLOAD_BODY_LIMIT, Limit, Text, Upload, read_upload, upload_limit
+from api.feedback.citizen import UPLOAD_BODY_LIMIT, Text, Upload, read_upload, upload_limit
 from api.feedback.common import (
     BEARER,
     EventOut,
@@ -28,9 +28,11 @@ from api.feedback.common import (
     report_out,
 )
 from api.feedback.wiring import reads
-from api.identity.auth import staff_guard
+from api.identity.auth import CurrentUser, staff_guard
 from api.platform.container import Container
+from api.platform.deps import AppContainer, UnitOfWork
 from api.platform.idempotency import idempotent
+from api.platform.params import Limit
 from domain.errors import NotFound
 from domain.feedback.access import is_handling_staff
 from domain.feedback.model import Level, Report, ReportSummary, Status
@@ -54,7 +56,7 @@ class NoteIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     text: Text
 
 
-class CategoryIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+class CategoryChangeIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     category_id: uuid.UUID
     level: Level | None = None
     reason: Reason
@@ -115,9 +117,12 @@ class StaffFeedbackController(Controller):
 
     @get("/queue", operation_id="feedbackQueue", summary="My unit's reports (open by default), newest first",
          description="Filters: status, level, category_id, assignee_id, overdue. Staff of another unit get 403.")
-    async def queue(self, principal: Principal, container: Container, uow: PgUnitOfWork, unit_id: uuid.UUID,
-                    status: Status | None = None, level: Level | None = None, category_id: uuid.UUID | None = None,
-                    assignee_id: uuid.UUID | None = None, overdue: bool | None = None, cursor: str | None = None,
+    async def queue(self, principal: CurrentUser, container: AppContainer, uow: UnitOfWork,
+                    unit_id: FromQuery[uuid.UUID],
+                    status: FromQuery[Status | None] = None, level: FromQuery[Level | None] = None,
+                    category_id: FromQuery[uuid.UUID | None] = None,
+                    assignee_id: FromQuery[uuid.UUID | None] = None, overdue: FromQuery[bool | None] = None,
+                    cursor: FromQuery[str | None] = None,
                     limit: Limit = 20) -> Page[ReportSummary]:
         require_unit_role(principal, unit_id)
         f = QueueFilter(status=status, level=level, category_id=category_id, assignee_id=assignee_id, overdue=overdue)
@@ -126,12 +131,12 @@ class StaffFeedbackController(Controller):
 
     @get("/reply-templates", operation_id="feedbackReplyTemplates",
          summary="Response templates for replies and rejections (vi/en)")
-    async def templates(self, kind: Literal["reply", "reject"] | None = None) -> list[ReplyTemplate]:
+    async def templates(self, kind: FromQuery[Literal["reply", "reject"] | None] = None) -> list[ReplyTemplate]:
         return [t for t in REPLY_TEMPLATES if kind is None or t.kind == kind]
 
     @get("/reports/{report_id:uuid}", operation_id="feedbackStaffReport", summary="A report of my unit")
-    async def one(self, principal: Principal, container: Container, uow: PgUnitOfWork,
-                  report_id: uuid.UUID) -> StaffReportOut:
+    async def one(self, principal: CurrentUser, container: AppContainer, uow: UnitOfWork,
+                  report_id: FromPath[uuid.UUID]) -> StaffReportOut:
         out = await report_out(reads(uow), await _visible(principal, container, uow, report_id),
                                container.clock.now(), staff=True)
         assert isinstance(out, StaffReportOut)
@@ -139,30 +144,30 @@ class StaffFeedbackController(Controller):
 
     @get("/reports/{report_id:uuid}/timeline", operation_id="feedbackStaffTimeline",
          summary="Full timeline including internal notes")
-    async def timeline(self, principal: Principal, container: Container, uow: PgUnitOfWork,
-                       report_id: uuid.UUID) -> list[EventOut]:
+    async def timeline(self, principal: CurrentUser, container: AppContainer, uow: UnitOfWork,
+                       report_id: FromPath[uuid.UUID]) -> list[EventOut]:
         await _visible(principal, container, uow, report_id)
         return await _timeline(uow, report_id)
 
     @post("/reports/{report_id:uuid}/acknowledge", operation_id="feedbackAcknowledge", status_code=200,
           summary="Tiếp nhận: take the report on")
-    async def acknowledge(self, request: Req, principal: Principal, container: Container, uow: PgUnitOfWork,
-                          report_id: uuid.UUID) -> Response[StaffReportOut]:
+    async def acknowledge(self, request: Req, principal: CurrentUser, container: AppContainer, uow: UnitOfWork,
+                          report_id: FromPath[uuid.UUID]) -> Response[StaffReportOut]:
         return await _step(request, principal, container, uow,
                            lambda d: staff.Acknowledge(d).execute(principal, report_id))
 
     @post("/reports/{report_id:uuid}/assign", operation_id="feedbackAssign", status_code=200,
           summary="Phân công to a handler of the unit (handlers may only take it themselves)")
-    async def assign(self, request: Req, principal: Principal, container: Container,
-                     uow: PgUnitOfWork, report_id: uuid.UUID,
-                     data: AssignIn) -> Response[StaffReportOut]:
+    async def assign(self, request: Req, principal: CurrentUser, container: AppContainer,
+                     uow: UnitOfWork, report_id: FromPath[uuid.UUID],
+                     data: JSONBody[AssignIn]) -> Response[StaffReportOut]:
         return await _step(request, principal, container, uow,
                            lambda d: staff.Assign(d).execute(principal, report_id, data.assignee_id))
 
     @post("/reports/{report_id:uuid}/notes", operation_id="feedbackNote", status_code=201,
           summary="Internal note (never shown to citizens)")
-    async def note(self, request: Req, principal: Principal, container: Container, uow: PgUnitOfWork,
-                   report_id: uuid.UUID, data: NoteIn) -> Response[list[EventOut]]:
+    async def note(self, request: Req, principal: CurrentUser, container: AppContainer, uow: UnitOfWork,
+                   report_id: FromPath[uuid.UUID], data: JSONBody[NoteIn]) -> Response[list[EventOut]]:
         async def run() -> Response[Any]:
             await staff.AddNote(deps(container, uow.conn)).execute(principal, report_id, data.text)
             return Response(msgspec.to_builtins(await _timeline(uow, report_id)), status_code=201)
@@ -170,18 +175,18 @@ class StaffFeedbackController(Controller):
 
     @post("/reports/{report_id:uuid}/category", operation_id="feedbackChangeCategory", status_code=200,
           summary="Change the category (and level); routing runs again and may move the report")
-    async def category(self, request: Req, principal: Principal, container: Container,
-                       uow: PgUnitOfWork, report_id: uuid.UUID,
-                       data: CategoryIn) -> Response[StaffReportOut]:
+    async def category(self, request: Req, principal: CurrentUser, container: AppContainer,
+                       uow: UnitOfWork, report_id: FromPath[uuid.UUID],
+                       data: JSONBody[CategoryChangeIn]) -> Response[StaffReportOut]:
         return await _step(request, principal, container, uow,
                            lambda d: staff.ChangeCategory(d).execute(principal, report_id, data.category_id, data.level,
                                                                      data.reason))
 
     @post("/reports/{report_id:uuid}/transfer", operation_id="feedbackTransfer", status_code=200,
           summary="Chuyển xử lý to another unit, with a reason")
-    async def transfer(self, request: Req, principal: Principal, container: Container,
-                       uow: PgUnitOfWork, report_id: uuid.UUID,
-                       data: TransferIn) -> Response[StaffReportOut]:
+    async def transfer(self, request: Req, principal: CurrentUser, container: AppContainer,
+                       uow: UnitOfWork, report_id: FromPath[uuid.UUID],
+                       data: JSONBody[TransferIn]) -> Response[StaffReportOut]:
         return await _step(request, principal, container, uow,
                            lambda d: staff.Transfer(d).execute(principal, report_id, data.unit_id, data.reason))
 
@@ -189,7 +194,8 @@ class StaffFeedbackController(Controller):
           summary="Upload evidence for the reply (photo or PDF, multipart field 'file')",
           description="Shown to the reporter (and the public, for public reports) once a reply uses it.",
           request_max_body_size=UPLOAD_BODY_LIMIT)
-    async def evidence(self, principal: Principal, container: Container, uow: PgUnitOfWork, report_id: uuid.UUID,
+    async def evidence(self, principal: CurrentUser, container: AppContainer, uow: UnitOfWork,
+                       report_id: FromPath[uuid.UUID],
                        data: Annotated[Upload, Body(media_type=RequestEncodingType.MULTI_PART)]) -> Response[FileOut]:
         content = await read_upload(data, upload_limit(container))
         attachment, created = await staff.AddEvidence(deps(container, uow.conn)).execute(principal, report_id,
@@ -198,32 +204,32 @@ class StaffFeedbackController(Controller):
 
     @post("/reports/{report_id:uuid}/handle", operation_id="feedbackHandle", status_code=200,
           summary="Trả lời: public reply with at least one evidence file; marks the report handled")
-    async def handle(self, request: Req, principal: Principal, container: Container,
-                     uow: PgUnitOfWork, report_id: uuid.UUID,
-                     data: HandleIn) -> Response[StaffReportOut]:
+    async def handle(self, request: Req, principal: CurrentUser, container: AppContainer,
+                     uow: UnitOfWork, report_id: FromPath[uuid.UUID],
+                     data: JSONBody[HandleIn]) -> Response[StaffReportOut]:
         return await _step(request, principal, container, uow,
                            lambda d: staff.Handle(d).execute(principal, report_id, data.reply, data.evidence_ids))
 
     @post("/reports/{report_id:uuid}/reject", operation_id="feedbackReject", status_code=200,
           summary="Từ chối with a reason (see reply-templates)")
-    async def reject(self, request: Req, principal: Principal, container: Container,
-                     uow: PgUnitOfWork, report_id: uuid.UUID,
-                     data: RejectIn) -> Response[StaffReportOut]:
+    async def reject(self, request: Req, principal: CurrentUser, container: AppContainer,
+                     uow: UnitOfWork, report_id: FromPath[uuid.UUID],
+                     data: JSONBody[RejectIn]) -> Response[StaffReportOut]:
         return await _step(request, principal, container, uow,
                            lambda d: staff.Reject(d).execute(principal, report_id, data.reason, data.template))
 
     @post("/reports/{report_id:uuid}/duplicate", operation_id="feedbackMarkDuplicate", status_code=200,
           summary="Close as a duplicate of another report (its reporter then follows the original)")
-    async def duplicate(self, request: Req, principal: Principal, container: Container,
-                        uow: PgUnitOfWork, report_id: uuid.UUID,
-                        data: DuplicateIn) -> Response[StaffReportOut]:
+    async def duplicate(self, request: Req, principal: CurrentUser, container: AppContainer,
+                        uow: UnitOfWork, report_id: FromPath[uuid.UUID],
+                        data: JSONBody[DuplicateIn]) -> Response[StaffReportOut]:
         return await _step(request, principal, container, uow,
                            lambda d: staff.MarkDuplicate(d).execute(principal, report_id, data.original_id))
 
     @post("/reports/{report_id:uuid}/visibility", operation_id="feedbackVisibility", status_code=200,
           summary="Moderation: hide the report and its photos from the public feed (or show them again)")
-    async def visibility(self, request: Req, principal: Principal, container: Container,
-                         uow: PgUnitOfWork, report_id: uuid.UUID,
-                         data: VisibilityIn) -> Response[StaffReportOut]:
+    async def visibility(self, request: Req, principal: CurrentUser, container: AppContainer,
+                         uow: UnitOfWork, report_id: FromPath[uuid.UUID],
+                         data: JSONBody[VisibilityIn]) -> Response[StaffReportOut]:
         return await _step(request, principal, container, uow,
                            lambda d: staff.SetVisibility(d).execute(principal, report_id, data.hidden, data.reason))

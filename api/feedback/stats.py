@@ -11,18 +11,17 @@ from typing import Annotated
 
 import msgspec
 from litestar import Controller, Response, get
-from litestar.params import Parameter
+from litestar.params import FromQuery, QueryParameter
 
-from adapters.postgres.uow import PgUnitOfWork
 from api.feedback.common import BEARER
 from api.feedback.wiring import reads
-from api.platform.deps import READ_ONLY
+from api.identity.auth import CurrentUser
+from api.platform.deps import READ_ONLY, UnitOfWork
 from domain.feedback.statistics import FeedbackStatistics, Heatmap, Statistics, StatsRow
-from domain.identity.principal import Principal
 
-From = Annotated[dt.date, Parameter(query="from", description="First day (Hanoi time), inclusive")]
-To = Annotated[dt.date, Parameter(query="to", description="Last day (Hanoi time), inclusive")]
-CellSize = Annotated[int, Parameter(ge=100, le=5000, description="Cell side in metres (square cells)")]
+From = Annotated[dt.date, QueryParameter(name="from", description="First day (Hanoi time), inclusive")]
+To = Annotated[dt.date, QueryParameter(name="to", description="Last day (Hanoi time), inclusive")]
+CellSize = Annotated[int, QueryParameter(ge=100, le=5000, description="Cell side in metres (square cells)")]
 
 
 # The response schemas keep their published names in the OpenAPI document.
@@ -44,8 +43,8 @@ class FeedbackStatsController(Controller):
          description="With unit_id: that unit (its staff or a city admin). Without: every unit and the city "
                      "total (city admins). Received counts reports created in the period; outcomes count "
                      "reports closed in it; satisfaction = ratings of 4–5 given in it.")
-    async def stats(self, principal: Principal, uow: PgUnitOfWork, start: From, end: To,
-                    unit_id: uuid.UUID | None = None) -> StatsOut:
+    async def stats(self, principal: CurrentUser, uow: UnitOfWork, start: From, end: To,
+                    unit_id: FromQuery[uuid.UUID | None] = None) -> StatsOut:
         return StatsOut(**msgspec.structs.asdict(await FeedbackStatistics(reads(uow)).report(principal, start, end,
                                                                                              unit_id)))
 
@@ -55,16 +54,16 @@ class FeedbackStatsController(Controller):
                      "each cell by its centre. With unit_id: that unit's reports (its staff or a city admin). "
                      "Without: the whole city (city admins). Optionally one category. No report, reporter "
                      "or text is included: counts only.")
-    async def heatmap(self, principal: Principal, uow: PgUnitOfWork, start: From, end: To,
-                      unit_id: uuid.UUID | None = None, category_id: uuid.UUID | None = None,
+    async def heatmap(self, principal: CurrentUser, uow: UnitOfWork, start: From, end: To,
+                      unit_id: FromQuery[uuid.UUID | None] = None, category_id: FromQuery[uuid.UUID | None] = None,
                       cell_m: CellSize = 500) -> HeatmapOut:
         found = await FeedbackStatistics(reads(uow)).heatmap(principal, start, end, unit_id, category_id, cell_m)
         return HeatmapOut(**msgspec.structs.asdict(found))
 
     @get("/export", operation_id="feedbackStatsCsv", summary="The same statistics as CSV (one row per unit)",
          media_type="text/csv")
-    async def export(self, principal: Principal, uow: PgUnitOfWork, start: From, end: To,
-                     unit_id: uuid.UUID | None = None) -> Response[str]:
+    async def export(self, principal: CurrentUser, uow: UnitOfWork, start: From, end: To,
+                     unit_id: FromQuery[uuid.UUID | None] = None) -> Response[str]:
         out = await FeedbackStatistics(reads(uow)).report(principal, start, end, unit_id)
         buf = io.StringIO()
         fields = list(StatsRow.__struct_fields__)

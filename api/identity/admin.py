@@ -12,17 +12,20 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Controller, Request, Response, delete, get, post
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, JSONBody
 from msgspec import Meta
 
 from adapters.postgres.identity.admin import PgApiClients, PgPartnerKeys, PgStaffGrants
 from adapters.postgres.uow import PgUnitOfWork
 from adapters.signing.jwk import check_public_jwk
+from api.identity.auth import CurrentUser
 from api.platform import i18n
 from api.platform.container import Container
+from api.platform.deps import AppContainer, UnitOfWork
 from api.platform.idempotency import idempotent
+from api.platform.params import Limit
 from domain.identity.admin import ClientAdmin, PartnerKeyAdmin, StaffGrantAdmin
-from domain.identity.principal import Principal, StaffRole
+from domain.identity.principal import StaffRole
 from domain.shared.paging import MAX_LIMIT, Page
 
 BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
@@ -86,7 +89,6 @@ def _keys(uow: PgUnitOfWork) -> PartnerKeyAdmin:
     return PartnerKeyAdmin(PgPartnerKeys(uow.conn))
 
 
-Limit = Annotated[int, Parameter(ge=1, le=MAX_LIMIT)]
 
 
 class StaffGrantsController(Controller):
@@ -95,24 +97,26 @@ class StaffGrantsController(Controller):
     security = BEARER
 
     @get("", operation_id="adminStaffGrantsList", summary="Staff grants of one unit")
-    async def list_grants(self, principal: Principal, container: Container, uow: PgUnitOfWork, unit_id: uuid.UUID,
-                          cursor: str | None = None, limit: Limit = MAX_LIMIT) -> Page[StaffGrantOut]:
+    async def list_grants(self, principal: CurrentUser, container: AppContainer, uow: UnitOfWork,
+                          unit_id: FromQuery[uuid.UUID],
+                          cursor: FromQuery[str | None] = None, limit: Limit = MAX_LIMIT) -> Page[StaffGrantOut]:
         page = await _grants(container, uow).list(principal, unit_id, cursor, limit)
         return Page(items=[StaffGrantOut(**msgspec.structs.asdict(g)) for g in page.items],
                     next_cursor=page.next_cursor)
 
     @post("", operation_id="adminStaffGrantsCreate", summary="Grant a staff role in a unit", status_code=201,
           description="Identify the person by user_id or by personal_id (12 digits, never stored in clear).")
-    async def create_grant(self, principal: Principal, container: Container, uow: PgUnitOfWork,
-                           data: GrantIn) -> StaffGrantOut:
+    async def create_grant(self, principal: CurrentUser, container: AppContainer, uow: UnitOfWork,
+                           data: JSONBody[GrantIn]) -> StaffGrantOut:
         granted = await _grants(container, uow).grant(principal, unit_id=data.unit_id, role=data.role,
                                                       user_id=data.user_id, personal_id=data.personal_id)
         return StaffGrantOut(**msgspec.structs.asdict(granted))
 
     @delete("/{unit_id:uuid}/{user_id:uuid}/{role:str}", operation_id="adminStaffGrantsDelete",
             summary="Withdraw a staff role", status_code=204)
-    async def delete_grant(self, principal: Principal, container: Container, uow: PgUnitOfWork, unit_id: uuid.UUID,
-                           user_id: uuid.UUID, role: str) -> None:
+    async def delete_grant(self, principal: CurrentUser, container: AppContainer, uow: UnitOfWork,
+                           unit_id: FromPath[uuid.UUID],
+                           user_id: FromPath[uuid.UUID], role: FromPath[str]) -> None:
         await _grants(container, uow).withdraw(principal, unit_id, user_id, role)
 
 
@@ -122,15 +126,15 @@ class ClientsController(Controller):
     security = BEARER
 
     @get("", operation_id="adminClientsList", summary="Registered machine clients")
-    async def list_clients(self, principal: Principal, uow: PgUnitOfWork, cursor: str | None = None,
+    async def list_clients(self, principal: CurrentUser, uow: UnitOfWork, cursor: FromQuery[str | None] = None,
                            limit: Limit = MAX_LIMIT) -> Page[ClientOut]:
         page = await _clients(uow).list(principal, cursor, limit)
         return Page(items=[ClientOut(**msgspec.structs.asdict(c)) for c in page.items], next_cursor=page.next_cursor)
 
     @post("", operation_id="adminClientsCreate", summary="Register a facility or validator with its public JWK",
           status_code=201)
-    async def create_client(self, request: Request[Any, Any, Any], principal: Principal, uow: PgUnitOfWork,
-                            data: ClientIn) -> Response[ClientOut]:
+    async def create_client(self, request: Request[Any, Any, Any], principal: CurrentUser, uow: UnitOfWork,
+                            data: JSONBody[ClientIn]) -> Response[ClientOut]:
         async def create() -> Response[Any]:
             client = await _clients(uow).register(principal, name=data.name, kind=data.kind,
                                                   public_jwk=data.public_jwk, client_id=data.client_id)
@@ -139,7 +143,7 @@ class ClientsController(Controller):
 
     @delete("/{client_id:uuid}", operation_id="adminClientsRevoke", summary="Revoke a machine client",
             status_code=204)
-    async def revoke_client(self, principal: Principal, uow: PgUnitOfWork, client_id: uuid.UUID) -> None:
+    async def revoke_client(self, principal: CurrentUser, uow: UnitOfWork, client_id: FromPath[uuid.UUID]) -> None:
         await _clients(uow).revoke(principal, client_id)
 
 
@@ -149,20 +153,20 @@ class Open311KeysController(Controller):
     security = BEARER
 
     @get("", operation_id="adminOpen311KeysList", summary="Open311 partner API keys (without the keys)")
-    async def list_keys(self, principal: Principal, uow: PgUnitOfWork, cursor: str | None = None,
+    async def list_keys(self, principal: CurrentUser, uow: UnitOfWork, cursor: FromQuery[str | None] = None,
                         limit: Limit = MAX_LIMIT) -> Page[KeyOut]:
         page = await _keys(uow).list(principal, cursor, limit)
         return Page(items=[KeyOut(**msgspec.structs.asdict(k)) for k in page.items], next_cursor=page.next_cursor)
 
     @post("", operation_id="adminOpen311KeysCreate", summary="Issue an Open311 partner API key (shown once)",
           status_code=201)
-    async def create_key(self, principal: Principal, uow: PgUnitOfWork, data: KeyIn) -> KeyOut:
+    async def create_key(self, principal: CurrentUser, uow: UnitOfWork, data: JSONBody[KeyIn]) -> KeyOut:
         issued = await _keys(uow).issue(principal, data.name)
         return KeyOut(**msgspec.structs.asdict(issued.key), api_key=issued.api_key)
 
     @delete("/{key_id:uuid}", operation_id="adminOpen311KeysRevoke", summary="Revoke an Open311 key",
             status_code=204)
-    async def revoke_key(self, principal: Principal, uow: PgUnitOfWork, key_id: uuid.UUID) -> None:
+    async def revoke_key(self, principal: CurrentUser, uow: UnitOfWork, key_id: FromPath[uuid.UUID]) -> None:
         await _keys(uow).revoke(principal, key_id)
 
 

@@ -16,10 +16,11 @@ still be active (an indexed lookup with a few seconds of in-process caching).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeAlias
 
 from litestar import Request
 from litestar.connection import ASGIConnection
+from litestar.di import NamedDependency
 from litestar.handlers import BaseRouteHandler
 
 from adapters.postgres.identity.admin import PgPartnerKeys
@@ -34,6 +35,10 @@ from domain.identity.access import (
 from domain.identity.admin import hash_api_key
 from domain.identity.principal import Principal, PrincipalKind
 from domain.identity.tokens import principal_from
+
+# Handler parameters: ``principal: CurrentUser`` (a logged-in user), ``client_principal: CurrentClient``.
+CurrentUser: TypeAlias = NamedDependency[Principal]
+CurrentClient: TypeAlias = NamedDependency[Principal]
 
 _STATE_KEY = "principal"
 

@@ -11,18 +11,19 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.enums import RequestEncodingType
-from litestar.params import Body
+from litestar.params import Body, JSONBody
 
 from adapters.postgres.identity.repositories import PgAccounts, PgLoginTransactions
 from adapters.postgres.uow import PgUnitOfWork
+from api.identity.auth import CurrentUser
 from api.identity.clients import issue_client_token
 from api.identity.schemas import CallbackIn, RefreshIn, StartIn, StartOut, TokenForm, TokensOut, UserOut, user_out
 from api.identity.support import my_account, rate_limit, session_issuer, sessions
 from api.platform import i18n
 from api.platform.container import Container
+from api.platform.deps import AppContainer, UnitOfWork
 from domain.errors import Unavailable
 from domain.identity.login import CommittedFailure, CompleteLogin, RefreshSession, StartLogin
-from domain.identity.principal import Principal
 
 BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
 TOKEN_TYPE = "Bearer"  # noqa: S105 - the OAuth token type name, not a secret
@@ -52,8 +53,8 @@ class AuthController(Controller):
     @post("/vneid/start", operation_id="authVneidStart", summary="Begin a VNeID login",
           description="Returns the VNeID authorization URL to open in the system browser and a transaction id "
                       "to send back with the callback. Rate limited per IP.", status_code=200)
-    async def start(self, request: Request[Any, Any, Any], container: Container, uow: PgUnitOfWork,
-                    data: StartIn | None = None) -> StartOut:
+    async def start(self, request: Request[Any, Any, Any], container: AppContainer, uow: UnitOfWork,
+                    data: JSONBody[StartIn | None] = None) -> StartOut:
         await rate_limit(request, container, "start")
         level = data.level if data is not None else 2
         tx_id, url = await StartLogin(_eid(container), PgLoginTransactions(uow.conn), container.clock).execute(
@@ -63,8 +64,8 @@ class AuthController(Controller):
     @post("/vneid/callback", operation_id="authVneidCallback", summary="Finish a VNeID login, get our tokens",
           description="Send the code and state VNeID redirected with. The transaction is single use: a second "
                       "callback, a wrong state or an expired transaction is refused (401).", status_code=200)
-    async def callback(self, request: Request[Any, Any, Any], container: Container, uow: PgUnitOfWork,
-                       data: CallbackIn) -> TokensOut:
+    async def callback(self, request: Request[Any, Any, Any], container: AppContainer, uow: UnitOfWork,
+                       data: JSONBody[CallbackIn]) -> TokensOut:
         await rate_limit(request, container, "callback")
         use_case = CompleteLogin(_eid(container), PgLoginTransactions(uow.conn), PgAccounts(uow.conn),
                                  container.identity.pii,
@@ -82,8 +83,8 @@ class AuthController(Controller):
     @post("/refresh", operation_id="authRefresh", summary="Rotate the refresh token, get a new access token",
           description="Every refresh token works once. Presenting an already used one revokes the whole session "
                       "(all tokens derived from the same login).", status_code=200)
-    async def refresh(self, request: Request[Any, Any, Any], container: Container, uow: PgUnitOfWork,
-                      data: RefreshIn) -> TokensOut:
+    async def refresh(self, request: Request[Any, Any, Any], container: AppContainer, uow: UnitOfWork,
+                      data: JSONBody[RefreshIn]) -> TokensOut:
         await rate_limit(request, container, "refresh")
         use_case = RefreshSession(sessions(container, uow), PgAccounts(uow.conn), session_issuer(container, uow),
                                   container.clock)
@@ -97,20 +98,20 @@ class AuthController(Controller):
 
     @post("/logout", operation_id="authLogout", summary="End the current session", status_code=204,
           security=BEARER)
-    async def logout(self, principal: Principal, container: Container, uow: PgUnitOfWork) -> None:
+    async def logout(self, principal: CurrentUser, container: AppContainer, uow: UnitOfWork) -> None:
         assert principal.session_id is not None, "a user's token always names its session"
         await sessions(container, uow).revoke(principal.session_id, "logout")
 
     @post("/logout-all", operation_id="authLogoutAll", summary="End every session of this account",
           status_code=204, security=BEARER)
-    async def logout_all(self, principal: Principal, container: Container, uow: PgUnitOfWork) -> None:
+    async def logout_all(self, principal: CurrentUser, container: AppContainer, uow: UnitOfWork) -> None:
         await sessions(container, uow).revoke_all(principal.id, "logout_all")
 
     @post("/token", operation_id="authToken", summary="Client credentials for machine clients (private_key_jwt)",
           description="grant_type=client_credentials with a client_assertion JWT signed by the client's registered "
                       "key: iss = sub = client_id, aud = this endpoint's URL, exp at most 5 minutes ahead, "
                       "jti single use.", status_code=200)
-    async def token(self, request: Request[Any, Any, Any], container: Container, uow: PgUnitOfWork,
+    async def token(self, request: Request[Any, Any, Any], container: AppContainer, uow: UnitOfWork,
                     data: Annotated[TokenForm, Body(media_type=RequestEncodingType.URL_ENCODED)]
                     ) -> Response[dict[str, Any]]:
         await rate_limit(request, container, "token")
@@ -123,7 +124,7 @@ class JwksController(Controller):
     tags = ["auth"]
 
     @get("/jwks.json", operation_id="jwks", summary="Public keys that verify our access tokens")
-    async def jwks(self, container: Container) -> Response[dict[str, Any]]:
+    async def jwks(self, container: AppContainer) -> Response[dict[str, Any]]:
         assert container.identity is not None
         # Cacheable: rotation adds the new key well before it signs anything.
         return Response(container.identity.ring.jwks, headers={"Cache-Control": "public, max-age=300"})

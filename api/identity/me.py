@@ -11,18 +11,19 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Controller, Request, Response, delete, get, patch, post, put
-from litestar.params import Parameter
+from litestar.params import FromPath, JSONBody
 from msgspec import Meta
 
 from adapters.postgres.identity.me import PgConsents, PgDevices, list_sessions
 from adapters.postgres.uow import PgUnitOfWork
+from api.identity.auth import CurrentUser
 from api.identity.export import export_all
 from api.identity.schemas import Locale, UserOut, user_out
 from api.identity.support import my_account, sessions
 from api.platform import i18n
-from api.platform.container import Container
-from api.platform.deps import READ_ONLY
+from api.platform.deps import READ_ONLY, AppContainer, UnitOfWork
 from api.platform.idempotency import idempotent
+from api.platform.params import Limit
 from domain.errors import NotFound
 from domain.identity.access import require_level
 from domain.identity.principal import Principal
@@ -105,40 +106,40 @@ class MeController(Controller):
     security = BEARER
 
     @get("", operation_id="meGet", summary="My profile (personal id masked)", opt=READ_ONLY)
-    async def me(self, principal: Principal, container: Container, uow: PgUnitOfWork) -> UserOut:
+    async def me(self, principal: CurrentUser, container: AppContainer, uow: UnitOfWork) -> UserOut:
         return user_out(await my_account(container, uow).profile(principal.id))
 
     @patch("", operation_id="mePatch", summary="Change my language or home district",
            description="Name, date of birth and personal id come from VNeID and cannot be edited.")
-    async def patch_me(self, principal: Principal, container: Container, uow: PgUnitOfWork,
-                       data: ProfilePatch) -> UserOut:
+    async def patch_me(self, principal: CurrentUser, container: AppContainer, uow: UnitOfWork,
+                       data: JSONBody[ProfilePatch]) -> UserOut:
         return user_out(await my_account(container, uow).update(principal.id, locale=data.locale,
                                                                  district_id=data.district_id))
 
     # --- sessions -------------------------------------------------------------------------------
     @get("/sessions", operation_id="meSessionsList", summary="My active sessions (logged-in installations)")
-    async def sessions(self, principal: Principal, uow: PgUnitOfWork) -> list[SessionOut]:
+    async def sessions(self, principal: CurrentUser, uow: UnitOfWork) -> list[SessionOut]:
         rows = await list_sessions(uow.conn, principal.id)
         return [SessionOut(**dict(r), current=r["id"] == principal.session_id) for r in rows]
 
     @delete("/sessions/{session_id:uuid}", operation_id="meSessionsRevoke", summary="End one of my sessions",
             status_code=204)
-    async def revoke_session(self, principal: Principal, container: Container, uow: PgUnitOfWork,
-                             session_id: uuid.UUID) -> None:
+    async def revoke_session(self, principal: CurrentUser, container: AppContainer, uow: UnitOfWork,
+                             session_id: FromPath[uuid.UUID]) -> None:
         if not await sessions(container, uow).revoke_own(principal.id, session_id, "user_revoked"):
             raise NotFound("identity.session_not_found")
 
     # --- devices --------------------------------------------------------------------------------
     @get("/devices", operation_id="meDevicesList", summary="My registered push installations")
-    async def devices(self, principal: Principal, uow: PgUnitOfWork,
-                      limit: Annotated[int, Parameter(ge=1, le=MAX_LIMIT)] = MAX_LIMIT) -> list[DeviceOut]:
+    async def devices(self, principal: CurrentUser, uow: UnitOfWork,
+                      limit: Limit = MAX_LIMIT) -> list[DeviceOut]:
         return [DeviceOut(**r) for r in await PgDevices(uow.conn).list(principal.id, limit)]
 
     @post("/devices", operation_id="meDevicesRegister", summary="Register (or move here) a push token",
           description="Upsert on fcm_token: registering a token that another account or session held moves it "
                       "to this user and session.", status_code=201)
-    async def register_device(self, request: Request[Any, Any, Any], principal: Principal, uow: PgUnitOfWork,
-                              data: DeviceIn) -> Response[Any]:
+    async def register_device(self, request: Request[Any, Any, Any], principal: CurrentUser, uow: UnitOfWork,
+                              data: JSONBody[DeviceIn]) -> Response[Any]:
         async def create() -> Response[Any]:
             row = await PgDevices(uow.conn).upsert(principal.id, principal.session_id, data.fcm_token,
                                                    data.platform, data.app_version, data.locale)
@@ -147,23 +148,23 @@ class MeController(Controller):
 
     @patch("/devices/{device_id:uuid}", operation_id="meDevicesPatch", summary="Update a device (token rotation, "
            "app version, language)")
-    async def patch_device(self, principal: Principal, uow: PgUnitOfWork, device_id: uuid.UUID,
-                           data: DevicePatch) -> DeviceOut:
+    async def patch_device(self, principal: CurrentUser, uow: UnitOfWork, device_id: FromPath[uuid.UUID],
+                           data: JSONBody[DevicePatch]) -> DeviceOut:
         return await _update_device(uow, principal, device_id, data)
 
     @put("/devices/{device_id:uuid}", operation_id="meDevicesPut", summary="Update a device (same as PATCH)")
-    async def put_device(self, principal: Principal, uow: PgUnitOfWork, device_id: uuid.UUID,
-                         data: DevicePatch) -> DeviceOut:
+    async def put_device(self, principal: CurrentUser, uow: UnitOfWork, device_id: FromPath[uuid.UUID],
+                         data: JSONBody[DevicePatch]) -> DeviceOut:
         return await _update_device(uow, principal, device_id, data)
 
     @delete("/devices/{device_id:uuid}", operation_id="meDevicesDelete", summary="Remove a device", status_code=204)
-    async def delete_device(self, principal: Principal, uow: PgUnitOfWork, device_id: uuid.UUID) -> None:
+    async def delete_device(self, principal: CurrentUser, uow: UnitOfWork, device_id: FromPath[uuid.UUID]) -> None:
         if not await PgDevices(uow.conn).delete(principal.id, device_id):
             raise NotFound("identity.device_not_found")
 
     # --- privacy rights -------------------------------------------------------------------------
     @get("/consents", operation_id="meConsentsList", summary="My consent choices and their history")
-    async def consents(self, principal: Principal, uow: PgUnitOfWork) -> ConsentsOut:
+    async def consents(self, principal: CurrentUser, uow: UnitOfWork) -> ConsentsOut:
         rows = await PgConsents(uow.conn).history(principal.id)
         current: dict[str, bool] = {}
         for r in rows:  # newest first
@@ -172,8 +173,8 @@ class MeController(Controller):
 
     @post("/consents", operation_id="meConsentsRecord", summary="Grant or withdraw consent for a purpose",
           status_code=201)
-    async def record_consent(self, request: Request[Any, Any, Any], principal: Principal, uow: PgUnitOfWork,
-                             data: ConsentIn) -> Response[Any]:
+    async def record_consent(self, request: Request[Any, Any, Any], principal: CurrentUser, uow: UnitOfWork,
+                             data: JSONBody[ConsentIn]) -> Response[Any]:
         async def create() -> Response[Any]:
             row = await PgConsents(uow.conn).record(principal.id, data.purpose, data.granted)
             return Response(msgspec.to_builtins(ConsentOut(**row)), status_code=201)
@@ -181,7 +182,7 @@ class MeController(Controller):
 
     @get("/export", operation_id="meExport", summary="Export all my data (JSON); needs e-ID level 2",
          description="Includes the full personal id. Other contexts add their parts (feedback, health, …).")
-    async def export(self, principal: Principal, container: Container, uow: PgUnitOfWork) -> Response[Any]:
+    async def export(self, principal: CurrentUser, container: AppContainer, uow: UnitOfWork) -> Response[Any]:
         require_level(principal, 2)
         body = await export_all(container, uow, principal)
         return Response(body, headers={"Content-Disposition": 'attachment; filename="thudo-export.json"'})
@@ -189,7 +190,7 @@ class MeController(Controller):
     @post("/deletion-request", operation_id="meDeletionRequest", summary="Ask for my account to be deleted",
           description="Recorded for the data protection officer; every session is revoked at once.",
           status_code=202)
-    async def deletion_request(self, principal: Principal, container: Container, uow: PgUnitOfWork) -> DeletionOut:
+    async def deletion_request(self, principal: CurrentUser, container: AppContainer, uow: UnitOfWork) -> DeletionOut:
         at, revoked = await my_account(container, uow).request_deletion(principal.id, sessions(container, uow))
         return DeletionOut(requested_at=at, sessions_revoked=revoked)
 

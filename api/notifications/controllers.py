@@ -11,21 +11,20 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, Response, get, post, put
-from litestar.params import Parameter
+from litestar.params import FromPath, JSONBody, QueryParameter
 from msgspec import Meta
 
 from adapters.postgres.notifications.inbox import PgInbox, district_topic, queue_announcement
-from adapters.postgres.uow import PgUnitOfWork
-from api.identity.auth import city_admin_guard
+from api.identity.auth import CurrentUser, city_admin_guard
 from api.platform import i18n
-from api.platform.container import Container
+from api.platform.deps import AppContainer, UnitOfWork
 from api.platform.idempotency import idempotent
+from api.platform.params import Limit
 from domain.errors import InvalidInput, NotFound
-from domain.identity.principal import Principal
 from domain.notifications.inbox import InboxItem, checked_preferences
 from domain.notifications.preferences import CATEGORIES, Preferences
 from domain.shared.ids import new_id
-from domain.shared.paging import MAX_LIMIT, Page, decode_cursor, encode_cursor
+from domain.shared.paging import Page, decode_cursor, encode_cursor
 from domain.shared.time import HANOI
 
 BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
@@ -111,9 +110,9 @@ class InboxController(Controller):
     security = BEARER
 
     @get("/inbox", operation_id="meInboxList", summary="My notifications, newest first (cursor paged)")
-    async def inbox(self, principal: Principal, uow: PgUnitOfWork,
-                    cursor: Annotated[str | None, Parameter(max_length=200)] = None,
-                    limit: Annotated[int, Parameter(ge=1, le=MAX_LIMIT)] = 20) -> Page[InboxItem]:
+    async def inbox(self, principal: CurrentUser, uow: UnitOfWork,
+                    cursor: Annotated[str | None, QueryParameter(max_length=200)] = None,
+                    limit: Limit = 20) -> Page[InboxItem]:
         before = None
         if cursor:
             try:
@@ -126,13 +125,13 @@ class InboxController(Controller):
         return Page(items=items, next_cursor=encode_cursor(str(items[-1].id)) if more else None)
 
     @get("/inbox/unread-count", operation_id="meInboxUnreadCount", summary="How many of my notifications are unread")
-    async def unread(self, principal: Principal, uow: PgUnitOfWork) -> UnreadCount:
+    async def unread(self, principal: CurrentUser, uow: UnitOfWork) -> UnreadCount:
         return UnreadCount(await PgInbox(uow.conn).unread_count(principal.id))
 
     @post("/inbox/{item_id:uuid}/read", operation_id="meInboxMarkRead", summary="Mark one notification read",
           status_code=200)
-    async def mark_read(self, principal: Principal, uow: PgUnitOfWork, container: Container,
-                        item_id: uuid.UUID) -> InboxItem:
+    async def mark_read(self, principal: CurrentUser, uow: UnitOfWork, container: AppContainer,
+                        item_id: FromPath[uuid.UUID]) -> InboxItem:
         item = await PgInbox(uow.conn).mark_read(principal.id, item_id, container.clock.now())
         if item is None:
             raise NotFound("notifications.inbox_item_not_found")
@@ -140,19 +139,19 @@ class InboxController(Controller):
 
     @post("/inbox/read-all", operation_id="meInboxMarkAllRead", summary="Mark all my notifications read",
           status_code=200)
-    async def mark_all(self, principal: Principal, uow: PgUnitOfWork, container: Container) -> Marked:
+    async def mark_all(self, principal: CurrentUser, uow: UnitOfWork, container: AppContainer) -> Marked:
         return Marked(await PgInbox(uow.conn).mark_all_read(principal.id, container.clock.now()))
 
     @get("/notification-preferences", operation_id="meNotificationPreferencesGet",
          summary="My per-category push opt-outs and quiet hours")
-    async def preferences(self, request: Request[Any, Any, Any], principal: Principal,
-                          uow: PgUnitOfWork) -> PreferencesOut:
+    async def preferences(self, request: Request[Any, Any, Any], principal: CurrentUser,
+                          uow: UnitOfWork) -> PreferencesOut:
         return _prefs_out(await PgInbox(uow.conn).preferences(principal.id), _lang(request))
 
     @put("/notification-preferences", operation_id="meNotificationPreferencesPut",
          summary="Replace my push opt-outs and quiet hours (inbox entries are always kept)")
-    async def set_preferences(self, request: Request[Any, Any, Any], principal: Principal, uow: PgUnitOfWork,
-                              data: PreferencesIn) -> PreferencesOut:
+    async def set_preferences(self, request: Request[Any, Any, Any], principal: CurrentUser, uow: UnitOfWork,
+                              data: JSONBody[PreferencesIn]) -> PreferencesOut:
         qh = data.quiet_hours
         prefs = checked_preferences(data.opted_out, dt.time.fromisoformat(qh.start) if qh else None,
                                     dt.time.fromisoformat(qh.end) if qh else None)
@@ -168,8 +167,8 @@ class AnnouncementController(Controller):
 
     @post("", operation_id="adminAnnouncementsCreate", status_code=202,
           summary="Send a city announcement to one district's topic or the whole city (city admins)")
-    async def create(self, request: Request[Any, Any, Any], principal: Principal, uow: PgUnitOfWork,
-                     data: AnnouncementIn) -> Response[Any]:
+    async def create(self, request: Request[Any, Any, Any], principal: CurrentUser, uow: UnitOfWork,
+                     data: JSONBody[AnnouncementIn]) -> Response[Any]:
         async def make() -> Response[Any]:
             topic = "city"
             if data.district_id is not None:

@@ -51,12 +51,19 @@ async def _migrate(url: str) -> list[str]:
 
 
 async def seed_demo(conn: asyncpg.Connection[Any], settings: Settings) -> None:
-    """Reference data (units), then each context's demo data, in one transaction."""
+    """Reference data (units, each context's catalogues), then each context's demo data, in one transaction."""
     async with conn.transaction():
-        await seed_units(conn)
+        await seed_reference(conn)
         for context in CONTEXTS:
             if context.seed is not None:
                 await context.seed(conn, settings)
+
+
+async def seed_reference(conn: asyncpg.Connection[Any]) -> None:
+    await seed_units(conn)
+    for context in CONTEXTS:
+        if context.reference is not None:
+            await context.reference(conn)
 
 
 async def _seed(url: str, settings: Settings) -> None:

@@ -29,6 +29,9 @@ ServicesBuilder = Callable[[Settings, "asyncpg.Pool[Any]"], object]
 # The data subject's copy of what this context holds about them (``GET /api/v1/me/export``), read in
 # the request's transaction so the export is one consistent snapshot.
 Exporter = Callable[["Container", "PgUnitOfWork", Principal], Awaitable[Any]]
+# Reference data the context cannot work without (catalogues, fare tables): idempotent upserts, loaded by
+# ``thudo seed`` and into every test database.
+Reference = Callable[["asyncpg.Connection[Any]"], Awaitable[None]]
 # Idempotent demo data (``thudo seed``, the embedded default); runs inside one transaction.
 Seeder = Callable[["asyncpg.Connection[Any]", Settings], Awaitable[None]]
 # Local stand-ins of outside systems, mounted only when STANDINS is on (never in production).
@@ -65,6 +68,7 @@ class Context:
     services: ServicesBuilder | None = None
     jobs: Sequence[Job] = ()
     exporter: Exporter | None = None
+    reference: Reference | None = None
     seed: Seeder | None = None
     standins: StandIns | None = None
     prepare: Prepare | None = None

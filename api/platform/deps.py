@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
-from typing import Any
+from typing import Any, TypeAlias
 
 from litestar import Litestar, Request
+from litestar.di import NamedDependency
 
 from adapters.postgres.uow import PgUnitOfWork
 from api.platform.container import Container
+
+# Handler parameters name their dependency explicitly (Litestar 3 drops inferred dependencies):
+# ``uow: UnitOfWork`` is the request's unit of work, ``container: AppContainer`` the composition root.
+UnitOfWork: TypeAlias = NamedDependency[PgUnitOfWork]
+AppContainer: TypeAlias = NamedDependency[Container]
 
 # Handler opt that marks a pure read: ``@get(..., opt=READ_ONLY)``.
 READ_ONLY_OPT = "read_only"

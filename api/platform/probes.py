@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from litestar import Controller, Response, get
 from litestar.datastructures import State
 from litestar.openapi import ResponseSpec
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from adapters.postgres.pool import ping
 
 READY_TIMEOUT_S = 1.5
 
@@ -27,13 +27,7 @@ class PlatformController(Controller):
                                       description="The database cannot be reached; retry after Retry-After "
                                                   "seconds.")})
     async def ready(self, state: State) -> Response[dict[str, str]]:
-        pool = state.container.pool
-        try:
-            # acquire() may try to open a new connection: bound the whole check so it never hangs.
-            async with asyncio.timeout(READY_TIMEOUT_S):
-                async with pool.acquire() as conn:
-                    await conn.fetchval("SELECT 1")
-        except Exception:  # any failure means "not ready"; the cause is logged by the pool
+        if not await ping(state.container.pool, READY_TIMEOUT_S):
             return Response({"status": "unavailable", "database": "down"}, status_code=503,
                             headers={"Retry-After": "5"})
         return Response({"status": "ok", "database": "up"})

@@ -16,10 +16,10 @@ import httpx
 import msgspec
 import pytest
 from litestar import Controller, get, post
-from litestar.params import JSONBody, Parameter
+from litestar.params import JSONBody, QueryParameter
 
-from adapters.postgres.uow import PgUnitOfWork
 from api.platform.app import create_app
+from api.platform.deps import UnitOfWork
 from api.platform.settings import Settings
 from domain.errors import Conflict, InvalidInput, NotFound, RateLimited, Unavailable
 from domain.shared.ids import new_id
@@ -44,7 +44,7 @@ class ErrorsController(Controller):
         return {"name": data.name, "quantity": data.quantity}
 
     @get("/items")
-    async def list_items(self, limit: Annotated[int, Parameter(ge=1, le=100)] = 20) -> dict[str, int]:
+    async def list_items(self, limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20) -> dict[str, int]:
         return {"limit": limit}
 
     @get("/crash")
@@ -68,7 +68,7 @@ class ErrorsController(Controller):
         raise Unavailable(retry_after=7)
 
     @post("/units")
-    async def create_unit_then_fail(self, data: Item, uow: PgUnitOfWork) -> None:
+    async def create_unit_then_fail(self, data: JSONBody[Item], uow: UnitOfWork) -> None:
         # Writes first, then breaks a business rule: the unit of work must roll the write back.
         await uow.conn.execute(
             "INSERT INTO units (id, code, kind, name_vi, name_en) VALUES ($1, $2, 'department', $3, $3)",

@@ -100,6 +100,10 @@ def test_submit_acknowledge_assign_handle_rate(http: httpx.Client, database_url:
     twice = http.post(f"{R}/{rid}/rating", json={"score": 1}, headers=citizen.headers)
     assert twice.status_code == 409
     assert sql(database_url, "SELECT score FROM feedback_ratings WHERE report_id = $1::uuid", rid) == 5
+    # The rated report still opens (its view carried the rating positionally into a keyword-only struct: 500).
+    mine = http.get(f"{R}/{rid}", headers=citizen.headers)
+    assert mine.status_code == 200, mine.text
+    assert mine.json()["rating"] == {"score": 5, "comment": "Nhanh"}
 
     templates = sql(database_url, "SELECT array_agg(template ORDER BY created_at) FROM notification_inbox "
                                   "WHERE user_id = $1 AND object_id = $2", citizen.user_id, rid)

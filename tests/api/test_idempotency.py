@@ -17,9 +17,10 @@ import httpx
 import msgspec
 import pytest
 from litestar import Controller, Request, Response, post
+from litestar.params import JSONBody
 
-from adapters.postgres.uow import PgUnitOfWork
 from api.platform.app import create_app
+from api.platform.deps import UnitOfWork
 from api.platform.idempotency import idempotent
 from api.platform.settings import Settings
 from domain.shared.ids import new_id
@@ -41,7 +42,7 @@ class ProbeUnitController(Controller):
     path = "/probe/units"
 
     @post("")
-    async def create(self, request: Request[Any, Any, Any], data: NewUnit, uow: PgUnitOfWork) -> Response[Any]:
+    async def create(self, request: Request[Any, Any, Any], data: JSONBody[NewUnit], uow: UnitOfWork) -> Response[Any]:
         async def create_unit() -> Response[Any]:
             unit_id = new_id()
             code = f"{data.code}-{unit_id}" if data.run_suffix else data.code

@@ -191,3 +191,16 @@ def test_personal_id_never_logged(http: httpx.Client, caplog: pytest.LogCaptureF
         assert me.personal_id not in text
         assert me.refresh_token not in text
         assert me.access_token not in text
+
+
+def test_export_includes_my_notifications_and_preferences(http: httpx.Client) -> None:
+    me, other = login(http), login(http)
+    put = http.put("/api/v1/me/notification-preferences", headers=me.headers,
+                   json={"opted_out": ["feedback"], "quiet_hours": {"start": "22:00", "end": "06:30"}})
+    assert put.status_code == 200, put.text
+    data = http.get("/api/v1/me/export", headers=me.headers).json()
+    assert data["notifications"]["preferences"] == {"opted_out": ["feedback"], "quiet_start": "22:00:00",
+                                                    "quiet_end": "06:30:00"}
+    assert data["notifications"]["inbox"] == []
+    theirs = http.get("/api/v1/me/export", headers=other.headers).json()["notifications"]
+    assert theirs["preferences"]["opted_out"] == []

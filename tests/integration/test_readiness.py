@@ -21,8 +21,8 @@ from litestar import Controller, get
 
 from adapters.postgres import uow as uow_module
 from adapters.postgres.embedded import EmbeddedPostgres
-from adapters.postgres.uow import PgUnitOfWork
 from api.platform.app import create_app
+from api.platform.deps import UnitOfWork
 from api.platform.settings import Settings, load_settings
 from tests.support.database import prepare
 from tests.support.live import serve
@@ -34,17 +34,17 @@ class ProbeDbController(Controller):
     path = "/probe/db"
 
     @get("")
-    async def count_units(self, uow: PgUnitOfWork) -> dict[str, Any]:
+    async def count_units(self, uow: UnitOfWork) -> dict[str, Any]:
         return {"units": await uow.conn.fetchval("SELECT count(*) FROM units")}
 
     @get("/slow")
-    async def slow(self, uow: PgUnitOfWork) -> dict[str, Any]:
+    async def slow(self, uow: UnitOfWork) -> dict[str, Any]:
         await uow.conn.execute("SET LOCAL statement_timeout = 100")
         await uow.conn.execute("SELECT pg_sleep(2)")
         return {"finished": True}
 
     @get("/hold")
-    async def hold(self, uow: PgUnitOfWork) -> dict[str, Any]:
+    async def hold(self, uow: UnitOfWork) -> dict[str, Any]:
         await uow.conn.execute("SELECT pg_sleep(2)")
         return {"held": True}
 

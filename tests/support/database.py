@@ -14,19 +14,24 @@ from pathlib import Path
 import asyncpg
 
 from adapters.postgres.embedded import EmbeddedPostgres
-from adapters.postgres.feedback.seed import seed_feedback_categories
 from adapters.postgres.migrator import migrate
 from adapters.postgres.pool import connect
 from adapters.postgres.scratch import scratch_database
-from adapters.postgres.seed import seed_units
+from api.platform.cli import seed_reference
+
+# Per database: the tables that hold reference data after ``prepare`` (units, every context's
+# catalogues, the migrations), kept between tests.
+_KEEP: dict[str, set[str]] = {}
 
 
 async def prepare(url: str) -> None:
     conn = await connect(url)
     try:
         await migrate(conn)
-        await seed_units(conn)
-        await seed_feedback_categories(conn)
+        await seed_reference(conn)
+        tables = [r["tablename"] for r in await conn.fetch(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")]
+        _KEEP[url] = {t for t in tables if await conn.fetchval(f'SELECT EXISTS (SELECT 1 FROM "{t}")')}
     finally:
         await conn.close()
 
@@ -52,15 +57,13 @@ def fresh_database(server: str) -> AbstractContextManager[str]:
     return scratch_database(server, "thudo_test_", prepare)
 
 
-# Reference data loaded once per run and kept between tests.
-KEEP_TABLES = {"schema_migrations", "units", "feedback_categories"}
 
 
 async def truncate_all(url: str) -> None:
     conn = await asyncpg.connect(url, timeout=5)
     try:
         tables = [r["tablename"] for r in await conn.fetch(
-            "SELECT tablename FROM pg_tables WHERE schemaname = 'public'") if r["tablename"] not in KEEP_TABLES]
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public'") if r["tablename"] not in _KEEP[url]]
         if tables:
             await conn.execute("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " CASCADE")
     finally:

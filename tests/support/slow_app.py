@@ -10,15 +10,15 @@ from typing import Any
 
 from litestar import Controller, Litestar, get
 
-from adapters.postgres.uow import PgUnitOfWork
 from api.platform.app import create_app
+from api.platform.deps import UnitOfWork
 
 
 class SlowController(Controller):
     path = "/probe/slow"
 
     @get("")
-    async def slow(self, uow: PgUnitOfWork) -> dict[str, Any]:
+    async def slow(self, uow: UnitOfWork) -> dict[str, Any]:
         # Holds a transaction open like a slow real request would.
         await uow.conn.execute("SELECT pg_sleep(2)")
         return {"slept": True}

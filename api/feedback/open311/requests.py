@@ -15,7 +15,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, QueryParameter
 from msgspec import Meta
 
 from adapters.postgres.feedback.open311 import PgOpen311
@@ -38,6 +38,7 @@ from api.feedback.open311.router import (
 from api.identity.auth import authenticate_partner
 from api.platform import i18n
 from api.platform.container import Container
+from api.platform.deps import AppContainer, UnitOfWork
 from api.platform.idempotency import REPLAYED, idempotent
 from api.platform.problems import ProblemError, parse_validation_message
 from domain.errors import InvalidInput, NotFound
@@ -64,7 +65,7 @@ FORM = "application/x-www-form-urlencoded"
 _ATTRIBUTE = re.compile(r"attribute\[([A-Za-z0-9_.-]{1,64})\](\[\])?")
 Short = Annotated[str, Meta(max_length=200)]
 Name = Annotated[str, Meta(max_length=100)]
-Count = Annotated[int, Parameter(ge=1, le=MAX_RESULTS)]
+Count = Annotated[int, QueryParameter(ge=1, le=MAX_RESULTS)]
 
 
 class RequestForm(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -197,7 +198,8 @@ class Open311RequestsController(Controller):
           description="service_code + lat/long (or address_id = ward code, or address_string naming a ward); "
                       "attribute[code]=value per the service definition. Routed like a citizen's report. "
                       "Send an Idempotency-Key: a retry returns the first response.")
-    async def create(self, request: Request[Any, Any, Any], container: Container, uow: PgUnitOfWork) -> Response[bytes]:
+    async def create(self, request: Request[Any, Any, Any], container: AppContainer,
+                     uow: UnitOfWork) -> Response[bytes]:
         fmt = fmt_from(request)
         fields, attributes = parse_form(await request.body(), request.headers.get("content-type", ""))
         partner = await authenticate_partner(uow.conn, fields.get("api_key", ""))
@@ -221,12 +223,13 @@ class Open311RequestsController(Controller):
          description="service_request_id (comma separated) overrides the other filters; service_code and status "
                      "(open, closed) comma separated; start_date/end_date span at most 90 days (default: the last "
                      "90 days); page/page_size (≤ 1000); extensions=true adds detailed_status and notes.")
-    async def search(self, request: Request[Any, Any, Any], container: Container, uow: PgUnitOfWork,
-                     service_request_id: str | None = None, service_code: str | None = None,
-                     start_date: str | None = None, end_date: str | None = None, status: str | None = None,
-                     page: Count = 1, page_size: Count = MAX_RESULTS, extensions: bool = False,
-                     api_key: str | None = None, jurisdiction_id: str | None = None,
-                     locale: str | None = None) -> Response[bytes]:
+    async def search(self, request: Request[Any, Any, Any], container: AppContainer, uow: UnitOfWork,
+                     service_request_id: FromQuery[str | None] = None, service_code: FromQuery[str | None] = None,
+                     start_date: FromQuery[str | None] = None, end_date: FromQuery[str | None] = None,
+                     status: FromQuery[str | None] = None,
+                     page: Count = 1, page_size: Count = MAX_RESULTS, extensions: FromQuery[bool] = False,
+                     api_key: FromQuery[str | None] = None, jurisdiction_id: FromQuery[str | None] = None,
+                     locale: FromQuery[str | None] = None) -> Response[bytes]:
         fmt = fmt_from(request)
         check_jurisdiction(jurisdiction_id)
         partner = await caller(request, container, uow, api_key)
@@ -252,9 +255,10 @@ class Open311RequestsController(Controller):
     @get("/requests/{name:str}", operation_id="open311Request", media_type="text/xml",
          summary="Open311 GET one service request (still an array)",
          description="`/requests/{service_request_id}.json` or `.xml`; 404 when unknown or not visible.")
-    async def one(self, request: Request[Any, Any, Any], container: Container, uow: PgUnitOfWork, name: str,
-                  extensions: bool = False, api_key: str | None = None, jurisdiction_id: str | None = None,
-                  locale: str | None = None) -> Response[bytes]:
+    async def one(self, request: Request[Any, Any, Any], container: AppContainer, uow: UnitOfWork, name: FromPath[str],
+                  extensions: FromQuery[bool] = False, api_key: FromQuery[str | None] = None,
+                  jurisdiction_id: FromQuery[str | None] = None,
+                  locale: FromQuery[str | None] = None) -> Response[bytes]:
         ref, fmt = split_name(name)
         check_jurisdiction(jurisdiction_id)
         partner = await caller(request, container, uow, api_key)
@@ -268,8 +272,9 @@ class Open311RequestsController(Controller):
          summary="Open311 GET service_request_id from a token",
          description="`/tokens/{token}.json` or `.xml`. Requests are created at once (type realtime); the token "
                      "is returned by POST requests with extensions=true.")
-    async def token(self, request: Request[Any, Any, Any], container: Container, uow: PgUnitOfWork, name: str,
-                    jurisdiction_id: str | None = None) -> Response[bytes]:
+    async def token(self, request: Request[Any, Any, Any], container: AppContainer, uow: UnitOfWork,
+                    name: FromPath[str],
+                    jurisdiction_id: FromQuery[str | None] = None) -> Response[bytes]:
         token, fmt = split_name(name)
         check_jurisdiction(jurisdiction_id)
         await throttle(request, container, None)
@@ -283,9 +288,11 @@ class Open311RequestsController(Controller):
          description="Public status changes in time order: status open|closed, external_status_code the extended "
                      "status (in_progress, action_scheduled, fixed, duplicate, not_councils_responsibility, "
                      "no_further_action, internal_referral). start_date/end_date ≤ 90 days; max_requests ≤ 1000.")
-    async def updates(self, request: Request[Any, Any, Any], container: Container, uow: PgUnitOfWork,
-                      start_date: str | None = None, end_date: str | None = None, max_requests: Count = MAX_RESULTS,
-                      api_key: str | None = None, jurisdiction_id: str | None = None) -> Response[bytes]:
+    async def updates(self, request: Request[Any, Any, Any], container: AppContainer, uow: UnitOfWork,
+                      start_date: FromQuery[str | None] = None, end_date: FromQuery[str | None] = None,
+                      max_requests: Count = MAX_RESULTS,
+                      api_key: FromQuery[str | None] = None,
+                      jurisdiction_id: FromQuery[str | None] = None) -> Response[bytes]:
         fmt = fmt_from(request)
         check_jurisdiction(jurisdiction_id)
         partner = await caller(request, container, uow, api_key)

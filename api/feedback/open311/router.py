@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from litestar import Controller, Request, Response, Router, get, post
+from litestar.params import FromPath, FromQuery
 from litestar.types import Method
 
 from adapters.postgres.feedback.open311 import PgOpen311
@@ -22,6 +23,7 @@ from api.identity.auth import authenticate_partner
 from api.identity.support import client_ip
 from api.platform import i18n
 from api.platform.container import Container
+from api.platform.deps import AppContainer, UnitOfWork
 from api.platform.problems import ProblemError
 from domain.errors import NotFound, RateLimited
 from domain.feedback.model import Category, Datatype, Question
@@ -123,7 +125,7 @@ class Open311InfoController(Controller):
 
     @get(both("discovery"), operation_id=op_id("open311Discovery"), summary="Open311 service discovery",
          description="Endpoints, formats and how to obtain an api_key. `.json` or `.xml`.", media_type="text/xml")
-    async def discovery(self, request: Request[Any, Any, Any], container: Container) -> Response[bytes]:
+    async def discovery(self, request: Request[Any, Any, Any], container: AppContainer) -> Response[bytes]:
         await throttle(request, container, None)
         url = container.settings.base_url + PREFIX
         kind = "production" if container.settings.environment == "production" else "test"
@@ -136,8 +138,9 @@ class Open311InfoController(Controller):
 
     @get(both("services"), operation_id=op_id("open311Services"), summary="Open311 service list (categories)",
          description="Localised by `locale` (vi, en) or Accept-Language (default vi).", media_type="text/xml")
-    async def services(self, request: Request[Any, Any, Any], container: Container, uow: PgUnitOfWork,
-                       jurisdiction_id: str | None = None, locale: str | None = None) -> Response[bytes]:
+    async def services(self, request: Request[Any, Any, Any], container: AppContainer, uow: UnitOfWork,
+                       jurisdiction_id: FromQuery[str | None] = None,
+                       locale: FromQuery[str | None] = None) -> Response[bytes]:
         fmt = fmt_from(request)
         check_jurisdiction(jurisdiction_id)
         await throttle(request, container, None)
@@ -148,8 +151,10 @@ class Open311InfoController(Controller):
     @get("/services/{name:str}", operation_id="open311ServiceDefinition", media_type="text/xml",
          summary="Open311 service definition: the category's extra questions as attributes",
          description="`/services/{service_code}.json` or `.xml`; 404 for an unknown or inactive service_code.")
-    async def definition(self, request: Request[Any, Any, Any], container: Container, uow: PgUnitOfWork, name: str,
-                         jurisdiction_id: str | None = None, locale: str | None = None) -> Response[bytes]:
+    async def definition(self, request: Request[Any, Any, Any], container: AppContainer, uow: UnitOfWork,
+                         name: FromPath[str],
+                         jurisdiction_id: FromQuery[str | None] = None,
+                         locale: FromQuery[str | None] = None) -> Response[bytes]:
         code, fmt = split_name(name)
         check_jurisdiction(jurisdiction_id)
         await throttle(request, container, None)
@@ -169,11 +174,11 @@ class Open311FallbackController(Controller):
     include_in_schema = False
 
     @get("/{name:str}", operation_id="open311UnknownGet", include_in_schema=False)
-    async def unknown_get(self, name: str) -> None:
+    async def unknown_get(self, name: FromPath[str]) -> None:
         _unknown(name)
 
     @post("/{name:str}", operation_id="open311UnknownPost", include_in_schema=False)
-    async def unknown_post(self, name: str) -> None:
+    async def unknown_post(self, name: FromPath[str]) -> None:
         _unknown(name)
 
     @get(["/services", "/requests", "/tokens"], operation_id="open311NoFormat", include_in_schema=False)

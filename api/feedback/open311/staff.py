@@ -10,15 +10,14 @@ import uuid
 
 import msgspec
 from litestar import Controller, Response, get
+from litestar.params import FromPath
 
 from adapters.postgres.feedback.repositories import PgReports
-from adapters.postgres.uow import PgUnitOfWork
 from api.feedback.common import BEARER
 from api.feedback.open311.router import o311
-from api.identity.auth import staff_guard
-from api.platform.container import Container
+from api.identity.auth import CurrentUser, staff_guard
+from api.platform.deps import AppContainer, UnitOfWork
 from domain.errors import NotFound
-from domain.identity.principal import Principal
 
 
 class PartnerContactOut(msgspec.Struct, kw_only=True):
@@ -40,8 +39,8 @@ class Open311StaffController(Controller):
     @get("/reports/{report_id:uuid}/partner-contact", operation_id="feedbackPartnerContact",
          summary="The person behind an Open311 partner's report (staff of the report's unit)",
          description="404 when the report is not with one of the caller's units or did not come from a partner.")
-    async def contact(self, principal: Principal, container: Container, uow: PgUnitOfWork,
-                      report_id: uuid.UUID) -> Response[PartnerContactOut]:
+    async def contact(self, principal: CurrentUser, container: AppContainer, uow: UnitOfWork,
+                      report_id: FromPath[uuid.UUID]) -> Response[PartnerContactOut]:
         report = await PgReports(uow.conn).get(report_id)
         if report is None or not principal.has_role(report.unit_id):
             raise NotFound("feedback.report_not_found")
