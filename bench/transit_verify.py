@@ -1,0 +1,124 @@
+"""Micro benchmark: offline verification of one dynamic QR code on one core.
+
+    uv run python -m bench.transit_verify [--codes 3000] [--rounds 5] [--write docs/transit-performance.md]
+
+What a gate does per scan with the reference verifier (``adapters.transit_crypto.offline``):
+decode the 211 bytes, look up the issuer key and its window, verify the issuer's and the device's
+ECDSA P-256 signatures, check the credential, code and pass windows, the deny list (10,000 entries
+loaded) and the station's replay/anti-passback memory, and remember the code.
+
+Two cases, each timed over ``--codes`` distinct valid codes, ``--rounds`` times (the median round
+counts, the worst is shown too):
+* cold — every code carries a credential the gate has never seen (two signature verifications and
+  one point decompression per code): the first scan of a rider's new credential;
+* warm — the credential was seen before (a rider's every later scan for up to 72 h): the issuer
+  signature is remembered, the device signature is verified anew on every code.
+
+Target (quality.md): ≤ 0.3 ms per code on one core. The process pins itself to one CPU.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import time
+import uuid
+from pathlib import Path
+
+import cryptography
+
+from adapters.transit_crypto.mobile import ReferencePhone
+from adapters.transit_crypto.offline import OfflineVerifier
+from adapters.transit_crypto.p256 import P256Signer, generate
+from domain.transit.codes import ALL_NETWORKS, Direction, Network, ProductKind
+from domain.transit.denylist import DenyEntry, DenyKind, ListType
+from domain.transit.issuing import sign_credential, sign_deny_list
+from domain.transit.passback import PassbackMemory
+from domain.transit.qr import PassFacts
+from domain.transit.trust import IssuerKey
+from domain.transit.validation import Gate, Policy
+
+TARGET_MS = 0.3
+NOW = 1_790_000_000
+
+
+def _phones(issuer: P256Signer, n: int) -> list[ReferencePhone]:
+    phones = []
+    for _ in range(n):
+        phone = ReferencePhone()
+        facts = PassFacts(uuid.uuid4(), ProductKind.MONTHLY_ALL, 1, ALL_NETWORKS, 0, NOW - 86_400, NOW + 86_400 * 20)
+        phone.install(sign_credential(issuer, facts, phone.public_key, NOW - 3600, NOW + 3600 * 60),
+                      NOW - 3600, NOW - 3600)
+        phones.append(phone)
+    return phones
+
+
+def _gate(issuer: P256Signer, deny_doc: bytes) -> OfflineVerifier:
+    # passback 0: the same pass scanned again and again must keep passing, so every code takes
+    # the full accepting path (the memory still records and checks every code for replay).
+    policy = Policy(passback_s=0)
+    gate = OfflineVerifier(Gate(Network.METRO, 3, Direction.IN), policy,
+                           PassbackMemory(window_s=0, code_ttl_s=60),
+                           keys=[IssuerKey(issuer.kid, issuer.public_key, NOW - 86_400 * 30, NOW + 86_400 * 300)])
+    gate.apply_deny_list(deny_doc, NOW)
+    return gate
+
+
+def _time(gate: OfflineVerifier, codes: list[bytes]) -> float:
+    verify = gate.verify
+    start = time.perf_counter()
+    for code in codes:
+        verdict = verify(code, NOW)
+        if not verdict.accepted:
+            raise SystemExit(f"bench code refused: {verdict.reason}")
+    return (time.perf_counter() - start) / len(codes) * 1000
+
+
+def run(n_codes: int, rounds: int) -> dict[str, list[float]]:
+    issuer = P256Signer(generate(), kid=1)
+    deny_doc = sign_deny_list(issuer, ListType.SNAPSHOT, 0, 10_000, NOW,
+                              [DenyEntry(DenyKind.PASS, uuid.uuid4().bytes, NOW + 86_400) for _ in range(10_000)])
+    results: dict[str, list[float]] = {"cold": [], "warm": []}
+    for _ in range(rounds):
+        phones = _phones(issuer, n_codes)
+        cold = [p.code(NOW) for p in phones]
+        gate = _gate(issuer, deny_doc)
+        results["cold"].append(_time(gate, cold))
+        warm = [phones[i % len(phones)].code(NOW) for i in range(n_codes)]
+        results["warm"].append(_time(gate, warm))
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--codes", type=int, default=3000)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--write", type=Path, help="also write the result as Markdown to this file")
+    args = parser.parse_args()
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
+    results = run(args.codes, args.rounds)
+    lines = [
+        "## Offline verification of one dynamic QR code (bench/transit_verify.py)",
+        "",
+        f"Python {platform.python_version()}, cryptography {cryptography.__version__} (OpenSSL), "
+        f"{platform.machine()}, {os.cpu_count()} shared cores, pinned to one; "
+        f"{args.codes} distinct codes x {args.rounds} rounds; deny list of 10,000 entries.",
+        "",
+        "| case | median ms/code | worst round | codes/s (median) | target |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for case, values in results.items():
+        median = statistics.median(values)
+        verdict = "met" if median <= TARGET_MS else "MISSED"
+        lines.append(f"| {case} | {median:.3f} | {max(values):.3f} | {1000 / median:,.0f} | ≤ {TARGET_MS} ({verdict}) |")
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if args.write:
+        args.write.write_text(text)
+
+
+if __name__ == "__main__":
+    main()
