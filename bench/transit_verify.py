@@ -113,7 +113,8 @@ def main() -> None:
     for case, values in results.items():
         median = statistics.median(values)
         verdict = "met" if median <= TARGET_MS else "MISSED"
-        lines.append(f"| {case} | {median:.3f} | {max(values):.3f} | {1000 / median:,.0f} | ≤ {TARGET_MS} ({verdict}) |")
+        lines.append(f"| {case} | {median:.3f} | {max(values):.3f} | {1000 / median:,.0f} "
+                     f"| ≤ {TARGET_MS} ({verdict}) |")
     text = "\n".join(lines) + "\n"
     print(text)
     if args.write:

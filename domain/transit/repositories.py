@@ -46,7 +46,9 @@ class Catalog(Protocol):
 
     async def code_taken(self, code: str) -> bool: ...
 
-    async def prices(self, product_id: uuid.UUID) -> list[Price]: ...
+    async def prices(self, product_id: uuid.UUID, *, lock: bool = False) -> list[Price]:
+        """``lock``: first lock the product row, so two admins cannot add overlapping prices."""
+        ...
 
     async def add_price(self, price: Price) -> None: ...
 
@@ -108,8 +110,9 @@ class IssuerKeys(Protocol):
 
 class DenyList(Protocol):
     async def add(self, entries: list[DenyEntry]) -> None:
-        """Append entries, each getting the next sequence number; an entry already on the list
-        (same kind and subject) keeps its number and takes the later ``drop_after``."""
+        """Append entries, each getting the next sequence number. An entry already on the list
+        (same kind and subject) takes the later ``drop_after`` and a new number, so gates that
+        already hold it receive the extension with their next delta."""
         ...
 
     async def current_seq(self) -> int: ...

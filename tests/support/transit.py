@@ -3,17 +3,28 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date, datetime
+from typing import Any
 
+from adapters.postgres.notifications import PgNotifier
+from adapters.postgres.transit.cards import PgApplications, PgBindings, PgCards, PgPasses
+from adapters.postgres.transit.catalog import PgCatalog, PgCitizens
+from adapters.postgres.transit.gates import PgDenyList, PgIssuerKeys, PgPaperTickets, PgTaps
 from adapters.transit_crypto.mobile import ReferencePhone
 from adapters.transit_crypto.offline import OfflineVerifier
-from adapters.transit_crypto.p256 import P256Signer, generate
+from adapters.transit_crypto.p256 import P256Signer, P256Verifier, generate
+from adapters.transit_images.render import QrImages
+from domain.identity.principal import ClientKind, Principal, PrincipalKind
 from domain.transit.codes import ALL_NETWORKS, Direction, Network, ProductKind
 from domain.transit.denylist import DenyEntry, ListType
 from domain.transit.issuing import credential_expiry, sign_credential, sign_deny_list, sign_paper_ticket
 from domain.transit.passback import PassbackMemory
 from domain.transit.qr import PassFacts
 from domain.transit.trust import IssuerKey
+from domain.transit.usecases.common import Deps
+from domain.transit.usecases.passes import bind_proof_input
 from domain.transit.validation import Gate, Policy
+from tests.support.notifications import make_user
 
 NOW = 1_790_000_000          # 2026-09-21T13:33:20Z
 DAY = 86_400
@@ -57,3 +68,38 @@ def phone_with(issuer: Issuer, facts: PassFacts, issued_at: int = NOW - 3600) ->
 def gate(issuer: Issuer, *, networks: Network = Network.METRO, route: int = 3, direction: Direction = Direction.IN,
          memory: PassbackMemory | None = None, policy: Policy | None = None) -> OfflineVerifier:
     return OfflineVerifier(Gate(networks, route, direction), policy, memory, keys=[issuer.key])
+
+
+# -- Postgres-backed use cases -------------------------------------------------------------------------
+
+class FixedClock:
+    def __init__(self, t: datetime) -> None:
+        self.t = t
+
+    def now(self) -> datetime:
+        return self.t
+
+
+def pg_deps(conn: Any, clock: FixedClock, signer: P256Signer, **kw: Any) -> Deps:
+    return Deps(catalog=PgCatalog(conn), citizens=PgCitizens(conn), applications=PgApplications(conn),
+                cards=PgCards(conn), passes=PgPasses(conn), bindings=PgBindings(conn), keys=PgIssuerKeys(conn),
+                deny=PgDenyList(conn), taps=PgTaps(conn), tickets=PgPaperTickets(conn),
+                notifier=PgNotifier(conn, clock), clock=clock, signer=signer, verifier=P256Verifier(),
+                renderer=QrImages(), **kw)
+
+
+async def make_citizen(conn: Any, born: date | None, name: str = "Nguyễn Văn An") -> Principal:
+    uid = await make_user(conn)
+    await conn.execute("UPDATE users SET date_of_birth = $2, full_name = $3 WHERE id = $1", uid, born, name)
+    return Principal(kind=PrincipalKind.USER, id=uid, level=2)
+
+
+def validator_principal() -> Principal:
+    return Principal(kind=PrincipalKind.CLIENT, id=uuid.uuid4(), client_kind=ClientKind.VALIDATOR)
+
+
+ADMIN = Principal(kind=PrincipalKind.USER, id=uuid.uuid4(), level=2, city_admin=True)
+
+
+def bind_proof(phone: ReferencePhone, user_id: uuid.UUID) -> bytes:
+    return phone.device.sign(bind_proof_input(user_id, phone.public_key))

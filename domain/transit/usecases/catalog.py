@@ -90,7 +90,7 @@ class AddPrice(UseCase):
             raise InvalidInput("transit.invalid_price", field="amount_vnd", rule="free_category")
         price = Price(id=new_id(), product_id=product_id, category=new.category, amount_vnd=new.amount_vnd,
                       valid_from=new.valid_from, valid_to=new.valid_to)
-        check_new_price(await self.d.catalog.prices(product_id), price)
+        check_new_price(await self.d.catalog.prices(product_id, lock=True), price)
         await self.d.catalog.add_price(price)
         return price
 

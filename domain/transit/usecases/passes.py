@@ -179,6 +179,9 @@ class BindDevice(UseCase):
         if not self.d.verifier.verify(public_key, proof, bind_proof_input(principal.id, public_key)):
             raise InvalidInput("transit.invalid_device_proof", field="proof", rule="signature")
         now = self.d.clock.now()
+        if await self.d.deny.denied([(int(DenyKind.DEVICE), device_subject(public_key))], int(now.timestamp())):
+            # A key unbound in the last 72 h is on gates' deny lists: the phone must make a new one.
+            raise Conflict("transit.device_key_revoked", field="public_key", rule="not_revoked")
         current = await self.d.bindings.active(principal.id, for_update=True)
         if current is not None:
             if current.public_key == public_key:
