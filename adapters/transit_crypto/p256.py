@@ -12,12 +12,19 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 _CURVE = ec.SECP256R1()
 _ECDSA = ec.ECDSA(hashes.SHA256())
+# RFC 6979 nonces for our own signatures: no dependence on the RNG at signing time (a repeated or
+# biased ECDSA nonce reveals the key), and reproducible bytes for the documented example.
+_ECDSA_DETERMINISTIC = ec.ECDSA(hashes.SHA256(), deterministic_signing=True)
 # Order of the P-256 group: r and s of a valid signature are in 1..N-1.
 N = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
 
 
 def generate() -> ec.EllipticCurvePrivateKey:
     return ec.generate_private_key(_CURVE)
+
+
+def from_scalar(d: int) -> ec.EllipticCurvePrivateKey:
+    return ec.derive_private_key(d, _CURVE)
 
 
 def public_bytes(key: ec.EllipticCurvePrivateKey | ec.EllipticCurvePublicKey) -> bytes:
@@ -31,7 +38,7 @@ def load_public(compressed: bytes) -> ec.EllipticCurvePublicKey:
 
 
 def sign_raw(key: ec.EllipticCurvePrivateKey, data: bytes) -> bytes:
-    r, s = decode_dss_signature(key.sign(data, _ECDSA))
+    r, s = decode_dss_signature(key.sign(data, _ECDSA_DETERMINISTIC))
     return r.to_bytes(32, "big") + s.to_bytes(32, "big")
 
 

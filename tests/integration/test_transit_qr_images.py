@@ -14,11 +14,13 @@ from domain.transit.codes import Rejection
 from domain.transit.qr import CODE_LEN, PAPER_LEN
 from tests.support.transit import NOW, Issuer, gate, monthly_facts, paper_facts, phone_with
 
+QR_ONLY = zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
+
 
 def decode_png(png: bytes) -> bytes:
     image = Image.open(io.BytesIO(png))
     assert image.format == "PNG"
-    results = zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode))
+    results = zxingcpp.read_barcodes(image, formats=QR_ONLY)
     assert len(results) == 1
     return bytes(results[0].bytes)
 
@@ -60,7 +62,7 @@ def test_paper_ticket_png_and_svg_decode_and_verify_once() -> None:
     assert qr_version(ticket) == 6
     images = QrImages()
     from_png = decode_png(images.png(ticket))
-    results = zxingcpp.read_barcodes(rasterise_svg(images.svg(ticket)), formats=zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode))
+    results = zxingcpp.read_barcodes(rasterise_svg(images.svg(ticket)), formats=QR_ONLY)
     assert [bytes(r.bytes) for r in results] == [ticket]
     assert from_png == ticket
     station = gate(issuer)
