@@ -4,6 +4,8 @@ a QR image decoded by ZXing and verified by the reference offline verifier."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import dataclasses
 import io
 import uuid
 from collections.abc import Awaitable, Callable
@@ -17,6 +19,7 @@ import zxingcpp
 from PIL import Image
 
 from adapters.postgres.pool import connect
+from adapters.postgres.transit.cards import PgPasses
 from adapters.postgres.transit.gates import PgDenyList, PgIssuerKeys, PgTaps
 from adapters.postgres.transit.seed import product_id, seed_transit
 from adapters.transit_crypto.mobile import ReferencePhone
@@ -432,3 +435,41 @@ def test_hot_queries_use_indexes(database_url: str) -> None:
             assert "Seq Scan" not in plan, plan
         assert await PgTaps(w.conn).last_entry(uuid.uuid4(), T0) is None
     run(database_url, body)
+
+
+def test_two_concurrent_purchases_of_the_same_period_make_one_pass(database_url: str) -> None:
+    async def go() -> None:
+        setup = await connect(database_url)
+        try:
+            await seed_transit(setup)
+            w = World(setup)
+            citizen, card_id = await w.rider()
+        finally:
+            await setup.close()
+        order = PassOrder(card_id=card_id, product_id=MONTHLY, start_date=OCT)
+        both_checked = asyncio.Barrier(2)
+
+        class RacingPasses(PgPasses):
+            """Holds each purchase after its overlap check until the other has checked too (or 0.5 s
+            passed, which is what happens when the card lock makes the second one wait)."""
+
+            async def overlapping(self, *args: Any) -> bool:
+                found = await super().overlapping(*args)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(both_checked.wait(), 0.5)
+                return found
+
+        async def buy(ref: str) -> str:
+            conn = await connect(database_url)
+            try:
+                async with conn.transaction():
+                    deps = dataclasses.replace(pg_deps(conn, FixedClock(T0), w.signer), passes=RacingPasses(conn))
+                    await IssuePass(deps).execute(citizen, order, payment_ref=ref)
+                return "issued"
+            except Conflict as exc:
+                return exc.code
+            finally:
+                await conn.close()
+        results = await asyncio.gather(buy(f"pay-{uuid.uuid4()}"), buy(f"pay-{uuid.uuid4()}"))
+        assert sorted(results) == ["issued", "transit.pass_overlaps"]
+    asyncio.run(go())

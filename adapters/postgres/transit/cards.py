@@ -85,8 +85,9 @@ class PgCards:
         await self.conn.execute(f"INSERT INTO transit_cards ({_CARD}) VALUES ($1, $2, $3, $4, $5, $6, $7)",
                                 c.id, c.user_id, c.number, c.holder_name, c.category, c.status.value, c.created_at)
 
-    async def get(self, card_id: uuid.UUID) -> Card | None:
-        r = await self.conn.fetchrow(f"SELECT {_CARD} FROM transit_cards WHERE id = $1", card_id)
+    async def get(self, card_id: uuid.UUID, *, for_update: bool = False) -> Card | None:
+        lock = " FOR UPDATE" if for_update else ""
+        r = await self.conn.fetchrow(f"SELECT {_CARD} FROM transit_cards WHERE id = $1{lock}", card_id)
         return _card(r) if r else None
 
     async def list_for(self, user_id: uuid.UUID) -> list[Card]:

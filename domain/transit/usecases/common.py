@@ -78,8 +78,8 @@ class UseCase:
         if principal.kind is not PrincipalKind.CLIENT or principal.client_kind is not ClientKind.VALIDATOR:
             raise Forbidden("transit.validators_only")
 
-    async def own_card(self, principal: Principal, card_id: uuid.UUID) -> Card:
-        card = await self.d.cards.get(card_id)
+    async def own_card(self, principal: Principal, card_id: uuid.UUID, *, for_update: bool = False) -> Card:
+        card = await self.d.cards.get(card_id, for_update=for_update)
         if card is None or card.user_id != principal.id:
             raise NotFound("transit.card_not_found")
         return card

@@ -48,9 +48,11 @@ class QuotePass(UseCase):
     Purchase through payments runs this before creating the payment intent and again (inside
     ``IssuePass``) when the payment succeeded."""
 
-    async def execute(self, principal: Principal, order: PassOrder) -> Quote:
+    async def execute(self, principal: Principal, order: PassOrder, *, lock: bool = False) -> Quote:
+        """``lock``: hold the card row until commit, so two concurrent purchases for the same card
+        cannot both pass the overlap check."""
         self.require_citizen(principal)
-        card = await self.own_card(principal, order.card_id)
+        card = await self.own_card(principal, order.card_id, for_update=lock)
         if card.status is not CardStatus.ACTIVE:
             raise Conflict("transit.card_blocked", field="card_id", rule="active")
         product = await self.d.catalog.product(order.product_id)
@@ -88,7 +90,7 @@ class IssuePass(UseCase):
 
     async def execute(self, principal: Principal, order: PassOrder, payment_ref: str | None,
                       renewed_from: uuid.UUID | None = None) -> Pass:
-        quote = await QuotePass(self.d).execute(principal, order)
+        quote = await QuotePass(self.d).execute(principal, order, lock=True)
         if quote.amount_vnd > 0 and not payment_ref:
             raise InvalidInput("transit.payment_required", field="payment_ref", rule="required")
         category = await self.d.catalog.category(quote.card.category)
