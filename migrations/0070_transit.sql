@@ -97,6 +97,8 @@ CREATE TABLE transit_passes (
 );
 CREATE INDEX transit_passes_user ON transit_passes (user_id, created_at DESC);
 CREATE INDEX transit_passes_card_product ON transit_passes (card_id, product_id) WHERE status = 'active';
+CREATE INDEX transit_passes_expiring ON transit_passes (valid_until) WHERE status = 'active';
+CREATE INDEX transit_passes_renewed_from ON transit_passes (renewed_from) WHERE renewed_from IS NOT NULL;
 
 CREATE TABLE transit_device_bindings (
     id          uuid        PRIMARY KEY,

@@ -21,3 +21,8 @@ TEMPLATES["transit.concession_decided"] = Template(
     title={"vi": "Kết quả xét đối tượng ưu tiên", "en": "Concession application decided"},
     body={"vi": "Hồ sơ {category}: {decision}.", "en": "Application for {category}: {decision}."},
 )
+TEMPLATES["transit.pass_expiring"] = Template(
+    title={"vi": "Vé {product} sắp hết hạn", "en": "Your {product} pass expires soon"},
+    body={"vi": "Vé hết hạn ngày {valid_until}. Gia hạn trong ứng dụng để tiếp tục đi xe.",
+          "en": "It expires on {valid_until}. Renew it in the app to keep riding."},
+)

@@ -88,6 +88,10 @@ class Passes(Protocol):
 
     async def list_for(self, user_id: uuid.UUID) -> list[Pass]: ...
 
+    async def expiring(self, start: datetime, end: datetime, limit: int) -> list[Pass]:
+        """Active passes ending within [start, end] that no later pass renews."""
+        ...
+
     async def overlapping(self, card_id: uuid.UUID, product_id: uuid.UUID, start: datetime,
                           end: datetime | None) -> bool:
         """An active pass of the same card and product sharing any instant with [start, end]."""

@@ -50,6 +50,7 @@ from domain.transit.usecases.passes import (
     IssueCredential,
     IssuePass,
     PassOrder,
+    RemindExpiring,
     RenewalOrder,
     RevokePass,
 )
@@ -473,3 +474,26 @@ def test_two_concurrent_purchases_of_the_same_period_make_one_pass(database_url:
         results = await asyncio.gather(buy(f"pay-{uuid.uuid4()}"), buy(f"pay-{uuid.uuid4()}"))
         assert sorted(results) == ["issued", "transit.pass_overlaps"]
     asyncio.run(go())
+
+
+def test_expiry_reminder_once_per_pass_and_not_after_renewal(database_url: str) -> None:
+    async def body(w: World) -> None:
+        citizen, card_id = await w.rider()
+        october = await IssuePass(w.deps).execute(citizen, PassOrder(card_id=card_id, product_id=MONTHLY,
+                                                                     start_date=OCT), payment_ref=f"p-{uuid.uuid4()}")
+        other, other_card = await w.rider()
+        renewed = await IssuePass(w.deps).execute(other, PassOrder(card_id=other_card, product_id=MONTHLY,
+                                                                   start_date=OCT), payment_ref=f"p-{uuid.uuid4()}")
+        await IssuePass(w.deps).execute(other, await RenewalOrder(w.deps).execute(other, renewed.id),
+                                        payment_ref=f"p-{uuid.uuid4()}", renewed_from=renewed.id)
+        remind = RemindExpiring(w.deps)
+        query = ("SELECT user_id, object_id FROM notification_inbox WHERE template = 'transit.pass_expiring' "
+                 "AND user_id = ANY($1::uuid[])")
+        await remind.execute()                                        # 1 Oct: nothing ends within 3 days
+        assert await w.conn.fetch(query, [citizen.id, other.id]) == []
+        w.clock.t = datetime(2026, 10, 29, 2, 0, tzinfo=UTC)        # 29 Oct, 09:00 in Hanoi
+        await remind.execute()
+        await remind.execute()
+        rows = await w.conn.fetch(query, [citizen.id, other.id])
+        assert [(r["user_id"], r["object_id"]) for r in rows] == [(citizen.id, str(october.id))]
+    run(database_url, body)

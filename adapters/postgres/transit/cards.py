@@ -132,6 +132,13 @@ class PgPasses:
             f"SELECT {_TICKET_COLS} FROM transit_passes WHERE user_id = $1 ORDER BY created_at DESC LIMIT 200", user_id)
         return [pass_from_row(r) for r in rows]
 
+    async def expiring(self, start: datetime, end: datetime, limit: int) -> list[Pass]:
+        rows = await self.conn.fetch(
+            f"""SELECT {_TICKET_COLS} FROM transit_passes p WHERE status = 'active' AND valid_until BETWEEN $1 AND $2
+                AND NOT EXISTS (SELECT 1 FROM transit_passes r WHERE r.renewed_from = p.id AND r.status = 'active')
+                ORDER BY valid_until LIMIT $3""", start, end, limit)
+        return [pass_from_row(r) for r in rows]
+
     async def overlapping(self, card_id: uuid.UUID, product_id: uuid.UUID, start: datetime,
                           end: datetime | None) -> bool:
         return bool(await self.conn.fetchval(

@@ -232,3 +232,20 @@ class IssueCredential(UseCase):
         return IssuedCredential(credential=raw, facts=facts, kid=self.d.signer.kid,
                                 issued_at=datetime.fromtimestamp(issued, now.tzinfo),
                                 expires_at=datetime.fromtimestamp(expires, now.tzinfo), server_time=now)
+
+
+class RemindExpiring(UseCase):
+    """Worker job: one reminder per pass that ends within ``days`` days and is not renewed yet
+    (the notification's idempotency key makes a second run a no-op)."""
+
+    async def execute(self, days: int = 3, limit: int = 500) -> int:
+        now = self.d.clock.now()
+        passes = await self.d.passes.expiring(now, end_of(hanoi_date(now) + timedelta(days=days)), limit)
+        for p in passes:
+            product = await self.d.catalog.product(p.product_id)
+            assert p.valid_until is not None
+            await self.d.notifier.notify(Notification(
+                user_id=p.user_id, category="transit", template="transit.pass_expiring", object_type="transit_pass",
+                object_id=str(p.id), params={"product": product.name_vi if product else "",
+                                             "valid_until": hanoi_date(p.valid_until).isoformat()}))
+        return len(passes)
