@@ -1,0 +1,28 @@
+"""Push/inbox texts (vi, en) of the transit context."""
+
+from __future__ import annotations
+
+from domain.notifications.templates import TEMPLATES, Template
+
+TEMPLATES["transit.pass_issued"] = Template(
+    title={"vi": "Vé {product} đã sẵn sàng", "en": "Your {product} pass is ready"},
+    body={"vi": "Thẻ {card}: vé có hiệu lực từ {valid_from}.", "en": "Card {card}: valid from {valid_from}."},
+)
+TEMPLATES["transit.pass_revoked"] = Template(
+    title={"vi": "Vé {product} đã bị hủy", "en": "Your {product} pass was cancelled"},
+    body={"vi": "Vé không còn dùng được để đi xe.", "en": "The pass can no longer be used to ride."},
+)
+TEMPLATES["transit.device_rebound"] = Template(
+    title={"vi": "Vé đã chuyển sang điện thoại mới", "en": "Passes moved to a new phone"},
+    body={"vi": "Mã QR trên điện thoại cũ không còn hiệu lực.",
+          "en": "QR codes on your previous phone no longer work."},
+)
+TEMPLATES["transit.concession_decided"] = Template(
+    title={"vi": "Kết quả xét đối tượng ưu tiên", "en": "Concession application decided"},
+    body={"vi": "Hồ sơ {category}: {decision}.", "en": "Application for {category}: {decision}."},
+)
+TEMPLATES["transit.pass_expiring"] = Template(
+    title={"vi": "Vé {product} sắp hết hạn", "en": "Your {product} pass expires soon"},
+    body={"vi": "Vé hết hạn ngày {valid_until}. Gia hạn trong ứng dụng để tiếp tục đi xe.",
+          "en": "It expires on {valid_until}. Renew it in the app to keep riding."},
+)

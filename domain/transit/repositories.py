@@ -1,0 +1,153 @@
+"""Storage ports of the transit context (Postgres adapters in ``adapters/postgres/transit``,
+in-memory fakes in ``tests/support/transit_fakes.py``)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Protocol
+
+import msgspec
+
+from domain.transit.denylist import DenyEntry
+from domain.transit.model import (
+    Card,
+    Category,
+    ConcessionApplication,
+    DeviceBinding,
+    PaperTicket,
+    Pass,
+    Price,
+    Product,
+    Tap,
+)
+from domain.transit.trust import IssuerKey
+
+
+class Holder(msgspec.Struct, frozen=True):
+    """What transit needs of a citizen's e-ID profile."""
+
+    full_name: str
+    date_of_birth: date | None
+
+
+class Citizens(Protocol):
+    async def holder(self, user_id: uuid.UUID) -> Holder | None: ...
+
+
+class Catalog(Protocol):
+    async def product(self, product_id: uuid.UUID) -> Product | None: ...
+
+    async def products(self, *, active_only: bool) -> list[Product]: ...
+
+    async def add_product(self, product: Product) -> None: ...
+
+    async def save_product(self, product: Product) -> None: ...
+
+    async def code_taken(self, code: str) -> bool: ...
+
+    async def prices(self, product_id: uuid.UUID, *, lock: bool = False) -> list[Price]:
+        """``lock``: first lock the product row, so two admins cannot add overlapping prices."""
+        ...
+
+    async def add_price(self, price: Price) -> None: ...
+
+    async def category(self, code: str) -> Category | None: ...
+
+    async def categories(self) -> list[Category]: ...
+
+
+class Applications(Protocol):
+    async def add(self, application: ConcessionApplication) -> None: ...
+
+    async def get(self, application_id: uuid.UUID, *, for_update: bool = False) -> ConcessionApplication | None: ...
+
+    async def save(self, application: ConcessionApplication) -> None: ...
+
+    async def approved_documents(self, user_id: uuid.UUID) -> list[ConcessionApplication]: ...
+
+    async def list_for(self, user_id: uuid.UUID) -> list[ConcessionApplication]: ...
+
+
+class Cards(Protocol):
+    async def next_serial(self) -> int: ...
+
+    async def add(self, card: Card) -> None: ...
+
+    async def get(self, card_id: uuid.UUID, *, for_update: bool = False) -> Card | None: ...
+
+    async def list_for(self, user_id: uuid.UUID) -> list[Card]: ...
+
+
+class Passes(Protocol):
+    async def add(self, pass_: Pass) -> None: ...
+
+    async def get(self, pass_id: uuid.UUID, *, for_update: bool = False) -> Pass | None: ...
+
+    async def save(self, pass_: Pass) -> None: ...
+
+    async def list_for(self, user_id: uuid.UUID) -> list[Pass]: ...
+
+    async def expiring(self, start: datetime, end: datetime, limit: int) -> list[Pass]:
+        """Active passes ending within [start, end] that no later pass renews."""
+        ...
+
+    async def overlapping(self, card_id: uuid.UUID, product_id: uuid.UUID, start: datetime,
+                          end: datetime | None) -> bool:
+        """An active pass of the same card and product sharing any instant with [start, end]."""
+        ...
+
+
+class Bindings(Protocol):
+    async def active(self, user_id: uuid.UUID, *, for_update: bool = False) -> DeviceBinding | None: ...
+
+    async def add(self, binding: DeviceBinding) -> None: ...
+
+    async def revoke(self, binding_id: uuid.UUID, at: datetime) -> None: ...
+
+
+class IssuerKeys(Protocol):
+    async def published(self) -> list[IssuerKey]: ...
+
+    async def add(self, key: IssuerKey) -> None: ...
+
+
+class DenyList(Protocol):
+    async def add(self, entries: list[DenyEntry]) -> None:
+        """Append entries, each getting the next sequence number. An entry already on the list
+        (same kind and subject) takes the later ``drop_after`` and a new number, so gates that
+        already hold it receive the extension with their next delta."""
+        ...
+
+    async def current_seq(self) -> int: ...
+
+    async def since(self, seq: int, now: int) -> list[DenyEntry]:
+        """Live entries (``drop_after >= now``) with a sequence number above ``seq``."""
+        ...
+
+    async def denied(self, subjects: list[tuple[int, bytes]], now: int) -> bool: ...
+
+
+class TapBatchResult(msgspec.Struct, frozen=True):
+    received: int
+    inserted: int
+
+
+class Taps(Protocol):
+    async def add_batch(self, taps: list[Tap]) -> int:
+        """Insert taps, skipping ids already stored; returns how many were new."""
+        ...
+
+    async def for_passes(self, pass_ids: list[uuid.UUID], since: datetime) -> list[Tap]: ...
+
+    async def code_seen(self, subject_id: uuid.UUID, code_timestamp: int, counter: int) -> bool: ...
+
+    async def last_entry(self, subject_id: uuid.UUID, since: datetime) -> Tap | None:
+        """The latest accepted tap of the subject after ``since`` (entry or exit)."""
+        ...
+
+
+class PaperTickets(Protocol):
+    async def add(self, ticket: PaperTicket) -> None: ...
+
+    async def get(self, ticket_id: uuid.UUID) -> PaperTicket | None: ...

@@ -1,0 +1,1 @@
+"""Transit use cases: one class per action, each with ``async execute(...)``."""

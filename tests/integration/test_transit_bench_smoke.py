@@ -1,0 +1,18 @@
+"""The transit benches run for a moment, so they cannot rot (their numbers come from real runs)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from bench import transit_taps, transit_verify
+
+
+def test_verify_bench_runs_and_every_code_is_accepted() -> None:
+    results = transit_verify.run(n_codes=20, rounds=1)
+    assert set(results) == {"cold", "warm", "one bare ECDSA verify"}
+    assert all(len(v) == 1 and v[0] > 0 for v in results.values())
+
+
+def test_taps_bench_runs_against_the_test_database(database_url: str) -> None:
+    results = asyncio.run(transit_taps.measure(database_url, rounds=1))
+    assert len(results["bare"]) == len(results["ours"]) == 1

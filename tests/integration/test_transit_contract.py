@@ -1,0 +1,89 @@
+"""One contract, two implementations: the in-memory fakes of the deny list, taps and passes behave
+like their Postgres adapters, so unit tests on the fakes mean something."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from adapters.postgres.pool import connect
+from adapters.postgres.transit.gates import PgDenyList, PgTaps
+from domain.transit.codes import Direction, Network
+from domain.transit.denylist import DenyEntry, DenyKind
+from domain.transit.model import Medium, Tap
+from domain.transit.repositories import DenyList, Taps
+from tests.support.transit import FakeDenyList, FakeTaps
+
+NOW = 1_790_000_000
+T = datetime(2026, 10, 1, tzinfo=UTC)
+
+
+@asynccontextmanager
+async def implementations(database_url: str, kind: str) -> AsyncIterator[tuple[DenyList, Taps]]:
+    if kind == "fake":
+        yield FakeDenyList(), FakeTaps()
+        return
+    conn = await connect(database_url)
+    tx = conn.transaction()
+    await tx.start()
+    try:
+        yield PgDenyList(conn), PgTaps(conn)
+    finally:
+        await tx.rollback()
+        await conn.close()
+
+
+def run(database_url: str, kind: str, body: Callable[[DenyList, Taps], Awaitable[None]]) -> None:
+    async def go() -> None:
+        async with implementations(database_url, kind) as (deny, taps):
+            await body(deny, taps)
+    asyncio.run(go())
+
+
+def _tap(subject: uuid.UUID, minutes: int, accepted: bool = True, counter: int = 0, **kw: Any) -> Tap:
+    return Tap(id=kw.get("id", uuid.uuid4()), validator_id=uuid.uuid4(), medium=Medium.PASS, subject_id=subject,
+               direction=kw.get("direction", Direction.IN), network=Network.METRO, route=3, stop="S1",
+               occurred_at=T + timedelta(minutes=minutes), code_timestamp=NOW + minutes * 60, counter=counter,
+               accepted=accepted, reason=None if accepted else "replay")
+
+
+@pytest.mark.parametrize("kind", ["fake", "postgres"])
+def test_deny_list_contract(database_url: str, kind: str) -> None:
+    async def body(deny: DenyList, _: Taps) -> None:
+        start = await deny.current_seq()
+        a, b = uuid.uuid4().bytes, uuid.uuid4().bytes
+        await deny.add([DenyEntry(DenyKind.PASS, a, NOW + 100), DenyEntry(DenyKind.DEVICE, b, NOW - 1)])
+        assert await deny.current_seq() == start + 2
+        assert [(e.kind, e.subject, e.seq) for e in await deny.since(start, NOW)] == [(DenyKind.PASS, a, start + 1)]
+        await deny.add([DenyEntry(DenyKind.PASS, a, NOW + 10)])
+        [entry] = await deny.since(start + 2, NOW)
+        assert (entry.drop_after, entry.seq) == (NOW + 100, start + 3)
+        assert await deny.denied([(2, b), (1, a)], NOW)
+        assert not await deny.denied([(2, b)], NOW)
+        assert not await deny.denied([(2, a)], NOW)
+    run(database_url, kind, body)
+
+
+@pytest.mark.parametrize("kind", ["fake", "postgres"])
+def test_taps_contract(database_url: str, kind: str) -> None:
+    async def body(_: DenyList, taps: Taps) -> None:
+        p, q = uuid.uuid4(), uuid.uuid4()
+        first = [_tap(p, 5), _tap(p, 1, counter=3), _tap(q, 2)]
+        assert await taps.add_batch(first) == 3
+        assert await taps.add_batch([*first, _tap(p, 9, accepted=False)]) == 1
+        assert [t.occurred_at for t in await taps.for_passes([p], T)] == [T + timedelta(minutes=m) for m in (1, 5, 9)]
+        assert await taps.for_passes([p], T + timedelta(minutes=6)) != []
+        assert await taps.code_seen(p, NOW + 60, 3)
+        assert not await taps.code_seen(p, NOW + 60, 4)
+        assert not await taps.code_seen(p, NOW + 9 * 60, 0)         # a rejected tap is no use of the code
+        last = await taps.last_entry(p, T)
+        assert last is not None
+        assert last.occurred_at == T + timedelta(minutes=5)         # latest accepted, not the rejected one
+        assert await taps.last_entry(p, T + timedelta(minutes=6)) is None
+    run(database_url, kind, body)
