@@ -81,7 +81,8 @@ async def w() -> AsyncIterator[World]:
 
     standin = PaymentsStandin(secret=SECRET, deliver=deliver)
     app = Litestar(route_handlers=[payments_standin_router(standin)])
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app)) as http:
+    transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]  # Litestar's ASGI types are narrower
+    async with httpx.AsyncClient(transport=transport) as http:
         world = World(http)
         world.standin = standin
         holder.append(world)
