@@ -23,7 +23,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from adapters.postgres.notifications import PgNotifier
+from adapters.postgres.notifications.notifier import PgNotifier
 from adapters.postgres.pool import create_pool
 from adapters.postgres.transit.cards import PgApplications, PgBindings, PgCards, PgPasses
 from adapters.postgres.transit.catalog import PgCatalog, PgCitizens

@@ -31,6 +31,7 @@ from typing import Any
 import httpx
 import msgspec
 from litestar import Request, Response, Router, get, post, put
+from litestar.params import FromPath
 
 from adapters.payments import signed_http
 from adapters.payments.bank_notifications import (
@@ -198,7 +199,7 @@ def payments_standin_router(standin: PaymentsStandin) -> Router:
         return Response(msgspec.to_builtins(standin.behaviour))
 
     @get("/v1/payments/{reference:str}", operation_id="devPaymentsQuery", include_in_schema=False)
-    async def query(request: Request[Any, Any, Any], reference: str) -> Response[Any]:
+    async def query(request: Request[Any, Any, Any], reference: FromPath[str]) -> Response[Any]:
         target = f"GET /v1/payments/{reference}"
         if not _authentic(standin, request, target, b""):
             return Response({"error": "bad signature"}, status_code=401)

@@ -8,7 +8,7 @@ from typing import Any
 
 import msgspec
 
-from adapters.postgres.notifications import PgNotifier
+from adapters.postgres.notifications.notifier import PgNotifier
 from adapters.postgres.transit.cards import PgApplications, PgBindings, PgCards, PgPasses
 from adapters.postgres.transit.catalog import PgCatalog, PgCitizens
 from adapters.postgres.transit.gates import PgDenyList, PgIssuerKeys, PgPaperTickets, PgTaps
