@@ -9,7 +9,7 @@ package per layer and one line in that list.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +18,7 @@ from litestar.types import ControllerRouterHandler
 
 from api.platform.settings import Settings
 from domain.identity.principal import Principal
+from domain.payments.ports import PaidObjectHandler
 
 if TYPE_CHECKING:
     from adapters.postgres.uow import PgUnitOfWork
@@ -38,6 +39,10 @@ Seeder = Callable[["asyncpg.Connection[Any]", Settings], Awaitable[None]]
 StandIns = Callable[[Settings], Sequence[ControllerRouterHandler]]
 # Work done once per start before the server forks its workers (keys every worker must share).
 Prepare = Callable[[Settings], None]
+# What a context does when a payment for one of its purposes (``"transit.pass"``, ``"judicial.fee"``)
+# succeeds, is refunded or lapses: built on the payments transaction's connection, so the owning
+# context's change commits together with the payment's (``domain.payments.ports.PaidObjectHandler``).
+PaymentHandlerFactory = Callable[[Any], PaidObjectHandler]
 # A background job: True when it did work and should run again at once, False when idle.
 JobFn = Callable[["Container"], Awaitable[bool]]
 
@@ -73,3 +78,4 @@ class Context:
     standins: StandIns | None = None
     prepare: Prepare | None = None
     commands: Sequence[Command] = field(default_factory=tuple)
+    payment_handlers: Mapping[str, PaymentHandlerFactory] = field(default_factory=dict)  # by payment purpose
