@@ -1,7 +1,9 @@
 """Settings from environment variables (12-factor), validated at start with clear errors.
 
-Each setting is declared once in ``SETTINGS`` (name, type, default, description); README's
-configuration table lists the same names. ``load_settings`` fails fast with every problem at once.
+Each platform setting is declared once in ``SETTINGS`` (name, type, default, description); a bounded
+context declares its own in its ``Context.settings`` and reads them with ``settings.of(name, type)``.
+README's configuration table lists every name (a test checks). ``load_settings`` fails fast with every
+problem at once.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from adapters.vneid.config import (
     CLIENT_AUTH_METHODS,
@@ -23,6 +25,8 @@ from adapters.vneid.config import (
     redirect_uri_from,
 )
 from domain.feedback.calendar import parse_dates, parse_periods
+
+T = TypeVar("T")
 
 
 class SettingsError(Exception):
@@ -242,7 +246,15 @@ class Settings:
     feedback_extra_days_off: frozenset[date] = frozenset()
     feedback_reopen_days: int = 7
     open311_requests_per_minute: int = 300
+    # The contexts' own settings (``Context.settings``), parsed like the platform's, by name.
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def of(self, name: str, kind: type[T]) -> T:
+        """A context's setting, typed: ``settings.of("transit_keys_dir", str)``."""
+        value = self.extra[name]
+        if not isinstance(value, kind):
+            raise TypeError(f"setting {name} is {type(value).__name__}, not {kind.__name__}")
+        return value
 
     @property
     def embedded(self) -> bool:
@@ -270,11 +282,16 @@ class Settings:
         return self.embedded if self.seed_demo is None else self.seed_demo
 
 
-def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
-    env = os.environ if environ is None else environ
+def context_settings() -> dict[str, Spec]:
+    """Every registered context's own settings (``Context.settings``), by name."""
+    from api.platform.registry import CONTEXTS  # the contexts import this module: resolved at call time
+
+    return {name: spec for context in CONTEXTS for name, spec in context.settings.items()}
+
+
+def _parse(specs: Mapping[str, Spec], env: Mapping[str, str], problems: list[str]) -> dict[str, Any]:
     values: dict[str, Any] = {}
-    problems: list[str] = []
-    for name, spec in SETTINGS.items():
+    for name, spec in specs.items():
         raw = env.get(spec.env)
         if raw is None or raw == "":
             raw = spec.default
@@ -284,7 +301,16 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
             values[name] = spec.parse(raw)
         except ValueError as exc:
             problems.append(f"{spec.env}={raw!r}: {exc}")
+    return values
+
+
+def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+    env = os.environ if environ is None else environ
+    problems: list[str] = []
+    values = _parse(SETTINGS, env, problems)
+    extra = _parse(context_settings(), env, problems)
     values.update(overrides)
+    values["extra"] = {**extra, **values.get("extra", {})}
     settings = Settings(**values)
     if settings.environment == "production":
         if settings.standins_enabled:
