@@ -126,7 +126,6 @@ def test_bitstring_status_list_encoding_and_bit_flip(tmp_path: Path) -> None:
     assert len(jwt_list) < 2_000  # 16 KB of mostly zeros compresses to a few hundred bytes
 
 
-@pytest.mark.slow
 def test_pdf_is_signed_pades_has_a_readable_qr_and_vietnamese_text(tmp_path: Path) -> None:
     key, cert, root = ensure_dev_pki(tmp_path, "S-TP", "So Tu phap Thanh pho Ha Noi")
     renderer = PdfRenderer({"S-TP": PadesSigner.from_files(key, cert, (root,), "Sở Tư pháp Hà Nội")})
