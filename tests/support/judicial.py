@@ -11,6 +11,7 @@ from typing import Any
 import msgspec
 
 from adapters.calendar.vietnam import VietnamHolidays
+from domain.errors import Conflict
 from domain.feedback.calendar import WorkingCalendar
 from domain.identity.principal import Principal, PrincipalKind, StaffGrant, StaffRole
 from domain.judicial.authority import AuthorityPeriod, AuthoritySchedule
@@ -107,13 +108,15 @@ class FakeRequests:
         return self.rows.get(request_id)
 
     async def save(self, request: Request, step: Step | None = None) -> None:
-        assert request.version == self.rows[request.id].version + 1, "optimistic version"
+        if request.version != self.rows[request.id].version + 1:
+            raise Conflict("judicial.concurrent_update")
         self.rows[request.id] = request
         if step is not None:
             self.step_rows.append(step)
 
     async def delete_draft(self, request_id: uuid.UUID) -> None:
-        del self.rows[request_id]
+        if request_id in self.rows and self.rows[request_id].status.value == "draft":
+            del self.rows[request_id]
 
     async def steps(self, request_id: uuid.UUID) -> list[Step]:
         return [s for s in self.step_rows if s.request_id == request_id]

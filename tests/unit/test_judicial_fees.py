@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+import msgspec
 import pytest
 
 from domain.judicial.fees import (
@@ -100,3 +101,16 @@ def test_schedule_refuses_overlapping_rules_and_dates_without_a_rule() -> None:
                           FeeRule(effective_from=date(2021, 1, 1), base=1, reduced=1, extra_copy=1, source="b")))
     with pytest.raises(LookupError):
         quote(datetime(2016, 6, 1, tzinfo=UTC))
+
+
+def test_schedule_is_replaceable_by_a_validated_json_document() -> None:
+    data = msgspec.json.encode(DEFAULT_SCHEDULE)
+    assert msgspec.json.decode(data, type=FeeSchedule) == DEFAULT_SCHEDULE
+    overlapping = {"fees": [
+        {"effective_from": "2017-01-01", "base": 200000, "reduced": 100000, "extra_copy": 5000, "source": "a"},
+        {"effective_from": "2026-07-01", "base": 250000, "reduced": 120000, "extra_copy": 6000, "source": "b"}]}
+    with pytest.raises(msgspec.ValidationError, match="overlap"):
+        msgspec.json.decode(msgspec.json.encode(overlapping), type=FeeSchedule)
+    overlapping["fees"][0]["effective_to"] = "2026-06-30"
+    fixed = msgspec.json.decode(msgspec.json.encode(overlapping), type=FeeSchedule)
+    assert quote(datetime(2026, 7, 1, tzinfo=UTC), schedule=fixed).lines[0].amount == 250_000
