@@ -62,3 +62,27 @@ def signed_list(issuers: Issuers, authority_code: str, list_id: object, purpose:
                 set_indexes: Iterable[int], now: datetime) -> str:
     return issuers.sign(authority_code, list_credential(issuers, authority_code, list_id, purpose, size,
                                                         set_indexes, now))
+
+
+class Publisher:
+    """Serves signed status list credentials, re-signing only when a bit flipped (the list's
+    ``version`` changed) or the cached credential is within a minute of its ``validUntil``."""
+
+    REFRESH_BEFORE = timedelta(minutes=1)
+
+    def __init__(self, issuers: Issuers, max_entries: int = 256) -> None:
+        self.issuers = issuers
+        self.max_entries = max_entries
+        self._cache: dict[object, tuple[int, datetime, str]] = {}
+
+    def get(self, list_id: object, authority_code: str, purpose: str, size: int, version: int,
+            set_indexes: Iterable[int], now: datetime) -> tuple[str, datetime]:
+        """The signed list and when it expires (for ``Cache-Control: max-age``)."""
+        hit = self._cache.get(list_id)
+        if hit is not None and hit[0] == version and now < hit[1] - self.REFRESH_BEFORE:
+            return hit[2], hit[1]
+        token = signed_list(self.issuers, authority_code, list_id, purpose, size, set_indexes, now)
+        if len(self._cache) >= self.max_entries:
+            self._cache.pop(next(iter(self._cache)))
+        self._cache[list_id] = (version, now + TTL, token)
+        return token, now + TTL

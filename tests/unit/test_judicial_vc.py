@@ -25,7 +25,7 @@ from adapters.signing.keys import add_signing_key
 from adapters.vc.credential import Issuers, VcJwtSigner
 from adapters.vc.dev_ca import ensure_dev_pki
 from adapters.vc.pdf import PadesSigner, PdfRenderer
-from adapters.vc.status_list import MIN_SIZE, bit, decode, encode, signed_list
+from adapters.vc.status_list import MIN_SIZE, Publisher, bit, decode, encode, signed_list
 from domain.judicial.model import (
     CertificateContent,
     CertificateType,
@@ -160,3 +160,18 @@ def test_pdf_is_signed_pades_has_a_readable_qr_and_vietnamese_text(tmp_path: Pat
     tampered = pdf[:start] + bytes([pdf[start] ^ 0xFF]) + pdf[start + 1:]
     broken = asyncio.run(async_validate_pdf_signature(PdfFileReader(io.BytesIO(tampered)).embedded_signatures[0], vc))
     assert not broken.intact
+
+
+def test_status_list_publisher_re_signs_only_on_flip_or_expiry(tmp_path: Path) -> None:
+    issuers = Issuers.load(tmp_path, ("S-TP",), BASE, generate=True)
+    pub = Publisher(issuers)
+    lid = new_id()
+    first, until = pub.get(lid, "S-TP", "revocation", MIN_SIZE, 0, [], NOW)
+    assert until == NOW + timedelta(minutes=5)
+    assert pub.get(lid, "S-TP", "revocation", MIN_SIZE, 0, [], NOW + timedelta(minutes=3))[0] == first
+    flipped, _ = pub.get(lid, "S-TP", "revocation", MIN_SIZE, 1, [7], NOW + timedelta(minutes=3))
+    assert flipped != first
+    claims = jose_jwt.decode(flipped, published_jwks(issuers)).claims
+    assert bit(decode(claims["credentialSubject"]["encodedList"]), 7)
+    renewed, _ = pub.get(lid, "S-TP", "revocation", MIN_SIZE, 1, [7], NOW + timedelta(minutes=7, seconds=30))
+    assert renewed != flipped  # the cached one was about to expire
