@@ -20,6 +20,7 @@ from joserfc.jwk import KeySet
 from adapters.blobs.local import LocalBlobStore
 from adapters.calendar.vietnam import VietnamHolidays
 from adapters.dev.judicial_standins import CrossCheckAnswer, StandInCrossCheck, StandInPopulation
+from adapters.postgres.judicial.authorities import load_default_schedule
 from adapters.postgres.judicial.repositories import (
     PgCertificates,
     PgRequests,
@@ -29,10 +30,12 @@ from adapters.postgres.judicial.repositories import (
 )
 from adapters.postgres.notifications import PgNotifier
 from adapters.postgres.pool import connect
+from adapters.signing.keys import KeyRingError
 from adapters.signing.pii import AesPiiProtector
 from adapters.vc.credential import Issuers, VcJwtSigner
 from adapters.vc.dev_ca import ensure_dev_pki
 from adapters.vc.pdf import PadesSigner, PdfRenderer
+from adapters.vc.setup import build
 from adapters.vc.status_list import bit, decode, signed_list
 from domain.errors import Conflict
 from domain.feedback.calendar import WorkingCalendar
@@ -246,4 +249,20 @@ def test_optimistic_version_and_status_list_allocation(database_url: str, tmp_pa
         assert await conn.fetchval("SELECT is_full FROM judicial_status_lists WHERE id = $1", refs[0].list_id)
         fresh = await small.allocate("S-TP", StatusPurpose.SUSPENSION)
         assert fresh.list_id != refs[0].list_id
+    run(database_url, body)
+
+
+def test_setup_builds_keys_signers_and_the_authority_schedule(database_url: str, tmp_path: Path) -> None:
+    async def body(conn: asyncpg.Connection[Any]) -> None:
+        schedule = await load_default_schedule(conn)
+        assert [p.code for p in schedule.periods] == ["S-TP", "CA-TP"]
+        built = build(tmp_path, schedule, "https://thudo.example", generate=True)
+        assert len(built.issuers.jwks["keys"]) == 2  # one ES256 key per authority
+        assert len(built.trust_roots) == 1
+        assert set(built.renderer.signers) == {"S-TP", "CA-TP"}
+        # Production generates nothing: provisioned VC keys and PDF signers must be there.
+        with pytest.raises(ValueError, match="no PDF signer"):
+            build(tmp_path, schedule, "https://thudo.example", generate=False)
+        with pytest.raises(KeyRingError):
+            build(tmp_path / "empty", schedule, "https://thudo.example", generate=False)
     run(database_url, body)

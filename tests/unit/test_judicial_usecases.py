@@ -285,3 +285,20 @@ async def test_certificate_revocation_flips_status_bits() -> None:
     with pytest.raises(Conflict):
         await s.ChangeCertificateStatus(w.deps).execute(boss, cert.id, "reinstate", "x")
 
+
+
+async def test_uploaded_documents_for_the_requester_and_the_authority_only() -> None:
+    w = World()
+    proxy = new_citizen()
+    r = await c.StartDraft(w.deps).execute(proxy, draft_input(proxy_relation=ProxyRelation.PARENT))
+    doc = await c.AttachDocument(w.deps).execute(proxy, r.id, "proxy", PDF, "application/pdf")
+    r = await c.Submit(w.deps).execute(proxy, r.id)
+    with pytest.raises(Conflict):  # no upload once submitted (until a supplement is requested)
+        await c.AttachDocument(w.deps).execute(proxy, r.id, "proxy", PDF, "application/pdf")
+    assert await s.RequestDocument(w.deps).execute(proxy, r.id, doc.key) == ("application/pdf", PDF)
+    assert (await s.RequestDocument(w.deps).execute(new_staff(DOJ), r.id, doc.key))[1] == PDF
+    for outsider in (new_citizen(), new_staff(POLICE)):
+        with pytest.raises(NotFound):
+            await s.RequestDocument(w.deps).execute(outsider, r.id, doc.key)
+    with pytest.raises(NotFound):
+        await s.RequestDocument(w.deps).execute(proxy, r.id, "judicial/other/key")

@@ -213,3 +213,22 @@ class ChangeCertificateStatus(UseCase):
 
 def _conflict(status: str) -> Conflict:
     return Conflict("judicial.certificate_status", status=status)
+
+
+class RequestDocument(UseCase):
+    """An uploaded file of a request (proxy authorisation, fee category proof), for the authority's
+    staff or the requester; any other key is 404."""
+
+    async def execute(self, principal: Principal, request_id: uuid.UUID, key: str) -> tuple[str, bytes]:
+        request = await self.d.requests.get(request_id)
+        if request is None:
+            raise NotFound("judicial.document_not_found")
+        if request.requester_id != principal.id:
+            await self.staff_request(principal, request_id, lock=False)
+        docs = [*request.fee_documents, *([request.proxy.document] if request.proxy and request.proxy.document
+                                          else [])]
+        doc = next((d for d in docs if d.key == key), None)
+        data = await self.d.blobs.get(key) if doc is not None else None
+        if doc is None or data is None:
+            raise NotFound("judicial.document_not_found")
+        return doc.content_type, data
