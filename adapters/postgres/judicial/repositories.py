@@ -107,15 +107,26 @@ class PgRequests:
             created_at=row["created_at"], updated_at=row["updated_at"], submitted_at=row["submitted_at"],
             closed_at=row["closed_at"], version=row["version"])
 
+    # The request (or its change) and its history step go in one statement: one round trip.
+    _STEP_VALUES = "$35, $1, $36, $37, $38, $39, $40, $41, $42"
+
+    @staticmethod
+    def _step_args(s: Step) -> tuple[Any, ...]:
+        return (s.id, s.from_status.value if s.from_status else None, s.to_status.value, s.actor_kind.value,
+                s.actor_id, s.at, s.note, s.data)
+
     async def add(self, request: Request, first_step: Step) -> Request:
         year = request.created_at.astimezone(HANOI).year
-        seq = await self.conn.fetchval("SELECT nextval('judicial_request_seq')")
-        request = msgspec.structs.replace(request, ref=f"LLTP-{year}-{seq:06d}")
-        placeholders = ", ".join(f"${i}" for i in range(1, 35))
-        await self.conn.execute(f"INSERT INTO judicial_requests ({_REQ_COLS}) VALUES ({placeholders})",
-                                *self._args(request))
-        await self._add_step(first_step)
-        return request
+        values = ", ".join(f"${i}" for i in range(1, 35)).replace(
+            "$2,", f"'LLTP-{year:04d}-' || lpad(nextval('judicial_request_seq')::text, 6, '0') || $2,", 1)
+        ref = await self.conn.fetchval(
+            f"""WITH r AS (INSERT INTO judicial_requests ({_REQ_COLS}) VALUES ({values}) RETURNING id, ref),
+                     s AS (INSERT INTO judicial_steps (id, request_id, from_status, to_status, actor_kind, actor_id,
+                                                       at, note, data)
+                           SELECT {self._STEP_VALUES.replace("$1", "r.id")} FROM r)
+                SELECT ref FROM r""",
+            *self._args(request), *self._step_args(first_step))
+        return msgspec.structs.replace(request, ref=ref)
 
     async def get(self, request_id: uuid.UUID, *, for_update: bool = False) -> Request | None:
         lock = " FOR UPDATE" if for_update else ""
@@ -124,21 +135,22 @@ class PgRequests:
 
     async def save(self, request: Request, step: Step | None = None) -> None:
         sets = ", ".join(f"{c.strip()} = ${i}" for i, c in enumerate(_REQ_COLS.split(","), 1) if i > 3)
-        status = await self.conn.execute(
-            f"UPDATE judicial_requests SET {sets}"
-            " WHERE id = $1 AND ref = $2 AND requester_id = $3 AND version = $34 - 1",
-            *self._args(request))
-        if status != "UPDATE 1":
+        update = (f"UPDATE judicial_requests SET {sets}"
+                  " WHERE id = $1 AND ref = $2 AND requester_id = $3 AND version = $34 - 1")
+        if step is None:
+            updated = await self.conn.fetchval(f"WITH u AS ({update} RETURNING 1) SELECT count(*) FROM u",
+                                               *self._args(request))
+        else:
+            assert step.request_id == request.id
+            updated = await self.conn.fetchval(
+                f"""WITH u AS ({update} RETURNING id),
+                         s AS (INSERT INTO judicial_steps (id, request_id, from_status, to_status, actor_kind,
+                                                           actor_id, at, note, data)
+                               SELECT {self._STEP_VALUES.replace("$1", "u.id")} FROM u)
+                    SELECT count(*) FROM u""",
+                *self._args(request), *self._step_args(step))
+        if updated != 1:
             raise Conflict("judicial.concurrent_update")
-        if step is not None:
-            await self._add_step(step)
-
-    async def _add_step(self, s: Step) -> None:
-        await self.conn.execute(
-            "INSERT INTO judicial_steps (id, request_id, from_status, to_status, actor_kind, actor_id, at, note, data)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            s.id, s.request_id, s.from_status.value if s.from_status else None, s.to_status.value, s.actor_kind.value,
-            s.actor_id, s.at, s.note, s.data)
 
     async def delete_draft(self, request_id: uuid.UUID) -> None:
         await self.conn.execute("DELETE FROM judicial_requests WHERE id = $1 AND status = 'draft'", request_id)
