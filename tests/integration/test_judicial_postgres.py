@@ -28,7 +28,7 @@ from adapters.postgres.judicial.repositories import (
     PgStatusLists,
     PgVerifications,
 )
-from adapters.postgres.notifications import PgNotifier
+from adapters.postgres.notifications.notifier import PgNotifier
 from adapters.postgres.pool import connect
 from adapters.signing.keys import KeyRingError
 from adapters.signing.pii import AesPiiProtector
