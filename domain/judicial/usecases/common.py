@@ -10,10 +10,10 @@ from typing import Any, TypeVar
 import msgspec
 
 from domain.errors import Forbidden, NotFound
-from domain.feedback.calendar import WorkingCalendar
 from domain.identity.principal import Principal, StaffRole
 from domain.judicial import notifications as _templates  # noqa: F401  (registers the texts)
 from domain.judicial.authority import AuthoritySchedule
+from domain.judicial.deadlines import WorkingDays
 from domain.judicial.fees import DEFAULT_SCHEDULE, FeeSchedule
 from domain.judicial.model import ActorKind, Request, Status, Step
 from domain.judicial.ports import (
@@ -59,7 +59,7 @@ class Deps:
     blobs: Blobs
     notifier: Notifier
     clock: Clock
-    calendar: WorkingCalendar
+    calendar: WorkingDays
     authorities: AuthoritySchedule
     attempts: Attempts | None = None
     fees: FeeSchedule = DEFAULT_SCHEDULE
