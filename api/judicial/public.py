@@ -8,6 +8,7 @@ import uuid
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody
 
 from adapters.postgres.judicial.repositories import PgStatusLists
@@ -15,12 +16,24 @@ from api.judicial import schemas as s
 from api.judicial.citizen import client_key
 from api.judicial.wiring import judicial_deps, services
 from api.platform.deps import AppContainer, UnitOfWork
-from api.platform.problems import problem_response
+from api.platform.problems import PROBLEM_JSON, Problem, problem_response
 from domain.errors import NotFound
 from domain.judicial.model import VerificationOutcome
 from domain.judicial.usecases import sharing
 
 JWKS_PATH = "/api/v1/public/judicial/jwks"
+
+
+def _problem(description: str) -> ResponseSpec:
+    return ResponseSpec(data_container=Problem, description=description, media_type=PROBLEM_JSON,
+                        generate_examples=False)
+
+
+VERIFY_RESPONSES = {
+    404: _problem("Unknown code, or a date of birth that does not match it"),
+    410: _problem("The share code expired or was revoked by the holder"),
+    429: _problem("Too many attempts from this client or on this code (Retry-After)"),
+}
 _REFUSED = {
     VerificationOutcome.WRONG_DATE_OF_BIRTH: (404, "judicial.share_code_not_found"),
     VerificationOutcome.CODE_EXPIRED: (410, "judicial.share_code_expired"),
@@ -33,7 +46,7 @@ class PublicJudicialController(Controller):
     path = "/public/judicial"
     tags = ["judicial verification"]
 
-    @post("/verifications", operation_id="judicialVerifyShareCode", status_code=200,
+    @post("/verifications", operation_id="judicialVerifyShareCode", status_code=200, responses=VERIFY_RESPONSES,
           summary="Verify a certificate with the holder's share code and date of birth",
           description="Returns the credential (vc+jwt) and its live status: valid, revoked, suspended or "
                       "expired. A wrong date of birth is indistinguishable from an unknown code (404); five "
