@@ -1,0 +1,197 @@
+"""Ingestion: a facility sends one encounter as a FHIR Bundle; we store it whole or not at all.
+
+Order of checks: the caller is a registered facility; the bundle is structurally valid FHIR R4
+(``StructureValidator``); the business rules hold (``rules.check_bundle``); the patient exists.
+Any issue → ``BundleRejected`` with all of them, nothing written. Otherwise the encounter is upserted
+by facility + visit identifier: resources matched to what is stored keep their ids, get a new
+``meta.versionId`` only when their content changed, and resources no longer sent are removed.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import uuid
+from datetime import datetime
+
+import msgspec
+
+from domain.errors import Forbidden
+from domain.health import codes
+from domain.health.extract import columns, diagnoses_of, item
+from domain.health.fhirjson import Json, references
+from domain.health.issues import BundleRejected, Issue, IssueType
+from domain.health.model import (
+    EncounterHeader,
+    ExistingResource,
+    Facility,
+    IngestResult,
+    ResourceOutcome,
+    StoredPatient,
+    StoredResource,
+)
+from domain.health.ports import Encounters, Facilities, Patients, StructureValidator
+from domain.health.rules import CheckedBundle, check_bundle, source_key
+from domain.identity.principal import ClientKind, Principal, PrincipalKind
+from domain.notifications.model import Notification
+from domain.notifications.ports import Notifier
+from domain.shared.ids import new_id
+from domain.shared.time import Clock
+
+_ENCODER = msgspec.json.Encoder(order="sorted")
+
+
+def content_hash(data: object) -> str:
+    return hashlib.sha256(_ENCODER.encode(data)).hexdigest()
+
+
+def _meta(version: int, at: datetime, facility: Facility) -> Json:
+    return {"versionId": str(version), "lastUpdated": at.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "source": f"{codes.NAMESPACE}/facility/{facility.code}"}
+
+
+class IngestEncounterBundle:
+    def __init__(self, *, facilities: Facilities, patients: Patients, encounters: Encounters,
+                 validator: StructureValidator, notifier: Notifier, clock: Clock) -> None:
+        self.facilities = facilities
+        self.patients = patients
+        self.encounters = encounters
+        self.validator = validator
+        self.notifier = notifier
+        self.clock = clock
+
+    async def facility_of(self, principal: Principal) -> Facility:
+        if principal.kind is not PrincipalKind.CLIENT or principal.client_kind is not ClientKind.FACILITY:
+            raise Forbidden("health.not_a_facility")
+        facility = await self.facilities.by_client(principal.id)
+        if facility is None or not facility.active:
+            raise Forbidden("health.facility_not_registered")
+        return facility
+
+    async def execute(self, principal: Principal, bundle: object) -> IngestResult:
+        facility = await self.facility_of(principal)
+        issues = self.validator.validate(bundle)
+        if issues:
+            raise BundleRejected(issues)
+        assert isinstance(bundle, dict)
+        checked, issues = check_bundle(bundle, facility)
+        if checked is None or issues:
+            raise BundleRejected(issues)
+        found = await self.patients.resolve(checked.personal_id)
+        if found is None:
+            raise BundleRejected([Issue(
+                code=IssueType.NOT_FOUND, rule="health.patient_unknown",
+                diagnostics="no citizen has this personal ID", expression=f"{checked.patient.path}.identifier")])
+        patient_id, user_id = found
+        result = await self._store(facility, patient_id, checked)
+        if result.created and user_id is not None:
+            await self.notifier.notify(Notification(
+                user_id=user_id, category="health", template="health.new_visit", object_type="health_visit",
+                object_id=str(result.encounter_id), params={"facility": facility.name}))
+        return result
+
+    async def _store(self, facility: Facility, patient_id: uuid.UUID, checked: CheckedBundle) -> IngestResult:
+        now = self.clock.now()
+        bundle_hash = content_hash([e.resource for e in checked.entries])
+        header = await self.encounters.find(facility.id, checked.visit_identifier)
+        existing: dict[tuple[str, str], ExistingResource] = {}
+        if header is not None:
+            if header.patient_id != patient_id:
+                raise BundleRejected([Issue(
+                    code=IssueType.BUSINESS_RULE, rule="health.encounter_patient_changed",
+                    diagnostics="this visit identifier was sent before for another patient",
+                    expression=f"{checked.encounter.path}.identifier")])
+            stored = await self.encounters.resources_of(header.id)
+            existing = {(r.resource_type, r.source_key): r for r in stored}
+            if header.bundle_hash == bundle_hash:  # an identical resend: nothing to write
+                return IngestResult(encounter_id=header.id, patient_id=patient_id, created=False, resources=tuple(
+                    ResourceOutcome(resource_type=r.resource_type, id=r.id, version_id=r.version_id,
+                                    last_updated=r.last_updated, outcome="unchanged") for r in stored))
+        new = header is None
+        encounter_id = header.id if header is not None else new_id()
+
+        # Our ids first (kept for resources already stored), so references can be rewritten.
+        ids: dict[str, tuple[str, uuid.UUID]] = {}
+        keys: dict[int, tuple[str, str]] = {}
+        for entry in checked.entries:
+            if entry.type == "Patient":
+                target = ("Patient", patient_id)
+            elif entry.type == "Encounter":
+                target = ("Encounter", encounter_id)
+                keys[entry.index] = ("Encounter", source_key(entry))
+            else:
+                key = (entry.type, source_key(entry))
+                keys[entry.index] = key
+                old = existing.get(key)
+                target = (entry.type, old.id if old else new_id())
+            ids[entry.full_url] = target
+            if isinstance(entry.resource.get("id"), str):
+                ids[f"{entry.type}/{entry.resource['id']}"] = target
+
+        conditions = [e.resource for e in checked.entries if e.type == "Condition"]
+        diagnoses = diagnoses_of(conditions)
+        upserts: list[StoredResource] = []
+        outcomes: list[ResourceOutcome] = []
+        seen: set[uuid.UUID] = set()
+        for entry in checked.entries:
+            if entry.type == "Patient":
+                continue
+            rtype, rid = ids[entry.full_url]
+            body = copy.deepcopy(entry.resource)
+            body.pop("meta", None)
+            body["id"] = str(rid)
+            for _path, ref, value in references(body, rtype):
+                mapped = ids.get(value)
+                if mapped is not None:
+                    ref["reference"] = f"{mapped[0]}/{mapped[1]}"
+            digest = content_hash(body)
+            old = existing.get(keys[entry.index])
+            if old is not None and old.content_hash == digest:
+                outcomes.append(ResourceOutcome(resource_type=rtype, id=rid, version_id=old.version_id,
+                                                last_updated=old.last_updated, outcome="unchanged"))
+                seen.add(rid)
+                continue
+            version = old.version_id + 1 if old else 1
+            resource = {"resourceType": rtype, "id": str(rid), "meta": _meta(version, now, facility),
+                        **{k: v for k, v in body.items() if k not in ("resourceType", "id")}}
+            cols = columns(rtype, body)
+            upserts.append(StoredResource(
+                id=rid, resource_type=rtype, source_key=keys[entry.index][1], patient_id=patient_id,
+                facility_id=facility.id, encounter_id=encounter_id, category=cols.category,
+                fhir_categories=cols.fhir_categories, codes=cols.codes, date=cols.date, status=cols.status,
+                clinical_status=cols.clinical_status, intent=cols.intent, version_id=version, last_updated=now,
+                content_hash=digest, resource=resource,
+                item=item(rid, rtype, body, cols, facility, encounter_id,
+                          diagnoses if rtype == "Encounter" else ())))
+            outcomes.append(ResourceOutcome(resource_type=rtype, id=rid, version_id=version, last_updated=now,
+                                            outcome="updated" if old else "created"))
+            seen.add(rid)
+        deletes = [r.id for r in existing.values() if r.id not in seen]
+        outcomes.extend(ResourceOutcome(resource_type=r.resource_type, id=r.id, version_id=r.version_id,
+                                        last_updated=now, outcome="deleted")
+                        for r in existing.values() if r.id not in seen)
+        header = EncounterHeader(
+            id=encounter_id, facility_id=facility.id, patient_id=patient_id, identifier=checked.visit_identifier,
+            bundle_hash=bundle_hash, version=(header.version + 1) if header else 1,
+            received_at=header.received_at if header else now, updated_at=now)
+        await self.encounters.save(header, new=new, upserts=upserts, deletes=deletes)
+        await self._demographics(patient_id, checked.patient.resource, now)
+        return IngestResult(encounter_id=encounter_id, patient_id=patient_id, created=new, resources=tuple(outcomes))
+
+    async def _demographics(self, patient_id: uuid.UUID, given: Json, now: datetime) -> None:
+        """The newest facility's Patient data, without the personal ID (kept only as a keyed hash)."""
+        body = {k: v for k, v in given.items() if k in ("name", "gender", "birthDate", "address", "telecom",
+                                                         "deceasedBoolean", "deceasedDateTime", "communication")}
+        others = [i for i in given.get("identifier", []) if i.get("system") != codes.PERSONAL_ID]
+        body["identifier"] = [{"system": codes.PATIENT, "value": str(patient_id)}, *others]
+        stored = await self.patients.load(patient_id)
+        if stored is not None and content_hash({k: v for k, v in stored.resource.items()
+                                                if k not in ("resourceType", "id", "meta")}) == content_hash(body):
+            return
+        version = stored.version_id + 1 if stored else 1
+        resource = {"resourceType": "Patient", "id": str(patient_id),
+                    "meta": {"versionId": str(version),
+                             "lastUpdated": now.isoformat(timespec="milliseconds").replace("+00:00", "Z")},
+                    **body}
+        await self.patients.save_demographics(StoredPatient(id=patient_id, version_id=version, last_updated=now,
+                                                            resource=resource))
