@@ -259,7 +259,8 @@ def encounter_bundle(p: VisitPlan) -> Json:
         doc_type = ("18842-5", "Discharge summary") if p.kind == "inpatient" else ("11506-3", "Progress note")
         entries.append((_urn(rng), {
             "resourceType": "DocumentReference", "status": "current",
-            "type": _cc(codes.LOINC, doc_type[0], doc_type[1], "Giấy ra viện" if p.kind == "inpatient" else "Phiếu khám"),
+            "type": _cc(codes.LOINC, doc_type[0], doc_type[1],
+                        "Giấy ra viện" if p.kind == "inpatient" else "Phiếu khám"),
             "category": [_cc("http://hl7.org/fhir/us/core/CodeSystem/us-core-documentreference-category",
                              "clinical-note", "Clinical Note")],
             "subject": patient_ref, "date": _iso(end), "author": [facility_ref(p.facility)],

@@ -17,6 +17,7 @@ import uuid
 import msgspec
 
 from domain.errors import Forbidden, NotFound
+from domain.health import notifications  # noqa: F401 - registers the templates
 from domain.health.model import AccessEntry, Category, ReaderKind, Share
 from domain.health.ports import AccessLog, Facilities, Patients, Record, Shares
 from domain.identity.principal import ClientKind, Principal, PrincipalKind

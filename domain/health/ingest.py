@@ -17,7 +17,7 @@ from datetime import datetime
 import msgspec
 
 from domain.errors import Forbidden
-from domain.health import codes
+from domain.health import codes, notifications  # noqa: F401 - registers the templates
 from domain.health.extract import columns, diagnoses_of, item
 from domain.health.fhirjson import Json, references
 from domain.health.issues import BundleRejected, Issue, IssueType
@@ -128,6 +128,8 @@ class IngestEncounterBundle:
             if isinstance(entry.resource.get("id"), str):
                 ids[f"{entry.type}/{entry.resource['id']}"] = target
 
+        # Every row has a clinical date (lists are ordered by it): its own, else the visit's start.
+        visit_date = columns("Encounter", checked.encounter.resource).date or now
         conditions = [e.resource for e in checked.entries if e.type == "Condition"]
         diagnoses = diagnoses_of(conditions)
         upserts: list[StoredResource] = []
@@ -155,6 +157,8 @@ class IngestEncounterBundle:
             resource = {"resourceType": rtype, "id": str(rid), "meta": _meta(version, now, facility),
                         **{k: v for k, v in body.items() if k not in ("resourceType", "id")}}
             cols = columns(rtype, body)
+            if cols.date is None:
+                cols.date = visit_date
             upserts.append(StoredResource(
                 id=rid, resource_type=rtype, source_key=keys[entry.index][1], patient_id=patient_id,
                 facility_id=facility.id, encounter_id=encounter_id, category=cols.category,

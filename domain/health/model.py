@@ -131,7 +131,7 @@ class StoredResource(msgspec.Struct, kw_only=True):
     category: Category
     fhir_categories: tuple[str, ...]  # "system|code" and "code" tokens of the resource's category
     codes: tuple[str, ...]            # "system|code" and "code" tokens of the resource's code
-    date: datetime | None
+    date: datetime                    # the clinical date; the visit's start when the resource has none
     status: str | None
     clinical_status: str | None
     intent: str | None

@@ -273,3 +273,46 @@ def bundle_with(bundle: dict[str, Any], index: int, **changes: Any) -> dict[str,
 def entry_index(bundle: dict[str, Any], resource_type: str, nth: int = 0) -> int:
     found = [i for i, e in enumerate(bundle["entry"]) if e["resource"]["resourceType"] == resource_type]
     return found[nth]
+
+
+# --- Postgres-backed wiring (integration tests, bench, seed) --------------------------------------------
+
+def pg_use_cases(conn: Any, pii: Any, clock: Any) -> dict[str, Any]:
+    """The health use cases on one connection (the caller owns the transaction)."""
+    from adapters.postgres.health.record import PgRecord
+    from adapters.postgres.health.repositories import PgAccessLog, PgEncounters, PgFacilities, PgPatients, PgShares
+    from adapters.postgres.notifications import PgNotifier
+
+    facilities, patients, record = PgFacilities(conn), PgPatients(conn, pii), PgRecord(conn)
+    shares, log, notifier = PgShares(conn), PgAccessLog(conn), PgNotifier(conn, clock)
+    policy = AccessPolicy(patients=patients, facilities=facilities, shares=shares, record=record, log=log,
+                          notifier=notifier, clock=clock)
+    return {
+        "ingest": IngestEncounterBundle(facilities=facilities, patients=patients, encounters=PgEncounters(conn),
+                                        validator=CompiledValidator(), notifier=notifier, clock=clock),
+        "citizen": CitizenRecord(policy, record), "fhir": FhirReads(policy, record, patients),
+        "sharing": Sharing(policy=policy, shares=shares, facilities=facilities, log=log, clock=clock),
+        "history": AccessHistory(policy, log), "patients": patients, "facilities": facilities, "policy": policy,
+    }
+
+
+async def pg_citizen(conn: Any, pii: Any, personal_id: str, name: str = "Công dân thử") -> uuid.UUID:
+    """A users row for this personal id (as a VNeID login would create it)."""
+    uid = uuid.uuid4()
+    await conn.execute(
+        """INSERT INTO users (id, eid_issuer, eid_subject, personal_id_hash, personal_id_enc, full_name, level)
+           VALUES ($1, 'test', $2, $3, $4, $5, 2)""",
+        uid, str(uid), pii.lookup_hash(personal_id), pii.encrypt(personal_id), name)
+    return uid
+
+
+async def pg_facility(conn: Any, code: str, name: str, level: str = "city") -> tuple[uuid.UUID, Principal]:
+    """A facility registered with its API client; returns (facility id, the client's principal)."""
+    client = uuid.uuid4()
+    await conn.execute("INSERT INTO api_clients (id, client_id, kind, name, public_jwk) "
+                       "VALUES ($1, $2, 'facility', $3, '{}')",
+                       client, f"facility-{code}-{client.hex[:6]}", name)
+    fid = uuid.uuid4()
+    await conn.execute("INSERT INTO health_facilities (id, code, name, level, client_id) VALUES ($1, $2, $3, $4, $5)",
+                       fid, code, name, level, client)
+    return fid, Principal(kind=PrincipalKind.CLIENT, id=client, client_kind=ClientKind.FACILITY)
