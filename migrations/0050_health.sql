@@ -28,6 +28,7 @@ CREATE TABLE health_patients (
     version_id        integer     NOT NULL DEFAULT 0,
     last_updated      timestamptz,
     resource          jsonb,
+    resource_hash     text,
     created_at        timestamptz NOT NULL DEFAULT now()
 );
 

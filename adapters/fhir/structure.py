@@ -237,25 +237,36 @@ class CompiledValidator:
                 issues.append(_issue(IssueType.STRUCTURE, "health.unknown_element",
                                      f"unknown element '{key[:60]}'", f"{path}.{key[:60]}"))
                 continue
-            where = f"{path}.{key}"
             if value is None:
-                issues.append(_issue(IssueType.STRUCTURE, "health.null", "null is not allowed in FHIR JSON", where))
+                issues.append(_issue(IssueType.STRUCTURE, "health.null", "null is not allowed in FHIR JSON",
+                                     f"{path}.{key}"))
                 continue
             if el.many:
-                if not isinstance(value, list):
+                if type(value) is not list:
                     issues.append(_issue(IssueType.STRUCTURE, "health.expected_array",
-                                         "this element repeats and must be a JSON array", where))
+                                         "this element repeats and must be a JSON array", f"{path}.{key}"))
                     continue
                 if not value:
                     issues.append(_issue(IssueType.STRUCTURE, "health.empty_array",
-                                         "empty arrays are not allowed in FHIR JSON", where))
+                                         "empty arrays are not allowed in FHIR JSON", f"{path}.{key}"))
+                check = el.primitive
+                if check is not None and el.enum is None:
+                    # Repeating primitives: the path is only built for a bad value.
+                    for i, item in enumerate(value):
+                        if not check(item):
+                            self._value(item, el, f"{path}.{key}[{i}]", issues)
+                    continue
                 for i, item in enumerate(value):
-                    self._value(item, el, f"{where}[{i}]", issues)
-            elif isinstance(value, list):
+                    self._value(item, el, f"{path}.{key}[{i}]", issues)
+            elif type(value) is list:
                 issues.append(_issue(IssueType.STRUCTURE, "health.unexpected_array",
-                                     "this element does not repeat", where))
+                                     "this element does not repeat", f"{path}.{key}"))
+            elif el.primitive is not None:
+                # The common case: a valid primitive costs one check and no string building.
+                if not el.primitive(value) or (el.enum is not None and value not in el.enum):
+                    self._value(value, el, f"{path}.{key}", issues)
             else:
-                self._value(value, el, where, issues)
+                self._value(value, el, f"{path}.{key}", issues)
         for name in spec.required:
             if name not in data and f"_{name}" not in data:
                 issues.append(_issue(IssueType.REQUIRED, "health.required",

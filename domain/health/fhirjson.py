@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, time
 from typing import Any
 
@@ -76,20 +75,43 @@ def status_code(concept: Any) -> str | None:
     return str(c["code"]) if c and isinstance(c.get("code"), str) else None
 
 
-def references(node: Any, path: str) -> Iterator[tuple[str, Json, str]]:
-    """Every Reference with a literal ``reference`` under ``node``: (FHIRPath, the Reference, its value)."""
+def references(node: Any) -> list[Json]:
+    """Every Reference (a dict with a string ``reference``) under ``node``, in document order.
+
+    Iterative and path-free because it runs over every element of every ingested resource; the
+    FHIRPath of one (for an error) comes from ``path_of``.
+    """
+    found: list[Json] = []
+    stack: list[Any] = [node]
+    while stack:
+        current = stack.pop()
+        if type(current) is dict:
+            if type(current.get("reference")) is str:
+                found.append(current)
+            for key, value in current.items():
+                if type(value) in (dict, list) and key != "contained":
+                    stack.append(value)
+        else:
+            stack.extend(v for v in reversed(current) if type(v) in (dict, list))
+    return found
+
+
+def path_of(node: Any, target: Any, path: str) -> str | None:
+    """The FHIRPath of ``target`` (by identity) inside ``node``."""
+    if node is target:
+        return path
     if isinstance(node, dict):
-        ref = node.get("reference")
-        if isinstance(ref, str):
-            yield path, node, ref
         for key, value in node.items():
-            if key in ("reference", "contained"):
-                continue
             if isinstance(value, (dict, list)):
-                yield from references(value, f"{path}.{key}")
+                found = path_of(value, target, f"{path}.{key}")
+                if found:
+                    return found
     elif isinstance(node, list):
         for i, value in enumerate(node):
-            yield from references(value, f"{path}[{i}]")
+            found = path_of(value, target, f"{path}[{i}]")
+            if found:
+                return found
+    return None
 
 
 def quantity(q: Any) -> tuple[float | None, str | None]:

@@ -9,7 +9,6 @@ by facility + visit identifier: resources matched to what is stored keep their i
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import uuid
 from datetime import datetime
@@ -27,7 +26,6 @@ from domain.health.model import (
     Facility,
     IngestResult,
     ResourceOutcome,
-    StoredPatient,
     StoredResource,
 )
 from domain.health.ports import Encounters, Facilities, Patients, StructureValidator
@@ -39,6 +37,14 @@ from domain.shared.ids import new_id
 from domain.shared.time import Clock
 
 _ENCODER = msgspec.json.Encoder(order="sorted")
+_PLAIN = msgspec.json.Encoder()
+_DECODER = msgspec.json.Decoder()
+
+
+def _copy(resource: Json) -> Json:
+    """A deep copy of JSON data (an encode/decode round trip is ~10x faster than copy.deepcopy)."""
+    out: Json = _DECODER.decode(_PLAIN.encode(resource))
+    return out
 
 
 def content_hash(data: object) -> str:
@@ -139,11 +145,11 @@ class IngestEncounterBundle:
             if entry.type == "Patient":
                 continue
             rtype, rid = ids[entry.full_url]
-            body = copy.deepcopy(entry.resource)
+            body = _copy(entry.resource)
             body.pop("meta", None)
             body["id"] = str(rid)
-            for _path, ref, value in references(body, rtype):
-                mapped = ids.get(value)
+            for ref in references(body):
+                mapped = ids.get(ref["reference"])
                 if mapped is not None:
                     ref["reference"] = f"{mapped[0]}/{mapped[1]}"
             digest = content_hash(body)
@@ -188,14 +194,4 @@ class IngestEncounterBundle:
                                                          "deceasedBoolean", "deceasedDateTime", "communication")}
         others = [i for i in given.get("identifier", []) if i.get("system") != codes.PERSONAL_ID]
         body["identifier"] = [{"system": codes.PATIENT, "value": str(patient_id)}, *others]
-        stored = await self.patients.load(patient_id)
-        if stored is not None and content_hash({k: v for k, v in stored.resource.items()
-                                                if k not in ("resourceType", "id", "meta")}) == content_hash(body):
-            return
-        version = stored.version_id + 1 if stored else 1
-        resource = {"resourceType": "Patient", "id": str(patient_id),
-                    "meta": {"versionId": str(version),
-                             "lastUpdated": now.isoformat(timespec="milliseconds").replace("+00:00", "Z")},
-                    **body}
-        await self.patients.save_demographics(StoredPatient(id=patient_id, version_id=version, last_updated=now,
-                                                            resource=resource))
+        await self.patients.update_demographics(patient_id, body, content_hash(body), now)

@@ -58,7 +58,10 @@ class Patients(Protocol):
 
     async def load(self, patient_id: uuid.UUID) -> StoredPatient | None: ...
 
-    async def save_demographics(self, patient: StoredPatient) -> None: ...
+    async def update_demographics(self, patient_id: uuid.UUID, body: dict[str, Any], digest: str,
+                                  at: datetime) -> None:
+        """Store ``body`` as the Patient (new versionId, lastUpdated ``at``) unless ``digest`` is unchanged."""
+        ...
 
 
 class Encounters(Protocol):

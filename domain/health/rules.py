@@ -14,7 +14,7 @@ import re
 import msgspec
 
 from domain.health import codes
-from domain.health.fhirjson import Json, codings, first_coding, references
+from domain.health.fhirjson import Json, codings, first_coding, path_of, references
 from domain.health.issues import Issue, IssueType
 from domain.health.model import ACCEPTED_TYPES, Facility
 
@@ -188,18 +188,19 @@ def _check_references(entry: Entry, by_url: dict[str, Entry], patient: Entry, en
     if entry.type == "Patient":
         return
     contained = {f"#{c.get('id')}" for c in entry.resource.get("contained", []) if isinstance(c, dict)}
-    for path, _ref, value in references(entry.resource, entry.path):
-        if value in contained:
+    for ref in references(entry.resource):
+        value = ref["reference"]
+        if value in contained or value in by_url:
             continue
-        if value not in by_url:
-            kind = "absolute URL" if "://" in value else "reference"
-            issues.append(_issue(IssueType.NOT_FOUND, "health.reference_unresolved",
-                                 f"the {kind} does not resolve to an entry of this bundle "
-                                 "(refer to other facilities and people by identifier)", f"{path}.reference"))
+        kind = "absolute URL" if "://" in value else "reference"
+        path = path_of(entry.resource, ref, entry.path) or entry.path
+        issues.append(_issue(IssueType.NOT_FOUND, "health.reference_unresolved",
+                             f"the {kind} does not resolve to an entry of this bundle "
+                             "(refer to other facilities and people by identifier)", f"{path}.reference"))
     pe = PATIENT_ELEMENT.get(entry.type)
     if pe is not None:
-        ref = entry.resource.get(pe)
-        target = by_url.get(ref.get("reference", "")) if isinstance(ref, dict) else None
+        subject = entry.resource.get(pe)
+        target = by_url.get(subject.get("reference", "")) if isinstance(subject, dict) else None
         if target is not patient:
             issues.append(_issue(IssueType.BUSINESS_RULE, "health.not_this_patient",
                                  "must refer to the bundle's Patient", f"{entry.path}.{pe}"))

@@ -70,6 +70,7 @@ class FakePatients:
         self.citizens: dict[str, uuid.UUID] = {}
         self.by_pid: dict[str, uuid.UUID] = {}
         self.stored: dict[uuid.UUID, StoredPatient] = {}
+        self.digests: dict[uuid.UUID, str] = {}
 
     def citizen(self, personal_id: str) -> uuid.UUID:
         return self.citizens.setdefault(personal_id, uuid.uuid4())
@@ -93,8 +94,16 @@ class FakePatients:
     async def load(self, patient_id: uuid.UUID) -> StoredPatient | None:
         return self.stored.get(patient_id)
 
-    async def save_demographics(self, patient: StoredPatient) -> None:
-        self.stored[patient.id] = patient
+    async def update_demographics(self, patient_id: uuid.UUID, body: dict[str, Any], digest: str,
+                                  at: datetime) -> None:
+        old = self.stored.get(patient_id)
+        if old is not None and self.digests.get(patient_id) == digest:
+            return
+        version = old.version_id + 1 if old else 1
+        self.digests[patient_id] = digest
+        self.stored[patient_id] = StoredPatient(id=patient_id, version_id=version, last_updated=at, resource={
+            "resourceType": "Patient", "id": str(patient_id),
+            "meta": {"versionId": str(version), "lastUpdated": at.isoformat().replace("+00:00", "Z")}, **body})
 
 
 class FakeStore:
@@ -277,13 +286,13 @@ def entry_index(bundle: dict[str, Any], resource_type: str, nth: int = 0) -> int
 
 # --- Postgres-backed wiring (integration tests, bench, seed) --------------------------------------------
 
-def pg_use_cases(conn: Any, pii: Any, clock: Any) -> dict[str, Any]:
+def pg_use_cases(conn: Any, pii: Any, clock: Any, facility_cache: Any = None) -> dict[str, Any]:
     """The health use cases on one connection (the caller owns the transaction)."""
     from adapters.postgres.health.record import PgRecord
     from adapters.postgres.health.repositories import PgAccessLog, PgEncounters, PgFacilities, PgPatients, PgShares
     from adapters.postgres.notifications import PgNotifier
 
-    facilities, patients, record = PgFacilities(conn), PgPatients(conn, pii), PgRecord(conn)
+    facilities, patients, record = PgFacilities(conn, facility_cache), PgPatients(conn, pii), PgRecord(conn)
     shares, log, notifier = PgShares(conn), PgAccessLog(conn), PgNotifier(conn, clock)
     policy = AccessPolicy(patients=patients, facilities=facilities, shares=shares, record=record, log=log,
                           notifier=notifier, clock=clock)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import datetime
 from typing import Any
@@ -45,14 +46,48 @@ def _facility(row: asyncpg.Record) -> Facility:
                     district_id=row["district_id"], client_id=row["client_id"], active=row["active"])
 
 
+class FacilityCache:
+    """Per-process cache of facility by client id: every ingest asks, the registry rarely changes.
+
+    Entries live ``ttl_s`` seconds, so a change made by another process (deactivation) is seen
+    within that time; changes made through this process drop the entry at once.
+    """
+
+    def __init__(self, ttl_s: float = 30.0) -> None:
+        self.ttl_s = ttl_s
+        self.entries: dict[uuid.UUID, tuple[float, Facility | None]] = {}
+
+    def get(self, client_id: uuid.UUID) -> tuple[bool, Facility | None]:
+        hit = self.entries.get(client_id)
+        if hit is None or hit[0] < time.monotonic():
+            return False, None
+        return True, hit[1]
+
+    def put(self, client_id: uuid.UUID, facility: Facility | None) -> None:
+        if len(self.entries) > 10_000:
+            self.entries.clear()
+        self.entries[client_id] = (time.monotonic() + self.ttl_s, facility)
+
+    def drop(self) -> None:
+        self.entries.clear()
+
+
 class PgFacilities:
-    def __init__(self, conn: Conn) -> None:
+    def __init__(self, conn: Conn, cache: FacilityCache | None = None) -> None:
         self.conn = conn
+        self.cache = cache
 
     async def by_client(self, client_id: uuid.UUID) -> Facility | None:
+        if self.cache is not None:
+            hit, cached = self.cache.get(client_id)
+            if hit:
+                return cached
         row = await self.conn.fetchrow(f"SELECT {_FACILITY_COLS} FROM health_facilities WHERE client_id = $1",
                                        client_id)
-        return _facility(row) if row else None
+        facility = _facility(row) if row else None
+        if self.cache is not None:
+            self.cache.put(client_id, facility)
+        return facility
 
     async def get(self, facility_id: uuid.UUID) -> Facility | None:
         row = await self.conn.fetchrow(f"SELECT {_FACILITY_COLS} FROM health_facilities WHERE id = $1", facility_id)
@@ -71,6 +106,8 @@ class PgFacilities:
         await self.conn.execute(
             """UPDATE health_facilities SET name = $2, level = $3, district_id = $4, client_id = $5, active = $6,
                updated_at = now() WHERE id = $1""", f.id, f.name, f.level.value, f.district_id, f.client_id, f.active)
+        if self.cache is not None:
+            self.cache.drop()
 
     async def list(self, *, district_id: uuid.UUID | None = None) -> list[Facility]:
         rows = await self.conn.fetch(
@@ -132,10 +169,18 @@ class PgPatients:
         return StoredPatient(id=row["id"], version_id=row["version_id"], last_updated=row["last_updated"],
                              resource=msgspec.json.decode(row["resource"]))
 
-    async def save_demographics(self, patient: StoredPatient) -> None:
+    async def update_demographics(self, patient_id: uuid.UUID, body: dict[str, Any], digest: str,
+                                  at: datetime) -> None:
+        # One statement, a no-op when nothing changed: meta is built here from the row's own version.
         await self.conn.execute(
-            "UPDATE health_patients SET version_id = $2, last_updated = $3, resource = $4::text::jsonb WHERE id = $1",
-            patient.id, patient.version_id, patient.last_updated, dumps(patient.resource))
+            """UPDATE health_patients SET version_id = version_id + 1, last_updated = $3, resource_hash = $4,
+                   resource = jsonb_build_object('resourceType', 'Patient', 'id', id::text, 'meta',
+                       jsonb_build_object('versionId', (version_id + 1)::text,
+                                          'lastUpdated', to_char($3 AT TIME ZONE 'UTC',
+                                                                 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')))
+                              || $2::text::jsonb
+               WHERE id = $1 AND resource_hash IS DISTINCT FROM $4""",
+            patient_id, dumps(body), at, digest)
 
 
 # --- encounters (ingestion) ------------------------------------------------------------------------------
@@ -158,6 +203,21 @@ ON CONFLICT (id) DO UPDATE SET category = EXCLUDED.category, fhir_categories = E
     clinical_status = EXCLUDED.clinical_status, intent = EXCLUDED.intent, version_id = EXCLUDED.version_id,
     last_updated = EXCLUDED.last_updated, content_hash = EXCLUDED.content_hash, resource = EXCLUDED.resource,
     item = EXCLUDED.item
+"""
+
+
+_INSERT_NEW = """
+WITH header AS (
+    INSERT INTO health_encounters (id, facility_id, patient_id, identifier, bundle_hash, version, received_at,
+                                   updated_at)
+    VALUES ($1, $3, $2, $19, $20, $21, $22, $4)
+    ON CONFLICT (facility_id, identifier) DO NOTHING RETURNING id
+), rows AS (
+""" + _UPSERT_RESOURCES.replace("FROM unnest(", "FROM header, unnest(").replace(
+    "SELECT r.id, $1,", "SELECT r.id, header.id,").strip() + """
+    RETURNING 1
+)
+SELECT id FROM header, (SELECT count(*) FROM rows) AS written
 """
 
 
@@ -191,14 +251,13 @@ class PgEncounters:
     async def save(self, header: EncounterHeader, *, new: bool, upserts: list[StoredResource],
                    deletes: list[uuid.UUID]) -> None:
         if new:
+            # Header and resources in one round trip; the resources only go in if the header did.
             inserted = await self.conn.fetchval(
-                """INSERT INTO health_encounters (id, facility_id, patient_id, identifier, bundle_hash, version,
-                       received_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-                   ON CONFLICT (facility_id, identifier) DO NOTHING RETURNING id""",
-                header.id, header.facility_id, header.patient_id, header.identifier, header.bundle_hash,
-                header.version, header.received_at, header.updated_at)
+                _INSERT_NEW, header.id, header.patient_id, header.facility_id, header.updated_at,
+                *resource_args(upserts), header.identifier, header.bundle_hash, header.version, header.received_at)
             if inserted is None:  # the same visit sent twice at the same moment: the other one won
                 raise Conflict("health.encounter_concurrent")
+            return
         else:
             await self.conn.execute(
                 "UPDATE health_encounters SET bundle_hash = $2, version = $3, updated_at = $4 WHERE id = $1",
