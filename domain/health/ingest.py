@@ -76,9 +76,9 @@ class IngestEncounterBundle:
 
     async def execute(self, principal: Principal, bundle: object) -> IngestResult:
         facility = await self.facility_of(principal)
-        issues = self.validator.validate(bundle)
-        if issues:
-            raise BundleRejected(issues)
+        structure = self.validator.validate(bundle)
+        if structure:
+            raise BundleRejected(structure + self._rules_despite(bundle, facility, structure))
         assert isinstance(bundle, dict)
         checked, issues = check_bundle(bundle, facility)
         if checked is None or issues:
@@ -95,6 +95,22 @@ class IngestEncounterBundle:
                 user_id=user_id, category="health", template="health.new_visit", object_type="health_visit",
                 object_id=str(result.encounter_id), params={"facility": facility.name}))
         return result
+
+    @staticmethod
+    def _rules_despite(bundle: object, facility: Facility, structure: list[Issue]) -> list[Issue]:
+        """The business issues of a structurally broken bundle too, so one answer lists everything.
+
+        The rules expect valid structure; where the broken part trips them up, only the structural
+        issues are reported (the integrator fixes those first).
+        """
+        if not isinstance(bundle, dict) or any(i.expression in ("Bundle", "Bundle.entry") for i in structure):
+            return []
+        try:
+            _, issues = check_bundle(bundle, facility)
+        except (TypeError, AttributeError, KeyError, ValueError, IndexError):
+            return []
+        seen = {i.expression for i in structure}
+        return [i for i in issues if i.expression not in seen]
 
     async def _store(self, facility: Facility, patient_id: uuid.UUID, checked: CheckedBundle) -> IngestResult:
         now = self.clock.now()

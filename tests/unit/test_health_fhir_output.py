@@ -135,3 +135,16 @@ def test_categories_cover_every_searchable_type() -> None:
     from domain.health.model import TYPE_CATEGORIES
     assert set(SEARCH_PARAMS) <= set(TYPE_CATEGORIES)
     assert {c for cats in TYPE_CATEGORIES.values() for c in cats} == set(Category)
+
+
+async def test_docs_example_bundle_is_the_generated_one_and_is_accepted() -> None:
+    import json
+    from pathlib import Path
+
+    example = json.loads((Path(__file__).parents[2] / "docs" / "health-example-bundle.json").read_text())
+    assert example == typical_bundle(bundle_type="transaction")
+    w = World()
+    w.patients.citizen(AN)
+    _, p = await w.facility(DEMO_FACILITIES[0].code)
+    result = await w.ingest.execute(p, example)  # type: ignore[arg-type]
+    assert len(result.resources) == len(example["entry"]) - 1

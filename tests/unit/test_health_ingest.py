@@ -210,3 +210,20 @@ def test_loinc_check_digit() -> None:
     assert loinc_check_digit_ok("85354-9")
     assert not loinc_check_digit_ok("2345-8")
     assert not loinc_check_digit_ok("2345")
+
+
+async def test_structural_and_business_issues_come_back_together() -> None:
+    w, principal = await _world()
+    bad = typical_bundle(personal_id=PID)
+    c = entry_index(bad, "Condition", 1)
+    o = entry_index(bad, "Observation")
+    m = entry_index(bad, "MedicationRequest")
+    bad["entry"][c]["resource"]["code"]["coding"][0]["code"] = "E11-9"
+    bad["entry"][o]["resource"]["effectiveDateTime"] = "09/03/2026"
+    bad["entry"][m]["resource"]["subject"] = {"reference": "Patient/123"}
+    assert await _rejected(w, principal, bad) == [
+        ("health.invalid_primitive", f"Bundle.entry[{o}].resource.effectiveDateTime"),
+        ("health.icd10_format", f"Bundle.entry[{c}].resource.code.coding[0].code"),
+        ("health.reference_unresolved", f"Bundle.entry[{m}].resource.subject.reference"),
+        ("health.not_this_patient", f"Bundle.entry[{m}].resource.subject"),
+    ]
