@@ -106,6 +106,7 @@ class Element:
     resource: bool = False   # a contained/inline Resource, typed by its own resourceType
     enum: frozenset[str] | None = None
     choice: str | None = None
+    spec: Spec | None = None  # the complex type's definitions, resolved on first use
 
 
 @dataclass
@@ -227,46 +228,15 @@ class CompiledValidator:
     def _object(self, data: Json, spec: Spec, path: str, issues: list[Issue], is_resource: bool = False) -> None:
         elements = spec.elements
         for key, value in data.items():
+            el = elements.get(key)
+            if el is not None and el.primitive is not None and not el.many and el.enum is None:
+                # The common case first: a single primitive that passes costs one call.
+                if value is None or type(value) is list or not el.primitive(value):
+                    self._element(key, value, el, path, issues, elements)
+                continue
             if key == "resourceType" and is_resource:
                 continue
-            el = elements.get(key)
-            if el is None:
-                if key.startswith("_") and key[1:] in elements and elements[key[1:]].primitive is not None:
-                    self._primitive_ext(value, f"{path}.{key}", issues)
-                    continue
-                issues.append(_issue(IssueType.STRUCTURE, "health.unknown_element",
-                                     f"unknown element '{key[:60]}'", f"{path}.{key[:60]}"))
-                continue
-            if value is None:
-                issues.append(_issue(IssueType.STRUCTURE, "health.null", "null is not allowed in FHIR JSON",
-                                     f"{path}.{key}"))
-                continue
-            if el.many:
-                if type(value) is not list:
-                    issues.append(_issue(IssueType.STRUCTURE, "health.expected_array",
-                                         "this element repeats and must be a JSON array", f"{path}.{key}"))
-                    continue
-                if not value:
-                    issues.append(_issue(IssueType.STRUCTURE, "health.empty_array",
-                                         "empty arrays are not allowed in FHIR JSON", f"{path}.{key}"))
-                check = el.primitive
-                if check is not None and el.enum is None:
-                    # Repeating primitives: the path is only built for a bad value.
-                    for i, item in enumerate(value):
-                        if not check(item):
-                            self._value(item, el, f"{path}.{key}[{i}]", issues)
-                    continue
-                for i, item in enumerate(value):
-                    self._value(item, el, f"{path}.{key}[{i}]", issues)
-            elif type(value) is list:
-                issues.append(_issue(IssueType.STRUCTURE, "health.unexpected_array",
-                                     "this element does not repeat", f"{path}.{key}"))
-            elif el.primitive is not None:
-                # The common case: a valid primitive costs one check and no string building.
-                if not el.primitive(value) or (el.enum is not None and value not in el.enum):
-                    self._value(value, el, f"{path}.{key}", issues)
-            else:
-                self._value(value, el, f"{path}.{key}", issues)
+            self._element(key, value, el, path, issues, elements)
         for name in spec.required:
             if name not in data and f"_{name}" not in data:
                 issues.append(_issue(IssueType.REQUIRED, "health.required",
@@ -279,6 +249,46 @@ class CompiledValidator:
             elif required and not present:
                 issues.append(_issue(IssueType.REQUIRED, "health.required",
                                      f"required element '{group}[x]' is missing", f"{path}.{group}[x]"))
+
+    def _element(self, key: str, value: Any, el: Element | None, path: str, issues: list[Issue],
+                 elements: dict[str, Element]) -> None:
+        if el is None:
+            if key.startswith("_") and key[1:] in elements and elements[key[1:]].primitive is not None:
+                self._primitive_ext(value, f"{path}.{key}", issues)
+                return
+            issues.append(_issue(IssueType.STRUCTURE, "health.unknown_element",
+                                 f"unknown element '{key[:60]}'", f"{path}.{key[:60]}"))
+            return
+        if value is None:
+            issues.append(_issue(IssueType.STRUCTURE, "health.null", "null is not allowed in FHIR JSON",
+                                 f"{path}.{key}"))
+            return
+        if el.many:
+            if type(value) is not list:
+                issues.append(_issue(IssueType.STRUCTURE, "health.expected_array",
+                                     "this element repeats and must be a JSON array", f"{path}.{key}"))
+                return
+            if not value:
+                issues.append(_issue(IssueType.STRUCTURE, "health.empty_array",
+                                     "empty arrays are not allowed in FHIR JSON", f"{path}.{key}"))
+            check = el.primitive
+            if check is not None and el.enum is None:
+                # Repeating primitives: the path is only built for a bad value.
+                for i, item in enumerate(value):
+                    if not check(item):
+                        self._value(item, el, f"{path}.{key}[{i}]", issues)
+                return
+            for i, item in enumerate(value):
+                self._value(item, el, f"{path}.{key}[{i}]", issues)
+        elif type(value) is list:
+            issues.append(_issue(IssueType.STRUCTURE, "health.unexpected_array",
+                                 "this element does not repeat", f"{path}.{key}"))
+        elif el.primitive is not None:
+            # The common case: a valid primitive costs one check and no string building.
+            if not el.primitive(value) or (el.enum is not None and value not in el.enum):
+                self._value(value, el, f"{path}.{key}", issues)
+        else:
+            self._value(value, el, f"{path}.{key}", issues)
 
     def _value(self, value: Any, el: Element, where: str, issues: list[Issue]) -> None:
         if el.primitive is not None:
@@ -301,7 +311,10 @@ class CompiledValidator:
             issues.append(_issue(IssueType.STRUCTURE, "health.empty_object",
                                  "empty objects are not allowed in FHIR JSON", where))
             return
-        self._object(value, _COMPILER.spec(el.model), where, issues)
+        spec = el.spec
+        if spec is None:
+            spec = el.spec = _COMPILER.spec(el.model)
+        self._object(value, spec, where, issues)
 
     def _primitive_ext(self, value: Any, where: str, issues: list[Issue]) -> None:
         items = value if isinstance(value, list) else [value]

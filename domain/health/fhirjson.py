@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, time
 from typing import Any
+
+import msgspec
 
 from domain.shared.time import HANOI
 
@@ -73,6 +76,31 @@ def first_coding(concept: Any, system: str | None = None) -> Json | None:
 def status_code(concept: Any) -> str | None:
     c = first_coding(concept)
     return str(c["code"]) if c and isinstance(c.get("code"), str) else None
+
+
+_BODY_ENCODER = msgspec.json.Encoder(order="sorted")
+# A Reference's literal reference in compact JSON. Inside a JSON string every quote is escaped, so
+# this sequence only ever matches a real "reference" member.
+_REFERENCE = re.compile(rb'"reference":"((?:[^"\\]|\\.)*)"')
+_SKIP = ("resourceType", "id", "meta")
+
+
+def encode_body(resource: Json) -> bytes:
+    """A resource without resourceType/id/meta as compact JSON with sorted keys (stable across resends)."""
+    return _BODY_ENCODER.encode({k: v for k, v in resource.items() if k not in _SKIP})
+
+
+def referenced(body: bytes) -> list[str]:
+    """The literal references in an encoded body (values without escapes, as fullUrls are)."""
+    return [m.decode() for m in _REFERENCE.findall(body)]
+
+
+def rewrite_references(body: bytes, mapping: dict[str, str]) -> bytes:
+    """Replace each literal reference found in ``mapping`` by its new value (in encoded JSON)."""
+    def swap(m: re.Match[bytes]) -> bytes:
+        new = mapping.get(m.group(1).decode())
+        return b'"reference":"' + new.encode() + b'"' if new is not None else m.group(0)
+    return _REFERENCE.sub(swap, body)
 
 
 def references(node: Any) -> list[Json]:

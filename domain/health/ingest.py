@@ -18,7 +18,7 @@ import msgspec
 from domain.errors import Forbidden
 from domain.health import codes, notifications  # noqa: F401 - registers the templates
 from domain.health.extract import columns, diagnoses_of, item
-from domain.health.fhirjson import Json, references
+from domain.health.fhirjson import Json, rewrite_references
 from domain.health.issues import BundleRejected, Issue, IssueType
 from domain.health.model import (
     EncounterHeader,
@@ -38,13 +38,6 @@ from domain.shared.time import Clock
 
 _ENCODER = msgspec.json.Encoder(order="sorted")
 _PLAIN = msgspec.json.Encoder()
-_DECODER = msgspec.json.Decoder()
-
-
-def _copy(resource: Json) -> Json:
-    """A deep copy of JSON data (an encode/decode round trip is ~10x faster than copy.deepcopy)."""
-    out: Json = _DECODER.decode(_PLAIN.encode(resource))
-    return out
 
 
 def content_hash(data: object) -> str:
@@ -114,7 +107,7 @@ class IngestEncounterBundle:
 
     async def _store(self, facility: Facility, patient_id: uuid.UUID, checked: CheckedBundle) -> IngestResult:
         now = self.clock.now()
-        bundle_hash = content_hash([e.resource for e in checked.entries])
+        bundle_hash = hashlib.sha256(b"\n".join(e.body for e in checked.entries)).hexdigest()
         header = await self.encounters.find(facility.id, checked.visit_identifier)
         existing: dict[tuple[str, str], ExistingResource] = {}
         if header is not None:
@@ -134,6 +127,7 @@ class IngestEncounterBundle:
 
         # Our ids first (kept for resources already stored), so references can be rewritten.
         ids: dict[str, tuple[str, uuid.UUID]] = {}
+        new_refs: dict[str, str] = {}
         keys: dict[int, tuple[str, str]] = {}
         for entry in checked.entries:
             if entry.type == "Patient":
@@ -147,8 +141,10 @@ class IngestEncounterBundle:
                 old = existing.get(key)
                 target = (entry.type, old.id if old else new_id())
             ids[entry.full_url] = target
+            new_refs[entry.full_url] = f"{target[0]}/{target[1]}"
             if isinstance(entry.resource.get("id"), str):
                 ids[f"{entry.type}/{entry.resource['id']}"] = target
+                new_refs[f"{entry.type}/{entry.resource['id']}"] = f"{target[0]}/{target[1]}"
 
         # Every row has a clinical date (lists are ordered by it): its own, else the visit's start.
         visit_date = columns("Encounter", checked.encounter.resource).date or now
@@ -161,14 +157,8 @@ class IngestEncounterBundle:
             if entry.type == "Patient":
                 continue
             rtype, rid = ids[entry.full_url]
-            body = _copy(entry.resource)
-            body.pop("meta", None)
-            body["id"] = str(rid)
-            for ref in references(body):
-                mapped = ids.get(ref["reference"])
-                if mapped is not None:
-                    ref["reference"] = f"{mapped[0]}/{mapped[1]}"
-            digest = content_hash(body)
+            body = rewrite_references(entry.body, new_refs)
+            digest = hashlib.sha256(body).hexdigest()
             old = existing.get(keys[entry.index])
             if old is not None and old.content_hash == digest:
                 outcomes.append(ResourceOutcome(resource_type=rtype, id=rid, version_id=old.version_id,
@@ -176,9 +166,9 @@ class IngestEncounterBundle:
                 seen.add(rid)
                 continue
             version = old.version_id + 1 if old else 1
-            resource = {"resourceType": rtype, "id": str(rid), "meta": _meta(version, now, facility),
-                        **{k: v for k, v in body.items() if k not in ("resourceType", "id")}}
-            cols = columns(rtype, body)
+            head = _PLAIN.encode({"resourceType": rtype, "id": str(rid), "meta": _meta(version, now, facility)})
+            resource_json = head[:-1] + (b"," + body[1:] if len(body) > 2 else b"}")
+            cols = columns(rtype, entry.resource)
             if cols.date is None:
                 cols.date = visit_date
             upserts.append(StoredResource(
@@ -186,8 +176,8 @@ class IngestEncounterBundle:
                 facility_id=facility.id, encounter_id=encounter_id, category=cols.category,
                 fhir_categories=cols.fhir_categories, codes=cols.codes, date=cols.date, status=cols.status,
                 clinical_status=cols.clinical_status, intent=cols.intent, version_id=version, last_updated=now,
-                content_hash=digest, resource=resource,
-                item=item(rid, rtype, body, cols, facility, encounter_id,
+                content_hash=digest, resource_json=resource_json,
+                item=item(rid, rtype, entry.resource, cols, facility, encounter_id,
                           diagnoses if rtype == "Encounter" else ())))
             outcomes.append(ResourceOutcome(resource_type=rtype, id=rid, version_id=version, last_updated=now,
                                             outcome="updated" if old else "created"))

@@ -138,8 +138,13 @@ class StoredResource(msgspec.Struct, kw_only=True):
     version_id: int
     last_updated: datetime
     content_hash: str
-    resource: dict[str, Any]
+    resource_json: bytes  # the FHIR JSON as served (our ids, references and meta)
     item: RecordItem
+
+    @property
+    def resource(self) -> dict[str, Any]:
+        decoded: dict[str, Any] = msgspec.json.decode(self.resource_json)
+        return decoded
 
 
 class StoredPatient(msgspec.Struct, kw_only=True):

@@ -14,7 +14,7 @@ import re
 import msgspec
 
 from domain.health import codes
-from domain.health.fhirjson import Json, codings, first_coding, path_of, references
+from domain.health.fhirjson import Json, codings, encode_body, first_coding, path_of, referenced, references
 from domain.health.issues import Issue, IssueType
 from domain.health.model import ACCEPTED_TYPES, Facility
 
@@ -37,6 +37,7 @@ class Entry(msgspec.Struct, frozen=True):
     index: int
     full_url: str
     resource: Json
+    body: bytes  # encode_body(resource): what is stored, hashed and searched for references
 
     @property
     def type(self) -> str:
@@ -108,7 +109,7 @@ def check_bundle(bundle: Json, facility: Facility) -> tuple[CheckedBundle | None
             if not isinstance(request, dict) or request.get("method") not in ("POST", "PUT"):
                 issues.append(_issue(IssueType.VALUE, "health.entry_request",
                                      "transaction entries need request.method POST or PUT", f"{where}.request"))
-        entry = Entry(i, full_url, resource)
+        entry = Entry(i, full_url, resource, encode_body(resource))
         keys = {full_url}
         if isinstance(resource.get("id"), str):
             keys.add(f"{rtype}/{resource['id']}")
@@ -188,11 +189,11 @@ def _check_references(entry: Entry, by_url: dict[str, Entry], patient: Entry, en
     if entry.type == "Patient":
         return
     contained = {f"#{c.get('id')}" for c in entry.resource.get("contained", []) if isinstance(c, dict)}
-    for ref in references(entry.resource):
-        value = ref["reference"]
+    for value in referenced(entry.body):
         if value in contained or value in by_url:
             continue
         kind = "absolute URL" if "://" in value else "reference"
+        ref = next((r for r in references(entry.resource) if r["reference"] == value), None)
         path = path_of(entry.resource, ref, entry.path) or entry.path
         issues.append(_issue(IssueType.NOT_FOUND, "health.reference_unresolved",
                              f"the {kind} does not resolve to an entry of this bundle "

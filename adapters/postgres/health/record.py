@@ -22,7 +22,6 @@ COLS = """id, resource_type, source_key, patient_id, facility_id, encounter_id, 
     item::text AS item"""
 
 _item = msgspec.json.Decoder(RecordItem)
-_any = msgspec.json.Decoder()
 
 ITEMS_SQL = f"""
 SELECT {COLS} FROM health_resources
@@ -62,7 +61,7 @@ def stored(row: asyncpg.Record) -> StoredResource:
         fhir_categories=tuple(row["fhir_categories"]), codes=tuple(row["codes"]), date=row["date"],
         status=row["status"], clinical_status=row["clinical_status"], intent=row["intent"],
         version_id=row["version_id"], last_updated=row["last_updated"], content_hash=row["content_hash"],
-        resource=_any.decode(row["resource"]), item=_item.decode(row["item"]))
+        resource_json=row["resource"].encode(), item=_item.decode(row["item"]))
 
 
 class PgRecord:

@@ -227,7 +227,7 @@ def resource_args(rows: list[StoredResource]) -> tuple[list[Any], ...]:
             [r.category.value for r in rows], [dumps(r.fhir_categories) for r in rows], [dumps(r.codes) for r in rows],
             [r.date for r in rows], [r.status for r in rows], [r.clinical_status for r in rows],
             [r.intent for r in rows], [r.version_id for r in rows], [r.content_hash for r in rows],
-            [dumps(r.resource) for r in rows], [dumps(r.item) for r in rows])
+            [r.resource_json.decode() for r in rows], [dumps(r.item) for r in rows])
 
 
 class PgEncounters:
