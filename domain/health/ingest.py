@@ -25,6 +25,7 @@ from domain.health.model import (
     ExistingResource,
     Facility,
     IngestResult,
+    PatientRef,
     ResourceOutcome,
     StoredResource,
 )
@@ -81,8 +82,8 @@ class IngestEncounterBundle:
             raise BundleRejected([Issue(
                 code=IssueType.NOT_FOUND, rule="health.patient_unknown",
                 diagnostics="no citizen has this personal ID", expression=f"{checked.patient.path}.identifier")])
-        patient_id, user_id = found
-        result = await self._store(facility, patient_id, checked)
+        user_id = found.user_id
+        result = await self._store(facility, found, checked)
         if result.created and user_id is not None:
             await self.notifier.notify(Notification(
                 user_id=user_id, category="health", template="health.new_visit", object_type="health_visit",
@@ -105,8 +106,9 @@ class IngestEncounterBundle:
         seen = {i.expression for i in structure}
         return [i for i in issues if i.expression not in seen]
 
-    async def _store(self, facility: Facility, patient_id: uuid.UUID, checked: CheckedBundle) -> IngestResult:
+    async def _store(self, facility: Facility, patient: PatientRef, checked: CheckedBundle) -> IngestResult:
         now = self.clock.now()
+        patient_id = patient.id
         bundle_hash = hashlib.sha256(b"\n".join(e.body for e in checked.entries)).hexdigest()
         header = await self.encounters.find(facility.id, checked.visit_identifier)
         existing: dict[tuple[str, str], ExistingResource] = {}
@@ -191,13 +193,15 @@ class IngestEncounterBundle:
             bundle_hash=bundle_hash, version=(header.version + 1) if header else 1,
             received_at=header.received_at if header else now, updated_at=now)
         await self.encounters.save(header, new=new, upserts=upserts, deletes=deletes)
-        await self._demographics(patient_id, checked.patient.resource, now)
+        await self._demographics(patient, checked.patient.resource, now)
         return IngestResult(encounter_id=encounter_id, patient_id=patient_id, created=new, resources=tuple(outcomes))
 
-    async def _demographics(self, patient_id: uuid.UUID, given: Json, now: datetime) -> None:
+    async def _demographics(self, patient: PatientRef, given: Json, now: datetime) -> None:
         """The newest facility's Patient data, without the personal ID (kept only as a keyed hash)."""
         body = {k: v for k, v in given.items() if k in ("name", "gender", "birthDate", "address", "telecom",
                                                          "deceasedBoolean", "deceasedDateTime", "communication")}
         others = [i for i in given.get("identifier", []) if i.get("system") != codes.PERSONAL_ID]
-        body["identifier"] = [{"system": codes.PATIENT, "value": str(patient_id)}, *others]
-        await self.patients.update_demographics(patient_id, body, content_hash(body), now)
+        body["identifier"] = [{"system": codes.PATIENT, "value": str(patient.id)}, *others]
+        digest = content_hash(body)
+        if digest != patient.demographics_hash:  # usually unchanged: no write at all
+            await self.patients.update_demographics(patient.id, body, digest, now)

@@ -147,6 +147,14 @@ class StoredResource(msgspec.Struct, kw_only=True):
         return decoded
 
 
+class PatientRef(msgspec.Struct, frozen=True, kw_only=True):
+    """A patient as ingestion needs it: the record, the app user (to notify), the demographics' hash."""
+
+    id: uuid.UUID
+    user_id: uuid.UUID | None
+    demographics_hash: str | None = None
+
+
 class StoredPatient(msgspec.Struct, kw_only=True):
     id: uuid.UUID
     version_id: int

@@ -13,6 +13,7 @@ from domain.health.model import (
     EncounterHeader,
     ExistingResource,
     Facility,
+    PatientRef,
     Share,
     ShareGrant,
     StoredPatient,
@@ -43,9 +44,9 @@ class Facilities(Protocol):
 class Patients(Protocol):
     """The health record's patients, keyed by the personal ID (only its keyed hash is stored)."""
 
-    async def resolve(self, personal_id: str) -> tuple[uuid.UUID, uuid.UUID | None] | None:
-        """(patient id, app user id) of this personal ID: known to the record, or a citizen known to
-        the city (then enrolled on the spot); None when nobody has that personal ID."""
+    async def resolve(self, personal_id: str) -> PatientRef | None:
+        """The patient of this personal ID: known to the record, or a citizen known to the city (then
+        enrolled on the spot); None when nobody has that personal ID."""
         ...
 
     async def of_user(self, user_id: uuid.UUID) -> uuid.UUID | None:

@@ -17,6 +17,7 @@ from domain.health.model import (
     ExistingResource,
     Facility,
     FacilityLevel,
+    PatientRef,
     Share,
     ShareGrant,
     StoredPatient,
@@ -75,13 +76,14 @@ class FakePatients:
     def citizen(self, personal_id: str) -> uuid.UUID:
         return self.citizens.setdefault(personal_id, uuid.uuid4())
 
-    async def resolve(self, personal_id: str) -> tuple[uuid.UUID, uuid.UUID | None] | None:
+    async def resolve(self, personal_id: str) -> PatientRef | None:
         user = self.citizens.get(personal_id)
         if personal_id not in self.by_pid:
             if user is None:
                 return None
             self.by_pid[personal_id] = uuid.uuid4()
-        return self.by_pid[personal_id], user
+        pid = self.by_pid[personal_id]
+        return PatientRef(id=pid, user_id=user, demographics_hash=self.digests.get(pid))
 
     async def of_user(self, user_id: uuid.UUID) -> uuid.UUID | None:
         pid = next((p for p, u in self.citizens.items() if u == user_id), None)
@@ -286,6 +288,9 @@ def entry_index(bundle: dict[str, Any], resource_type: str, nth: int = 0) -> int
 
 # --- Postgres-backed wiring (integration tests, bench, seed) --------------------------------------------
 
+_VALIDATOR = CompiledValidator()  # one per process, as the app's container holds it
+
+
 def pg_use_cases(conn: Any, pii: Any, clock: Any, facility_cache: Any = None) -> dict[str, Any]:
     """The health use cases on one connection (the caller owns the transaction)."""
     from adapters.postgres.health.record import PgRecord
@@ -298,7 +303,7 @@ def pg_use_cases(conn: Any, pii: Any, clock: Any, facility_cache: Any = None) ->
                           notifier=notifier, clock=clock)
     return {
         "ingest": IngestEncounterBundle(facilities=facilities, patients=patients, encounters=PgEncounters(conn),
-                                        validator=CompiledValidator(), notifier=notifier, clock=clock),
+                                        validator=_VALIDATOR, notifier=notifier, clock=clock),
         "citizen": CitizenRecord(policy, record), "fhir": FhirReads(policy, record, patients),
         "sharing": Sharing(policy=policy, shares=shares, facilities=facilities, log=log, clock=clock),
         "history": AccessHistory(policy, log), "patients": patients, "facilities": facilities, "policy": policy,

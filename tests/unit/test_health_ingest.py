@@ -227,3 +227,18 @@ async def test_structural_and_business_issues_come_back_together() -> None:
         ("health.reference_unresolved", f"Bundle.entry[{m}].resource.subject.reference"),
         ("health.not_this_patient", f"Bundle.entry[{m}].resource.subject"),
     ]
+
+
+async def test_demographics_get_a_new_version_only_when_they_change() -> None:
+    w, principal = await _world()
+    first = await w.ingest.execute(principal, typical_bundle(personal_id=PID))  # type: ignore[arg-type]
+    await w.ingest.execute(principal, typical_bundle(personal_id=PID, visit_code="V-2"))  # type: ignore[arg-type]
+    assert w.patients.stored[first.patient_id].version_id == 1
+    moved = typical_bundle(personal_id=PID, visit_code="V-3")
+    moved["entry"][0]["resource"]["address"] = [{"use": "home", "city": "Hà Nội", "district": "Cầu Giấy"}]
+    w.clock.advance(days=2)
+    await w.ingest.execute(principal, moved)  # type: ignore[arg-type]
+    patient = w.patients.stored[first.patient_id]
+    assert patient.version_id == 2
+    assert patient.resource["address"][0]["district"] == "Cầu Giấy"
+    assert patient.last_updated == w.clock.now()

@@ -18,6 +18,7 @@ from domain.health.model import (
     ExistingResource,
     Facility,
     FacilityLevel,
+    PatientRef,
     ReaderKind,
     Share,
     ShareGrant,
@@ -125,17 +126,17 @@ class PgPatients:
         self.conn = conn
         self.pii = pii
 
-    async def resolve(self, personal_id: str) -> tuple[uuid.UUID, uuid.UUID | None] | None:
+    async def resolve(self, personal_id: str) -> PatientRef | None:
         digest = self.pii.lookup_hash(personal_id)
         row = await self.conn.fetchrow(
-            """SELECT (SELECT id FROM health_patients WHERE personal_id_hash = $1) AS patient_id,
-                      (SELECT id FROM users WHERE personal_id_hash = $1) AS user_id""", digest)
+            """SELECT p.id AS patient_id, p.resource_hash, (SELECT id FROM users WHERE personal_id_hash = $1) AS user_id
+               FROM (SELECT 1) AS one LEFT JOIN health_patients p ON p.personal_id_hash = $1""", digest)
         patient_id, user_id = row["patient_id"], row["user_id"]
         if patient_id is None:
             if user_id is None:
                 return None
             patient_id = await self.enrol_hash(digest)
-        return patient_id, user_id
+        return PatientRef(id=patient_id, user_id=user_id, demographics_hash=row["resource_hash"])
 
     async def enrol(self, personal_id: str) -> uuid.UUID:
         """Create (or find) the record of a person from the population data (demo seed, imports)."""
