@@ -15,7 +15,7 @@ from datetime import datetime
 
 import msgspec
 
-from domain.errors import Forbidden
+from domain.errors import Conflict, Forbidden
 from domain.health import codes, notifications  # noqa: F401 - registers the templates
 from domain.health.extract import columns, diagnoses_of, item
 from domain.health.fhirjson import Json, rewrite_references
@@ -108,25 +108,40 @@ class IngestEncounterBundle:
 
     async def _store(self, facility: Facility, patient: PatientRef, checked: CheckedBundle) -> IngestResult:
         now = self.clock.now()
-        patient_id = patient.id
         bundle_hash = hashlib.sha256(b"\n".join(e.body for e in checked.entries)).hexdigest()
-        header = await self.encounters.find(facility.id, checked.visit_identifier)
-        existing: dict[tuple[str, str], ExistingResource] = {}
-        if header is not None:
-            if header.patient_id != patient_id:
-                raise BundleRejected([Issue(
-                    code=IssueType.BUSINESS_RULE, rule="health.encounter_patient_changed",
-                    diagnostics="this visit identifier was sent before for another patient",
-                    expression=f"{checked.encounter.path}.identifier")])
-            stored = await self.encounters.resources_of(header.id)
-            existing = {(r.resource_type, r.source_key): r for r in stored}
-            if header.bundle_hash == bundle_hash:  # an identical resend: nothing to write
-                return IngestResult(encounter_id=header.id, patient_id=patient_id, created=False, resources=tuple(
-                    ResourceOutcome(resource_type=r.resource_type, id=r.id, version_id=r.version_id,
-                                    last_updated=r.last_updated, outcome="unchanged") for r in stored))
-        new = header is None
-        encounter_id = header.id if header is not None else new_id()
+        # Most bundles are new visits: insert them as such straight away (no lookup first). A visit
+        # sent before makes that insert a no-op, and the update path below takes over.
+        header, upserts, _, outcomes = self._plan(facility, patient.id, checked, None, {}, bundle_hash, now)
+        if await self.encounters.insert_new(header, upserts):
+            await self._demographics(patient, checked.patient.resource, now)
+            return IngestResult(encounter_id=header.id, patient_id=patient.id, created=True,
+                                resources=tuple(outcomes))
 
+        found = await self.encounters.find(facility.id, checked.visit_identifier)
+        if found is None:  # removed between the two statements: the client retries
+            raise Conflict("health.encounter_concurrent")
+        if found.patient_id != patient.id:
+            raise BundleRejected([Issue(
+                code=IssueType.BUSINESS_RULE, rule="health.encounter_patient_changed",
+                diagnostics="this visit identifier was sent before for another patient",
+                expression=f"{checked.encounter.path}.identifier")])
+        stored = await self.encounters.resources_of(found.id)
+        if found.bundle_hash == bundle_hash:  # an identical resend: nothing to write
+            return IngestResult(encounter_id=found.id, patient_id=patient.id, created=False, resources=tuple(
+                ResourceOutcome(resource_type=r.resource_type, id=r.id, version_id=r.version_id,
+                                last_updated=r.last_updated, outcome="unchanged") for r in stored))
+        existing = {(r.resource_type, r.source_key): r for r in stored}
+        header, upserts, deletes, outcomes = self._plan(facility, patient.id, checked, found, existing, bundle_hash,
+                                                        now)
+        await self.encounters.update(header, upserts=upserts, deletes=deletes)
+        await self._demographics(patient, checked.patient.resource, now)
+        return IngestResult(encounter_id=header.id, patient_id=patient.id, created=False, resources=tuple(outcomes))
+
+    def _plan(self, facility: Facility, patient_id: uuid.UUID, checked: CheckedBundle, found: EncounterHeader | None,
+              existing: dict[tuple[str, str], ExistingResource], bundle_hash: str, now: datetime
+              ) -> tuple[EncounterHeader, list[StoredResource], list[uuid.UUID], list[ResourceOutcome]]:
+        """The rows to write for this bundle, given what is stored (nothing for a new visit)."""
+        encounter_id = found.id if found is not None else new_id()
         # Our ids first (kept for resources already stored), so references can be rewritten.
         ids: dict[str, tuple[str, uuid.UUID]] = {}
         new_refs: dict[str, str] = {}
@@ -190,11 +205,9 @@ class IngestEncounterBundle:
                         for r in existing.values() if r.id not in seen)
         header = EncounterHeader(
             id=encounter_id, facility_id=facility.id, patient_id=patient_id, identifier=checked.visit_identifier,
-            bundle_hash=bundle_hash, version=(header.version + 1) if header else 1,
-            received_at=header.received_at if header else now, updated_at=now)
-        await self.encounters.save(header, new=new, upserts=upserts, deletes=deletes)
-        await self._demographics(patient, checked.patient.resource, now)
-        return IngestResult(encounter_id=encounter_id, patient_id=patient_id, created=new, resources=tuple(outcomes))
+            bundle_hash=bundle_hash, version=(found.version + 1) if found else 1,
+            received_at=found.received_at if found else now, updated_at=now)
+        return header, upserts, deletes, outcomes
 
     async def _demographics(self, patient: PatientRef, given: Json, now: datetime) -> None:
         """The newest facility's Patient data, without the personal ID (kept only as a keyed hash)."""

@@ -74,8 +74,13 @@ class Encounters(Protocol):
 
     async def resources_of(self, encounter_id: uuid.UUID) -> list[ExistingResource]: ...
 
-    async def save(self, header: EncounterHeader, *, new: bool, upserts: list[StoredResource],
-                   deletes: list[uuid.UUID]) -> None: ...
+    async def insert_new(self, header: EncounterHeader, resources: list[StoredResource]) -> bool:
+        """Insert a visit never seen before with its resources; False (nothing written) if the
+        facility already sent this visit identifier."""
+        ...
+
+    async def update(self, header: EncounterHeader, *, upserts: list[StoredResource],
+                     deletes: list[uuid.UUID]) -> None: ...
 
 
 class Record(Protocol):

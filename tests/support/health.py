@@ -123,8 +123,14 @@ class FakeStore:
         return [ExistingResource(r.id, r.resource_type, r.source_key, r.version_id, r.content_hash, r.last_updated)
                 for r in self.resources.values() if r.encounter_id == encounter_id]
 
-    async def save(self, header: EncounterHeader, *, new: bool, upserts: list[StoredResource],
-                   deletes: list[uuid.UUID]) -> None:
+    async def insert_new(self, header: EncounterHeader, resources: list[StoredResource]) -> bool:
+        if (header.facility_id, header.identifier) in self.headers:
+            return False
+        await self.update(header, upserts=resources, deletes=[])
+        return True
+
+    async def update(self, header: EncounterHeader, *, upserts: list[StoredResource],
+                     deletes: list[uuid.UUID]) -> None:
         self.saves += 1
         self.headers[(header.facility_id, header.identifier)] = header
         for rid in deletes:

@@ -10,7 +10,6 @@ from typing import Any
 import asyncpg
 import msgspec
 
-from domain.errors import Conflict
 from domain.health.model import (
     AccessEntry,
     Category,
@@ -249,20 +248,18 @@ class PgEncounters:
         return [ExistingResource(r["id"], r["resource_type"], r["source_key"], r["version_id"], r["content_hash"],
                                  r["last_updated"]) for r in rows]
 
-    async def save(self, header: EncounterHeader, *, new: bool, upserts: list[StoredResource],
-                   deletes: list[uuid.UUID]) -> None:
-        if new:
-            # Header and resources in one round trip; the resources only go in if the header did.
-            inserted = await self.conn.fetchval(
-                _INSERT_NEW, header.id, header.patient_id, header.facility_id, header.updated_at,
-                *resource_args(upserts), header.identifier, header.bundle_hash, header.version, header.received_at)
-            if inserted is None:  # the same visit sent twice at the same moment: the other one won
-                raise Conflict("health.encounter_concurrent")
-            return
-        else:
-            await self.conn.execute(
-                "UPDATE health_encounters SET bundle_hash = $2, version = $3, updated_at = $4 WHERE id = $1",
-                header.id, header.bundle_hash, header.version, header.updated_at)
+    async def insert_new(self, header: EncounterHeader, resources: list[StoredResource]) -> bool:
+        # Header and resources in one round trip; the resources only go in if the header did.
+        inserted = await self.conn.fetchval(
+            _INSERT_NEW, header.id, header.patient_id, header.facility_id, header.updated_at,
+            *resource_args(resources), header.identifier, header.bundle_hash, header.version, header.received_at)
+        return inserted is not None
+
+    async def update(self, header: EncounterHeader, *, upserts: list[StoredResource],
+                     deletes: list[uuid.UUID]) -> None:
+        await self.conn.execute(
+            "UPDATE health_encounters SET bundle_hash = $2, version = $3, updated_at = $4 WHERE id = $1",
+            header.id, header.bundle_hash, header.version, header.updated_at)
         if deletes:
             await self.conn.execute("DELETE FROM health_resources WHERE id = ANY($1::uuid[])", deletes)
         if upserts:
