@@ -33,18 +33,28 @@ CREATE TABLE health_patients (
 );
 
 -- The ingestion unit: one visit, keyed by facility + the Encounter's identifier (system|value).
+-- It is also the social-insurance outbox: a visit whose version is ahead of insurance_version is
+-- due for sync (committed with the data it describes; the worker claims it with SKIP LOCKED).
 CREATE TABLE health_encounters (
-    id           uuid        PRIMARY KEY,
-    facility_id  uuid        NOT NULL REFERENCES health_facilities (id),
-    patient_id   uuid        NOT NULL REFERENCES health_patients (id) ON DELETE CASCADE,
-    identifier   text        NOT NULL,
-    bundle_hash  text        NOT NULL,
-    version      integer     NOT NULL,
-    received_at  timestamptz NOT NULL,
-    updated_at   timestamptz NOT NULL,
+    id                  uuid        PRIMARY KEY,
+    facility_id         uuid        NOT NULL REFERENCES health_facilities (id),
+    patient_id          uuid        NOT NULL REFERENCES health_patients (id) ON DELETE CASCADE,
+    identifier          text        NOT NULL,
+    bundle_hash         text        NOT NULL,
+    version             integer     NOT NULL,
+    received_at         timestamptz NOT NULL,
+    updated_at          timestamptz NOT NULL,
+    -- The health-insurance card number the facility sent with this visit (for the BHXH message).
+    insurance_card      text,
+    insurance_version   integer     NOT NULL DEFAULT 0,
+    insurance_due_at    timestamptz NOT NULL DEFAULT now(),
+    insurance_attempts  integer     NOT NULL DEFAULT 0,
+    insurance_error     text,
     UNIQUE (facility_id, identifier)
 );
 CREATE INDEX health_encounters_patient ON health_encounters (patient_id, facility_id);
+CREATE INDEX health_encounters_insurance_due ON health_encounters (insurance_due_at)
+    WHERE insurance_version < version;
 
 CREATE TABLE health_resources (
     id               uuid        PRIMARY KEY,

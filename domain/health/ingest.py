@@ -206,7 +206,9 @@ class IngestEncounterBundle:
         header = EncounterHeader(
             id=encounter_id, facility_id=facility.id, patient_id=patient_id, identifier=checked.visit_identifier,
             bundle_hash=bundle_hash, version=(found.version + 1) if found else 1,
-            received_at=found.received_at if found else now, updated_at=now)
+            received_at=found.received_at if found else now, updated_at=now,
+            insurance_card=next((str(i["value"]) for i in checked.patient.resource.get("identifier", [])
+                                 if i.get("system") == codes.HEALTH_INSURANCE and i.get("value")), None))
         return header, upserts, deletes, outcomes
 
     async def _demographics(self, patient: PatientRef, given: Json, now: datetime) -> None:

@@ -173,6 +173,7 @@ class EncounterHeader(msgspec.Struct, kw_only=True):
     version: int
     received_at: datetime
     updated_at: datetime
+    insurance_card: str | None = None  # BHYT card number sent with the visit, if any
 
 
 class ExistingResource(msgspec.Struct, frozen=True):

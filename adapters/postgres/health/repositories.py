@@ -209,8 +209,8 @@ ON CONFLICT (id) DO UPDATE SET category = EXCLUDED.category, fhir_categories = E
 _INSERT_NEW = """
 WITH header AS (
     INSERT INTO health_encounters (id, facility_id, patient_id, identifier, bundle_hash, version, received_at,
-                                   updated_at)
-    VALUES ($1, $3, $2, $19, $20, $21, $22, $4)
+                                   updated_at, insurance_card)
+    VALUES ($1, $3, $2, $19, $20, $21, $22, $4, $23)
     ON CONFLICT (facility_id, identifier) DO NOTHING RETURNING id
 ), rows AS (
 """ + _UPSERT_RESOURCES.replace("FROM unnest(", "FROM header, unnest(").replace(
@@ -236,8 +236,8 @@ class PgEncounters:
 
     async def find(self, facility_id: uuid.UUID, identifier: str) -> EncounterHeader | None:
         row = await self.conn.fetchrow(
-            """SELECT id, facility_id, patient_id, identifier, bundle_hash, version, received_at, updated_at
-               FROM health_encounters WHERE facility_id = $1 AND identifier = $2 FOR UPDATE""",
+            """SELECT id, facility_id, patient_id, identifier, bundle_hash, version, received_at, updated_at,
+                      insurance_card FROM health_encounters WHERE facility_id = $1 AND identifier = $2 FOR UPDATE""",
             facility_id, identifier)
         return EncounterHeader(**dict(row)) if row else None
 
@@ -252,14 +252,16 @@ class PgEncounters:
         # Header and resources in one round trip; the resources only go in if the header did.
         inserted = await self.conn.fetchval(
             _INSERT_NEW, header.id, header.patient_id, header.facility_id, header.updated_at,
-            *resource_args(resources), header.identifier, header.bundle_hash, header.version, header.received_at)
+            *resource_args(resources), header.identifier, header.bundle_hash, header.version, header.received_at,
+            header.insurance_card)
         return inserted is not None
 
     async def update(self, header: EncounterHeader, *, upserts: list[StoredResource],
                      deletes: list[uuid.UUID]) -> None:
         await self.conn.execute(
-            "UPDATE health_encounters SET bundle_hash = $2, version = $3, updated_at = $4 WHERE id = $1",
-            header.id, header.bundle_hash, header.version, header.updated_at)
+            """UPDATE health_encounters SET bundle_hash = $2, version = $3, updated_at = $4, insurance_card = $5,
+                   insurance_due_at = now(), insurance_attempts = 0 WHERE id = $1""",
+            header.id, header.bundle_hash, header.version, header.updated_at, header.insurance_card)
         if deletes:
             await self.conn.execute("DELETE FROM health_resources WHERE id = ANY($1::uuid[])", deletes)
         if upserts:
