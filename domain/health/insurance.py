@@ -84,7 +84,8 @@ class SyncToSocialInsurance:
         self.backoff_max = backoff_max
 
     def backoff(self, attempts: int) -> timedelta:
-        return min(self.backoff_max, self.backoff_base * (2 ** min(attempts, 20)))
+        delay: timedelta = self.backoff_base * (2 ** min(attempts, 20))
+        return min(self.backoff_max, delay)
 
     async def run_once(self, limit: int = 100) -> tuple[int, int]:
         """(sent, rescheduled) for one batch. Each queue call is its own short transaction."""
