@@ -46,7 +46,8 @@ async def _timed(conn: Any, sql: str, args: tuple[Any, ...], n: int = 2000) -> t
 
 async def _reads(conn: Any, patient_id: Any) -> dict[str, tuple[float, float]]:
     timeline: tuple[Any, ...] = (patient_id, "visits", None, None, 21)
-    search: tuple[Any, ...] = (patient_id, "Observation", ["labs", "vitals"], None, ["laboratory"], [], None, None, [], [], [], 0, 20)
+    search: tuple[Any, ...] = (patient_id, "Observation", ["labs", "vitals"], None, ["laboratory"], [], None, None,
+                               [], [], [], 0, 20)
     return {"timeline": await _timed(conn, TIMELINE_SQL, timeline),
             "fhir_search": await _timed(conn, SEARCH_SQL, search)}
 
@@ -84,7 +85,8 @@ async def main_async(url: str, patients: int, visits: int) -> None:
             WHERE p.id <> $1 AND e.patient_id = $1""", patient_id)
         await conn.execute("""
             INSERT INTO health_resources (id, encounter_id, patient_id, facility_id, resource_type, source_key,
-                category, fhir_categories, codes, date, status, clinical_status, intent, version_id, last_updated, content_hash,
+                category, fhir_categories, codes, date, status, clinical_status, intent, version_id, last_updated,
+                content_hash,
                 resource, item)
             SELECT gen_random_uuid(), e2.id, e2.patient_id, r.facility_id, r.resource_type, r.source_key, r.category,
                    r.fhir_categories, r.codes, r.date - (random() * interval '700 days'), r.status, r.clinical_status,
