@@ -232,3 +232,31 @@ def _latest_by_code(rows: list[StoredResource]) -> list[StoredResource]:
             seen.add(key)
             out.append(r)
     return out
+
+
+class RecordExport(msgspec.Struct, frozen=True, kw_only=True):
+    patient: StoredPatient | None
+    items: list[RecordItem]
+    resources: list[StoredResource]
+
+
+class ExportRecord:
+    """The citizen's whole record for identity's data export: app items and the FHIR resources."""
+
+    def __init__(self, policy: AccessPolicy, record: Record, patients: Patients) -> None:
+        self.policy = policy
+        self.record = record
+        self.patients = patients
+
+    async def execute(self, principal: Principal, *, batch: int = MAX_LIMIT) -> RecordExport:
+        patient_id = await self.policy.own(principal)
+        rows: list[StoredResource] = []
+        before: tuple[datetime | None, uuid.UUID] | None = None
+        while True:
+            page = await self.record.items(patient_id, tuple(Category), facility_id=None, before=before, limit=batch)
+            rows += page
+            if len(page) < batch:
+                break
+            before = (page[-1].date, page[-1].id)
+        return RecordExport(patient=await self.patients.load(patient_id), items=[r.item for r in rows],
+                            resources=rows)

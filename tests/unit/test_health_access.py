@@ -164,3 +164,16 @@ def test_date_parameter_ranges() -> None:
     assert (year.end - year.start).days == 365
     with pytest.raises(InvalidInput):
         parse_date_param(("ge-yesterday",))
+
+
+async def test_export_holds_the_whole_record_in_pages() -> None:
+    from domain.health.reading import ExportRecord
+
+    w, _, _ = await _world()
+    an = w.citizen_principal(AN)
+    export = await ExportRecord(w.policy, w.store, w.patients).execute(an, batch=7)
+    assert len(export.items) == len(w.store.resources) == 42
+    assert len({i.id for i in export.items}) == 42
+    assert export.patient is not None
+    with pytest.raises(NotFound):
+        await ExportRecord(w.policy, w.store, w.patients).execute(w.citizen_principal(BINH))
