@@ -1,6 +1,8 @@
 """FHIR R4 JSON that the API serves, built from what the domain returns (no FHIR library on this path).
 
-Tests parse every builder's output with ``fhir.resources`` (R4B models) to keep them honest.
+Builders return plain data in which stored resources are ``msgspec.Raw`` (their JSON as stored); the
+API encodes it with ``msgspec.json.encode``. Tests parse every builder's encoded output with
+``fhir.resources`` (R4B models) to keep them honest.
 """
 
 from __future__ import annotations
@@ -9,6 +11,8 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
+
+import msgspec
 
 from domain.health import codes
 from domain.health.issues import Issue
@@ -68,7 +72,8 @@ def search_bundle(base: str, resource_type: str, params: list[tuple[str, str]], 
         links.append({"relation": "previous", "url": link(max(0, offset - count))})
     return {"resourceType": "Bundle", "id": str(uuid.uuid4()), "meta": {"lastUpdated": instant(datetime.now(UTC))},
             "type": "searchset", "total": total, "link": links,
-            "entry": [{"fullUrl": f"{base}/{r.resource_type}/{r.id}", "resource": r.resource,
+            # Stored JSON goes out as it is (msgspec.Raw): no decode/encode per resource on reads.
+            "entry": [{"fullUrl": f"{base}/{r.resource_type}/{r.id}", "resource": msgspec.Raw(r.resource_json),
                        "search": {"mode": "match"}} for r in resources]}
 
 
@@ -149,7 +154,7 @@ def ips_document(base: str, data: SummaryData, now: datetime) -> Json:
               "identifier": [{"system": codes.FACILITY, "value": "THUDO-HR"}],
               "name": "Hồ sơ sức khỏe điện tử Thủ Đô Số"}
     sections: list[Json] = []
-    included: dict[str, Json] = {}
+    included: dict[str, msgspec.Raw] = {}
     for key, loinc, title, required in IPS_SECTIONS:
         rows: list[StoredResource] = getattr(data, key)
         section: Json = {"title": title, "code": {"coding": [{"system": codes.LOINC, "code": loinc,
@@ -158,7 +163,7 @@ def ips_document(base: str, data: SummaryData, now: datetime) -> Json:
             section["text"] = _narrative([_line(r) for r in rows])
             section["entry"] = [{"reference": f"{base}/{r.resource_type}/{r.id}"} for r in rows]
             for r in rows:
-                included[f"{base}/{r.resource_type}/{r.id}"] = r.resource
+                included[f"{base}/{r.resource_type}/{r.id}"] = msgspec.Raw(r.resource_json)
         elif required:
             section["text"] = _narrative(["Không có thông tin / No information available"])
             section["emptyReason"] = {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/list-empty-reason",
@@ -176,7 +181,7 @@ def ips_document(base: str, data: SummaryData, now: datetime) -> Json:
         "confidentiality": "N",
         "section": sections,
     }
-    entries = [{"fullUrl": f"urn:uuid:{composition_id}", "resource": composition},
+    entries: list[dict[str, Any]] = [{"fullUrl": f"urn:uuid:{composition_id}", "resource": composition},
                {"fullUrl": patient_url, "resource": patient.resource},
                {"fullUrl": f"{base}/Organization/{author_id}", "resource": author}]
     entries += [{"fullUrl": url, "resource": resource} for url, resource in included.items()]

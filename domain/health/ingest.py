@@ -220,3 +220,30 @@ class IngestEncounterBundle:
         digest = content_hash(body)
         if digest != patient.demographics_hash:  # usually unchanged: no write at all
             await self.patients.update_demographics(patient.id, body, digest, now)
+
+
+class ValidateEncounterBundle:
+    """``Bundle/$validate`` for integrators: every issue ingestion would raise, nothing stored.
+
+    Runs the thorough structural validator (``fhir.resources`` itself in production) and the same
+    business rules as ingestion, including whether the patient is known.
+    """
+
+    def __init__(self, ingest: IngestEncounterBundle, thorough: StructureValidator) -> None:
+        self.ingest = ingest
+        self.thorough = thorough
+
+    async def execute(self, principal: Principal, bundle: object) -> list[Issue]:
+        facility = await self.ingest.facility_of(principal)
+        issues = self.ingest.validator.validate(bundle)
+        seen = {i.expression for i in issues}
+        issues += [i for i in self.thorough.validate(bundle) if i.expression not in seen]
+        if issues:
+            return issues + IngestEncounterBundle._rules_despite(bundle, facility, issues)
+        assert isinstance(bundle, dict)
+        checked, issues = check_bundle(bundle, facility)
+        if checked is not None and not issues and await self.ingest.patients.resolve(checked.personal_id) is None:
+            issues.append(Issue(code=IssueType.NOT_FOUND, rule="health.patient_unknown",
+                                diagnostics="no citizen has this personal ID",
+                                expression=f"{checked.patient.path}.identifier"))
+        return issues

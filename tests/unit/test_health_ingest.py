@@ -242,3 +242,20 @@ async def test_demographics_get_a_new_version_only_when_they_change() -> None:
     assert patient.version_id == 2
     assert patient.resource["address"][0]["district"] == "Cầu Giấy"
     assert patient.last_updated == w.clock.now()
+
+
+async def test_validate_operation_reports_without_storing() -> None:
+    from adapters.fhir.structure import LibraryValidator
+    from domain.health.ingest import ValidateEncounterBundle
+
+    w, principal = await _world()
+    validate = ValidateEncounterBundle(w.ingest, LibraryValidator())
+    assert await validate.execute(principal, typical_bundle(personal_id=PID)) == []  # type: ignore[arg-type]
+    bad = typical_bundle(personal_id="001099999999")
+    bad["entry"][2]["resource"]["recordedDate"] = "yesterday"
+    rules = [i.rule for i in await validate.execute(principal, bad)]  # type: ignore[arg-type]
+    assert rules == ["health.invalid_primitive"]
+    unknown = [i.rule for i in await validate.execute(principal, typical_bundle(personal_id="001099999999"))]  # type: ignore[arg-type]
+    assert unknown == ["health.patient_unknown"]
+    assert not w.store.resources
+    assert w.store.saves == 0
