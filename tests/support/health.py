@@ -301,7 +301,7 @@ def pg_use_cases(conn: Any, pii: Any, clock: Any, facility_cache: Any = None) ->
     """The health use cases on one connection (the caller owns the transaction)."""
     from adapters.postgres.health.record import PgRecord
     from adapters.postgres.health.repositories import PgAccessLog, PgEncounters, PgFacilities, PgPatients, PgShares
-    from adapters.postgres.notifications import PgNotifier
+    from adapters.postgres.notifications.notifier import PgNotifier
 
     facilities, patients, record = PgFacilities(conn, facility_cache), PgPatients(conn, pii), PgRecord(conn)
     shares, log, notifier = PgShares(conn), PgAccessLog(conn), PgNotifier(conn, clock)

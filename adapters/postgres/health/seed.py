@@ -14,7 +14,7 @@ from typing import Any
 from adapters.dev.health_bundles import DEMO_FACILITIES, demo_history
 from adapters.fhir.structure import CompiledValidator
 from adapters.postgres.health.repositories import PgEncounters, PgFacilities, PgPatients
-from adapters.postgres.notifications import PgNotifier
+from adapters.postgres.notifications.notifier import PgNotifier
 from domain.health.ingest import IngestEncounterBundle
 from domain.health.model import Facility, FacilityLevel
 from domain.identity.ports import PiiProtector
