@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from api.feedback.context import FEEDBACK
+from api.health.context import HEALTH
 from api.identity.context import IDENTITY
 from api.notifications.context import NOTIFICATIONS
 from api.platform.context import Context, Job
@@ -18,4 +19,5 @@ CONTEXTS: list[Context] = [
     IDENTITY,
     NOTIFICATIONS,
     FEEDBACK,
+    HEALTH,
 ]

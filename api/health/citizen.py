@@ -1,0 +1,270 @@
+"""The citizen's health record in the app (``/api/v1/health-record``; ``/health/*`` are the platform's
+probes): timeline, lists per category, visit detail, shares with their QR, the access log.
+Level-2 e-ID. Also: redeeming a share code (doctors with e-ID, facilities with their client), the
+facilities' JSON ingestion endpoint and the city admins' facility registry."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+import msgspec
+from litestar import Controller, Request, Response, get, post, put
+from litestar.params import Parameter
+from msgspec import Meta
+
+from adapters.postgres.uow import PgUnitOfWork
+from adapters.sharecode.qr import share_link, share_qr_png, share_qr_svg
+from api.health import texts  # noqa: F401 - registers the error texts
+from api.health.fhir import fhir_error, ingest
+from api.health.wiring import health
+from api.identity.auth import authenticate, city_admin_guard, level2_guard
+from api.platform.container import Container
+from api.platform.idempotency import idempotent
+from domain.errors import NotFound
+from domain.health.facilities import FacilityDraft
+from domain.health.model import AccessEntry, Category, Facility, FacilityLevel, RecordItem, Share
+from domain.health.sharing import hash_code
+from domain.identity.principal import Principal
+from domain.shared.paging import MAX_LIMIT, Page
+
+BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
+Limit = Annotated[int, Parameter(ge=1, le=MAX_LIMIT)]
+ListCategory = Literal["problems", "medications", "immunizations", "labs", "vitals", "allergies", "procedures",
+                       "referrals", "appointments", "documents"]
+
+
+class RecordOut(msgspec.Struct, kw_only=True):
+    patient_id: uuid.UUID
+    fhir_base: str
+
+
+class VisitOut(msgspec.Struct, kw_only=True):
+    visit: RecordItem
+    entries: list[RecordItem]
+
+
+class ShareIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    # Empty: the whole record.
+    categories: Annotated[list[Category], Meta(max_length=11)] = msgspec.field(default_factory=list)
+    recipient: Annotated[str, Meta(min_length=1, max_length=200)]
+    hours: Annotated[int, Meta(ge=1, le=168)] = 24
+
+
+class ShareOut(msgspec.Struct, kw_only=True, omit_defaults=True):
+    id: uuid.UUID
+    categories: list[Category]
+    recipient: str
+    created_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None = None
+    active: bool
+    # Only in the answer that creates the share: the code is never stored in clear.
+    code: str | None = None
+    link: str | None = None
+
+
+class RedeemIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    code: Annotated[str, Meta(min_length=8, max_length=20)]
+
+
+class RedeemOut(msgspec.Struct, kw_only=True):
+    patient_id: uuid.UUID
+    categories: list[Category]
+    expires_at: datetime
+    fhir_base: str
+
+
+class AccessOut(msgspec.Struct, kw_only=True):
+    id: uuid.UUID
+    at: datetime
+    reader_kind: str
+    reader_name: str
+    action: str
+    what: str
+    why: str
+
+
+class FacilityIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    code: Annotated[str, Meta(pattern=r"^[0-9A-Z]{3,10}$")]
+    name: Annotated[str, Meta(min_length=1, max_length=200)]
+    level: FacilityLevel
+    district_id: uuid.UUID | None = None
+    client_id: uuid.UUID | None = None
+    active: bool = True
+
+
+class FacilityOut(msgspec.Struct, kw_only=True):
+    id: uuid.UUID
+    code: str
+    name: str
+    level: FacilityLevel
+    district_id: uuid.UUID | None
+    client_id: uuid.UUID | None
+    active: bool
+
+
+def share_out(s: Share, now: datetime, code: str | None = None, link: str | None = None) -> ShareOut:
+    return ShareOut(id=s.id, categories=list(s.categories), recipient=s.recipient, created_at=s.created_at,
+                    expires_at=s.expires_at, revoked_at=s.revoked_at, active=s.active(now), code=code, link=link)
+
+
+def access_out(e: AccessEntry) -> AccessOut:
+    return AccessOut(id=e.id, at=e.at, reader_kind=e.reader_kind.value, reader_name=e.reader_name, action=e.action,
+                     what=e.what, why=e.why)
+
+
+def facility_out(f: Facility) -> FacilityOut:
+    return FacilityOut(id=f.id, code=f.code, name=f.name, level=f.level, district_id=f.district_id,
+                       client_id=f.client_id, active=f.active)
+
+
+def _api_base(request: Request[Any, Any, Any], container: Container) -> str:
+    return (container.settings.public_base_url or str(request.base_url)).rstrip("/") + "/api/v1"
+
+
+class HealthRecordController(Controller):
+    path = "/health-record"
+    tags = ["health-record"]
+    security = BEARER
+    guards = [level2_guard]
+
+    @get("", operation_id="healthRecord", summary="My record's FHIR Patient id and FHIR base URL")
+    async def record(self, request: Request[Any, Any, Any], principal: Principal, container: Container,
+                     uow: PgUnitOfWork) -> RecordOut:
+        patient_id = await health(container, uow.conn).policy.own(principal)
+        root = (container.settings.public_base_url or str(request.base_url)).rstrip("/")
+        return RecordOut(patient_id=patient_id, fhir_base=f"{root}/fhir/r4")
+
+    @get("/timeline", operation_id="healthTimeline", summary="My visits, newest first (cursor paged)")
+    async def timeline(self, principal: Principal, container: Container, uow: PgUnitOfWork,
+                       cursor: str | None = None, limit: Limit = 20) -> Page[RecordItem]:
+        return await health(container, uow.conn).citizen.entries(principal, (Category.VISITS,), cursor=cursor,
+                                                                  limit=limit)
+
+    @get("/visits/{visit_id:uuid}", operation_id="healthVisit", summary="One visit and everything recorded in it")
+    async def visit(self, principal: Principal, container: Container, uow: PgUnitOfWork,
+                    visit_id: uuid.UUID) -> VisitOut:
+        found, related = await health(container, uow.conn).citizen.detail(principal, visit_id)
+        if found.category is not Category.VISITS:
+            raise NotFound("health.item_not_found")
+        return VisitOut(visit=found, entries=related)
+
+    @get("/items/{category:str}", operation_id="healthItems",
+         summary="Problems, medications, immunisations, labs (with reference ranges), vitals, allergies, "
+                 "procedures, referrals, appointments or documents, newest first")
+    async def items(self, principal: Principal, container: Container, uow: PgUnitOfWork,
+                    category: ListCategory, cursor: str | None = None, limit: Limit = 20) -> Page[RecordItem]:
+        return await health(container, uow.conn).citizen.entries(principal, (Category(category),), cursor=cursor,
+                                                                  limit=limit)
+
+    @get("/items/{category:str}/{item_id:uuid}", operation_id="healthItem", summary="One entry of my record")
+    async def item(self, principal: Principal, container: Container, uow: PgUnitOfWork, category: ListCategory,
+                   item_id: uuid.UUID) -> RecordItem:
+        found, _ = await health(container, uow.conn).citizen.detail(principal, item_id)
+        if found.category.value != category:
+            raise NotFound("health.item_not_found")
+        return found
+
+    @get("/shares", operation_id="healthShares", summary="My shares (active, expired, revoked)")
+    async def shares(self, principal: Principal, container: Container, uow: PgUnitOfWork) -> list[ShareOut]:
+        now = container.clock.now()
+        return [share_out(s, now) for s in await health(container, uow.conn).sharing.mine(principal)]
+
+    @post("/shares", operation_id="healthShareCreate", status_code=201,
+          summary="Share my record (or chosen categories) for 1 hour to 7 days; the code is shown once",
+          description="Send an Idempotency-Key: a retry returns the first answer (with the same code).")
+    async def create_share(self, request: Request[Any, Any, Any], principal: Principal, container: Container,
+                           uow: PgUnitOfWork, data: ShareIn) -> Response[Any]:
+        async def run() -> Response[Any]:
+            created = await health(container, uow.conn).sharing.create(
+                principal, categories=tuple(data.categories), recipient=data.recipient, hours=data.hours)
+            link = share_link(_api_base(request, container), created.code)
+            return Response(share_out(created.share, container.clock.now(), created.code, link), status_code=201)
+        return await idempotent(request, uow, f"user:{principal.id}", run)
+
+    @post("/shares/{share_id:uuid}/revoke", operation_id="healthShareRevoke", status_code=200,
+          summary="Revoke a share at once")
+    async def revoke(self, principal: Principal, container: Container, uow: PgUnitOfWork,
+                     share_id: uuid.UUID) -> ShareOut:
+        share = await health(container, uow.conn).sharing.revoke(principal, share_id)
+        return share_out(share, container.clock.now())
+
+    @get("/shares/qr", operation_id="healthShareQr", media_type="image/png",
+         summary="The QR of one of my active share codes (format=png|svg)")
+    async def qr(self, request: Request[Any, Any, Any], principal: Principal, container: Container,
+                 uow: PgUnitOfWork, code: Annotated[str, Parameter(min_length=8, max_length=20)],
+                 format: Literal["png", "svg"] = "png") -> Response[bytes]:
+        h = health(container, uow.conn)
+        patient_id = await h.policy.own(principal)
+        share = await h.sharing.shares.by_code_hash(hash_code(code))
+        if share is None or share.patient_id != patient_id or not share.active(container.clock.now()):
+            raise NotFound("health.share_not_found")
+        link = share_link(_api_base(request, container), code)
+        if format == "svg":
+            return Response(share_qr_svg(link), media_type="image/svg+xml", headers={"Cache-Control": "no-store"})
+        return Response(share_qr_png(link), media_type="image/png", headers={"Cache-Control": "no-store"})
+
+    @get("/access-log", operation_id="healthAccessLog", summary="Who read my record: who, when, what, why")
+    async def access_log(self, principal: Principal, container: Container, uow: PgUnitOfWork,
+                         cursor: str | None = None, limit: Limit = 20) -> Page[AccessOut]:
+        page = await health(container, uow.conn).history.list(principal, cursor=cursor, limit=limit)
+        return Page(items=[access_out(e) for e in page.items], next_cursor=page.next_cursor)
+
+
+class ShareRedeemController(Controller):
+    """A doctor (level-2 e-ID) or a facility (its client) presents a citizen's share code."""
+
+    path = "/health-record/shares/redeem"
+    tags = ["health-record"]
+    security = BEARER
+
+    @post("", operation_id="healthShareRedeem", status_code=200,
+          summary="Redeem a share code: read that record through /fhir/r4 within the share until it ends")
+    async def redeem(self, request: Request[Any, Any, Any], container: Container, uow: PgUnitOfWork,
+                     data: RedeemIn) -> RedeemOut:
+        share = await health(container, uow.conn).sharing.redeem(await authenticate(request), data.code)
+        root = (container.settings.public_base_url or str(request.base_url)).rstrip("/")
+        return RedeemOut(patient_id=share.patient_id, categories=list(share.categories), expires_at=share.expires_at,
+                         fhir_base=f"{root}/fhir/r4")
+
+
+class FacilityIngestController(Controller):
+    path = "/health-ingest"
+    tags = ["health-facility"]
+    security = BEARER
+    exception_handlers = {Exception: fhir_error}  # FHIR clients: errors are OperationOutcomes here too
+
+    @post("/bundles", operation_id="healthFacilityBundle", status_code=200, media_type="application/fhir+json",
+          summary="One encounter as a FHIR Bundle (transaction or collection); stored whole or not at all",
+          description="201 for a new visit, 200 for a resend (updates in place, never duplicates); 422 with an "
+                      "OperationOutcome listing every issue and nothing stored.")
+    async def bundle(self, request: Request[Any, Any, Any], container: Container,
+                     uow: PgUnitOfWork) -> Response[bytes]:
+        return await ingest(request, container, uow)
+
+
+class FacilityAdminController(Controller):
+    path = "/health-facilities"
+    tags = ["health-admin"]
+    security = BEARER
+    guards = [city_admin_guard]
+
+    @get("", operation_id="healthFacilities", summary="The facility registry (optionally one district)")
+    async def list_facilities(self, principal: Principal, container: Container, uow: PgUnitOfWork,
+                              district_id: uuid.UUID | None = None) -> list[FacilityOut]:
+        return [facility_out(f) for f in await health(container, uow.conn).registry.list(principal, district_id)]
+
+    @post("", operation_id="healthFacilityCreate", status_code=201, summary="Register a facility")
+    async def create(self, principal: Principal, container: Container, uow: PgUnitOfWork,
+                     data: FacilityIn) -> FacilityOut:
+        draft = msgspec.convert(msgspec.to_builtins(data), FacilityDraft)
+        return facility_out(await health(container, uow.conn).registry.add(principal, draft))
+
+    @put("/{facility_id:uuid}", operation_id="healthFacilityUpdate", summary="Rename, link its API client, "
+         "deactivate (the code never changes)")
+    async def update(self, principal: Principal, container: Container, uow: PgUnitOfWork, facility_id: uuid.UUID,
+                     data: FacilityIn) -> FacilityOut:
+        draft = msgspec.convert(msgspec.to_builtins(data), FacilityDraft)
+        return facility_out(await health(container, uow.conn).registry.update(principal, facility_id, draft))
