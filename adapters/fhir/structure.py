@@ -24,11 +24,10 @@ from dataclasses import dataclass, field
 from importlib import import_module
 from typing import Any
 
-import pydantic
-from fhir.resources.R4B import get_fhir_model_class
-from fhir_core.fhirabstractmodel import FHIRAbstractModel
-
 from domain.health.issues import Issue, IssueType
+
+# fhir.resources (pydantic models) is imported on first use, not at import: it costs ~0.3-0.6 s, which
+# the service's start-up (first request within 10 s) should not pay for a path that may never run.
 
 Json = dict[str, Any]
 
@@ -139,13 +138,14 @@ def _unwrap(annotation: Any) -> tuple[Any, bool]:
 class _Compiler:
     def __init__(self) -> None:
         self.specs: dict[str, Spec] = {}
+        self.by_type: dict[str, Spec] = {}
 
     def spec(self, dotted: str) -> Spec:
         found = self.specs.get(dotted)
         if found is not None:
             return found
         module, _, name = dotted.rpartition(".")
-        cls: type[FHIRAbstractModel] = getattr(import_module(module), name)
+        cls: Any = getattr(import_module(module), name)
         spec = Spec()
         self.specs[dotted] = spec  # before recursing: types refer to themselves (Extension, Identifier)
         required: list[str] = []
@@ -185,11 +185,17 @@ class _Compiler:
         return spec
 
     def resource(self, resource_type: str) -> Spec | None:
+        found = self.by_type.get(resource_type)
+        if found is not None:
+            return found
+        from fhir.resources.R4B import get_fhir_model_class
         try:
             cls = get_fhir_model_class(resource_type)
         except (KeyError, ValueError, AttributeError, ImportError):
             return None
-        return self.spec(f"{cls.__module__}.{cls.__name__}")
+        spec = self.spec(f"{cls.__module__}.{cls.__name__}")
+        self.by_type[resource_type] = spec
+        return spec
 
 
 _COMPILER = _Compiler()
@@ -203,8 +209,11 @@ class CompiledValidator:
     """Fast structural check of a Bundle (see the module docstring). Thread-safe after warm-up."""
 
     def __init__(self, resource_types: tuple[str, ...] = ()) -> None:
-        # Compile eagerly so the first request does not pay for it.
-        for t in ("Bundle", *resource_types):
+        self.resource_types = resource_types
+
+    def warm_up(self) -> None:
+        """Compile the definitions now (otherwise the first bundle pays ~0.5 s)."""
+        for t in ("Bundle", *self.resource_types):
             _COMPILER.resource(t)
 
     def validate(self, data: Any, root: str = "Bundle") -> list[Issue]:
@@ -344,6 +353,8 @@ class LibraryValidator:
         if not isinstance(data, dict) or data.get("resourceType") != root:
             return [_issue(IssueType.STRUCTURE, "health.not_a_bundle", f"the body must be a FHIR {root} resource",
                            root)]
+        import pydantic
+        from fhir.resources.R4B import get_fhir_model_class
         try:
             get_fhir_model_class(root).model_validate(data)
         except pydantic.ValidationError as exc:
