@@ -237,6 +237,7 @@ class FacilityIngestController(Controller):
     exception_handlers = {Exception: fhir_error}  # FHIR clients: errors are OperationOutcomes here too
 
     @post("/bundles", operation_id="healthFacilityBundle", status_code=200, media_type="application/fhir+json",
+          include_in_schema=False,  # a FHIR endpoint: documented in docs/health-api.md and /fhir/r4/metadata
           summary="One encounter as a FHIR Bundle (transaction or collection); stored whole or not at all",
           description="201 for a new visit, 200 for a resend (updates in place, never duplicates); 422 with an "
                       "OperationOutcome listing every issue and nothing stored.")

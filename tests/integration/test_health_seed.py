@@ -26,7 +26,7 @@ def test_seed_twice_is_the_same_record(clean_db: str) -> None:
             assert counts[2] == sent
             assert counts[3] > sent * 5
             async with conn.transaction():
-                await seed_health(conn, pii, years=2)
+                assert await seed_health(conn, pii, years=2) == 0  # already there: nothing resent
             again = [await conn.fetchval(f"SELECT count(*) FROM {t}")
                      for t in ("health_facilities", "health_patients", "health_encounters", "health_resources")]
             assert again == counts

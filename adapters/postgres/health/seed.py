@@ -1,6 +1,6 @@
 """Demo data of the health record: a handful of Hanoi facilities and a few years of visits for the
 demo citizens of the VNeID stand-in, ingested through the real use case (so they look exactly like
-facility data). Idempotent: a second run resends identical bundles, which change nothing.
+facility data). Idempotent: a record already seeded is skipped.
 
 Wired by ``adapters/postgres/seed.py::seed_demo`` (one call, with the PII protector).
 """
@@ -71,7 +71,11 @@ async def seed_health(conn: Any, pii: PiiProtector, *, years: int = 3) -> int:
                                    notifier=PgNotifier(conn, clock), clock=clock)
     sent = 0
     for n, (pid, family, given, gender, born) in enumerate(DEMO_PATIENTS):
-        await patients.enrol(pid)  # the population data: a record exists before the first login
+        patient_id = await patients.enrol(pid)  # the population data: a record exists before the first login
+        # Seeding runs at every start of the embedded default: a record already seeded is left alone
+        # (resending would change nothing, but costs start-up time).
+        if await conn.fetchval("SELECT EXISTS (SELECT 1 FROM health_encounters WHERE patient_id = $1)", patient_id):
+            continue
         for bundle in demo_history(pid, family, given, gender, born, years=years, seed=100 + n):
             code = bundle["entry"][1]["resource"]["serviceProvider"]["identifier"]["value"]
             await ingest.execute(principals[code], bundle)
