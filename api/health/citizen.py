@@ -1,123 +1,42 @@
 """The citizen's health record in the app (``/api/v1/health-record``; ``/health/*`` are the platform's
-probes): timeline, lists per category, visit detail, shares with their QR, the access log.
-Level-2 e-ID. Also: redeeming a share code (doctors with e-ID, facilities with their client), the
-facilities' JSON ingestion endpoint and the city admins' facility registry."""
+probes): timeline, lists per category, visit detail, shares with their QR, the access log (level-2
+e-ID); and redeeming a share code (doctors with e-ID, facilities with their client)."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
-import msgspec
-from litestar import Controller, Request, Response, get, post, put
+from litestar import Controller, Request, Response, get, post
 from litestar.params import Parameter
-from msgspec import Meta
 
 from adapters.postgres.uow import PgUnitOfWork
 from adapters.sharecode.qr import share_link, share_qr_png, share_qr_svg
 from api.health import texts  # noqa: F401 - registers the error texts
-from api.health.fhir import fhir_error, ingest
+from api.health.schemas import (
+    AccessOut,
+    ListCategory,
+    RecordOut,
+    RedeemIn,
+    RedeemOut,
+    ShareIn,
+    ShareOut,
+    VisitOut,
+    access_out,
+    share_out,
+)
 from api.health.wiring import health
-from api.identity.auth import authenticate, city_admin_guard, level2_guard
+from api.identity.auth import authenticate, level2_guard
 from api.platform.container import Container
 from api.platform.idempotency import idempotent
 from domain.errors import NotFound
-from domain.health.facilities import FacilityDraft
-from domain.health.model import AccessEntry, Category, Facility, FacilityLevel, RecordItem, Share
+from domain.health.model import Category, RecordItem
 from domain.health.sharing import hash_code
 from domain.identity.principal import Principal
 from domain.shared.paging import MAX_LIMIT, Page
 
 BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
 Limit = Annotated[int, Parameter(ge=1, le=MAX_LIMIT)]
-ListCategory = Literal["problems", "medications", "immunizations", "labs", "vitals", "allergies", "procedures",
-                       "referrals", "appointments", "documents"]
-
-
-class RecordOut(msgspec.Struct, kw_only=True):
-    patient_id: uuid.UUID
-    fhir_base: str
-
-
-class VisitOut(msgspec.Struct, kw_only=True):
-    visit: RecordItem
-    entries: list[RecordItem]
-
-
-class ShareIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    # Empty: the whole record.
-    categories: Annotated[list[Category], Meta(max_length=11)] = msgspec.field(default_factory=list)
-    recipient: Annotated[str, Meta(min_length=1, max_length=200)]
-    hours: Annotated[int, Meta(ge=1, le=168)] = 24
-
-
-class ShareOut(msgspec.Struct, kw_only=True, omit_defaults=True):
-    id: uuid.UUID
-    categories: list[Category]
-    recipient: str
-    created_at: datetime
-    expires_at: datetime
-    revoked_at: datetime | None = None
-    active: bool
-    # Only in the answer that creates the share: the code is never stored in clear.
-    code: str | None = None
-    link: str | None = None
-
-
-class RedeemIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    code: Annotated[str, Meta(min_length=8, max_length=20)]
-
-
-class RedeemOut(msgspec.Struct, kw_only=True):
-    patient_id: uuid.UUID
-    categories: list[Category]
-    expires_at: datetime
-    fhir_base: str
-
-
-class AccessOut(msgspec.Struct, kw_only=True):
-    id: uuid.UUID
-    at: datetime
-    reader_kind: str
-    reader_name: str
-    action: str
-    what: str
-    why: str
-
-
-class FacilityIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    code: Annotated[str, Meta(pattern=r"^[0-9A-Z]{3,10}$")]
-    name: Annotated[str, Meta(min_length=1, max_length=200)]
-    level: FacilityLevel
-    district_id: uuid.UUID | None = None
-    client_id: uuid.UUID | None = None
-    active: bool = True
-
-
-class FacilityOut(msgspec.Struct, kw_only=True):
-    id: uuid.UUID
-    code: str
-    name: str
-    level: FacilityLevel
-    district_id: uuid.UUID | None
-    client_id: uuid.UUID | None
-    active: bool
-
-
-def share_out(s: Share, now: datetime, code: str | None = None, link: str | None = None) -> ShareOut:
-    return ShareOut(id=s.id, categories=list(s.categories), recipient=s.recipient, created_at=s.created_at,
-                    expires_at=s.expires_at, revoked_at=s.revoked_at, active=s.active(now), code=code, link=link)
-
-
-def access_out(e: AccessEntry) -> AccessOut:
-    return AccessOut(id=e.id, at=e.at, reader_kind=e.reader_kind.value, reader_name=e.reader_name, action=e.action,
-                     what=e.what, why=e.why)
-
-
-def facility_out(f: Facility) -> FacilityOut:
-    return FacilityOut(id=f.id, code=f.code, name=f.name, level=f.level, district_id=f.district_id,
-                       client_id=f.client_id, active=f.active)
 
 
 def _api_base(request: Request[Any, Any, Any], container: Container) -> str:
@@ -228,44 +147,3 @@ class ShareRedeemController(Controller):
         root = (container.settings.public_base_url or str(request.base_url)).rstrip("/")
         return RedeemOut(patient_id=share.patient_id, categories=list(share.categories), expires_at=share.expires_at,
                          fhir_base=f"{root}/fhir/r4")
-
-
-class FacilityIngestController(Controller):
-    path = "/health-ingest"
-    tags = ["health-facility"]
-    security = BEARER
-    exception_handlers = {Exception: fhir_error}  # FHIR clients: errors are OperationOutcomes here too
-
-    @post("/bundles", operation_id="healthFacilityBundle", status_code=200, media_type="application/fhir+json",
-          include_in_schema=False,  # a FHIR endpoint: documented in docs/health-api.md and /fhir/r4/metadata
-          summary="One encounter as a FHIR Bundle (transaction or collection); stored whole or not at all",
-          description="201 for a new visit, 200 for a resend (updates in place, never duplicates); 422 with an "
-                      "OperationOutcome listing every issue and nothing stored.")
-    async def bundle(self, request: Request[Any, Any, Any], container: Container,
-                     uow: PgUnitOfWork) -> Response[bytes]:
-        return await ingest(request, container, uow)
-
-
-class FacilityAdminController(Controller):
-    path = "/health-facilities"
-    tags = ["health-admin"]
-    security = BEARER
-    guards = [city_admin_guard]
-
-    @get("", operation_id="healthFacilities", summary="The facility registry (optionally one district)")
-    async def list_facilities(self, principal: Principal, container: Container, uow: PgUnitOfWork,
-                              district_id: uuid.UUID | None = None) -> list[FacilityOut]:
-        return [facility_out(f) for f in await health(container, uow.conn).registry.list(principal, district_id)]
-
-    @post("", operation_id="healthFacilityCreate", status_code=201, summary="Register a facility")
-    async def create(self, principal: Principal, container: Container, uow: PgUnitOfWork,
-                     data: FacilityIn) -> FacilityOut:
-        draft = msgspec.convert(msgspec.to_builtins(data), FacilityDraft)
-        return facility_out(await health(container, uow.conn).registry.add(principal, draft))
-
-    @put("/{facility_id:uuid}", operation_id="healthFacilityUpdate", summary="Rename, link its API client, "
-         "deactivate (the code never changes)")
-    async def update(self, principal: Principal, container: Container, uow: PgUnitOfWork, facility_id: uuid.UUID,
-                     data: FacilityIn) -> FacilityOut:
-        draft = msgspec.convert(msgspec.to_builtins(data), FacilityDraft)
-        return facility_out(await health(container, uow.conn).registry.update(principal, facility_id, draft))

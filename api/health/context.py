@@ -7,26 +7,20 @@ from typing import Any
 
 import asyncpg
 
-from adapters.postgres.health.insurance import PgInsuranceQueue
 from adapters.postgres.health.seed import seed_health
 from adapters.postgres.uow import PgUnitOfWork
-from api.health.citizen import (
-    FacilityAdminController,
-    FacilityIngestController,
-    HealthRecordController,
-    ShareRedeemController,
-)
+from api.health.admin import FacilityAdminController
+from api.health.citizen import HealthRecordController, ShareRedeemController
+from api.health.facility import FacilityIngestController
 from api.health.fhir import fhir_router
-from api.health.wiring import HealthServices, build_health, health
+from api.health.jobs import sync_insurance
+from api.health.wiring import build_health, health
 from api.identity.wiring import build_pii
 from api.platform.container import Container
 from api.platform.context import Context, Job
 from api.platform.settings import Settings
 from domain.errors import NotFound
-from domain.health.insurance import SyncToSocialInsurance
 from domain.identity.principal import Principal
-
-BATCH = 100
 
 
 async def _export(container: Container, uow: PgUnitOfWork, principal: Principal) -> dict[str, Any]:
@@ -46,13 +40,6 @@ def msgspec_builtins(value: object) -> Any:
 
 async def _seed(conn: asyncpg.Connection[Any], settings: Settings) -> None:
     await seed_health(conn, build_pii(settings))
-
-
-async def sync_insurance(container: Container) -> bool:
-    services = container.get(HealthServices)
-    sent, failed = await SyncToSocialInsurance(PgInsuranceQueue(container.pool), services.insurance,
-                                               container.clock).run_once(BATCH)
-    return sent + failed >= BATCH
 
 
 HEALTH = Context(
