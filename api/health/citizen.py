@@ -11,7 +11,6 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import Parameter
 
 from adapters.postgres.uow import PgUnitOfWork
-from adapters.sharecode.qr import share_link, share_qr_png, share_qr_svg
 from api.health import texts  # noqa: F401 - registers the error texts
 from api.health.schemas import (
     AccessOut,
@@ -41,6 +40,11 @@ Limit = Annotated[int, Parameter(ge=1, le=MAX_LIMIT)]
 
 def _api_base(request: Request[Any, Any, Any], container: Container) -> str:
     return (container.settings.public_base_url or str(request.base_url)).rstrip("/") + "/api/v1"
+
+
+def _share_link(base: str, code: str) -> str:
+    from adapters.sharecode.qr import share_link
+    return share_link(base, code)
 
 
 class HealthRecordController(Controller):
@@ -99,7 +103,7 @@ class HealthRecordController(Controller):
         async def run() -> Response[Any]:
             created = await health(container, uow.conn).sharing.create(
                 principal, categories=tuple(data.categories), recipient=data.recipient, hours=data.hours)
-            link = share_link(_api_base(request, container), created.code)
+            link = _share_link(_api_base(request, container), created.code)
             return Response(share_out(created.share, container.clock.now(), created.code, link), status_code=201)
         return await idempotent(request, uow, f"user:{principal.id}", run)
 
@@ -120,6 +124,8 @@ class HealthRecordController(Controller):
         share = await h.sharing.shares.by_code_hash(hash_code(code))
         if share is None or share.patient_id != patient_id or not share.active(container.clock.now()):
             raise NotFound("health.share_not_found")
+        # qrcode (and Pillow) load on the first QR, not at start-up.
+        from adapters.sharecode.qr import share_link, share_qr_png, share_qr_svg
         link = share_link(_api_base(request, container), code)
         if format == "svg":
             return Response(share_qr_svg(link), media_type="image/svg+xml", headers={"Cache-Control": "no-store"})

@@ -7,7 +7,6 @@ from typing import Any
 
 import asyncpg
 
-from adapters.postgres.health.seed import seed_health
 from adapters.postgres.uow import PgUnitOfWork
 from api.health.admin import FacilityAdminController
 from api.health.citizen import HealthRecordController, ShareRedeemController
@@ -39,6 +38,7 @@ def msgspec_builtins(value: object) -> Any:
 
 
 async def _seed(conn: asyncpg.Connection[Any], settings: Settings) -> None:
+    from adapters.postgres.health.seed import seed_health  # demo data: loaded only when seeding
     await seed_health(conn, build_pii(settings))
 
 
