@@ -6,10 +6,9 @@ from typing import Any
 
 from litestar import Controller, Request, Response, post
 
-from adapters.postgres.uow import PgUnitOfWork
 from api.health.citizen import BEARER
 from api.health.fhir import fhir_error, ingest
-from api.platform.container import Container
+from api.platform.deps import AppContainer, UnitOfWork
 
 
 class FacilityIngestController(Controller):
@@ -23,6 +22,6 @@ class FacilityIngestController(Controller):
           summary="One encounter as a FHIR Bundle (transaction or collection); stored whole or not at all",
           description="201 for a new visit, 200 for a resend (updates in place, never duplicates); 422 with an "
                       "OperationOutcome listing every issue and nothing stored.")
-    async def bundle(self, request: Request[Any, Any, Any], container: Container,
-                     uow: PgUnitOfWork) -> Response[bytes]:
+    async def bundle(self, request: Request[Any, Any, Any], container: AppContainer,
+                     uow: UnitOfWork) -> Response[bytes]:
         return await ingest(request, container, uow)

@@ -13,6 +13,7 @@ from typing import Any
 import msgspec
 from litestar import Controller, Request, Response, Router, get, post
 from litestar.exceptions import HTTPException
+from litestar.params import FromPath
 
 from adapters.fhir.output import (
     MEDIA_TYPE,
@@ -28,6 +29,7 @@ from api.health import texts  # noqa: F401 - registers the error texts
 from api.health.wiring import health
 from api.identity.auth import authenticate
 from api.platform.container import Container
+from api.platform.deps import AppContainer, UnitOfWork
 from api.platform.problems import ProblemError, handle_exception
 from domain.errors import InvalidInput, NotFound
 from domain.health.issues import BundleRejected
@@ -128,22 +130,22 @@ class FhirController(Controller):
 
     @get("/Patient/{patient_id:uuid}", operation_id="fhirPatientRead", media_type=MEDIA_TYPE,
          summary="The patient (patient-bound for citizens; within a share or treatment otherwise)")
-    async def patient(self, request: Request[Any, Any, Any], container: Container, uow: PgUnitOfWork,
-                      patient_id: uuid.UUID) -> Response[bytes]:
+    async def patient(self, request: Request[Any, Any, Any], container: AppContainer, uow: UnitOfWork,
+                      patient_id: FromPath[uuid.UUID]) -> Response[bytes]:
         found = await health(container, uow.conn).fhir.patient(await caller(request), patient_id)
         return fhir(found.resource, headers={"ETag": f'W/"{found.version_id}"'})
 
     @get("/Patient/{patient_id:uuid}/$summary", operation_id="fhirPatientSummary", media_type=MEDIA_TYPE,
          summary="International Patient Summary document (Composition LOINC 60591-5)")
-    async def summary(self, request: Request[Any, Any, Any], container: Container, uow: PgUnitOfWork,
-                      patient_id: uuid.UUID) -> Response[bytes]:
+    async def summary(self, request: Request[Any, Any, Any], container: AppContainer, uow: UnitOfWork,
+                      patient_id: FromPath[uuid.UUID]) -> Response[bytes]:
         data = await health(container, uow.conn).fhir.summary(await caller(request), patient_id)
         return fhir(ips_document(base_url(request), data, container.clock.now()))
 
     @get("/{resource_type:str}/{resource_id:uuid}", operation_id="fhirRead", media_type=MEDIA_TYPE,
          summary="Read one resource")
-    async def read(self, request: Request[Any, Any, Any], container: Container, uow: PgUnitOfWork,
-                   resource_type: str, resource_id: uuid.UUID) -> Response[bytes]:
+    async def read(self, request: Request[Any, Any, Any], container: AppContainer, uow: UnitOfWork,
+                   resource_type: FromPath[str], resource_id: FromPath[uuid.UUID]) -> Response[bytes]:
         if resource_type not in SEARCH_PARAMS:
             raise NotFound("health.resource_not_found")
         found = await health(container, uow.conn).fhir.read(await caller(request), resource_type, resource_id)
@@ -152,8 +154,8 @@ class FhirController(Controller):
 
     @get("/{resource_type:str}", operation_id="fhirSearch", media_type=MEDIA_TYPE,
          summary="Search by patient (+ category, code, date, clinical-status, intent, status)")
-    async def search(self, request: Request[Any, Any, Any], container: Container, uow: PgUnitOfWork,
-                     resource_type: str) -> Response[bytes]:
+    async def search(self, request: Request[Any, Any, Any], container: AppContainer, uow: UnitOfWork,
+                     resource_type: FromPath[str]) -> Response[bytes]:
         q, params = parse_search(resource_type, request)
         result = await health(container, uow.conn).fhir.search(await caller(request), q)
         return fhir(search_bundle(base_url(request), resource_type, params, result.total, result.resources,
@@ -161,14 +163,14 @@ class FhirController(Controller):
 
     @post("/", operation_id="fhirTransaction", media_type=MEDIA_TYPE, status_code=200,
           summary="Facilities: one encounter as a transaction Bundle (stored whole or not at all)")
-    async def transaction(self, request: Request[Any, Any, Any], container: Container,
-                          uow: PgUnitOfWork) -> Response[bytes]:
+    async def transaction(self, request: Request[Any, Any, Any], container: AppContainer,
+                          uow: UnitOfWork) -> Response[bytes]:
         return await ingest(request, container, uow)
 
     @post("/Bundle/$validate", operation_id="fhirValidate", media_type=MEDIA_TYPE, status_code=200,
           summary="Facilities: check a bundle without storing it (fhir.resources + our rules)")
-    async def validate(self, request: Request[Any, Any, Any], container: Container,
-                       uow: PgUnitOfWork) -> Response[bytes]:
+    async def validate(self, request: Request[Any, Any, Any], container: AppContainer,
+                       uow: UnitOfWork) -> Response[bytes]:
         bundle = await fhir_body(request)
         issues = await health(container, uow.conn).validate.execute(await caller(request), bundle)
         if issues:
