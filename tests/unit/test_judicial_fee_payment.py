@@ -4,10 +4,14 @@ refunded / lapsed on the payments handler's calls, idempotent, never downgraded.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import uuid
 
 import msgspec
+import pytest
 
+from domain.errors import Conflict
+from domain.identity.principal import StaffRole
 from domain.judicial.fee_payment import (
     PURPOSE,
     FeePaidHandler,
@@ -16,8 +20,14 @@ from domain.judicial.fee_payment import (
     OpenFeePayment,
     may_issue,
 )
+from domain.judicial.model import Address, Delivery, Status
+from domain.judicial.usecases import citizen as c
+from domain.judicial.usecases import staff as s
 from domain.payments.intents import CreatePaymentIntent
 from domain.payments.model import IntentStatus, Refund, RefundStatus
+from tests.support.judicial import World, applicant, history
+from tests.support.judicial import citizen as new_citizen
+from tests.support.judicial import staff as new_staff
 from tests.support.payments import FakeDb, FakeIntents, FakeProvider, FakeProviders, FixedClock
 
 
@@ -119,3 +129,59 @@ def test_refunds_partial_keeps_paid_full_marks_refunded() -> None:
     asyncio.run(handler.on_refunded(full, msgspec.structs.replace(refund, amount=20_000), full=True))
     assert (fees.rows[rid].status, fees.rows[rid].refunded_amount) == (FeeStatus.REFUNDED, 30_000)
     assert not may_issue(30_000, fees.rows[rid])
+
+
+# --- wired into the judicial use cases (Deps.fee_payments / Deps.open_fee_payment) ---------------
+
+
+def test_submit_with_postage_opens_one_intent_and_issue_waits_for_payment() -> None:
+    async def go() -> None:
+        w = World()
+        db, fees = FakeDb(), FakeFees()
+        create = CreatePaymentIntent(FakeIntents(db), FakeProviders(FakeProvider()), w.clock,
+                                     default_provider="fake")
+        deps = dataclasses.replace(w.deps, fee_payments=fees, open_fee_payment=OpenFeePayment(create, fees, w.clock))
+        me = new_citizen()
+        d = await c.StartDraft(deps).execute(me, c.DraftInput(
+            purpose="Xin việc", applicant=applicant(), residence_history=history(), delivery=Delivery.POST,
+            postal_address=Address(text="Số 1 Tràng Tiền, Hà Nội", province_code="01")))
+        r = await c.Submit(deps).execute(me, d.id, accepted_amount_due=30_000)
+        [intent] = db.intents.values()
+        assert (intent.object_id, intent.amount, intent.owner_id) == (str(r.id), 30_000, me.id)
+        assert fees.rows[r.id].status is FeeStatus.PENDING
+        assert r.authority_unit_id is not None
+        boss = new_staff(r.authority_unit_id, StaffRole.HANDLER, StaffRole.SUPERVISOR)
+        for step in (s.Receive, s.StartVerification, s.Approve):
+            r = await step(deps).execute(boss, r.id)
+        with pytest.raises(Conflict) as e:
+            await s.Issue(deps).execute(boss, r.id)
+        assert e.value.code == "judicial.fee_unpaid"
+        assert e.value.params == {"amount_due": 30_000}
+        await FeePaidHandler(fees, w.clock).on_paid(
+            msgspec.structs.replace(intent, status=IntentStatus.SUCCEEDED, paid_at=w.clock.now()))
+        r, _ = await s.Issue(deps).execute(boss, r.id)
+        assert r.status is Status.ISSUED
+
+    asyncio.run(go())
+
+
+def test_nothing_owed_submit_creates_no_intent_and_issue_does_not_wait() -> None:
+    async def go() -> None:
+        w = World()
+        db, fees = FakeDb(), FakeFees()
+        create = CreatePaymentIntent(FakeIntents(db), FakeProviders(FakeProvider()), w.clock,
+                                     default_provider="fake")
+        deps = dataclasses.replace(w.deps, fee_payments=fees, open_fee_payment=OpenFeePayment(create, fees, w.clock))
+        me = new_citizen()
+        d = await c.StartDraft(deps).execute(me, c.DraftInput(purpose="Xin việc", applicant=applicant(),
+                                                                residence_history=history()))
+        r = await c.Submit(deps).execute(me, d.id, accepted_amount_due=0)
+        assert db.intents == {}
+        assert r.authority_unit_id is not None
+        boss = new_staff(r.authority_unit_id, StaffRole.HANDLER, StaffRole.SUPERVISOR)
+        for step in (s.Receive, s.StartVerification, s.Approve):
+            r = await step(deps).execute(boss, r.id)
+        r, _ = await s.Issue(deps).execute(boss, r.id)
+        assert r.status is Status.ISSUED
+
+    asyncio.run(go())
