@@ -17,6 +17,7 @@ import uuid
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 
 import asyncpg
 import msgspec
@@ -26,8 +27,13 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 
 from adapters.postgres.feedback.queries import PgFeedbackQueries
+from adapters.postgres.judicial.repositories import PgRequests
+from adapters.postgres.pool import create_pool as create_service_pool
+from adapters.signing.pii import AesPiiProtector, load_or_create_master_key
 from api.feedback.common import page
+from api.judicial.schemas import request_out
 from domain.feedback.model import ReportSummary
+from domain.judicial.ports import QueueFilter
 from domain.shared.paging import Page
 
 # `units.code` carries a unique index (migrations/0001_foundation.sql); D002 is seeded by `thudo seed`.
@@ -35,6 +41,7 @@ UNIT_QUERY = "SELECT id, code, name_vi FROM units WHERE code = $1"
 FLOOR_PATH = "/units/D002"
 FLOOR_TX_PATH = "/units-in-transaction/D002"
 MY_REPORTS_QUERY_PATH = "/reports-of/{reporter_id}?limit=20"
+JUDICIAL_QUEUE_QUERY_PATH = "/judicial-queue-of/{unit_id}?limit=20"
 PLAIN_PATH = "/plain"
 POOL_MAX = 10  # the service's DB_POOL_MAX default, so both sides get the same number of connections
 
@@ -74,24 +81,46 @@ async def reports_of(reporter_id: FromPath[uuid.UUID], state: State, limit: From
     return page(rows, limit)
 
 
+@get("/judicial-queue-of/{unit_id:uuid}")
+async def judicial_queue_of(unit_id: FromPath[uuid.UUID], state: State,
+                            limit: FromQuery[int] = 20) -> dict[str, object]:
+    """Reference, not the floor: exactly the SQL and rows of ``GET /api/v1/staff/judicial/requests``
+    (the service's adapter: one query in BEGIN … COMMIT, applicants' id numbers decrypted, the same
+    JSON shape), without auth, middleware, idempotency or logging. On a pool built like the service's
+    (JSON codecs, no reset query on release), because the adapter needs the codecs. Needs the
+    service's ``DATA_DIR`` (its PII key)."""
+    if state.get("pii") is None:
+        keys = Path(state.get("data_dir") or os.environ["DATA_DIR"]) / "keys"
+        state.pii = AesPiiProtector(load_or_create_master_key("", keys, allow_generate=True))
+    now = datetime.now(UTC)
+    async with state.service_pool.acquire() as conn, conn.transaction():
+        got = await PgRequests(conn, state.pii).queue(QueueFilter(authority_unit_ids=frozenset({unit_id})), now,
+                                                      None, limit)
+    return {"items": [request_out(r, now) for r in got.items], "next_cursor": got.next_cursor}
+
+
 @get(PLAIN_PATH)
 async def plain() -> dict[str, str]:
     """No database at all: what the server + framework alone cost (used by the server comparison)."""
     return {"status": "ok"}
 
 
-def create_app(dsn: str | None = None) -> Litestar:
+def create_app(dsn: str | None = None, data_dir: str | None = None) -> Litestar:
     dsn = dsn or os.environ["DATABASE_URL"]
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncGenerator[None, None]:
         app.state.pool = await asyncpg.create_pool(dsn, min_size=2, max_size=POOL_MAX)
+        app.state.data_dir = data_dir
+        app.state.service_pool = await create_service_pool(dsn, min_size=2, max_size=POOL_MAX)
         try:
             yield
         finally:
             await app.state.pool.close()
+            await app.state.service_pool.close()
 
-    return Litestar(route_handlers=[unit, unit_in_transaction, reports_of, plain], lifespan=[lifespan], debug=False)
+    handlers = [unit, unit_in_transaction, reports_of, judicial_queue_of, plain]
+    return Litestar(route_handlers=handlers, lifespan=[lifespan], debug=False)
 
 
 def serve(server: str, host: str, port: int) -> None:

@@ -198,7 +198,7 @@ def run(opts: argparse.Namespace, scenarios: Sequence[Scenario], database_url: s
         sink, ACCESS_LOG.sink = ACCESS_LOG.sink, lambda _data: None
         try:
             # uvloop: the event loop granian serves the app with in production.
-            rows = uvloop.run(measure(create_floor_app(db), create_app(settings), targets, references, floor_spec,
+            rows = uvloop.run(measure(create_floor_app(db, tmp), create_app(settings), targets, references, floor_spec,
                                       requests=opts.requests, rounds=opts.rounds, concurrency=opts.concurrency))
         finally:
             ACCESS_LOG.sink = sink

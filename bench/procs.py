@@ -86,10 +86,12 @@ def running(name: str, launch: Launch) -> Iterator[ServerProcess]:
         server.stop()
 
 
-def floor_app(database_url: str, server: str = "granian") -> Launch:
+def floor_app(database_url: str, server: str = "granian", data_dir: Path | None = None) -> Launch:
+    """``data_dir``: the service's DATA_DIR, for references that decrypt what the service encrypted."""
     port = free_port()
     argv = [sys.executable, "-m", "bench.floor_app", "--server", server, "--port", str(port)]
-    return Launch(argv, {"DATABASE_URL": database_url}, port, FLOOR_PATH)
+    env = {"DATABASE_URL": database_url, **({"DATA_DIR": str(data_dir)} if data_dir else {})}
+    return Launch(argv, env, port, FLOOR_PATH)
 
 
 def service(database_url: str, data_dir: Path, extra_env: Mapping[str, str] | None = None) -> Launch:

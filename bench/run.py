@@ -223,7 +223,7 @@ def run(opts: Options, scenarios: Sequence[Scenario], *, output: Path = report.D
         data_dir = Path(tmp)
         pg = asyncio.run(postgres_version(db))
         load_before = report.load_average()
-        with procs.running("floor app", procs.floor_app(db)) as floor, \
+        with procs.running("floor app", procs.floor_app(db, data_dir=data_dir)) as floor, \
                 procs.running("service", procs.service(db, data_dir, service_env)) as service:
             result = measure(opts, floor.base_url, service.base_url, db, data_dir, scenarios, references)
             if any(m.errors or m.failure or (m.open and m.open.errors) for m in result.scenarios):
@@ -267,9 +267,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise SystemExit("wrk not found (Debian: apt-get install wrk)")
     opts = Options(args.duration, args.connections, args.threads, args.warmup, wrk, args.rounds)
     env = dict(kv.split("=", 1) for kv in args.service_env)
-    result = run(opts, select(args.scenarios), output=args.output, database_url=args.database_url,
-                 service_env=env, servers=args.servers, json_path=args.json,
-                 references=() if args.no_references else REFERENCES)
+    chosen = select(args.scenarios)
+    names = {s.name for s in chosen}
+    # A reference that explains one scenario only runs with it (it may read what that scenario made).
+    references = [] if args.no_references else [r for r in REFERENCES if not r.explains or r.explains in names]
+    result = run(opts, chosen, output=args.output, database_url=args.database_url,
+                 service_env=env, servers=args.servers, json_path=args.json, references=references)
     for m in result.scenarios:
         if m.reference:
             continue

@@ -18,8 +18,8 @@ from typing import Any, Literal
 
 import msgspec
 
-from bench import setup_feedback
-from bench.floor_app import FLOOR_PATH, FLOOR_TX_PATH, MY_REPORTS_QUERY_PATH
+from bench import judicial_setup, setup_feedback
+from bench.floor_app import FLOOR_PATH, FLOOR_TX_PATH, JUDICIAL_QUEUE_QUERY_PATH, MY_REPORTS_QUERY_PATH
 
 Headers = Mapping[str, str] | Sequence[Mapping[str, str]]
 Setup = Callable[["BenchContext"], Headers | Awaitable[Headers]]
@@ -60,6 +60,7 @@ class Scenario:
     idempotent: bool | None = None  # send a unique Idempotency-Key; default: for POST
     body_variants: int = 64
     note: str = ""
+    explains: str = ""  # references only: the scenario whose same work this is (runs only with it)
 
     @property
     def target_ratio(self) -> float:
@@ -104,7 +105,13 @@ REFERENCES = [
              note="reference: the floor's query inside BEGIN … COMMIT (3 round trips instead of 1)"),
     Scenario("floor.my_reports_query", "read", "GET", MY_REPORTS_QUERY_PATH, setup=setup_feedback.busiest_reporter,
              note="reference: the floor app running exactly the query and page of feedback.my_reports "
-                  "(20 of ≥ 21 reports) — no auth, middleware, unit of work or logging"),
+                  "(20 of ≥ 21 reports) — no auth, middleware, unit of work or logging",
+             explains="feedback.my_reports"),
+    Scenario("floor.judicial_queue_query", "read", "GET", JUDICIAL_QUEUE_QUERY_PATH,
+             setup=judicial_setup.authority_unit,
+             note="reference: the floor app running exactly the SQL and rows of judicial.queue (one query in "
+                  "BEGIN … COMMIT, id numbers decrypted, same JSON) — no auth, middleware or logging",
+             explains="judicial.queue"),
 ]
 
 SCENARIOS: list[Scenario] = [
@@ -122,6 +129,14 @@ SCENARIOS: list[Scenario] = [
     Scenario("feedback.my_reports", "read", "GET", "/api/v1/feedback/reports?limit=20",
              setup=setup_feedback.my_reports_setup,
              note="auth + one index range scan (reporter_id, id DESC) for a page of 20 of 30 reports"),
+    Scenario("judicial.draft", "write", "POST", judicial_setup.REQUESTS, body=judicial_setup.draft_body,
+             setup=judicial_setup.draft_setup,
+             note="request a judicial record certificate (Mẫu 03 for oneself): auth (level 2) + validation + "
+                  "pre-fill from the population stand-in + residence rules + insert request and first step + "
+                  "idempotency row, one transaction"),
+    Scenario("judicial.queue", "read", "GET", judicial_setup.QUEUE_PATH, setup=judicial_setup.queue_setup,
+             note="the authority's staff queue: auth + role check + one index scan (authority, status, due_at) "
+                  "for a page of 20 of 30 requests, id numbers decrypted, in one transaction"),
     # Contexts append theirs here (bench/README.md, "Adding a scenario").
 ]
 

@@ -234,6 +234,8 @@ i18n.register({
                               "en": "Cannot {action} a request whose status is {status}"},
     "judicial.fee_changed": {"vi": "Lệ phí đã thay đổi: số tiền phải nộp là {amount_due} đồng",
                              "en": "The fee changed: the amount due is {amount_due} VND"},
+    "judicial.fee_unpaid": {"vi": "Người yêu cầu chưa nộp {amount_due} đồng còn phải nộp",
+                            "en": "The requester has not yet paid the {amount_due} VND still owed"},
     "judicial.role_required": {"vi": "Cần vai trò {role}", "en": "The {role} role is required"},
     "judicial.staff_only": {"vi": "Chỉ dành cho cán bộ cơ quan cấp phiếu",
                             "en": "Only for staff of the issuing authority"},

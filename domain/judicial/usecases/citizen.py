@@ -179,8 +179,12 @@ class Submit(UseCase):
         submitted = replace(request, status=Status.SUBMITTED, fee=fee, authority_unit_id=authority.unit_id,
                             authority_code=authority.code, deadline_kind=kind, deadline_reasons=reasons,
                             due_at=deadlines.due_at(self.d.calendar, now, kind), submitted_at=now)
-        return await self.move(request, submitted, principal,
-                               data={"amount_due": fee.amount_due, "authority": authority.code})
+        moved = await self.move(request, submitted, principal,
+                                data={"amount_due": fee.amount_due, "authority": authority.code})
+        if self.d.open_fee_payment is not None:  # one intent for amount_due, same unit of work
+            await self.d.open_fee_payment.execute(request_id=moved.id, ref=moved.ref, owner_id=principal.id,
+                                                  amount_due=fee.amount_due)
+        return moved
 
 
 class Withdraw(UseCase):

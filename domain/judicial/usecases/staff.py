@@ -15,6 +15,7 @@ import msgspec
 from domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from domain.identity.principal import Principal, StaffRole
 from domain.judicial import deadlines, states
+from domain.judicial.fee_payment import may_issue
 from domain.judicial.model import (
     Certificate,
     CertificateContent,
@@ -124,6 +125,9 @@ class Issue(UseCase):
     async def execute(self, principal: Principal, request_id: uuid.UUID) -> tuple[Request, Certificate]:
         request = await self.staff_request(principal, request_id, *SUPERVISOR)
         status = states.transition(Action.ISSUE, request.status)
+        owed = request.fee.amount_due if request.fee else 0
+        if self.d.fee_payments is not None and not may_issue(owed, await self.d.fee_payments.get(request.id)):
+            raise Conflict("judicial.fee_unpaid", amount_due=owed)
         now = self.d.clock.now()
         authority = self.d.authorities.by_unit(request.authority_unit_id or uuid.UUID(int=0))
         assert authority is not None
