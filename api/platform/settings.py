@@ -180,6 +180,25 @@ SETTINGS: dict[str, Spec] = {
     "open311_requests_per_minute": Spec("OPEN311_REQUESTS_PER_MINUTE", _positive_int, "300",
                                         "Open311 calls per partner api_key (or per client IP without one) per "
                                         "minute."),
+    # --- transit (docs/api-guide-transit.md, docs/transit-qr.md) ---
+    "transit_keys_dir": Spec("TRANSIT_KEYS_DIR", str, "",
+                             "Directory of the transit issuer's P-256 keys (<kid>.pem + <kid>.json window) that "
+                             "sign pass credentials, paper tickets and deny lists. Empty: DATA_DIR/keys/transit, "
+                             "generated in development; required in production."),
+    "transit_staff_unit": Spec("TRANSIT_STAFF_UNIT", str, "S-GTVT",
+                               "Code of the unit whose staff review concession documents and sell paper tickets."),
+    # --- payment collection used by transit purchases (VietQR to the city's account) ---
+    "payments_bank_bin": Spec("PAYMENTS_BANK_BIN", str, "970418",
+                              "NAPAS BIN of the bank holding the city's collecting account (VietQR)."),
+    "payments_account_number": Spec("PAYMENTS_ACCOUNT_NUMBER", str, "1200012345678",
+                                    "The city's collecting account number (VietQR)."),
+    "payments_account_name": Spec("PAYMENTS_ACCOUNT_NAME", str, "THU DO SO",
+                                  "Account holder name shown in the banking app."),
+    "payments_bank_api_url": Spec("PAYMENTS_BANK_API_URL", str, "",
+                                  "The bank's API (status, refunds). Empty: the local stand-in under /dev/payments."),
+    "payments_secret": Spec("PAYMENTS_SECRET", str, "",
+                            "Shared HMAC secret of the bank's signed notifications. Empty: a development "
+                            "secret; required in production."),
 }
 
 
@@ -242,6 +261,13 @@ class Settings:
     feedback_extra_days_off: frozenset[date] = frozenset()
     feedback_reopen_days: int = 7
     open311_requests_per_minute: int = 300
+    transit_keys_dir: str = ""
+    transit_staff_unit: str = "S-GTVT"
+    payments_bank_bin: str = "970418"
+    payments_account_number: str = "1200012345678"
+    payments_account_name: str = "THU DO SO"
+    payments_bank_api_url: str = ""
+    payments_secret: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -295,6 +321,8 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
             problems.append("VNEID_ISSUER and VNEID_REDIRECT_URI are required with ENVIRONMENT=production")
         if not settings.pii_key or not settings.token_keys_dir:
             problems.append("PII_KEY and TOKEN_KEYS_DIR are required with ENVIRONMENT=production")
+        if not settings.transit_keys_dir or not settings.payments_secret:
+            problems.append("TRANSIT_KEYS_DIR and PAYMENTS_SECRET are required with ENVIRONMENT=production")
     if settings.token_ttl_seconds > 900:
         problems.append("TOKEN_TTL_SECONDS: access tokens live at most 900 seconds")
     if problems:
