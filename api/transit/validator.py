@@ -7,9 +7,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
 from litestar.params import JSONBody, QueryParameter
 
-from api.identity.auth import CurrentClient
+from api.identity.auth import CurrentClient, authenticate
 from api.platform.deps import READ_ONLY, AppContainer, UnitOfWork
 from api.platform.idempotency import idempotent
 from api.transit.common import BEARER, deps, services
@@ -32,10 +34,16 @@ from domain.transit.validation import Gate
 DENY_MEDIA = "application/octet-stream"
 
 
+async def validator_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """Before the body is read: only registered validator devices (a facility client or a citizen is 403)."""
+    require_client_kind(await authenticate(connection), ClientKind.VALIDATOR)
+
+
 class ValidatorTransitController(Controller):
     path = "/transit/validator"
     tags = ["transit validators"]
     security = BEARER
+    guards = [validator_guard]
 
     @get("/keys", operation_id="transitValidatorKeys", opt=READ_ONLY,
          summary="Issuer public keys with their validity windows (docs/transit-qr.md §10)")

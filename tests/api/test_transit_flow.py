@@ -13,22 +13,21 @@ import httpx
 import pytest
 from litestar import Litestar
 
+from adapters.transit_crypto.offline import OfflineVerifier, keys_from_json
+from adapters.transit_images.render import QrImages
 from api.platform.app import create_app
 from api.platform.settings import Settings
 from domain.shared.time import HANOI
-from tests.support.live import serve
-
-from adapters.transit_crypto.offline import OfflineVerifier, keys_from_json
-from adapters.transit_images.render import QrImages
 from domain.transit.codes import Direction, Network, Rejection
 from domain.transit.validation import Gate
 from tests.support.auth import client_token, login
+from tests.support.live import serve
 from tests.support.transit_api import (
     MONTHLY_ALL,
-    bind_phone,
-    buy,
     ShiftedClock,
     b64u,
+    bind_phone,
+    buy,
     decode_png,
     first_of_next_month,
     install_credential,
