@@ -32,6 +32,7 @@ from tests.support.transit_api import (
     first_of_next_month,
     install_credential,
     open_card,
+    refund,
     settle,
     unb64u,
 )
@@ -161,3 +162,23 @@ def test_online_validation_and_trip_history(http: httpx.Client, database_url: st
     trips = http.get("/api/v1/transit/trips", headers=citizen.headers).json()["items"]
     assert [(t["boarded_stop"], t["alighted_stop"]) for t in trips] == [("L3-01", "L3-05")]
     assert datetime.fromisoformat(trips[0]["boarded_at"]) <= datetime.now(UTC)
+
+
+def test_a_refund_revokes_the_pass_and_lists_it_for_gates(http: httpx.Client, database_url: str) -> None:
+    citizen = login(http)
+    card = open_card(http, citizen)
+    order = buy(http, citizen, card["id"]).json()
+    settle(database_url, order["payment_intent_id"])
+    pass_id = http.get("/api/v1/transit/passes", headers=citizen.headers).json()["items"][0]["id"]
+    gate_client = client_token(http, database_url, "validator")
+    before = int(http.get("/api/v1/transit/validator/deny-list", headers=gate_client.headers)
+                 .headers["X-Deny-To-Seq"])
+    refund(database_url, order["payment_intent_id"])
+    refund(database_url, order["payment_intent_id"])  # a retried notification changes nothing more
+    revoked = http.get(f"/api/v1/transit/passes/{pass_id}", headers=citizen.headers).json()
+    assert revoked["status"] == "revoked"
+    after = http.get("/api/v1/transit/validator/deny-list", headers=gate_client.headers)
+    assert int(after.headers["X-Deny-To-Seq"]) == before + 1
+    inbox = http.get("/api/v1/me/inbox", headers=citizen.headers).json()["items"]
+    assert sorted(m["template"] for m in inbox if m["object_id"] == pass_id) == ["transit.pass_issued",
+                                                                                 "transit.pass_revoked"]

@@ -20,6 +20,7 @@ from adapters.postgres.pool import create_pool
 from adapters.postgres.transit.seed import product_id
 from adapters.transit_crypto.mobile import ReferencePhone
 from api.platform.registry import CONTEXTS
+from domain.payments.model import Refund, RefundStatus
 from domain.payments.settlement import settle_succeeded
 from domain.transit.rules import hanoi_date
 from domain.transit.usecases.passes import bind_proof_input
@@ -125,3 +126,24 @@ def decode_png(png: bytes) -> bytes:
     results = zxingcpp.read_barcodes(image, formats=QR_ONLY)
     assert len(results) == 1
     return bytes(results[0].bytes)
+
+
+def refund(database_url: str, intent_id: str) -> None:
+    """The bank confirmed a full refund: the payments transaction calls the pass's handler."""
+    factories = {purpose: f for c in CONTEXTS for purpose, f in c.payment_handlers.items()}
+
+    async def go() -> None:
+        pool: asyncpg.Pool[Any] = await create_pool(database_url, max_size=1)
+        try:
+            async with PgPaymentsTransactions(pool, factories)() as store:
+                intent = await store.intents.get(uuid.UUID(intent_id), for_update=True)
+                assert intent is not None
+                handler = store.handlers.for_purpose(intent.purpose)
+                assert handler is not None
+                now = datetime.now(UTC)
+                await handler.on_refunded(intent, Refund(
+                    id=uuid.uuid4(), intent_id=intent.id, key="test", amount=intent.amount, reason="rider asked",
+                    status=RefundStatus.SUCCEEDED, requested_by=None, created_at=now, updated_at=now), full=True)
+        finally:
+            await pool.close()
+    asyncio.run(go())
