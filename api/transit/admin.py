@@ -10,7 +10,7 @@ from litestar import Controller, Request, Response, get, patch, post
 from litestar.params import FromPath, JSONBody
 
 from api.identity.auth import CurrentUser, city_admin_guard
-from api.platform.deps import READ_ONLY, AppContainer, UnitOfWork
+from api.platform.deps import AppContainer, UnitOfWork
 from api.platform.idempotency import idempotent
 from api.transit.common import BEARER, deps
 from api.transit.schemas import (
@@ -41,7 +41,7 @@ class AdminTransitController(Controller):
     security = BEARER
     guards = [city_admin_guard]
 
-    @get("/products", operation_id="transitAdminProducts", summary="All products, active or not", opt=READ_ONLY)
+    @get("/products", operation_id="transitAdminProducts", summary="All products, active or not")
     async def products(self, principal: CurrentUser, container: AppContainer, uow: UnitOfWork) -> ProductList:
         d = await deps(container, uow.conn)
         return ProductList(items=[product_out(p) for p in await d.catalog.products(active_only=False)])
@@ -65,7 +65,7 @@ class AdminTransitController(Controller):
         d = await deps(container, uow.conn)
         return product_out(await catalog.SetProductActive(d).execute(principal, product_id, data.active))
 
-    @get("/products/{product_id:uuid}/prices", operation_id="transitAdminPrices", opt=READ_ONLY,
+    @get("/products/{product_id:uuid}/prices", operation_id="transitAdminPrices",
          summary="Every dated price of a product")
     async def prices(self, principal: CurrentUser, container: AppContainer, uow: UnitOfWork,
                      product_id: FromPath[uuid.UUID]) -> PriceList:

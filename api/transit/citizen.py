@@ -16,7 +16,7 @@ from litestar.params import Body, FromPath, JSONBody, QueryParameter
 from adapters.blobs.images import sniff
 from api.identity.auth import CurrentUser, level2_guard
 from api.platform.container import Container
-from api.platform.deps import READ_ONLY, AppContainer, UnitOfWork
+from api.platform.deps import AppContainer, UnitOfWork
 from api.platform.idempotency import idempotent
 from api.platform.problems import ProblemError
 from api.transit.common import BEARER, deps, services
@@ -26,13 +26,13 @@ from api.transit.schemas import (
     CardOut,
     CheckoutOut,
     CredentialOut,
-    DeviceIn,
-    DeviceOut,
     FreeClaimIn,
     OrderIn,
     PassOut,
     PurchaseOut,
     RevokeIn,
+    TransitDeviceIn,
+    TransitDeviceOut,
     TripOut,
     application_out,
     b64u,
@@ -101,7 +101,7 @@ class CitizenTransitController(Controller):
 
     # -- concessions -------------------------------------------------------------------------------
 
-    @get("/eligibility/{category:str}", operation_id="transitEligibility", opt=READ_ONLY,
+    @get("/eligibility/{category:str}", operation_id="transitEligibility",
          summary="Am I eligible for a passenger category today (age from my e-ID, approved documents)?")
     async def eligibility(self, principal: CurrentUser, container: AppContainer, uow: UnitOfWork,
                           category: FromPath[str]) -> EligibilityOut:
@@ -136,7 +136,7 @@ class CitizenTransitController(Controller):
         await blobs.put(key, content)  # after the checks: a refused upload leaves no file behind
         return application_out(application)
 
-    @get("/applications", operation_id="transitApplicationList", summary="My concession applications", opt=READ_ONLY)
+    @get("/applications", operation_id="transitApplicationList", summary="My concession applications")
     async def applications(self, principal: CurrentUser, container: AppContainer, uow: UnitOfWork) -> ApplicationList:
         d = await deps(container, uow.conn)
         return ApplicationList(items=[application_out(a) for a in await d.applications.list_for(principal.id)])
@@ -153,12 +153,12 @@ class CitizenTransitController(Controller):
             return Response(card_out(card), status_code=201, headers={"Location": f"/api/v1/transit/cards/{card.id}"})
         return await idempotent(request, uow, f"user:{principal.id}", run)
 
-    @get("/cards", operation_id="transitCardList", summary="My virtual cards", opt=READ_ONLY)
+    @get("/cards", operation_id="transitCardList", summary="My virtual cards")
     async def cards_list(self, principal: CurrentUser, container: AppContainer, uow: UnitOfWork) -> CardList:
         d = await deps(container, uow.conn)
         return CardList(items=[card_out(c) for c in await cards.ListCards(d).execute(principal)])
 
-    @get("/cards/{card_id:uuid}", operation_id="transitCardGet", summary="One of my cards", opt=READ_ONLY)
+    @get("/cards/{card_id:uuid}", operation_id="transitCardGet", summary="One of my cards")
     async def card(self, principal: CurrentUser, container: AppContainer, uow: UnitOfWork,
                    card_id: FromPath[uuid.UUID]) -> CardOut:
         d = await deps(container, uow.conn)
@@ -197,12 +197,12 @@ class CitizenTransitController(Controller):
             return Response(pass_out(p), status_code=201, headers={"Location": f"/api/v1/transit/passes/{p.id}"})
         return await idempotent(request, uow, f"user:{principal.id}", run)
 
-    @get("/passes", operation_id="transitPassList", summary="My passes, newest first", opt=READ_ONLY)
+    @get("/passes", operation_id="transitPassList", summary="My passes, newest first")
     async def passes_list(self, principal: CurrentUser, container: AppContainer, uow: UnitOfWork) -> PassList:
         d = await deps(container, uow.conn)
         return PassList(items=[pass_out(p) for p in await passes.ListPasses(d).execute(principal)])
 
-    @get("/passes/{pass_id:uuid}", operation_id="transitPassGet", summary="One of my passes", opt=READ_ONLY)
+    @get("/passes/{pass_id:uuid}", operation_id="transitPassGet", summary="One of my passes")
     async def pass_get(self, principal: CurrentUser, container: AppContainer, uow: UnitOfWork,
                        pass_id: FromPath[uuid.UUID]) -> PassOut:
         return pass_out(await passes.GetPass(await deps(container, uow.conn)).execute(principal, pass_id))
@@ -219,12 +219,12 @@ class CitizenTransitController(Controller):
     @put("/device", operation_id="transitDeviceBind", status_code=200,
          summary="Register my phone's P-256 public key (a new phone revokes the old binding)")
     async def bind(self, principal: CurrentUser, container: AppContainer, uow: UnitOfWork,
-                   data: JSONBody[DeviceIn]) -> DeviceOut:
+                   data: JSONBody[TransitDeviceIn]) -> TransitDeviceOut:
         public_key = unb64u(data.public_key, "public_key")
         proof = unb64u(data.proof, "proof")
         binding = await passes.BindDevice(await deps(container, uow.conn)).execute(principal, public_key, proof,
                                                                                    data.platform)
-        return DeviceOut(id=binding.id, public_key=b64u(binding.public_key), platform=binding.platform,
+        return TransitDeviceOut(id=binding.id, public_key=b64u(binding.public_key), platform=binding.platform,
                          bound_at=binding.bound_at)
 
     @post("/passes/{pass_id:uuid}/credential", operation_id="transitCredentialIssue", status_code=200,
@@ -236,8 +236,7 @@ class CitizenTransitController(Controller):
                              issued_at=issued.issued_at, expires_at=issued.expires_at,
                              server_time=issued.server_time, server_time_epoch=int(issued.server_time.timestamp()))
 
-    @get("/trips", operation_id="transitTripHistory", summary="My trips (tap-in/tap-out pairs), newest first",
-         opt=READ_ONLY)
+    @get("/trips", operation_id="transitTripHistory", summary="My trips (tap-in/tap-out pairs), newest first")
     async def trips(self, principal: CurrentUser, container: AppContainer, uow: UnitOfWork,
                     days: Annotated[int, QueryParameter(ge=1, le=92)] = 30) -> TripList:
         found = await gates.TripHistory(await deps(container, uow.conn)).execute(principal, days)

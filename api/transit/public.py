@@ -9,14 +9,14 @@ import msgspec
 from litestar import Controller, get
 from litestar.params import QueryParameter
 
-from api.platform.deps import READ_ONLY, AppContainer, UnitOfWork
+from api.platform.deps import AppContainer, UnitOfWork
 from api.transit.common import deps
-from api.transit.schemas import CategoryOut, OfferOut, category_out, product_out
+from api.transit.schemas import OfferOut, TransitCategoryOut, category_out, product_out
 from domain.transit.usecases import catalog
 
 
 class CategoryList(msgspec.Struct, kw_only=True):
-    items: list[CategoryOut]
+    items: list[TransitCategoryOut]
 
 
 class OfferList(msgspec.Struct, kw_only=True):
@@ -32,13 +32,13 @@ class PublicTransitController(Controller):
     path = "/transit"
     tags = ["transit"]
 
-    @get("/categories", operation_id="transitCategories", opt=READ_ONLY,
+    @get("/categories", operation_id="transitCategories",
          summary="Passenger categories and their eligibility rules")
     async def categories(self, container: AppContainer, uow: UnitOfWork) -> CategoryList:
         found = await catalog.ListCategories(await deps(container, uow.conn)).execute()
         return CategoryList(items=[category_out(c) for c in found])
 
-    @get("/offers", operation_id="transitOffers", opt=READ_ONLY,
+    @get("/offers", operation_id="transitOffers",
          summary="Products on sale with their price for one category on one date (default today)")
     async def offers(self, container: AppContainer, uow: UnitOfWork,
                      category: Annotated[str, QueryParameter(min_length=1, max_length=40, pattern=r"^[a-z0-9_]+$")]

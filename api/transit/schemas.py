@@ -56,7 +56,7 @@ class FreeClaimIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     product_id: uuid.UUID
 
 
-class DeviceIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+class TransitDeviceIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     public_key: KeyB64          # SEC1 compressed P-256 (33 bytes)
     proof: SigB64               # signature of "TQR1-BIND" || user id || public key (64 bytes r||s)
     platform: Annotated[str, Meta(pattern=r"^(android|ios|other)$")]
@@ -127,7 +127,7 @@ class PriceIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
 # -- outputs -----------------------------------------------------------------------------------------
 
-class CategoryOut(msgspec.Struct, kw_only=True):
+class TransitCategoryOut(msgspec.Struct, kw_only=True):
     code: str
     name_vi: str
     name_en: str
@@ -224,7 +224,7 @@ class PurchaseOut(msgspec.Struct, kw_only=True):
     pass_id: uuid.UUID | None = None
 
 
-class DeviceOut(msgspec.Struct, kw_only=True):
+class TransitDeviceOut(msgspec.Struct, kw_only=True):
     id: uuid.UUID
     public_key: str
     platform: str
@@ -251,7 +251,7 @@ class TripOut(msgspec.Struct, kw_only=True):
     alighted_stop: str | None
 
 
-class KeyOut(msgspec.Struct, kw_only=True):
+class TransitKeyOut(msgspec.Struct, kw_only=True):
     kid: int
     public_key: str
     valid_from: int
@@ -260,7 +260,7 @@ class KeyOut(msgspec.Struct, kw_only=True):
 
 
 class KeysOut(msgspec.Struct, kw_only=True):
-    keys: list[KeyOut]
+    keys: list[TransitKeyOut]
 
 
 class TapBatchOut(msgspec.Struct, kw_only=True):
@@ -291,8 +291,8 @@ class PaperTicketOut(msgspec.Struct, kw_only=True):
 
 # -- mapping -----------------------------------------------------------------------------------------
 
-def category_out(c: Category) -> CategoryOut:
-    return CategoryOut(code=c.code, name_vi=c.name_vi, name_en=c.name_en, free=c.free, min_age=c.min_age,
+def category_out(c: Category) -> TransitCategoryOut:
+    return TransitCategoryOut(code=c.code, name_vi=c.name_vi, name_en=c.name_en, free=c.free, min_age=c.min_age,
                        max_age=c.max_age, document=c.document.value if c.document else None)
 
 
@@ -336,5 +336,5 @@ def trip_out(t: Trip) -> TripOut:
                    boarded_stop=t.boarded_stop, alighted_at=t.alighted_at, alighted_stop=t.alighted_stop)
 
 
-def key_out(k: IssuerKey) -> KeyOut:
-    return KeyOut(kid=k.kid, public_key=b64u(k.public_key), valid_from=k.valid_from, valid_until=k.valid_until)
+def key_out(k: IssuerKey) -> TransitKeyOut:
+    return TransitKeyOut(kid=k.kid, public_key=b64u(k.public_key), valid_from=k.valid_from, valid_until=k.valid_until)

@@ -12,7 +12,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, JSONBody
 
 from api.identity.auth import CurrentUser, staff_guard
-from api.platform.deps import READ_ONLY, AppContainer, UnitOfWork
+from api.platform.deps import AppContainer, UnitOfWork
 from api.platform.idempotency import idempotent
 from api.platform.params import Limit
 from api.platform.problems import ProblemError
@@ -41,7 +41,7 @@ class StaffTransitController(Controller):
     security = BEARER
     guards = [staff_guard]
 
-    @get("/applications", operation_id="transitStaffPending", opt=READ_ONLY,
+    @get("/applications", operation_id="transitStaffPending",
          summary="Concession applications waiting for a decision, oldest first")
     async def pending(self, principal: CurrentUser, container: AppContainer, uow: UnitOfWork,
                       limit: Limit = 50) -> PendingList:

@@ -12,7 +12,7 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.params import JSONBody, QueryParameter
 
 from api.identity.auth import CurrentClient, authenticate
-from api.platform.deps import READ_ONLY, AppContainer, UnitOfWork
+from api.platform.deps import AppContainer, UnitOfWork
 from api.platform.idempotency import idempotent
 from api.transit.common import BEARER, deps, services
 from api.transit.schemas import (
@@ -45,14 +45,14 @@ class ValidatorTransitController(Controller):
     security = BEARER
     guards = [validator_guard]
 
-    @get("/keys", operation_id="transitValidatorKeys", opt=READ_ONLY,
+    @get("/keys", operation_id="transitValidatorKeys",
          summary="Issuer public keys with their validity windows (docs/transit-qr.md §10)")
     async def keys(self, client_principal: CurrentClient, container: AppContainer, uow: UnitOfWork) -> KeysOut:
         require_client_kind(client_principal, ClientKind.VALIDATOR)
         found = await gates.PublishedKeys(await deps(container, uow.conn)).execute()
         return KeysOut(keys=[key_out(k) for k in found])
 
-    @get("/deny-list", operation_id="transitValidatorDenyList", opt=READ_ONLY, media_type=DENY_MEDIA,
+    @get("/deny-list", operation_id="transitValidatorDenyList", media_type=DENY_MEDIA,
          summary="The issuer-signed deny list: the delta after ?since=N, or a snapshot without it",
          description="Binary document of docs/transit-qr.md §8. Headers: X-Deny-List-Type (snapshot|delta), "
                      "X-Deny-From-Seq, X-Deny-To-Seq, X-Deny-Count.")
