@@ -51,7 +51,10 @@ def _flatten(img: Image.Image) -> Image.Image:
 
 def _jpeg(img: Image.Image) -> bytes:
     out = io.BytesIO()
-    img.save(out, "JPEG", quality=QUALITY, optimize=True)  # no exif= argument: nothing is carried over
+    # No exif= and an empty comment: Pillow carries a source JPEG's COM segment (img.info["comment"]) over
+    # by default, and comments can hold names, phone numbers or camera owners.
+    img.info.pop("comment", None)
+    img.save(out, "JPEG", quality=QUALITY, optimize=True, comment=b"")
     return out.getvalue()
 
 

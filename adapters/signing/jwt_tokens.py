@@ -70,6 +70,10 @@ class JwtSigner:
             payload = jwt.decode(token, key, algorithms=ALGORITHMS, audience=self._audience, issuer=self._issuer,
                                  leeway=LEEWAY_S,
                                  options={"require": ["exp", "iat", "nbf", "iss", "aud", "sub", "jti"]})
+            # Our tokens live ttl_seconds: a longer-lived one signed with our key (a leaked or misused key,
+            # a bug elsewhere) is refused rather than honoured until its own exp.
+            if float(payload["exp"]) - float(payload["iat"]) > self.ttl_seconds + LEEWAY_S:
+                raise Unauthenticated("identity.token_invalid")
             kind = PrincipalKind(payload["kind"])
             sid = payload.get("sid")
             claims = AccessClaims(subject=uuid.UUID(payload["sub"]), kind=kind,

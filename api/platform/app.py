@@ -35,6 +35,7 @@ from api.platform.problems import ProblemError, handle_exception
 from api.platform.registry import CONTEXTS
 from api.platform.routing import fix_options_allow
 from api.platform.settings import Settings, load_settings
+from api.platform.text_guard import check_query_and_path
 from api.platform.worker import start_inline_worker, stop_inline_worker
 
 log = logging.getLogger("thudo.app")
@@ -55,6 +56,7 @@ def _expects_json(request: Request[Any, Any, Any]) -> bool:
 
 async def before_request(request: Request[Any, Any, Any]) -> None:
     """Every request, before its body is parsed: who is calling (401/403), then the JSON checks."""
+    check_query_and_path(request.scope)
     await authenticate_declared(request)
     await require_json_content_type(request)
 

@@ -17,6 +17,7 @@ from litestar.exceptions import ClientException, ValidationException
 from litestar.utils.scope.state import ScopeState
 
 from api.platform.problems import ProblemError
+from api.platform.text_guard import check_json
 
 Entry = tuple[msgspec.json.Decoder[Any], bool] | None
 
@@ -59,6 +60,7 @@ async def check_json_body(request: Request[Any, Any, Any]) -> None:
         raise ValidationException(extra=[{"message": str(exc), "source": "body"}]) from None
     except msgspec.DecodeError:
         raise ClientException("Malformed JSON body") from None
+    check_json(body, value)
     # Hand the typed value to Litestar as the request's parsed JSON (kept in the scope's state, shared
     # by every Request of this scope): its lax conversion then passes the instance through instead of
     # decoding the body a second time.

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, TypeVar
 
 import asyncpg
@@ -55,9 +56,10 @@ class Container:
             raise LookupError(f"no {kind.__name__} in the container: is its context in api.platform.registry?")
         return found
 
-    @property
+    @cached_property
     def identity(self) -> IdentityServices:
-        """Our tokens, PII protector, rate limits: every context's authentication needs them."""
+        """Our tokens, PII protector, rate limits: every request's authentication needs them (cached:
+        this is on the hot path)."""
         from api.identity.wiring import IdentityServices
 
         return self.get(IdentityServices)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import asyncpg
 from litestar.types import ControllerRouterHandler
 
-from api.platform.settings import Settings
+from api.platform.settings import Settings, Spec
 from domain.identity.principal import Principal
 from domain.payments.ports import PaidObjectHandler
 
@@ -79,3 +79,6 @@ class Context:
     prepare: Prepare | None = None
     commands: Sequence[Command] = field(default_factory=tuple)
     payment_handlers: Mapping[str, PaymentHandlerFactory] = field(default_factory=dict)  # by payment purpose
+    # The context's own environment variables (name -> Spec), read with ``settings.of(name, type)``; README's
+    # configuration table lists them like the platform's.
+    settings: Mapping[str, Spec] = field(default_factory=dict)

@@ -27,6 +27,8 @@ RULES: dict[str, Text] = {
     "format": {"vi": "không đúng định dạng ({expected})", "en": "is not a valid {expected}"},
     "invalid": {"vi": "không hợp lệ", "en": "is invalid"},
     "cursor": {"vi": "con trỏ phân trang không hợp lệ", "en": "is not a valid page cursor"},
+    "nul_character": {"vi": "chứa ký tự NUL (\\u0000) không được phép", "en": "contains a NUL character (\\u0000)"},
+    "utf8": {"vi": "không phải văn bản UTF-8 hợp lệ", "en": "is not valid UTF-8 text"},
 }
 
 STATUS_TEXT: dict[int, Text] = {

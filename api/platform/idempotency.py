@@ -35,6 +35,17 @@ REPLAYED = "Idempotent-Replayed"
 KEPT_HEADERS = ("location", "content-location", "etag")
 
 
+def _canonical(body: bytes) -> bytes:
+    """The request as a value, not bytes: a retry that a client library re-encoded with another key order or
+    whitespace is the same request. Bodies that are not JSON (forms, uploads) compare as bytes."""
+    if body[:1] not in (b"{", b"["):
+        return body
+    try:
+        return msgspec.json.encode(msgspec.json.decode(body), order="sorted")
+    except (msgspec.DecodeError, msgspec.EncodeError):
+        return body
+
+
 def _valid_key(key: str) -> bool:
     return 1 <= len(key) <= 200 and key.isprintable() and key.isascii()
 
@@ -47,9 +58,9 @@ async def idempotent(request: Request[Any, Any, Any], uow: PgUnitOfWork, princip
         return await create()
     if not _valid_key(key):
         raise ProblemError(400, "idempotency.key_invalid")
-    body = await request.body()
     fingerprint = hashlib.sha256(
-        request.method.encode() + b" " + request.url.path.encode() + b"\n" + body).hexdigest()
+        request.method.encode() + b" " + request.url.path.encode() + b"\n" + _canonical(await request.body())
+    ).hexdigest()
     try:
         response = await create()
     except Exception:

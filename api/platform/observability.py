@@ -7,6 +7,7 @@ a metric label: paths hold ids, and query strings may hold personal data.
 
 from __future__ import annotations
 
+import contextvars
 import json
 import logging
 import os
@@ -42,6 +43,11 @@ _RELAXED_CSP = (b"default-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net ht
                 b"frame-ancestors 'none'")
 
 
+# The request being served by this task (asyncio copies the context into each task), so that every
+# log line written while serving it — errors included — names it like its access line does.
+REQUEST_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per line; ``extra=`` fields are merged in."""
 
@@ -54,6 +60,9 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "msg": record.getMessage(),
         }
+        request_id = REQUEST_ID.get()
+        if request_id is not None:
+            entry["request_id"] = request_id
         entry.update({k: v for k, v in record.__dict__.items() if k not in self._SKIP})
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
@@ -128,6 +137,7 @@ def observability_middleware(app: ASGIApp) -> ASGIApp:
             return
         request_id = _request_id(scope)
         scope.setdefault("state", {})["request_id"] = request_id
+        token = REQUEST_ID.set(request_id)
         status = 500
         start = time.perf_counter()
         relaxed = scope["path"].startswith(("/schema", "/dev/"))
@@ -149,5 +159,6 @@ def observability_middleware(app: ASGIApp) -> ASGIApp:
             _observe(method, route, status, elapsed)
             if ACCESS_LOG.enabled:
                 ACCESS_LOG.record(request_id, method, route, status, elapsed)
+            REQUEST_ID.reset(token)
 
     return middleware

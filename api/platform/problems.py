@@ -169,7 +169,9 @@ def _is_database_down(exc: BaseException) -> bool:
     return isinstance(exc, (OSError, asyncpg.CannotConnectNowError, asyncpg.ConnectionDoesNotExistError,
                             asyncpg.InterfaceError, asyncpg.AdminShutdownError, TimeoutError,
                             asyncpg.TooManyConnectionsError, asyncpg.QueryCanceledError,
-                            asyncpg.DeadlockDetectedError, asyncpg.SerializationError))
+                            asyncpg.DeadlockDetectedError, asyncpg.SerializationError,
+                            # The driver's own state broken mid-query (seen when PostgreSQL stops).
+                            asyncpg.InternalClientError))
 
 
 def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from api.feedback.context import FEEDBACK
 from api.identity.context import IDENTITY
+from api.judicial.context import JUDICIAL
 from api.notifications.context import NOTIFICATIONS
 from api.platform.context import Context, Job
 from api.platform.probes import PlatformController
@@ -19,5 +20,6 @@ CONTEXTS: list[Context] = [
     IDENTITY,
     NOTIFICATIONS,
     FEEDBACK,
+    JUDICIAL,
     TRANSIT,
 ]

@@ -1,7 +1,9 @@
 """Settings from environment variables (12-factor), validated at start with clear errors.
 
-Each setting is declared once in ``SETTINGS`` (name, type, default, description); README's
-configuration table lists the same names. ``load_settings`` fails fast with every problem at once.
+Each platform setting is declared once in ``SETTINGS`` (name, type, default, description); a bounded
+context declares its own in its ``Context.settings`` and reads them with ``settings.of(name, type)``.
+README's configuration table lists every name (a test checks). ``load_settings`` fails fast with every
+problem at once.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from adapters.vneid.config import (
     CLIENT_AUTH_METHODS,
@@ -23,6 +25,8 @@ from adapters.vneid.config import (
     redirect_uri_from,
 )
 from domain.feedback.calendar import parse_dates, parse_periods
+
+T = TypeVar("T")
 
 
 class SettingsError(Exception):
@@ -180,25 +184,6 @@ SETTINGS: dict[str, Spec] = {
     "open311_requests_per_minute": Spec("OPEN311_REQUESTS_PER_MINUTE", _positive_int, "300",
                                         "Open311 calls per partner api_key (or per client IP without one) per "
                                         "minute."),
-    # --- transit (docs/api-guide-transit.md, docs/transit-qr.md) ---
-    "transit_keys_dir": Spec("TRANSIT_KEYS_DIR", str, "",
-                             "Directory of the transit issuer's P-256 keys (<kid>.pem + <kid>.json window) that "
-                             "sign pass credentials, paper tickets and deny lists. Empty: DATA_DIR/keys/transit, "
-                             "generated in development; required in production."),
-    "transit_staff_unit": Spec("TRANSIT_STAFF_UNIT", str, "S-GTVT",
-                               "Code of the unit whose staff review concession documents and sell paper tickets."),
-    # --- payment collection used by transit purchases (VietQR to the city's account) ---
-    "payments_bank_bin": Spec("PAYMENTS_BANK_BIN", str, "970418",
-                              "NAPAS BIN of the bank holding the city's collecting account (VietQR)."),
-    "payments_account_number": Spec("PAYMENTS_ACCOUNT_NUMBER", str, "1200012345678",
-                                    "The city's collecting account number (VietQR)."),
-    "payments_account_name": Spec("PAYMENTS_ACCOUNT_NAME", str, "THU DO SO",
-                                  "Account holder name shown in the banking app."),
-    "payments_bank_api_url": Spec("PAYMENTS_BANK_API_URL", str, "",
-                                  "The bank's API (status, refunds). Empty: the local stand-in under /dev/payments."),
-    "payments_secret": Spec("PAYMENTS_SECRET", str, "",
-                            "Shared HMAC secret of the bank's signed notifications. Empty: a development "
-                            "secret; required in production."),
 }
 
 
@@ -261,14 +246,15 @@ class Settings:
     feedback_extra_days_off: frozenset[date] = frozenset()
     feedback_reopen_days: int = 7
     open311_requests_per_minute: int = 300
-    transit_keys_dir: str = ""
-    transit_staff_unit: str = "S-GTVT"
-    payments_bank_bin: str = "970418"
-    payments_account_number: str = "1200012345678"
-    payments_account_name: str = "THU DO SO"
-    payments_bank_api_url: str = ""
-    payments_secret: str = ""
+    # The contexts' own settings (``Context.settings``), parsed like the platform's, by name.
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def of(self, name: str, kind: type[T]) -> T:
+        """A context's setting, typed: ``settings.of("transit_keys_dir", str)``."""
+        value = self.extra[name]
+        if not isinstance(value, kind):
+            raise TypeError(f"setting {name} is {type(value).__name__}, not {kind.__name__}")
+        return value
 
     @property
     def embedded(self) -> bool:
@@ -296,11 +282,16 @@ class Settings:
         return self.embedded if self.seed_demo is None else self.seed_demo
 
 
-def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
-    env = os.environ if environ is None else environ
+def context_settings() -> dict[str, Spec]:
+    """Every registered context's own settings (``Context.settings``), by name."""
+    from api.platform.registry import CONTEXTS  # the contexts import this module: resolved at call time
+
+    return {name: spec for context in CONTEXTS for name, spec in context.settings.items()}
+
+
+def _parse(specs: Mapping[str, Spec], env: Mapping[str, str], problems: list[str]) -> dict[str, Any]:
     values: dict[str, Any] = {}
-    problems: list[str] = []
-    for name, spec in SETTINGS.items():
+    for name, spec in specs.items():
         raw = env.get(spec.env)
         if raw is None or raw == "":
             raw = spec.default
@@ -310,7 +301,16 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
             values[name] = spec.parse(raw)
         except ValueError as exc:
             problems.append(f"{spec.env}={raw!r}: {exc}")
+    return values
+
+
+def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+    env = os.environ if environ is None else environ
+    problems: list[str] = []
+    values = _parse(SETTINGS, env, problems)
+    extra = _parse(context_settings(), env, problems)
     values.update(overrides)
+    values["extra"] = {**extra, **values.get("extra", {})}
     settings = Settings(**values)
     if settings.environment == "production":
         if settings.standins_enabled:
@@ -321,8 +321,6 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
             problems.append("VNEID_ISSUER and VNEID_REDIRECT_URI are required with ENVIRONMENT=production")
         if not settings.pii_key or not settings.token_keys_dir:
             problems.append("PII_KEY and TOKEN_KEYS_DIR are required with ENVIRONMENT=production")
-        if not settings.transit_keys_dir or not settings.payments_secret:
-            problems.append("TRANSIT_KEYS_DIR and PAYMENTS_SECRET are required with ENVIRONMENT=production")
     if settings.token_ttl_seconds > 900:
         problems.append("TOKEN_TTL_SECONDS: access tokens live at most 900 seconds")
     if problems:

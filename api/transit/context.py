@@ -17,7 +17,7 @@ from api.transit.payments import pass_payments
 from api.transit.public import PublicTransitController
 from api.transit.staff import StaffTransitController
 from api.transit.validator import ValidatorTransitController
-from api.transit.wiring import build_transit, prepare_keys
+from api.transit.wiring import SETTINGS, build_transit, prepare_keys
 from domain.identity.principal import Principal
 from domain.transit.usecases.purchase import PASS_PURPOSE
 
@@ -41,4 +41,5 @@ TRANSIT = Context(
     reference=_reference,
     prepare=prepare_keys,
     payment_handlers={PASS_PURPOSE: pass_payments},
+    settings=SETTINGS,
 )

@@ -24,28 +24,58 @@ from adapters.postgres.uow import ACQUIRE_TIMEOUT_S
 from adapters.transit_crypto.keyring import IssuerKeyRing, ensure_issuer_key
 from adapters.transit_crypto.p256 import P256Verifier
 from adapters.transit_images.render import QrImages
-from api.platform.settings import Settings
+from api.platform.settings import Settings, Spec
 from domain.payments.intents import CreatePaymentIntent
 from domain.payments.ports import PaymentProvider
 from domain.shared.time import Clock
 from domain.transit.trust import TrustStore
 from domain.transit.usecases.common import Deps
 
+# Transit's own environment variables (``Context.settings``; README's configuration table lists them).
+SETTINGS: dict[str, Spec] = {
+    "transit_keys_dir": Spec("TRANSIT_KEYS_DIR", str, "",
+                             "Directory of the transit issuer's P-256 keys (<kid>.pem + <kid>.json window) that "
+                             "sign pass credentials, paper tickets and deny lists. Empty: DATA_DIR/keys/transit, "
+                             "generated in development; required in production."),
+    "transit_staff_unit": Spec("TRANSIT_STAFF_UNIT", str, "S-GTVT",
+                               "Code of the unit whose staff review concession documents and sell paper tickets."),
+    # The collecting account for pass purchases (VietQR); the payments context may take these over.
+    "payments_bank_bin": Spec("PAYMENTS_BANK_BIN", str, "970418",
+                              "NAPAS BIN of the bank holding the city's collecting account (VietQR)."),
+    "payments_account_number": Spec("PAYMENTS_ACCOUNT_NUMBER", str, "1200012345678",
+                                    "The city's collecting account number (VietQR)."),
+    "payments_account_name": Spec("PAYMENTS_ACCOUNT_NAME", str, "THU DO SO",
+                                  "Account holder name shown in the banking app."),
+    "payments_bank_api_url": Spec("PAYMENTS_BANK_API_URL", str, "",
+                                  "The bank's API (status, refunds). Empty: the local stand-in under /dev/payments."),
+    "payments_secret": Spec("PAYMENTS_SECRET", str, "",
+                            "Shared HMAC secret of the bank's signed notifications. Empty: a development "
+                            "secret; required in production."),
+}
+
 PROVIDER = "vietqr"
 # Only for development and tests: production refuses to start without PAYMENTS_SECRET.
 DEV_PAYMENTS_SECRET = b"thudo-dev-payments-secret"
 
 
+class TransitConfigError(RuntimeError):
+    pass
+
+
 def keys_dir(settings: Settings) -> Path:
-    if settings.transit_keys_dir:
-        return Path(settings.transit_keys_dir)
+    configured = settings.of("transit_keys_dir", str)
+    if configured:
+        return Path(configured)
+    if settings.environment == "production":
+        raise TransitConfigError("TRANSIT_KEYS_DIR is required with ENVIRONMENT=production")
     return Path(settings.data_dir) / "keys" / "transit"
 
 
 def prepare_keys(settings: Settings) -> None:
     """Development: a first issuer key under DATA_DIR; production brings its own (TRANSIT_KEYS_DIR)."""
+    directory = keys_dir(settings)
     if settings.environment != "production":
-        ensure_issuer_key(keys_dir(settings), int(time.time()))
+        ensure_issuer_key(directory, int(time.time()))
 
 
 class _Providers:
@@ -87,7 +117,7 @@ class TransitServices:
 
     async def staff_unit(self, conn: Any) -> uuid.UUID | None:
         if self._staff_unit is None:
-            self._staff_unit = await unit_id_by_code(conn, self.settings.transit_staff_unit)
+            self._staff_unit = await unit_id_by_code(conn, self.settings.of("transit_staff_unit", str))
         return self._staff_unit
 
     def intents(self, conn: Any, clock: Clock) -> CreatePaymentIntent:
@@ -102,12 +132,15 @@ def build_transit(settings: Settings, pool: asyncpg.Pool[Any]) -> TransitService
     prepare_keys(settings)
     ring = IssuerKeyRing.load(directory)
     http = httpx.AsyncClient(timeout=10.0)
-    secret = settings.payments_secret.encode() if settings.payments_secret else DEV_PAYMENTS_SECRET
-    bank_api = settings.payments_bank_api_url or f"{settings.base_url}/dev/payments"
-    vietqr = VietQrProvider(VietQrConfig(bank_bin=settings.payments_bank_bin,
-                                         account_number=settings.payments_account_number,
-                                         account_name=settings.payments_account_name, bank_api_url=bank_api,
-                                         secrets=[secret], name=PROVIDER), http)
+    configured_secret = settings.of("payments_secret", str)
+    if not configured_secret and settings.environment == "production":
+        raise TransitConfigError("PAYMENTS_SECRET is required with ENVIRONMENT=production")
+    secret = configured_secret.encode() if configured_secret else DEV_PAYMENTS_SECRET
+    bank_api = settings.of("payments_bank_api_url", str) or f"{settings.base_url}/dev/payments"
+    vietqr = VietQrProvider(VietQrConfig(bank_bin=settings.of("payments_bank_bin", str),
+                                         account_number=settings.of("payments_account_number", str),
+                                         account_name=settings.of("payments_account_name", str),
+                                         bank_api_url=bank_api, secrets=[secret], name=PROVIDER), http)
     blob_root = Path(settings.blob_dir) if settings.blob_dir else Path(settings.data_dir) / "blobs"
     return TransitServices(settings=settings, pool=pool, ring=ring, trust=TrustStore(ring.published()), http=http,
                            providers=_Providers({PROVIDER: vietqr}), blobs=LocalBlobStore(blob_root))

@@ -25,6 +25,12 @@ def may_read_privately(principal: Principal, report: Report) -> bool:
     return is_reporter(principal, report) or is_handling_staff(principal, report)
 
 
+def may_follow(report: Report) -> bool:
+    """"Me too": other citizens may join (and be shown in duplicate suggestions) only a report its reporter
+    agreed to publish and staff have not hidden; they then see its description, address and status."""
+    return report.publishable and not report.hidden
+
+
 def may_read_file(principal: Principal | None, report: Report, attachment: Attachment) -> bool:
     """Of a report the caller may read: photos always; evidence once a reply used it, and before that
     only to staff of the report's unit (drafts of their answer are internal)."""

@@ -58,6 +58,10 @@ def test_a_correctly_forged_token_is_accepted(http: httpx.Client, settings: Sett
     ({"exp": int(time.time()) - 120, "iat": int(time.time()) - 600, "nbf": int(time.time()) - 600}, "expired"),
     ({"nbf": int(time.time()) + 600}, "future nbf"),
     ({"exp": None}, "no exp"),
+    # Issue 10 #8: a token signed with our key but living longer than TOKEN_TTL_SECONDS (600 here).
+    ({"iat": int(time.time()), "exp": int(time.time()) + 86_400}, "lifetime over the configured one"),
+    ({"iat": int(time.time()) - 3_600, "nbf": int(time.time()) - 3_600, "exp": int(time.time()) + 600},
+     "issued long before, still valid"),
 ])
 def test_claim_checks(http: httpx.Client, settings: Settings, session: Session, overrides: dict[str, Any],
                       label: str) -> None:

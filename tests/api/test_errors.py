@@ -219,6 +219,26 @@ def test_unhandled_exception_is_500_without_internals(client: httpx.Client) -> N
         assert leak not in r.text
 
 
+def test_error_log_lines_name_the_request(client: httpx.Client) -> None:
+    import io
+    import json
+    import logging
+
+    from api.platform.observability import JsonFormatter
+
+    out = io.StringIO()
+    handler = logging.StreamHandler(out)
+    handler.setFormatter(JsonFormatter())
+    logging.getLogger().addHandler(handler)
+    try:
+        client.get("/test/errors/crash", headers={"X-Request-ID": "crash-log-1"})
+    finally:
+        logging.getLogger().removeHandler(handler)
+    errors = [json.loads(line) for line in out.getvalue().splitlines() if '"unhandled error"' in line]
+    assert [e["request_id"] for e in errors] == ["crash-log-1"]
+    assert errors[0]["level"] == "error"
+
+
 def test_domain_errors_map_through_the_table(client: httpx.Client) -> None:
     assert problem(client.get("/test/errors/missing"), 404)["code"] == "test.thing_not_found"
     assert problem(client.get("/test/errors/conflict"), 409)["code"] == "test.already_closed"

@@ -126,3 +126,46 @@ def test_my_export_contains_my_feedback_only(http: httpx.Client, database_url: s
     part = export.json()["feedback"]
     assert [r["ref"] for r in part["reports"]] == [mine["ref"]]
     assert [f["ref"] for f in part["following"]] == [theirs["ref"]]
+
+
+def test_a_private_report_cannot_be_followed_found_or_leaked(http: httpx.Client, database_url: str) -> None:
+    """Issue 10 #1: "me too" obeys the reporter's consent; the following list shows no more than the viewer may read."""
+    owner, neighbour = login(http), login(http)
+    staff = login_staff(http, database_url, WARD, "supervisor")
+    private = submit(http, owner, publishable=False, description="Nhà tôi số 12 ngõ 5, gọi 0912345678",
+                     address="Số 12 ngõ 5 Hàng Khay")
+    cat = private["category_id"]
+    near = http.get("/api/v1/feedback/duplicates", headers=neighbour.headers,
+                    params={"category_id": cat, "lat": HOAN_KIEM["lat"], "lon": HOAN_KIEM["lon"]}).json()
+    assert private["id"] not in [d["id"] for d in near]
+    r = http.post(f"{R}/{private['id']}/follow", headers=neighbour.headers)
+    assert r.status_code == 404
+    assert sql(database_url, "SELECT count(*) FROM feedback_followers WHERE report_id = $1::uuid", private["id"]) == 0
+
+    # A public-minded report is followed; once staff hide it, the follower keeps only its status.
+    shared = submit(http, owner, description="Vỉa hè bị chiếm, số nhà 12", address="Số 12 ngõ 5 Hàng Khay")
+    assert http.post(f"{R}/{shared['id']}/follow", headers=neighbour.headers).status_code == 200
+    listed = http.get("/api/v1/feedback/following", headers=neighbour.headers).json()["items"]
+    assert [i["description"] for i in listed] == ["Vỉa hè bị chiếm, số nhà 12"]
+    hide = http.post(f"{S}/{shared['id']}/visibility", json={"hidden": True, "reason": "Lộ thông tin cá nhân"},
+                     headers=staff.headers)
+    assert hide.status_code == 200, hide.text
+    listed = http.get("/api/v1/feedback/following", headers=neighbour.headers).json()["items"]
+    assert [i["id"] for i in listed] == [shared["id"]]
+    assert listed[0]["description"] == ""
+    assert listed[0]["address"] == ""
+    assert "số nhà 12" not in str(listed)
+    assert "ngõ 5" not in str(listed)
+
+
+def test_staff_mark_duplicates_only_of_reports_they_handle(http: httpx.Client, database_url: str) -> None:
+    owner, other = login(http), login(http)
+    staff = login_staff(http, database_url, WARD, "supervisor")
+    elsewhere = submit(http, other, lat=21.0379, lon=105.7830)  # routed to another district
+    assert elsewhere["unit_id"] != submit(http, owner)["unit_id"]
+    mine = submit(http, owner)
+    r = http.post(f"{S}/{mine['id']}/duplicate", json={"original_id": elsewhere["id"]}, headers=staff.headers)
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["field"] == "original_id"
+    assert sql(database_url, "SELECT count(*) FROM feedback_followers WHERE report_id = $1::uuid", elsewhere["id"]) == 0
+    assert sql(database_url, "SELECT status FROM feedback_reports WHERE id = $1::uuid", mine["id"]) == "pending"

@@ -167,3 +167,16 @@ def test_failed_create_leaves_nothing_and_frees_the_key(client: httpx.Client, da
     assert retry.status_code == 201
     assert "idempotent-replayed" not in retry.headers
     assert count_units(database_url, code) == 1
+
+
+def test_a_retry_reencoded_differently_is_the_same_request(client: httpx.Client, database_url: str) -> None:
+    """Issue 10 #17: JSON values are compared, not bytes (key order and whitespace do not matter)."""
+    code, key = fresh()
+    first = client.post("/probe/units", content=f'{{"code": "{code}", "fail": false}}'.encode(),
+                        headers={"Idempotency-Key": key, "Content-Type": "application/json"})
+    assert first.status_code == 201, first.text
+    again = client.post("/probe/units", content=f'{{\n  "fail":false,\n  "code":"{code}"\n}}'.encode(),
+                        headers={"Idempotency-Key": key, "Content-Type": "application/json"})
+    assert again.status_code == 201, again.text
+    assert again.headers["idempotent-replayed"] == "true"
+    assert count_units(database_url, code) == 1

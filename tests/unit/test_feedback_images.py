@@ -63,3 +63,14 @@ def test_garbage_with_a_valid_magic_is_refused() -> None:
     with pytest.raises(InvalidInput) as err:
         process_sync(b"\xff\xd8\xff" + b"not really a jpeg" * 10)
     assert err.value.rule == "image_type"
+
+
+def test_jpeg_comments_are_gone() -> None:
+    """Issue 10 #6: a COM segment (here a name and phone number) must not survive the re-encode."""
+    buf = io.BytesIO()
+    Image.new("RGB", (64, 48), (10, 120, 10)).save(buf, "JPEG", comment="Nguyễn Văn A 0912345678".encode())
+    assert b"0912345678" in buf.getvalue()
+    out = process_sync(buf.getvalue())
+    for data in (out.data, out.thumbnail):
+        assert b"0912345678" not in data
+        assert b"\xff\xfe" not in data.split(b"\xff\xda")[0]  # no COM marker before the image data

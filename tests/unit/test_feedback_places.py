@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import uuid
 
-from adapters.postgres.feedback.cache import PlaceIndex
 from domain.feedback.geo import BBox, index_cell, index_cells
 from domain.feedback.model import UnitKind, UnitRef
+from domain.feedback.routing import PlaceIndex
 
 HOAN_KIEM = UnitRef(uuid.uuid4(), UnitKind.DISTRICT)
 BA_DINH = UnitRef(uuid.uuid4(), UnitKind.DISTRICT)

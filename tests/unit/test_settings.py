@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from api.platform.settings import SETTINGS, SettingsError, Spec, load_settings
+from api.platform.settings import SETTINGS, SettingsError, Spec, context_settings, load_settings
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -53,5 +53,25 @@ def readme_row(spec: Spec) -> str:
 def test_readme_documents_every_setting() -> None:
     """README's configuration table must name every environment variable the service reads."""
     readme = README.read_text(encoding="utf-8")
-    missing = [spec for spec in SETTINGS.values() if f"`{spec.env}`" not in readme]
+    missing = [spec for spec in [*SETTINGS.values(), *context_settings().values()] if f"`{spec.env}`" not in readme]
     assert not missing, "add these rows to README's configuration table:\n" + "\n".join(map(readme_row, missing))
+
+
+def test_a_context_declares_its_own_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    from api.platform import registry
+    from api.platform.context import Context
+
+    demo = Context(name="demo", settings={
+        "demo_keys_dir": Spec("DEMO_KEYS_DIR", str, "", "Where the demo keys live."),
+        "demo_batch": Spec("DEMO_BATCH", int, "100", "Demo batch size."),
+    })
+    monkeypatch.setattr(registry, "CONTEXTS", [*registry.CONTEXTS, demo])
+    s = load_settings({"DEMO_KEYS_DIR": "/srv/keys"})
+    assert s.of("demo_keys_dir", str) == "/srv/keys"
+    assert s.of("demo_batch", int) == 100
+    with pytest.raises(TypeError):
+        s.of("demo_batch", str)
+    with pytest.raises(SettingsError) as err:
+        load_settings({"DEMO_BATCH": "many", "PORT": "0"})
+    assert "DEMO_BATCH='many'" in str(err.value)
+    assert "PORT='0'" in str(err.value)

@@ -36,6 +36,7 @@ from domain.feedback.reads import QueueFilter, SearchFilter, UnitName, UnitStats
 # use the same predicates (tests/integration/test_feedback_predicates.py keeps them in step).
 OPEN_SQL = "status IN ({})".format(", ".join(f"'{s.value}'" for s in Status if s in OPEN_STATUSES))
 PUBLIC_SQL = f"status = '{Status.HANDLED.value}' AND publishable AND NOT hidden"
+FOLLOWABLE_SQL = "publishable AND NOT hidden"  # domain.feedback.access.may_follow
 _AFTER_ALL = uuid.UUID(int=(1 << 128) - 1)  # "id < this" holds for every id: the first page
 # $1 index cells of the box, $2–$5 the box, $6 the cursor, $7 the page size (+1).
 PUBLIC_NEAR_SQL = newest_per_cell(f"{PUBLIC_SQL} AND lat BETWEEN $2 AND $3 AND lon BETWEEN $4 AND $5 AND id < $6",
@@ -79,16 +80,20 @@ class PgFeedbackQueries:
         return [report_from_row(r) for r in rows]
 
     async def _summaries(self, sql: _Sql, now: datetime, after: uuid.UUID | None, limit: int, *,
-                         staff: bool = False) -> list[ReportSummary]:
-        """List rows: only the columns a list shows (no answers, description cut in SQL)."""
+                         staff: bool = False, follower: bool = False) -> list[ReportSummary]:
+        """List rows: only the columns a list shows (no answers, description cut in SQL). A follower sees
+        the description and address only while the report may be followed (``may_follow``)."""
         if after is not None:
             sql.add("id < ?", after)
         sql.args += [now, limit]
         n = len(sql.args)
         assignee = "assignee_id" if staff else "NULL"
+        description, address = ((f"CASE WHEN {FOLLOWABLE_SQL} THEN left(description, 200) ELSE '' END",
+                                 f"CASE WHEN {FOLLOWABLE_SQL} THEN address ELSE '' END") if follower
+                                else ("left(description, 200)", "address"))
         rows = await self.conn.fetch(
             f"""SELECT id, ref, status, coalesce(next_deadline_at < ${n - 1}, false), category_id, level,
-                       left(description, 200), address, unit_id, created_at, updated_at, due_at, {assignee}
+                       {description}, {address}, unit_id, created_at, updated_at, due_at, {assignee}
                 FROM feedback_reports WHERE {sql.where()} ORDER BY id DESC LIMIT ${n}""", *sql.args)
         return [ReportSummary(*r) for r in rows]
 
@@ -102,7 +107,7 @@ class PgFeedbackQueries:
                        limit: int) -> list[ReportSummary]:
         sql = _Sql()
         sql.add("id IN (SELECT report_id FROM feedback_followers WHERE user_id = ?)", user_id)
-        return await self._summaries(sql, now, after, limit)
+        return await self._summaries(sql, now, after, limit, follower=True)
 
     async def queue(self, unit_id: uuid.UUID, f: QueueFilter, now: datetime, after: uuid.UUID | None,
                     limit: int) -> list[ReportSummary]:

@@ -9,7 +9,7 @@ from typing import Any
 import asyncpg
 import msgspec
 
-from adapters.postgres.feedback.cache import PlaceIndex, ReferenceCache
+from adapters.postgres.feedback.cache import ReferenceCache
 from domain.feedback.geo import BBox, index_cells
 from domain.feedback.model import (
     Attachment,
@@ -27,6 +27,7 @@ from domain.feedback.model import (
     UnitRef,
 )
 from domain.feedback.ports import Overdue
+from domain.feedback.routing import PlaceIndex
 from domain.shared.time import HANOI
 
 Conn = Any  # an asyncpg connection or pool proxy (the unit of work's)

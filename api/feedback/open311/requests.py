@@ -41,6 +41,7 @@ from api.platform.container import Container
 from api.platform.deps import AppContainer, UnitOfWork
 from api.platform.idempotency import REPLAYED, idempotent
 from api.platform.problems import ProblemError, parse_validation_message
+from api.platform.text_guard import check_form
 from domain.errors import InvalidInput, NotFound
 from domain.feedback.model import Event, EventKind, Report, open311_status
 from domain.feedback.open311 import (
@@ -93,6 +94,7 @@ def parse_form(body: bytes, content_type: str) -> tuple[dict[str, str], dict[str
     """Scalar fields and ``attribute[code]`` / ``attribute[code][]`` values of a form body."""
     if content_type.split(";")[0].strip().lower() != FORM:
         raise ProblemError(400, "open311.bad_form")
+    check_form(body)
     try:
         pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, max_num_fields=200, errors="strict")
     except (UnicodeDecodeError, ValueError):

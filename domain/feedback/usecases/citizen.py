@@ -11,6 +11,7 @@ import msgspec
 
 from domain.errors import Conflict
 from domain.feedback import states
+from domain.feedback.access import may_follow
 from domain.feedback.geo import BBox, check_in_hanoi, distance_m
 from domain.feedback.model import (
     Attachment,
@@ -86,7 +87,7 @@ class FollowReport(UseCase):
     async def execute(self, principal: Principal, report_id: uuid.UUID) -> bool:
         report = await self.d.reports.get(report_id)
         visible = report is not None and (report.status in states.TRANSITIONS[Action.FOLLOW][0])
-        if report is None or not visible or (report.status is Status.HANDLED and not report.is_public):
+        if report is None or not visible or not may_follow(report):
             raise not_found()
         if report.reporter_id == principal.id:
             raise Conflict("feedback.own_report")
@@ -145,8 +146,9 @@ class FindDuplicates(UseCase):
         lim = self.d.limits
         since = self.d.clock.now() - timedelta(days=lim.duplicate_days)
         rows = await self.d.reports.nearby(category_id, BBox.around(lat, lon, lim.duplicate_radius_m), since, 50)
+        # Only what "me too" may join: a private report's id would be a handle to its reporter.
         found = [Candidate(r, distance_m(lat, lon, r.location.lat, r.location.lon)) for r in rows
-                 if r.status not in (Status.REJECTED, Status.DUPLICATE)]
+                 if r.status not in (Status.REJECTED, Status.DUPLICATE) and may_follow(r)]
         return sorted((c for c in found if c.distance_m <= lim.duplicate_radius_m),
                       key=lambda c: c.distance_m)[:10]
 

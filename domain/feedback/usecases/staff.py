@@ -6,6 +6,7 @@ import uuid
 
 from domain.errors import Conflict, Forbidden, InvalidInput
 from domain.feedback import states
+from domain.feedback.access import is_handling_staff, may_follow
 from domain.feedback.model import (
     AWAITING_ACK,
     Attachment,
@@ -184,7 +185,11 @@ class MarkDuplicate(StaffUseCase):
         report = await self.unit_report(principal, report_id)
         states.transition(Action.MARK_DUPLICATE, report.status)
         original = await self.d.reports.get(original_id)
-        if original is None or original.id == report.id or original.status in (Status.DUPLICATE, Status.REJECTED):
+        # The original must be one the caller handles (their unit's, or any for a city admin), and one the
+        # duplicate's reporter may follow: they become its follower and must not see more than that allows.
+        if original is None or original.id == report.id or original.status in (Status.DUPLICATE, Status.REJECTED) \
+                or not is_handling_staff(principal, original) \
+                or (original.reporter_id != report.reporter_id and not may_follow(original)):
             raise InvalidInput("feedback.invalid_original", field="original_id", rule="invalid_original")
         report.duplicate_of = original.id
         report.closed_at = self.d.clock.now()

@@ -1,0 +1,1 @@
+"""Postgres adapters of the judicial context (plain SQL on the unit of work's connection)."""

@@ -1,0 +1,1 @@
+"""Judicial record certificates: requests, fees, workflow, e-certificates, sharing."""

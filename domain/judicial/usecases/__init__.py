@@ -1,0 +1,1 @@
+"""Use cases of the judicial context, one class each with ``async execute``."""

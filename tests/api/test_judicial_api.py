@@ -1,0 +1,276 @@
+"""The judicial API over real HTTP: draft → issued, supplement and reject, proxy (No. 2 by proxy
+refused), share codes (wrong date of birth, expired/revoked, brute force → 429), the status list
+after revocation, and who may see what (second citizen, other authority's staff, proxy)."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import gzip
+import io
+import uuid
+from typing import Any
+
+import asyncpg
+import httpx
+from joserfc import jwt as jose_jwt
+from joserfc.jwk import KeySet
+from pypdf import PdfReader
+
+from tests.support.auth import Session, login, login_staff
+
+R = "/api/v1/judicial/requests"
+S = "/api/v1/staff/judicial"
+P = "/api/v1/public/judicial"
+POLICE, DOJ = "CA-TP", "S-TP"   # the police issue from 1 July 2026 (the app's clock is today)
+DOB = "1990-05-17"              # tests.support.auth registers everyone with 17/05/1990
+HANOI = {"text": "Số 5 phố Lý Thái Tổ, phường Hoàn Kiếm, Hà Nội", "province_code": "01"}
+PDF = b"%PDF-1.7\n% giay uy quyen\n"
+
+
+def draft_body(**kw: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "purpose": "Bổ sung hồ sơ xin việc", "copies": 3,
+        "applicant": {"sex": "male", "father": {"full_name": "Nguyễn Văn Bình", "birth_year": 1960},
+                      "mother": {"full_name": "Lê Thị Cúc", "birth_year": 1962}},
+        "residence_history": [{"from_month": "2004-05", "address": HANOI, "occupation": "Kỹ sư"}]}
+    body.update(kw)
+    return body
+
+
+def proxy_body(**kw: Any) -> dict[str, Any]:
+    applicant = {"full_name": "Trần Thị Mai", "sex": "female", "date_of_birth": "1992-02-10",
+                 "place_of_birth": "Hà Nội", "nationality": "VN", "ethnicity": "Kinh", "permanent_residence": HANOI,
+                 "id_document": {"number": "001192000123"}, "father": {"full_name": "Trần Văn An"},
+                 "mother": {"full_name": "Phạm Thị Hoa"}}
+    return draft_body(proxy_relation="authorised", applicant=applicant,
+                      residence_history=[{"from_month": "2006-02", "address": HANOI}], **kw)
+
+
+def ok(r: httpx.Response, status: int = 200) -> dict[str, Any]:
+    assert r.status_code == status, r.text
+    return r.json()  # type: ignore[no-any-return]
+
+
+def start(http: httpx.Client, who: Session, **kw: Any) -> dict[str, Any]:
+    return ok(http.post(R, json=draft_body(**kw), headers=who.headers), 201)
+
+
+def submitted(http: httpx.Client, who: Session, **kw: Any) -> dict[str, Any]:
+    d = start(http, who, **kw)
+    return ok(http.post(f"{R}/{d['id']}/submit", json={}, headers=who.headers))
+
+
+def step(http: httpx.Client, who: Session, rid: str, action: str, body: dict[str, Any] | None = None,
+         status: int = 200) -> dict[str, Any]:
+    return ok(http.post(f"{S}/requests/{rid}/{action}", json=body or {}, headers=who.headers), status)
+
+
+def issue(http: httpx.Client, citizen: Session, boss: Session) -> dict[str, Any]:
+    r = submitted(http, citizen)
+    for action in ("receive", "verify", "approve"):
+        step(http, boss, r["id"], action)
+    issued = step(http, boss, r["id"], "issue")
+    certs = ok(http.get("/api/v1/judicial/certificates", headers=citizen.headers))
+    return next(c for c in certs if c["id"] == issued["certificate_id"])
+
+
+def test_draft_to_issued_with_prefill_fee_steps_and_downloads(http: httpx.Client, database_url: str) -> None:
+    me = login(http)
+    boss = login_staff(http, database_url, POLICE, "supervisor")
+    d = start(http, me)
+    assert {"full_name", "date_of_birth", "id_document", "permanent_residence"} <= set(d["prefilled"])
+    assert d["applicant"]["id_document"]["number"] == me.personal_id
+    assert d["status"] == "draft"
+    changed = http.put(f"{R}/{d['id']}", json=draft_body(applicant={"date_of_birth": "1980-01-01"}),
+                       headers=me.headers)
+    assert changed.status_code == 422
+    assert changed.json()["errors"][0]["field"] == "applicant.date_of_birth"
+    quote = ok(http.get(f"{R}/{d['id']}/quote", headers=me.headers))
+    assert (quote["fee"], quote["city_support"], quote["amount_due"]) == (205_000, 205_000, 0)
+    r = ok(http.post(f"{R}/{d['id']}/submit", json={"accepted_amount_due": 0}, headers=me.headers))
+    assert r["status"] == "submitted"
+    assert r["authority_code"] == POLICE
+    assert r["fee"]["amount_due"] == 0
+    queue = ok(http.get(f"{S}/requests", headers=boss.headers))
+    assert r["id"] in [x["id"] for x in queue["items"]]
+    for action in ("receive", "verify", "approve"):
+        step(http, boss, r["id"], action)
+    issued = step(http, boss, r["id"], "issue")
+    assert issued["status"] == "issued"
+    detail = ok(http.get(f"{R}/{r['id']}", headers=me.headers))
+    assert [x["to_status"] for x in detail["steps"]] == ["draft", "submitted", "received", "verifying", "approved",
+                                                         "issued"]
+    assert all(x["actor_id"] == str(boss.user_id) for x in detail["steps"][2:])
+    certs = ok(http.get("/api/v1/judicial/certificates", headers=me.headers))
+    cert = next(c for c in certs if c["id"] == issued["certificate_id"])
+    assert cert["status"] == "valid"
+    jwks = KeySet.import_key_set(ok(http.get(f"{P}/jwks")))
+    vc = jose_jwt.decode(cert["vc_jwt"], jwks, algorithms=["ES256"])
+    assert vc.header["typ"] == "vc+jwt"
+    assert vc.claims["credentialSubject"]["birthDate"] == DOB
+    pdf = http.get(cert["pdf_url"], headers=me.headers)
+    assert pdf.status_code == 200
+    assert pdf.headers["content-type"] == "application/pdf"
+    assert "PHIẾU LÝ LỊCH TƯ PHÁP SỐ 1" in PdfReader(io.BytesIO(pdf.content)).pages[0].extract_text()
+    inbox = asyncio.run(_count(database_url, "SELECT count(*) FROM notification_inbox WHERE user_id = $1 "
+                                             "AND template LIKE 'judicial.%'", me.user_id))
+    assert inbox == 5
+
+
+async def _count(database_url: str, sql: str, *args: Any) -> int:
+    conn = await asyncpg.connect(database_url)
+    try:
+        return int(await conn.fetchval(sql, *args))
+    finally:
+        await conn.close()
+
+
+def test_supplement_then_reject_and_roles(http: httpx.Client, database_url: str) -> None:
+    me = login(http)
+    handler = login_staff(http, database_url, POLICE, "handler")
+    boss = login_staff(http, database_url, POLICE, "supervisor")
+    r = submitted(http, me)
+    step(http, handler, r["id"], "receive")
+    asked = step(http, handler, r["id"], "supplement-request", {"note": "Bổ sung thông tin vợ/chồng"})
+    assert asked["status"] == "supplement_requested"
+    assert asked["paused_at"]
+    assert step(http, handler, r["id"], "supplement-request", {"note": ""}, status=422)["errors"]
+    answered = ok(http.post(f"{R}/{r['id']}/supplement", json={
+        "note": "Đã bổ sung", "applicant": {"spouse": {"full_name": "Đỗ Thị Lan", "birth_year": 1991}}},
+        headers=me.headers))
+    assert answered["status"] == "supplemented"
+    assert answered["applicant"]["spouse"]["full_name"] == "Đỗ Thị Lan"
+    step(http, handler, r["id"], "verify")
+    assert step(http, handler, r["id"], "reject", {"reason": "x"}, status=403)["code"] == "judicial.role_required"
+    rejected = step(http, boss, r["id"], "reject", {"reason": "Thông tin nhân thân không khớp"})
+    assert rejected["status"] == "rejected"
+    assert rejected["rejection_reason"] == "Thông tin nhân thân không khớp"
+    assert step(http, boss, r["id"], "approve", status=409)["code"] == "judicial.wrong_status"
+    steps = ok(http.get(f"{R}/{r['id']}", headers=me.headers))["steps"]
+    assert [x["to_status"] for x in steps][-5:] == ["received", "supplement_requested", "supplemented",
+                                                    "verifying", "rejected"]
+
+
+def test_proxy_needs_the_authorisation_and_no2_by_proxy_is_refused(http: httpx.Client,
+                                                                   database_url: str) -> None:
+    proxy = login(http)
+    refused = http.post(R, json=proxy_body(certificate_type="2"), headers=proxy.headers)
+    assert refused.status_code == 403
+    assert refused.json()["code"] == "judicial.no2_by_proxy"
+    d = ok(http.post(R, json=proxy_body(), headers=proxy.headers), 201)
+    assert d["prefilled"] == []
+    assert d["by_proxy"]
+    no_doc = http.post(f"{R}/{d['id']}/submit", json={}, headers=proxy.headers)
+    assert no_doc.status_code == 422
+    assert no_doc.json()["errors"][0]["field"] == "proxy.document"
+    bad = http.post(f"{R}/{d['id']}/documents?kind=proxy", files={"file": ("a.pdf", b"MZ..", "application/pdf")},
+                    headers=proxy.headers)
+    assert bad.status_code == 422
+    doc = ok(http.post(f"{R}/{d['id']}/documents?kind=proxy", files={"file": ("uq.pdf", PDF, "application/pdf")},
+                       headers=proxy.headers), 201)
+    r = ok(http.post(f"{R}/{d['id']}/submit", json={}, headers=proxy.headers))
+    assert r["status"] == "submitted"
+    assert r["proxy"]["document"]["sha256"] == doc["sha256"]
+    boss = login_staff(http, database_url, POLICE, "handler")
+    got = http.get(f"{R}/{r['id']}/documents/{doc['key']}", headers=boss.headers)
+    assert got.status_code == 200
+    assert got.content == PDF
+    # The person the certificate is about, logged in, does not see the proxy's request.
+    other = login(http)
+    assert http.get(f"{R}/{r['id']}", headers=other.headers).status_code == 404
+    assert http.get(f"{R}/{r['id']}/documents/{doc['key']}", headers=other.headers).status_code == 404
+
+
+def test_share_code_verification_wrong_dob_revoked_expired_and_brute_force(http: httpx.Client,
+                                                                          database_url: str) -> None:
+    me = login(http)
+    boss = login_staff(http, database_url, POLICE, "supervisor")
+    cert = issue(http, me, boss)
+    share = ok(http.post(f"/api/v1/judicial/certificates/{cert['id']}/shares",
+                         json={"purpose": "Tuyển dụng kế toán", "days": 30}, headers=me.headers), 201)
+    code = share["code"]
+    assert len(code.replace("-", "")) == 9
+    shown = ok(http.post(f"{P}/verifications", json={"code": code, "date_of_birth": DOB, "verifier": "Công ty A"}))
+    assert shown["status"] == "valid"
+    assert shown["vc_jwt"] == cert["vc_jwt"]
+    assert shown["purpose"] == "Tuyển dụng kế toán"
+    wrong = http.post(f"{P}/verifications", json={"code": code, "date_of_birth": "1990-05-18"})
+    assert wrong.status_code == 404
+    assert wrong.json()["code"] == "judicial.share_code_not_found"
+    log = ok(http.get("/api/v1/judicial/verifications", headers=me.headers))
+    assert [v["outcome"] for v in log][:2] == ["wrong_date_of_birth", "shown"]
+
+    # Revocation: the status list says revoked, and so does the verify endpoint.
+    ok(http.post(f"{S}/certificates/{cert['id']}/status", json={"action": "revoke", "reason": "Cấp sai"},
+                 headers=boss.headers))
+    vc = jose_jwt.decode(cert["vc_jwt"], KeySet.import_key_set(ok(http.get(f"{P}/jwks"))))
+    entry = next(e for e in vc.claims["credentialStatus"] if e["statusPurpose"] == "revocation")
+    listed = http.get("/api/v1" + entry["statusListCredential"].split("/api/v1", 1)[1])
+    assert listed.status_code == 200
+    assert listed.headers["content-type"].startswith("application/vc+jwt")
+    subject = jose_jwt.decode(listed.text, KeySet.import_key_set(ok(http.get(f"{P}/jwks")))).claims[
+        "credentialSubject"]
+    raw = subject["encodedList"][1:]
+    bits = gzip.decompress(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
+    index = int(entry["statusListIndex"])
+    assert bits[index // 8] & (0x80 >> (index % 8))
+    assert ok(http.post(f"{P}/verifications", json={"code": code, "date_of_birth": DOB}))["status"] == "revoked"
+
+    # A revoked code and an expired one (expiry moved into the past) are refused with 410.
+    cert2 = issue(http, me, boss)
+    s2 = ok(http.post(f"/api/v1/judicial/certificates/{cert2['id']}/shares", json={"purpose": "Du học"},
+                      headers=me.headers), 201)
+    assert http.delete(f"/api/v1/judicial/shares/{s2['id']}", headers=me.headers).status_code == 204
+    revoked = http.post(f"{P}/verifications", json={"code": s2["code"], "date_of_birth": DOB})
+    assert revoked.status_code == 410
+    assert revoked.json()["code"] == "judicial.share_code_revoked"
+    s3 = ok(http.post(f"/api/v1/judicial/certificates/{cert2['id']}/shares", json={"purpose": "Visa", "days": 1},
+                      headers=me.headers), 201)
+    asyncio.run(_count(database_url, "UPDATE judicial_share_codes SET created_at = created_at - interval '2 days',"
+                                     " expires_at = expires_at - interval '2 days' WHERE id = $1 RETURNING 1",
+                       uuid.UUID(s3["id"])))
+    expired = http.post(f"{P}/verifications", json={"code": s3["code"], "date_of_birth": DOB})
+    assert expired.status_code == 410
+    assert expired.json()["code"] == "judicial.share_code_expired"
+
+    # Brute force on the date of birth: five wrong dates lock the code (429 + Retry-After), even for the
+    # right date afterwards.
+    s4 = ok(http.post(f"/api/v1/judicial/certificates/{cert2['id']}/shares", json={"purpose": "Ngân hàng"},
+                      headers=me.headers), 201)
+    for day in range(1, 6):
+        r = http.post(f"{P}/verifications", json={"code": s4["code"], "date_of_birth": f"1990-06-{day:02d}"})
+        assert r.status_code == 404
+    locked = http.post(f"{P}/verifications", json={"code": s4["code"], "date_of_birth": DOB})
+    assert locked.status_code == 429
+    assert int(locked.headers["retry-after"]) > 0
+
+
+def test_no2_is_never_shared_and_others_see_nothing(http: httpx.Client, database_url: str) -> None:
+    me = login(http)
+    boss = login_staff(http, database_url, POLICE, "supervisor")
+    r = submitted(http, me, certificate_type="2")
+    for action in ("receive", "verify", "approve"):
+        step(http, boss, r["id"], action)
+    cert_id = step(http, boss, r["id"], "issue")["certificate_id"]
+    no = http.post(f"/api/v1/judicial/certificates/{cert_id}/shares", json={"purpose": "Xin việc"},
+                   headers=me.headers)
+    assert no.status_code == 403
+    assert no.json()["code"] == "judicial.no2_not_shareable"
+    other, doj = login(http), login_staff(http, database_url, DOJ, "supervisor")
+    pending = submitted(http, me)
+    for path in (f"{R}/{pending['id']}", f"/api/v1/judicial/certificates/{cert_id}/pdf", f"{R}/{pending['id']}/quote"):
+        assert http.get(path, headers=other.headers).status_code == 404, path
+    assert http.post(f"{R}/{pending['id']}/withdraw", json={}, headers=other.headers).status_code == 404
+    assert http.get(f"{S}/requests/{pending['id']}", headers=doj.headers).status_code == 404
+    assert step(http, doj, pending["id"], "receive", status=404)["code"] == "judicial.request_not_found"
+    assert pending["id"] not in [x["id"] for x in ok(http.get(f"{S}/requests", headers=doj.headers))["items"]]
+    assert http.get(f"{S}/requests", headers=other.headers).status_code == 403
+    assert http.post(f"{S}/certificates/{cert_id}/status", json={"action": "revoke", "reason": "x"},
+                     headers=doj.headers).status_code == 404
+    level1 = login(http, level=1)
+    assert http.post(R, json=draft_body(), headers=level1.headers).status_code == 403
+    bad = http.post(R, json={**draft_body(), "status": "issued"}, headers=me.headers)
+    assert bad.status_code == 422
+    assert ok(http.post(f"{R}/{pending['id']}/withdraw", json={"reason": "Không cần"},
+                        headers=me.headers))["status"] == "withdrawn"
