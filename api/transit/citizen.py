@@ -11,6 +11,7 @@ import msgspec
 from litestar import Controller, Request, Response, get, post, put
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Body, FromPath, JSONBody, QueryParameter
 
 from adapters.blobs.images import sniff
@@ -18,7 +19,7 @@ from api.identity.auth import CurrentUser, level2_guard
 from api.platform.container import Container
 from api.platform.deps import AppContainer, UnitOfWork
 from api.platform.idempotency import idempotent
-from api.platform.problems import ProblemError
+from api.platform.problems import PROBLEM_JSON, Problem, ProblemError
 from api.transit.common import BEARER, deps, services
 from api.transit.schemas import (
     ApplicationOut,
@@ -48,6 +49,9 @@ from domain.payments.model import PAID
 from domain.shared.ids import new_id
 from domain.transit.usecases import cards, gates, passes, purchase
 
+# The card named in the body is not one of the caller's (or does not exist).
+CARD_NOT_FOUND = {404: ResponseSpec(data_container=Problem, media_type=PROBLEM_JSON, generate_examples=False,
+                                    description="The card does not exist or belongs to someone else")}
 MAX_DOCUMENT_BYTES = 5 * 1024 * 1024
 UPLOAD_BODY_LIMIT = MAX_DOCUMENT_BYTES + 64 * 1024
 
@@ -167,6 +171,7 @@ class CitizenTransitController(Controller):
     # -- passes -----------------------------------------------------------------------------------
 
     @post("/purchases", operation_id="transitPassPurchase", status_code=201, guards=[level2_guard],
+          responses=CARD_NOT_FOUND,
           summary="Buy a pass: creates the order's payment intent; the pass is issued when payment succeeds",
           description="One payment intent per order (card, product, start date): buying the same again returns "
                       "the same intent. Send an Idempotency-Key as well.")
@@ -188,6 +193,7 @@ class CitizenTransitController(Controller):
         return await idempotent(request, uow, f"user:{principal.id}", run)
 
     @post("/passes/free", operation_id="transitPassClaimFree", status_code=201, guards=[level2_guard],
+          responses=CARD_NOT_FOUND,
           summary="Claim a free pass (aged 60+, under 6, merit, disability, poor household)")
     async def claim_free(self, request: Request[Any, Any, Any], principal: CurrentUser, container: AppContainer,
                          uow: UnitOfWork, data: JSONBody[FreeClaimIn]) -> Response[PassOut]:
