@@ -23,7 +23,6 @@ from adapters.postgres.transit.gates import PgDenyList, PgIssuerKeys, PgPaperTic
 from adapters.postgres.uow import ACQUIRE_TIMEOUT_S
 from adapters.transit_crypto.keyring import IssuerKeyRing, ensure_issuer_key
 from adapters.transit_crypto.p256 import P256Verifier
-from adapters.transit_images.render import QrImages
 from api.platform.settings import Settings, Spec
 from domain.payments.intents import CreatePaymentIntent
 from domain.payments.ports import PaymentProvider
@@ -78,6 +77,26 @@ def prepare_keys(settings: Settings) -> None:
         ensure_issuer_key(directory, int(time.time()))
 
 
+class LazyQrImages:
+    """``QrRenderer`` whose qrcode (and Pillow) imports happen at the first ticket, not at start-up."""
+
+    def __init__(self) -> None:
+        self._impl: Any = None
+
+    def _images(self) -> Any:
+        if self._impl is None:
+            from adapters.transit_images.render import QrImages
+
+            self._impl = QrImages()
+        return self._impl
+
+    def png(self, data: bytes) -> bytes:
+        return bytes(self._images().png(data))
+
+    def svg(self, data: bytes) -> str:
+        return str(self._images().svg(data))
+
+
 class _Providers:
     def __init__(self, providers: dict[str, PaymentProvider]) -> None:
         self._providers = providers
@@ -95,7 +114,7 @@ class TransitServices:
     http: httpx.AsyncClient
     providers: _Providers
     verifier: P256Verifier = field(default_factory=P256Verifier)
-    renderer: QrImages = field(default_factory=QrImages)
+    renderer: LazyQrImages = field(default_factory=LazyQrImages)
     blobs: LocalBlobStore | None = None
     _published: bool = False
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
