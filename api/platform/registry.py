@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from api.feedback.context import FEEDBACK
+from api.health.context import HEALTH
 from api.identity.context import IDENTITY
 from api.judicial.context import JUDICIAL
 from api.notifications.context import NOTIFICATIONS
@@ -21,5 +22,6 @@ CONTEXTS: list[Context] = [
     NOTIFICATIONS,
     FEEDBACK,
     JUDICIAL,
+    HEALTH,
     TRANSIT,
 ]

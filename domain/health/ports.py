@@ -1,0 +1,135 @@
+"""Ports of the health context: narrow Protocols, split into write and read sides."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Protocol
+
+from domain.health.issues import Issue
+from domain.health.model import (
+    AccessEntry,
+    Category,
+    EncounterHeader,
+    ExistingResource,
+    Facility,
+    PatientRef,
+    Share,
+    ShareGrant,
+    StoredPatient,
+    StoredResource,
+)
+
+
+class StructureValidator(Protocol):
+    """Structural FHIR R4 validation (adapters/fhir): every problem with its FHIRPath."""
+
+    def validate(self, data: Any, root: str = "Bundle") -> list[Issue]: ...
+
+
+class Facilities(Protocol):
+    async def by_client(self, client_id: uuid.UUID) -> Facility | None: ...
+
+    async def get(self, facility_id: uuid.UUID) -> Facility | None: ...
+
+    async def by_code(self, code: str) -> Facility | None: ...
+
+    async def add(self, facility: Facility) -> None: ...
+
+    async def update(self, facility: Facility) -> None: ...
+
+    async def list(self, *, district_id: uuid.UUID | None = None) -> list[Facility]: ...
+
+
+class Patients(Protocol):
+    """The health record's patients, keyed by the personal ID (only its keyed hash is stored)."""
+
+    async def resolve(self, personal_id: str) -> PatientRef | None:
+        """The patient of this personal ID: known to the record, or a citizen known to the city (then
+        enrolled on the spot); None when nobody has that personal ID."""
+        ...
+
+    async def of_user(self, user_id: uuid.UUID) -> uuid.UUID | None:
+        """The patient that a logged-in citizen is (by the personal ID of their e-ID)."""
+        ...
+
+    async def user_of(self, patient_id: uuid.UUID) -> uuid.UUID | None:
+        """The app user of a patient (to notify them), if they have logged in once."""
+        ...
+
+    async def load(self, patient_id: uuid.UUID) -> StoredPatient | None: ...
+
+    async def update_demographics(self, patient_id: uuid.UUID, body: dict[str, Any], digest: str,
+                                  at: datetime) -> None:
+        """Store ``body`` as the Patient (new versionId, lastUpdated ``at``) unless ``digest`` is unchanged."""
+        ...
+
+
+class Encounters(Protocol):
+    """Write side of ingestion: the header by its idempotency key and the rows of one encounter."""
+
+    async def find(self, facility_id: uuid.UUID, identifier: str) -> EncounterHeader | None:
+        """The header, locked for this transaction (two resends of one visit serialise here)."""
+        ...
+
+    async def resources_of(self, encounter_id: uuid.UUID) -> list[ExistingResource]: ...
+
+    async def insert_new(self, header: EncounterHeader, resources: list[StoredResource]) -> bool:
+        """Insert a visit never seen before with its resources; False (nothing written) if the
+        facility already sent this visit identifier."""
+        ...
+
+    async def update(self, header: EncounterHeader, *, upserts: list[StoredResource],
+                     deletes: list[uuid.UUID]) -> None: ...
+
+
+class Record(Protocol):
+    """Read side: the stored resources of one patient, filtered as the two APIs need."""
+
+    async def items(self, patient_id: uuid.UUID, categories: tuple[Category, ...], *,
+                    facility_id: uuid.UUID | None, before: tuple[datetime | None, uuid.UUID] | None,
+                    limit: int, encounter_id: uuid.UUID | None = None) -> list[StoredResource]:
+        """Newest first by (date, id); ``before`` is the cursor position (exclusive)."""
+        ...
+
+    async def item(self, patient_id: uuid.UUID, resource_id: uuid.UUID) -> StoredResource | None: ...
+
+    async def search(self, patient_id: uuid.UUID, resource_type: str, *, categories: tuple[Category, ...],
+                     facility_id: uuid.UUID | None, category: tuple[str, ...] = (), code: tuple[str, ...] = (),
+                     date_from: datetime | None = None, date_to: datetime | None = None,
+                     clinical_status: tuple[str, ...] = (), status: tuple[str, ...] = (),
+                     intent: tuple[str, ...] = (), offset: int = 0, limit: int = 20
+                     ) -> tuple[int, list[StoredResource]]:
+        """(total, page) of one resource type, newest first."""
+        ...
+
+    async def read(self, resource_type: str, resource_id: uuid.UUID) -> StoredResource | None: ...
+
+    async def facilities_of(self, patient_id: uuid.UUID) -> frozenset[uuid.UUID]:
+        """Facilities that have sent at least one visit of this patient."""
+        ...
+
+
+class Shares(Protocol):
+    async def add(self, share: Share) -> None: ...
+
+    async def get(self, share_id: uuid.UUID) -> Share | None: ...
+
+    async def by_code_hash(self, code_hash: bytes) -> Share | None: ...
+
+    async def of_patient(self, patient_id: uuid.UUID) -> list[Share]: ...
+
+    async def revoke(self, share_id: uuid.UUID, at: datetime) -> None: ...
+
+    async def add_grant(self, share_id: uuid.UUID, reader_kind: str, reader_id: uuid.UUID, at: datetime) -> None: ...
+
+    async def grants_of(self, reader_kind: str, reader_id: uuid.UUID, patient_id: uuid.UUID) -> list[ShareGrant]: ...
+
+
+class AccessLog(Protocol):
+    async def add(self, entry: AccessEntry) -> bool:
+        """Record a read; True when this reader had never read this patient's record before."""
+        ...
+
+    async def of_patient(self, patient_id: uuid.UUID, *, before: uuid.UUID | None, limit: int) -> list[AccessEntry]:
+        ...
