@@ -10,6 +10,7 @@ from api.notifications.context import NOTIFICATIONS
 from api.platform.context import Context, Job
 from api.platform.probes import PlatformController
 from api.platform.worker import purge_idempotency_keys
+from api.transit.context import TRANSIT
 
 # The platform's own routes (liveness, readiness, metrics) and housekeeping.
 PLATFORM = Context(name="platform", root=[PlatformController],
@@ -22,4 +23,5 @@ CONTEXTS: list[Context] = [
     FEEDBACK,
     JUDICIAL,
     HEALTH,
+    TRANSIT,
 ]

@@ -68,6 +68,10 @@ class Applications(Protocol):
 
     async def list_for(self, user_id: uuid.UUID) -> list[ConcessionApplication]: ...
 
+    async def pending(self, limit: int) -> list[ConcessionApplication]:
+        """Applications waiting for staff, oldest first."""
+        ...
+
 
 class Cards(Protocol):
     async def next_serial(self) -> int: ...
@@ -87,6 +91,10 @@ class Passes(Protocol):
     async def save(self, pass_: Pass) -> None: ...
 
     async def list_for(self, user_id: uuid.UUID) -> list[Pass]: ...
+
+    async def by_payment_ref(self, payment_ref: str, *, for_update: bool = False) -> Pass | None:
+        """The pass a payment bought (``payment_ref`` is unique)."""
+        ...
 
     async def expiring(self, start: datetime, end: datetime, limit: int) -> list[Pass]:
         """Active passes ending within [start, end] that no later pass renews."""

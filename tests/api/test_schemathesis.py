@@ -95,6 +95,16 @@ EXCLUDED_CHECKS = {
     # naming one, and attribute[...] must answer the service's own questions: which location and
     # which attributes are valid depends on data (boundary, place names, the service definition).
     **{f"POST /open311/v2/requests.{fmt}": [positive_data_acceptance] for fmt in ("json", "xml")},
+    # Transit: passenger categories are data (the seeded catalogue), so an unknown but well-formed
+    # category is a 422 naming it; opening a card also needs the caller to belong to the category.
+    "GET /api/v1/transit/offers": [positive_data_acceptance],
+    "GET /api/v1/transit/eligibility/{category}": [positive_data_acceptance],
+    "POST /api/v1/transit/cards": [positive_data_acceptance],
+    # A device key must be a point on P-256 and the proof a signature by it: random bytes of the right
+    # length are schema-valid and rightly refused.
+    "PUT /api/v1/transit/device": [positive_data_acceptance],
+    # The uploaded document must be an image by its content (magic bytes), and the category one that needs it.
+    "POST /api/v1/transit/applications": [positive_data_acceptance],
 }
 
 

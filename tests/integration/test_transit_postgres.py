@@ -21,7 +21,7 @@ from PIL import Image
 from adapters.postgres.pool import connect
 from adapters.postgres.transit.cards import PgPasses
 from adapters.postgres.transit.gates import PgDenyList, PgIssuerKeys, PgTaps
-from adapters.postgres.transit.seed import product_id, seed_transit
+from adapters.postgres.transit.seed import product_id
 from adapters.transit_crypto.mobile import ReferencePhone
 from adapters.transit_crypto.offline import OfflineVerifier, keys_to_json
 from adapters.transit_crypto.p256 import P256Signer, generate
@@ -109,7 +109,6 @@ def run(database_url: str, body: Callable[[World], Awaitable[None]]) -> None:
         tx = conn.transaction()
         await tx.start()
         try:
-            await seed_transit(conn)
             world = World(conn)
             await world.publish_key()
             admin = await make_citizen(conn, date(1980, 1, 1), "Quản trị viên")
@@ -442,7 +441,6 @@ def test_two_concurrent_purchases_of_the_same_period_make_one_pass(database_url:
     async def go() -> None:
         setup = await connect(database_url)
         try:
-            await seed_transit(setup)
             w = World(setup)
             citizen, card_id = await w.rider()
         finally:

@@ -187,6 +187,10 @@ class FakeApplications:
     async def list_for(self, user_id: uuid.UUID) -> list[ConcessionApplication]:
         return [a for a in self.rows.values() if a.user_id == user_id]
 
+    async def pending(self, limit: int) -> list[ConcessionApplication]:
+        waiting = [a for a in self.rows.values() if a.status is ApplicationStatus.PENDING]
+        return sorted(waiting, key=lambda a: a.created_at)[:limit]
+
 
 class FakeCards:
     def __init__(self) -> None:
@@ -223,6 +227,9 @@ class FakePasses:
     async def list_for(self, user_id: uuid.UUID) -> list[Pass]:
         return sorted((p for p in self.rows.values() if p.user_id == user_id), key=lambda p: p.created_at,
                       reverse=True)
+
+    async def by_payment_ref(self, payment_ref: str, *, for_update: bool = False) -> Pass | None:
+        return next((p for p in self.rows.values() if p.payment_ref == payment_ref), None)
 
     async def expiring(self, start: datetime, end: datetime, limit: int) -> list[Pass]:
         renewed = {p.renewed_from for p in self.rows.values() if p.status is PassStatus.ACTIVE}

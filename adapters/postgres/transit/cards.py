@@ -68,6 +68,11 @@ class PgApplications:
             f"SELECT {_APP} FROM transit_applications WHERE user_id = $1 ORDER BY created_at DESC", user_id)
         return [_application(r) for r in rows]
 
+    async def pending(self, limit: int) -> list[ConcessionApplication]:
+        rows = await self.conn.fetch(
+            f"SELECT {_APP} FROM transit_applications WHERE status = 'pending' ORDER BY created_at LIMIT $1", limit)
+        return [_application(r) for r in rows]
+
 
 def _card(r: asyncpg.Record) -> Card:
     return Card(id=r["id"], user_id=r["user_id"], number=r["number"], holder_name=r["holder_name"],
@@ -131,6 +136,12 @@ class PgPasses:
         rows = await self.conn.fetch(
             f"SELECT {_TICKET_COLS} FROM transit_passes WHERE user_id = $1 ORDER BY created_at DESC LIMIT 200", user_id)
         return [pass_from_row(r) for r in rows]
+
+    async def by_payment_ref(self, payment_ref: str, *, for_update: bool = False) -> Pass | None:
+        lock = " FOR UPDATE" if for_update else ""
+        r = await self.conn.fetchrow(f"SELECT {_TICKET_COLS} FROM transit_passes WHERE payment_ref = $1{lock}",
+                                     payment_ref)
+        return pass_from_row(r) if r else None
 
     async def expiring(self, start: datetime, end: datetime, limit: int) -> list[Pass]:
         rows = await self.conn.fetch(

@@ -90,3 +90,9 @@ class PgCitizens:
     async def holder(self, user_id: uuid.UUID) -> Holder | None:
         r = await self.conn.fetchrow("SELECT full_name, date_of_birth FROM users WHERE id = $1", user_id)
         return Holder(r["full_name"], r["date_of_birth"]) if r else None
+
+
+async def unit_id_by_code(conn: Conn, code: str) -> uuid.UUID | None:
+    """The handling unit whose staff run transit's counters and concession checks (shared units table)."""
+    found = await conn.fetchval("SELECT id FROM units WHERE code = $1", code)
+    return found if isinstance(found, uuid.UUID) else None

@@ -1,0 +1,184 @@
+"""Transit end to end over HTTP: buy a monthly pass, bind a phone, get a credential, show a dynamic
+QR, decode its PNG with ZXing and verify it offline with only what the validator API published;
+then cancel and see the deny list stop it."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+from litestar import Litestar
+
+from adapters.transit_crypto.offline import OfflineVerifier, keys_from_json
+from adapters.transit_images.render import QrImages
+from api.platform.app import create_app
+from api.platform.settings import Settings
+from domain.shared.time import HANOI
+from domain.transit.codes import Direction, Network, Rejection
+from domain.transit.validation import Gate
+from tests.support.auth import client_token, login
+from tests.support.live import serve
+from tests.support.transit_api import (
+    MONTHLY_ALL,
+    ShiftedClock,
+    b64u,
+    bind_phone,
+    buy,
+    decode_png,
+    first_of_next_month,
+    install_credential,
+    open_card,
+    refund,
+    settle,
+    unb64u,
+)
+
+
+@pytest.fixture(scope="module")
+def later(settings: Settings) -> Iterator[tuple[Litestar, httpx.Client]]:
+    """A second app on the same database whose clock can be moved (tokens stay valid: they are
+    checked against the real time)."""
+    app = create_app(settings)
+    with serve(app) as url, httpx.Client(base_url=url, timeout=15) as client:
+        yield app, client
+
+
+def test_buy_bind_credential_qr_png_offline_verify_then_revoke(
+        http: httpx.Client, database_url: str, later: tuple[Litestar, httpx.Client]) -> None:
+    app, on_day_one = later
+    citizen = login(http)
+    offers = http.get("/api/v1/transit/offers", params={"category": "standard"}).json()["items"]
+    assert any(o["product"]["id"] == str(MONTHLY_ALL) and o["amount_vnd"] == 200_000 for o in offers)
+
+    card = open_card(http, citizen)
+    assert len(card["number"]) == 12
+    key = str(uuid.uuid4())
+    start = first_of_next_month()
+    first = buy(http, citizen, card["id"], MONTHLY_ALL, key=key, start=start)
+    assert first.status_code == 201, first.text
+    order = first.json()
+    assert order["payment_status"] == "requires_payment"
+    assert order["amount_vnd"] == 200_000
+    assert order["checkout"]["qr_payload"].startswith("000201")
+    assert order["pass_id"] is None
+    retry = buy(http, citizen, card["id"], MONTHLY_ALL, key=key, start=start)
+    assert retry.headers.get("Idempotent-Replayed") == "true"
+    assert retry.json()["payment_intent_id"] == order["payment_intent_id"]
+    # The same order without the key: the same intent, never a second charge.
+    again = buy(http, citizen, card["id"], MONTHLY_ALL, start=start)
+    assert again.json()["payment_intent_id"] == order["payment_intent_id"]
+    assert http.get("/api/v1/transit/passes", headers=citizen.headers).json()["items"] == []
+
+    settle(database_url, order["payment_intent_id"])
+    passes = http.get("/api/v1/transit/passes", headers=citizen.headers).json()["items"]
+    assert [(p["kind"], p["status"], p["price_vnd"]) for p in passes] == [("monthly_all", "active", 200_000)]
+    pass_id = passes[0]["id"]
+    twice = buy(http, citizen, card["id"], MONTHLY_ALL, start=start)  # the card holds the month now
+    assert twice.status_code == 409
+    assert twice.json()["code"] == "transit.pass_overlaps"
+
+    phone = bind_phone(http, citizen)
+    # Too early: a credential is issued at most 72 h before the pass starts.
+    early = http.post(f"/api/v1/transit/passes/{pass_id}/credential", headers=citizen.headers)
+    assert early.status_code == 409
+    assert early.json()["code"] == "transit.pass_not_started"
+
+    # The morning of the 1st in Hanoi: the app's server time, which the phone adopts.
+    day_one = datetime(start.year, start.month, start.day, 7, 30, tzinfo=HANOI)
+    app.state.container.clock = ShiftedClock(day_one)
+    cred = install_credential(on_day_one, citizen, pass_id, phone)
+    assert abs(cred["server_time_epoch"] - day_one.timestamp()) < 5
+    assert datetime.fromisoformat(cred["expires_at"]) - day_one <= timedelta(hours=72)
+    now = int(app.state.container.clock.now().timestamp())
+    code = phone.code(int(time.time()))
+    png = QrImages().png(code)
+    scanned = decode_png(png)
+    assert scanned == code
+
+    gate_client = client_token(http, database_url, "validator")
+    keys = on_day_one.get("/api/v1/transit/validator/keys", headers=gate_client.headers)
+    assert keys.status_code == 200
+    deny = on_day_one.get("/api/v1/transit/validator/deny-list", headers=gate_client.headers)
+    assert deny.status_code == 200
+    assert deny.headers["content-type"].startswith("application/octet-stream")
+    assert deny.headers["X-Deny-List-Type"] == "snapshot"
+    gate = OfflineVerifier(Gate(Network.BUS, 34, Direction.IN), keys=keys_from_json(keys.content))
+    gate.apply_deny_list(deny.content, now)
+    verdict = gate.verify(scanned, now)
+    assert verdict.accepted, verdict.reason
+    assert str(verdict.pass_id) == pass_id
+    assert gate.verify(scanned, now + 1).reason is Rejection.REPLAY
+    assert gate.verify(scanned, now + 60).reason is Rejection.CODE_EXPIRED
+
+    seq = int(deny.headers["X-Deny-To-Seq"])
+    cancel = on_day_one.post(f"/api/v1/transit/passes/{pass_id}/cancel", json={"reason": "lost phone"},
+                             headers=citizen.headers)
+    assert cancel.status_code == 200
+    assert cancel.json()["status"] == "revoked"
+    delta = on_day_one.get("/api/v1/transit/validator/deny-list", params={"since": seq},
+                           headers=gate_client.headers)
+    # since=0 is by definition the whole list (a gate that holds nothing needs a snapshot).
+    assert delta.headers["X-Deny-List-Type"] == ("delta" if seq else "snapshot")
+    assert int(delta.headers["X-Deny-To-Seq"]) > seq
+    assert int(delta.headers["X-Deny-Count"]) >= 1
+    metro = OfflineVerifier(Gate(Network.METRO, 3, Direction.IN), keys=keys_from_json(keys.content))
+    metro.apply_deny_list(deny.content, now)
+    assert metro.verify(phone.code(int(time.time()) + 2), now + 2).accepted  # before the sync ...
+    metro.apply_deny_list(delta.content, now + 3)
+    fresh = phone.code(int(time.time()) + 4)
+    assert metro.verify(fresh, now + 4).reason is Rejection.DENIED  # ... and after it
+    refused = on_day_one.post(f"/api/v1/transit/passes/{pass_id}/credential", headers=citizen.headers)
+    assert refused.status_code == 409
+    assert refused.json()["code"] == "transit.pass_revoked"
+    assert unb64u(b64u(fresh)) == fresh
+
+
+def test_online_validation_and_trip_history(http: httpx.Client, database_url: str) -> None:
+    citizen = login(http)
+    card = open_card(http, citizen)
+    order = buy(http, citizen, card["id"]).json()
+    settle(database_url, order["payment_intent_id"])
+    pass_id = http.get("/api/v1/transit/passes", headers=citizen.headers).json()["items"][0]["id"]
+    phone = bind_phone(http, citizen)
+    install_credential(http, citizen, pass_id, phone)
+    gate_client = client_token(http, database_url, "validator")
+    code = phone.code(int(time.time()))
+    body = {"code": b64u(code), "network": 2, "route": 3, "direction": "in", "stop": "L3-01",
+            "tap_id": str(uuid.uuid4())}
+    r = http.post("/api/v1/transit/validator/validate", json=body, headers=gate_client.headers)
+    assert r.status_code == 200, r.text
+    assert r.json()["accepted"] is True
+    assert r.json()["pass_id"] == pass_id
+    replay = http.post("/api/v1/transit/validator/validate", json={**body, "tap_id": str(uuid.uuid4())},
+                       headers=gate_client.headers)
+    assert replay.json() == {**replay.json(), "accepted": False, "reason": "replay"}
+    out = {**body, "code": b64u(phone.code(int(time.time()) + 1)), "direction": "out", "stop": "L3-05",
+           "tap_id": str(uuid.uuid4())}
+    assert http.post("/api/v1/transit/validator/validate", json=out, headers=gate_client.headers).json()["accepted"]
+    trips = http.get("/api/v1/transit/trips", headers=citizen.headers).json()["items"]
+    assert [(t["boarded_stop"], t["alighted_stop"]) for t in trips] == [("L3-01", "L3-05")]
+    assert datetime.fromisoformat(trips[0]["boarded_at"]) <= datetime.now(UTC)
+
+
+def test_a_refund_revokes_the_pass_and_lists_it_for_gates(http: httpx.Client, database_url: str) -> None:
+    citizen = login(http)
+    card = open_card(http, citizen)
+    order = buy(http, citizen, card["id"]).json()
+    settle(database_url, order["payment_intent_id"])
+    pass_id = http.get("/api/v1/transit/passes", headers=citizen.headers).json()["items"][0]["id"]
+    gate_client = client_token(http, database_url, "validator")
+    before = int(http.get("/api/v1/transit/validator/deny-list", headers=gate_client.headers)
+                 .headers["X-Deny-To-Seq"])
+    refund(database_url, order["payment_intent_id"])
+    refund(database_url, order["payment_intent_id"])  # a retried notification changes nothing more
+    revoked = http.get(f"/api/v1/transit/passes/{pass_id}", headers=citizen.headers).json()
+    assert revoked["status"] == "revoked"
+    after = http.get("/api/v1/transit/validator/deny-list", headers=gate_client.headers)
+    assert int(after.headers["X-Deny-To-Seq"]) == before + 1
+    inbox = http.get("/api/v1/me/inbox", headers=citizen.headers).json()["items"]
+    assert sorted(m["template"] for m in inbox if m["object_id"] == pass_id) == ["transit.pass_issued",
+                                                                                 "transit.pass_revoked"]
