@@ -20,12 +20,9 @@ we emit, in order:
 from __future__ import annotations
 
 import binascii
-import io
 import re
 
-import qrcode
-import qrcode.constants
-import qrcode.image.svg
+from adapters import qr
 
 NAPAS_GUID = "A000000727"
 SERVICE_TO_ACCOUNT = "QRIBFTTA"
@@ -98,20 +95,9 @@ def check_crc(payload: str) -> bool:
     return crc16_ccitt_false(payload[:-4].encode("ascii")) == payload[-4:].upper()
 
 
-def _qr(payload: str) -> qrcode.QRCode:
-    qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=8, border=4)
-    qr.add_data(payload)
-    qr.make(fit=True)
-    return qr
-
-
 def render_png(payload: str) -> bytes:
-    buf = io.BytesIO()
-    _qr(payload).make_image().save(buf)
-    return buf.getvalue()
+    return qr.png(payload)
 
 
 def render_svg(payload: str) -> bytes:
-    buf = io.BytesIO()
-    _qr(payload).make_image(image_factory=qrcode.image.svg.SvgPathImage).save(buf)
-    return buf.getvalue()
+    return qr.svg(payload)

@@ -6,32 +6,18 @@ Error correction M (15 %) survives a phone screen's glare; a 4-module quiet zone
 
 from __future__ import annotations
 
-import io
 from urllib.parse import quote
 
-import qrcode
-import qrcode.constants
-import qrcode.image.svg
+from adapters import qr
 
 
 def share_link(base_url: str, code: str) -> str:
     return f"{base_url.rstrip('/')}/health-record/shares/redeem?code={quote(code)}"
 
 
-def _qr(content: str) -> qrcode.QRCode:
-    qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=8, border=4)
-    qr.add_data(content)
-    qr.make(fit=True)
-    return qr
-
-
 def share_qr_png(content: str) -> bytes:
-    buf = io.BytesIO()
-    _qr(content).make_image().save(buf)
-    return buf.getvalue()
+    return qr.png(content)
 
 
 def share_qr_svg(content: str) -> bytes:
-    buf = io.BytesIO()
-    _qr(content).make_image(image_factory=qrcode.image.svg.SvgPathImage).save(buf)
-    return buf.getvalue()
+    return qr.svg(content)
