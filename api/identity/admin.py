@@ -6,7 +6,6 @@ Grants take effect in the grantee's next access token (at the latest after one r
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from typing import Annotated, Any, Literal
 
@@ -24,7 +23,14 @@ from api.platform.container import Container
 from api.platform.deps import AppContainer, UnitOfWork
 from api.platform.idempotency import idempotent
 from api.platform.params import Limit
-from domain.identity.admin import ClientAdmin, PartnerKeyAdmin, StaffGrantAdmin
+from domain.identity.admin import (
+    ApiClient,
+    ClientAdmin,
+    PartnerKey,
+    PartnerKeyAdmin,
+    StaffGrantAdmin,
+    StaffGrantView,
+)
 from domain.identity.principal import StaffRole
 from domain.shared.paging import MAX_LIMIT, Page
 
@@ -40,13 +46,9 @@ class GrantIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     personal_id: PersonalId | None = None
 
 
-class StaffGrantOut(msgspec.Struct, kw_only=True):
-    user_id: uuid.UUID
-    full_name: str
-    unit_id: uuid.UUID
-    role: str
-    granted_by: uuid.UUID | None
-    granted_at: dt.datetime
+# The response schemas are the domain's views under their published OpenAPI names.
+class StaffGrantOut(StaffGrantView, frozen=True):
+    pass
 
 
 class ClientIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -56,24 +58,15 @@ class ClientIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     client_id: Annotated[str, Meta(pattern=r"^[a-z0-9][a-z0-9._-]{2,63}$")] | None = None
 
 
-class ClientOut(msgspec.Struct, kw_only=True):
-    id: uuid.UUID
-    client_id: str
-    kind: str
-    name: str
-    created_at: dt.datetime
-    revoked_at: dt.datetime | None = None
+class ClientOut(ApiClient, frozen=True):
+    pass
 
 
 class KeyIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     name: Name
 
 
-class KeyOut(msgspec.Struct, kw_only=True):
-    id: uuid.UUID
-    name: str
-    created_at: dt.datetime
-    revoked_at: dt.datetime | None = None
+class KeyOut(PartnerKey, frozen=True):
     api_key: str | None = None  # shown once, at creation
 
 
