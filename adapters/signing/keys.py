@@ -9,12 +9,8 @@ safe when several processes start at once.
 
 from __future__ import annotations
 
-import fcntl
 import json
-import os
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -22,28 +18,11 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.algorithms import ECAlgorithm
 
+from adapters.keyfiles import locked, write_atomically
+
 
 class KeyRingError(Exception):
     pass
-
-
-@contextmanager
-def _locked(directory: Path) -> Iterator[None]:
-    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-    with open(directory / ".lock", "w") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-
-def _write_private(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
-    os.replace(tmp, path)
 
 
 def _generate(directory: Path) -> str:
@@ -55,13 +34,13 @@ def _generate(directory: Path) -> str:
     key = ec.generate_private_key(ec.SECP256R1())
     pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                             serialization.NoEncryption())
-    _write_private(directory / f"{kid}.pem", pem)
+    write_atomically(directory / f"{kid}.pem", pem)
     return kid
 
 
 def add_signing_key(directory: Path) -> str:
     """Generate a new ES256 key that sorts after every existing one; return its kid."""
-    with _locked(directory):
+    with locked(directory):
         return _generate(directory)
 
 
@@ -71,7 +50,7 @@ def ensure_signing_key(directory: Path) -> None:
     Check and creation happen under one exclusive lock, so processes starting together end up
     with exactly one key.
     """
-    with _locked(directory):
+    with locked(directory):
         if not any(directory.glob("*.pem")):
             _generate(directory)
 

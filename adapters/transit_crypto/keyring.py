@@ -11,13 +11,10 @@ is replaced by an HSM-backed ``IssuerSigner``.
 
 from __future__ import annotations
 
-import fcntl
 import json
-import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
+from adapters.keyfiles import locked, write_atomically
 from adapters.transit_crypto.p256 import P256Signer, generate, load_private_pem, private_pem, public_bytes
 from domain.transit.qr import MAX_CREDENTIAL_SECONDS
 from domain.transit.trust import IssuerKey
@@ -29,25 +26,6 @@ class NoSigningKey(RuntimeError):
     pass
 
 
-@contextmanager
-def _locked(directory: Path) -> Iterator[None]:
-    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-    with open(directory / ".lock", "w") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-
-def _write(path: Path, data: bytes, mode: int) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
-    os.replace(tmp, path)
-
-
 def _kids(directory: Path) -> list[int]:
     return sorted(int(p.stem) for p in directory.glob("*.pem") if p.stem.isdigit())
 
@@ -57,17 +35,18 @@ def add_issuer_key(directory: Path, valid_from: int, valid_until: int | None = N
     until = valid_until if valid_until is not None else valid_from + DEFAULT_VALIDITY_S
     if until - valid_from <= MAX_CREDENTIAL_SECONDS:
         raise ValueError("a key window must be longer than 72 h")
-    with _locked(directory):
+    with locked(directory):
         kid = (_kids(directory) or [0])[-1] + 1
         key = generate()
-        _write(directory / f"{kid}.json", json.dumps({"valid_from": valid_from, "valid_until": until}).encode(), 0o644)
-        _write(directory / f"{kid}.pem", private_pem(key), 0o600)
+        window = json.dumps({"valid_from": valid_from, "valid_until": until}).encode()
+        write_atomically(directory / f"{kid}.json", window, 0o644)
+        write_atomically(directory / f"{kid}.pem", private_pem(key), 0o600)
         return kid
 
 
 def ensure_issuer_key(directory: Path, now: int) -> None:
     """Development: create a first key when the directory has none usable now."""
-    with _locked(directory):
+    with locked(directory):
         has = _kids(directory)
     if not has or not IssuerKeyRing.load(directory).can_sign(now):
         add_issuer_key(directory, now - 60)

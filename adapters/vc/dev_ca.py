@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from adapters.signing.keys import _locked, _write_private
+from adapters.keyfiles import locked, write_atomically
 
 ROOT_NAME = "Thu Do So Development Root CA"
 
@@ -49,14 +49,14 @@ def _root(directory: Path, now: dt.datetime) -> tuple[x509.Certificate, ec.Ellip
                                          crl_sign=True, encipher_only=False, decipher_only=False), critical=True)
             .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
             .sign(key, hashes.SHA256()))
-    _write_private(key_path, _pem_key(key))
+    write_atomically(key_path, _pem_key(key))
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     return cert, key
 
 
 def ensure_dev_pki(directory: Path, authority_code: str, authority_name: str) -> tuple[Path, Path, Path]:
     """(signing key, signing certificate, root certificate) paths, created when missing."""
-    with _locked(directory):
+    with locked(directory):
         now = dt.datetime.now(dt.UTC)
         root, root_key = _root(directory, now)
         key_path, cert_path = directory / f"{authority_code}.key", directory / f"{authority_code}.pem"
@@ -76,6 +76,6 @@ def ensure_dev_pki(directory: Path, authority_code: str, authority_name: str) ->
                                    critical=False)
                     .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
                     .sign(root_key, hashes.SHA256()))
-            _write_private(key_path, _pem_key(key))
+            write_atomically(key_path, _pem_key(key))
             cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
         return key_path, cert_path, directory / "root-ca.pem"
