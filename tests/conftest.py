@@ -52,7 +52,9 @@ def http(base_url: str) -> Iterator[httpx.Client]:
 
 @pytest.fixture
 def clean_db(database_url: str) -> Iterator[str]:
-    """Empties every non-reference table after the test (integration and API tests use it)."""
+    """Empties every non-reference table before and after the test (integration and API tests use it):
+    before too, because API tests share the live app's database and do not clean up after themselves."""
+    asyncio.run(truncate_all(database_url))
     yield database_url
     asyncio.run(truncate_all(database_url))
 

@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 import time
+import uuid
 from typing import Any
 
 import asyncpg
@@ -86,6 +87,25 @@ def test_devices_register_update_delete(http: httpx.Client) -> None:
     assert [d["id"] for d in http.get("/api/v1/me/devices", headers=me.headers).json()] == [device["id"]]
     assert http.delete(f"/api/v1/me/devices/{device['id']}", headers=me.headers).status_code == 204
     assert http.get("/api/v1/me/devices", headers=me.headers).json() == []
+
+
+def test_ending_a_session_removes_its_devices_and_their_topic_subscriptions(http: httpx.Client,
+                                                                             database_url: str) -> None:
+    # A phone that logged out (or that the owner ended from another phone) must stop receiving the
+    # person's notifications: the device registered by that session goes, the other phone's stays.
+    me = login(http)
+    tx, code, state = authorize(http, me.personal_id)
+    phone2 = callback(http, tx, code, state).json()
+    phone2_headers = {"Authorization": f"Bearer {phone2['access_token']}"}
+    kept = http.post("/api/v1/me/devices", headers=me.headers, json=_device(TOKEN + "k")).json()
+    assert http.post("/api/v1/me/devices", headers=phone2_headers, json=_device(TOKEN + "g")).status_code == 201
+    assert http.post("/api/v1/auth/logout", headers=phone2_headers).status_code == 204
+    assert [d["id"] for d in http.get("/api/v1/me/devices", headers=me.headers).json()] == [kept["id"]]
+    assert _fetch(database_url, "SELECT count(*) FROM push_outbox WHERE kind = 'unsubscribe' AND token = $1",
+                  TOKEN + "g") >= 1
+    # Ending a session from the other phone does the same.
+    assert http.delete(f"/api/v1/me/sessions/{me.session_id}", headers=me.headers).status_code == 204
+    assert _fetch(database_url, "SELECT count(*) FROM devices WHERE id = $1", uuid.UUID(kept["id"])) == 0
 
 
 def test_reregistering_a_token_moves_it_to_the_new_user(http: httpx.Client, database_url: str) -> None:
