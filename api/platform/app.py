@@ -143,7 +143,9 @@ def _standins(settings: Settings, contexts: Sequence[Context]) -> list[Controlle
     """Local stand-ins of external systems: only when explicitly enabled (never in production)."""
     if not settings.standins_enabled:
         return []
-    return [h for c in contexts if c.standins is not None for h in c.standins(settings)]
+    handlers = [h for c in contexts if c.standins is not None for h in c.standins(settings)]
+    # Stand-ins play outside systems for development: not part of the contract apps are generated from.
+    return [Router(path="/", route_handlers=handlers, include_in_schema=False)] if handlers else []
 
 
 def app_factory() -> Litestar:

@@ -7,6 +7,7 @@ from api.health.context import HEALTH
 from api.identity.context import IDENTITY
 from api.judicial.context import JUDICIAL
 from api.notifications.context import NOTIFICATIONS
+from api.payments.context import PAYMENTS
 from api.platform.context import Context, Job
 from api.platform.probes import PlatformController
 from api.platform.worker import purge_idempotency_keys
@@ -20,6 +21,7 @@ CONTEXTS: list[Context] = [
     PLATFORM,
     IDENTITY,
     NOTIFICATIONS,
+    PAYMENTS,
     FEEDBACK,
     JUDICIAL,
     HEALTH,

@@ -16,6 +16,7 @@ from litestar.params import Body, FromPath, JSONBody, QueryParameter
 
 from adapters.blobs.images import sniff
 from api.identity.auth import CurrentUser, level2_guard
+from api.payments.wiring import intent_creator
 from api.platform.container import Container
 from api.platform.deps import AppContainer, UnitOfWork
 from api.platform.idempotency import idempotent
@@ -86,7 +87,7 @@ class DocumentUpload(msgspec.Struct):
 async def _purchase(container: Container, uow: Any, principal: Any, order: passes.PassOrder) -> PurchaseOut:
     d = await deps(container, uow.conn)
     quote, key = await purchase.PlaceOrder(d).execute(principal, order)
-    view = await services(container).intents(uow.conn, container.clock).execute(CreateIntent(
+    view = await intent_creator(container, uow.conn).execute(CreateIntent(
         owner_id=principal.id, purpose=purchase.PASS_PURPOSE, object_id=key, amount=quote.amount_vnd,
         description=f"Ve {quote.product.code} the {quote.card.number}"))
     intent = view.intent

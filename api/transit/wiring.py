@@ -1,5 +1,5 @@
-"""Wiring of the transit context: the issuer key ring, QR rendering, the payment provider used to
-collect pass purchases, and the per-request bundle of ports its use cases receive."""
+"""Wiring of the transit context: the issuer key ring, QR rendering and the per-request bundle of ports its
+use cases receive. Pass purchases are collected through the payments context (``api.payments.wiring``)."""
 
 from __future__ import annotations
 
@@ -11,12 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-import httpx
 
 from adapters.blobs.local import LocalBlobStore
-from adapters.payments.bank_notifications import VietQrConfig, VietQrProvider
 from adapters.postgres.notifications.notifier import PgNotifier
-from adapters.postgres.payments import PgPaymentIntents
 from adapters.postgres.transit.cards import PgApplications, PgBindings, PgCards, PgPasses
 from adapters.postgres.transit.catalog import PgCatalog, PgCitizens, unit_id_by_code
 from adapters.postgres.transit.gates import PgDenyList, PgIssuerKeys, PgPaperTickets, PgTaps
@@ -24,8 +21,6 @@ from adapters.postgres.uow import ACQUIRE_TIMEOUT_S
 from adapters.transit_crypto.keyring import IssuerKeyRing, ensure_issuer_key
 from adapters.transit_crypto.p256 import P256Verifier
 from api.platform.settings import Settings, Spec
-from domain.payments.intents import CreatePaymentIntent
-from domain.payments.ports import PaymentProvider
 from domain.shared.time import Clock
 from domain.transit.trust import TrustStore
 from domain.transit.usecases.common import Deps
@@ -38,24 +33,7 @@ SETTINGS: dict[str, Spec] = {
                              "generated in development; required in production."),
     "transit_staff_unit": Spec("TRANSIT_STAFF_UNIT", str, "S-GTVT",
                                "Code of the unit whose staff review concession documents and sell paper tickets."),
-    # The collecting account for pass purchases (VietQR); the payments context may take these over.
-    "payments_bank_bin": Spec("PAYMENTS_BANK_BIN", str, "970418",
-                              "NAPAS BIN of the bank holding the city's collecting account (VietQR)."),
-    "payments_account_number": Spec("PAYMENTS_ACCOUNT_NUMBER", str, "1200012345678",
-                                    "The city's collecting account number (VietQR)."),
-    "payments_account_name": Spec("PAYMENTS_ACCOUNT_NAME", str, "THU DO SO",
-                                  "Account holder name shown in the banking app."),
-    "payments_bank_api_url": Spec("PAYMENTS_BANK_API_URL", str, "",
-                                  "The bank's API (status, refunds). Empty: the local stand-in under /dev/payments."),
-    "payments_secret": Spec("PAYMENTS_SECRET", str, "",
-                            "Shared HMAC secret of the bank's signed notifications. Empty: a development "
-                            "secret; required in production."),
 }
-
-PROVIDER = "vietqr"
-# Only for development and tests: production refuses to start without PAYMENTS_SECRET.
-DEV_PAYMENTS_SECRET = b"thudo-dev-payments-secret"
-
 
 class TransitConfigError(RuntimeError):
     pass
@@ -97,22 +75,12 @@ class LazyQrImages:
         return str(self._images().svg(data))
 
 
-class _Providers:
-    def __init__(self, providers: dict[str, PaymentProvider]) -> None:
-        self._providers = providers
-
-    def get(self, name: str) -> PaymentProvider | None:
-        return self._providers.get(name)
-
-
 @dataclass
 class TransitServices:
     settings: Settings
     pool: asyncpg.Pool[Any]
     ring: IssuerKeyRing
     trust: TrustStore
-    http: httpx.AsyncClient
-    providers: _Providers
     verifier: P256Verifier = field(default_factory=P256Verifier)
     renderer: LazyQrImages = field(default_factory=LazyQrImages)
     blobs: LocalBlobStore | None = None
@@ -139,30 +107,14 @@ class TransitServices:
             self._staff_unit = await unit_id_by_code(conn, self.settings.of("transit_staff_unit", str))
         return self._staff_unit
 
-    def intents(self, conn: Any, clock: Clock) -> CreatePaymentIntent:
-        return CreatePaymentIntent(PgPaymentIntents(conn), self.providers, clock, default_provider=PROVIDER)
-
-    async def close(self) -> None:
-        await self.http.aclose()
-
 
 def build_transit(settings: Settings, pool: asyncpg.Pool[Any]) -> TransitServices:
     directory = keys_dir(settings)
     prepare_keys(settings)
     ring = IssuerKeyRing.load(directory)
-    http = httpx.AsyncClient(timeout=10.0)
-    configured_secret = settings.of("payments_secret", str)
-    if not configured_secret and settings.environment == "production":
-        raise TransitConfigError("PAYMENTS_SECRET is required with ENVIRONMENT=production")
-    secret = configured_secret.encode() if configured_secret else DEV_PAYMENTS_SECRET
-    bank_api = settings.of("payments_bank_api_url", str) or f"{settings.base_url}/dev/payments"
-    vietqr = VietQrProvider(VietQrConfig(bank_bin=settings.of("payments_bank_bin", str),
-                                         account_number=settings.of("payments_account_number", str),
-                                         account_name=settings.of("payments_account_name", str),
-                                         bank_api_url=bank_api, secrets=[secret], name=PROVIDER), http)
     blob_root = Path(settings.blob_dir) if settings.blob_dir else Path(settings.data_dir) / "blobs"
-    return TransitServices(settings=settings, pool=pool, ring=ring, trust=TrustStore(ring.published()), http=http,
-                           providers=_Providers({PROVIDER: vietqr}), blobs=LocalBlobStore(blob_root))
+    return TransitServices(settings=settings, pool=pool, ring=ring, trust=TrustStore(ring.published()),
+                           blobs=LocalBlobStore(blob_root))
 
 
 def transit_deps(services: TransitServices, conn: Any, clock: Clock, *, staff_unit: uuid.UUID | None = None) -> Deps:

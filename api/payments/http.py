@@ -1,0 +1,84 @@
+"""Payments over HTTP: the bank's signed notifications (webhook) and the citizen's own payments.
+
+The webhook is mounted at the fixed path the bank's signature covers (``POST /payments/webhooks/vietqr``),
+outside ``/api/v1`` and the OpenAPI document: it is a contract with the bank, not with apps.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+import msgspec
+from litestar import Controller, Request, get, post
+from litestar.params import FromPath
+
+import api.payments.texts  # noqa: F401  (registers the error texts)
+from adapters.postgres.payments import PgPaymentIntents
+from api.identity.auth import CurrentUser
+from api.payments.wiring import PROVIDER, WEBHOOK_PATH, services, transactions
+from api.platform.deps import AppContainer, UnitOfWork
+from domain.payments.intents import GetPaymentIntent, IntentView
+from domain.payments.model import Checkout, RawNotification
+from domain.payments.notify import HandleNotification
+
+BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
+
+
+class Received(msgspec.Struct):
+    """What the bank gets back: the notification was authentic and recorded (``outcome`` says what it did)."""
+
+    received: bool
+    outcome: str
+
+
+class PaymentOut(msgspec.Struct, kw_only=True):
+    id: uuid.UUID
+    ref: str
+    purpose: str
+    object_id: str
+    amount: int
+    currency: str
+    description: str
+    status: str
+    expires_at: datetime
+    paid_at: datetime | None
+    refunded_amount: int
+    checkout: Checkout | None
+
+
+def payment_out(view: IntentView) -> PaymentOut:
+    i = view.intent
+    return PaymentOut(id=i.id, ref=i.ref, purpose=i.purpose, object_id=i.object_id, amount=i.amount,
+                      currency=i.currency, description=i.description, status=i.status.value,
+                      expires_at=i.expires_at, paid_at=i.paid_at, refunded_amount=i.refunded_amount,
+                      checkout=view.checkout)
+
+
+class BankWebhook(Controller):
+    path = WEBHOOK_PATH
+    include_in_schema = False
+
+    @post("", operation_id="paymentsWebhookVietqr", status_code=200)
+    async def notify(self, request: Request[Any, Any, Any], container: AppContainer) -> Received:
+        raw = RawNotification(body=await request.body(),
+                              headers={k.lower(): v for k, v in request.headers.items()},
+                              query=dict(request.query_params))
+        outcome = await HandleNotification(transactions(container), services(container).providers,
+                                           container.clock).execute(PROVIDER, raw)
+        return Received(received=True, outcome=outcome.value)
+
+
+class MyPayments(Controller):
+    path = "/payments"
+    tags = ["payments"]
+    security = BEARER
+
+    @get("/intents/{intent_id:uuid}", operation_id="paymentsIntentGet",
+         summary="One of my payments: status and, while unpaid, how to pay (VietQR payload)")
+    async def intent(self, principal: CurrentUser, uow: UnitOfWork, container: AppContainer,
+                     intent_id: FromPath[uuid.UUID]) -> PaymentOut:
+        view = await GetPaymentIntent(PgPaymentIntents(uow.conn), services(container).providers).execute(
+            principal.id, intent_id)
+        return payment_out(view)

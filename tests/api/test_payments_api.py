@@ -1,0 +1,108 @@
+"""Payments over HTTP: a pass bought and paid through the local bank end to end, the bank's signed
+notifications (forged, replayed, repeated, out of order), and my payments scoped to me."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+import httpx
+import msgspec
+
+from adapters.payments import signed_http
+from adapters.payments.bank_notifications import WEBHOOK_TARGET, NotificationBody
+from api.payments.wiring import DEV_PAYMENTS_SECRET, WEBHOOK_PATH
+from domain.payments.model import EventType
+from tests.support.auth import Session, login
+from tests.support.transit_api import buy, open_card
+
+
+def _order(http: httpx.Client, citizen: Session) -> dict[str, Any]:
+    r = buy(http, citizen, open_card(http, citizen)["id"])
+    assert r.status_code == 201, r.text
+    return dict(r.json())
+
+
+def _intent(http: httpx.Client, citizen: Session, intent_id: str) -> httpx.Response:
+    return http.get(f"/api/v1/payments/intents/{intent_id}", headers=citizen.headers)
+
+
+def _wait_for(check: Any, timeout: float = 10.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result or time.monotonic() > deadline:
+            return result
+        time.sleep(0.05)
+
+
+def _notify(http: httpx.Client, ref: str, amount: int, type_: EventType = EventType.PAYMENT_SUCCEEDED, *,
+            event_id: str | None = None, secret: bytes = DEV_PAYMENTS_SECRET,
+            timestamp: int | None = None) -> httpx.Response:
+    event_id = event_id or uuid.uuid4().hex
+    body = msgspec.json.encode(NotificationBody(event_id=event_id, type=type_, reference=ref, amount=amount,
+                                                currency="VND", transaction_id="FT" + event_id[:10].upper()))
+    headers = signed_http.sign(secret, WEBHOOK_TARGET, body, nonce=event_id, timestamp=timestamp)
+    return http.post(WEBHOOK_PATH, content=body, headers={**headers, "content-type": "application/json"})
+
+
+def test_a_pass_paid_by_scanning_the_vietqr_is_issued(http: httpx.Client) -> None:
+    citizen, other = login(http), login(http)
+    order = _order(http, citizen)
+    intent = _intent(http, citizen, order["payment_intent_id"])
+    assert intent.status_code == 200, intent.text
+    assert intent.json()["status"] == "requires_payment"
+    assert intent.json()["checkout"]["qr_payload"] == order["checkout"]["qr_payload"]
+    # The citizen's banking app scans the QR; the (stand-in) bank notifies our webhook.
+    paid = http.post("/dev/payments/simulate", json={"qr_payload": order["checkout"]["qr_payload"]})
+    assert paid.status_code == 200, paid.text
+    passes = _wait_for(lambda: http.get("/api/v1/transit/passes", headers=citizen.headers).json()["items"])
+    assert len(passes) == 1
+    after = _intent(http, citizen, order["payment_intent_id"]).json()
+    assert after["status"] == "succeeded" and after["checkout"] is None and after["paid_at"]
+    assert all(d["status"] == 200 for d in http.get("/dev/payments/deliveries").json()[:2])
+    # Someone else's payment does not exist for them; a malformed id is a 4xx problem.
+    assert _intent(http, other, order["payment_intent_id"]).status_code == 404
+    bad = _intent(http, citizen, "not-a-uuid")
+    assert 400 <= bad.status_code < 500
+    assert http.get(f"/api/v1/payments/intents/{order['payment_intent_id']}").status_code == 401
+
+
+def test_forged_and_replayed_notifications_change_nothing(http: httpx.Client) -> None:
+    citizen = login(http)
+    order = _order(http, citizen)
+    ref, amount = order["payment_ref"], _intent(http, citizen, order["payment_intent_id"]).json()["amount"]
+    forged = _notify(http, ref, amount, secret=b"not-the-bank")
+    assert forged.status_code == 401
+    assert forged.headers["content-type"].startswith("application/problem+json")
+    assert forged.json()["code"] == "payments.notification_rejected"
+    old = _notify(http, ref, amount, timestamp=int(time.time()) - 3600)  # authentic, but an hour old
+    assert old.status_code == 401
+    unsigned = http.post(WEBHOOK_PATH, content=b"{}", headers={"content-type": "application/json"})
+    assert unsigned.status_code == 401
+    assert _intent(http, citizen, order["payment_intent_id"]).json()["status"] == "requires_payment"
+    assert http.get("/api/v1/transit/passes", headers=citizen.headers).json()["items"] == []
+
+
+def test_a_notification_twice_and_older_news_after_newer_apply_once(http: httpx.Client) -> None:
+    citizen = login(http)
+    order = _order(http, citizen)
+    ref, amount = order["payment_ref"], _intent(http, citizen, order["payment_intent_id"]).json()["amount"]
+    event = uuid.uuid4().hex
+    first = _notify(http, ref, amount, event_id=event)
+    assert first.status_code == 200, first.text
+    assert first.json() == {"received": True, "outcome": "applied"}
+    assert _notify(http, ref, amount, event_id=event).json()["outcome"] == "duplicate"
+    late = _notify(http, ref, amount, EventType.PAYMENT_PROCESSING)  # sent before "succeeded", arrives after
+    assert late.json()["outcome"] == "stale"
+    assert _intent(http, citizen, order["payment_intent_id"]).json()["status"] == "succeeded"
+    assert len(http.get("/api/v1/transit/passes", headers=citizen.headers).json()["items"]) == 1
+    unknown = _notify(http, "TDS" + uuid.uuid4().hex[:10].upper(), amount)
+    assert unknown.status_code == 404
+
+
+def test_the_webhook_is_not_in_the_app_contract(http: httpx.Client) -> None:
+    paths = http.get("/schema/openapi.json").json()["paths"]
+    assert not any(p.startswith(WEBHOOK_PATH) or p.startswith("/dev/") for p in paths)
+    assert "/api/v1/payments/intents/{intent_id}" in paths
