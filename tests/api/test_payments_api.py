@@ -60,7 +60,9 @@ def test_a_pass_paid_by_scanning_the_vietqr_is_issued(http: httpx.Client) -> Non
     passes = _wait_for(lambda: http.get("/api/v1/transit/passes", headers=citizen.headers).json()["items"])
     assert len(passes) == 1
     after = _intent(http, citizen, order["payment_intent_id"]).json()
-    assert after["status"] == "succeeded" and after["checkout"] is None and after["paid_at"]
+    assert after["status"] == "succeeded"
+    assert after["checkout"] is None
+    assert after["paid_at"]
     assert all(d["status"] == 200 for d in http.get("/dev/payments/deliveries").json()[:2])
     # Someone else's payment does not exist for them; a malformed id is a 4xx problem.
     assert _intent(http, other, order["payment_intent_id"]).status_code == 404
