@@ -95,9 +95,10 @@ class CitizenJudicialController(Controller):
                       "payment intent is created for it.")
     async def submit(self, principal: CurrentUser, container: AppContainer, uow: UnitOfWork,
                      request_id: FromPath[uuid.UUID], data: JSONBody[s.SubmitIn]) -> dict[str, Any]:
-        r = await citizen.Submit(await judicial_deps(container, uow.conn)).execute(
-            principal, request_id, accepted_amount_due=data.accepted_amount_due)
-        return s.request_out(r, container.clock.now())
+        d = await judicial_deps(container, uow.conn)
+        r = await citizen.Submit(d).execute(principal, request_id, accepted_amount_due=data.accepted_amount_due)
+        return s.request_out(r, container.clock.now(), fee_payment=await citizen.MyFeePayment(d).execute(
+            principal, request_id))
 
     @post("/requests/{request_id:uuid}/withdraw", operation_id="judicialWithdraw", status_code=200,
           summary="Withdraw my request before the authority receives it (a draft is discarded)")
@@ -126,8 +127,10 @@ class CitizenJudicialController(Controller):
          summary="One of my requests with its steps (who and when)")
     async def one(self, principal: CurrentUser, container: AppContainer, uow: UnitOfWork,
                   request_id: FromPath[uuid.UUID]) -> dict[str, Any]:
-        r, steps = await citizen.GetRequest(await judicial_deps(container, uow.conn)).execute(principal, request_id)
-        return s.request_out(r, container.clock.now(), steps)
+        d = await judicial_deps(container, uow.conn)
+        r, steps = await citizen.GetRequest(d).execute(principal, request_id)
+        return s.request_out(r, container.clock.now(), steps,
+                             fee_payment=await citizen.MyFeePayment(d).execute(principal, request_id))
 
     @get("/certificates", operation_id="judicialMyCertificates", summary="My certificates and their live status")
     async def certificates(self, principal: CurrentUser, container: AppContainer,

@@ -11,6 +11,7 @@ import msgspec
 from msgspec import Meta
 
 from api.platform import i18n
+from domain.judicial.fee_payment import FeePayment
 from domain.judicial.model import Certificate, CertificateStatus, Request, ShareCode, Step, Verification
 
 Short = Annotated[str, Meta(max_length=200)]
@@ -124,8 +125,14 @@ def to_domain(value: msgspec.Struct, kind: type[Any]) -> Any:
     return msgspec.convert(msgspec.to_builtins(value), kind)
 
 
-def request_out(r: Request, now: dt.datetime, steps: list[Step] | None = None) -> dict[str, Any]:
+def request_out(r: Request, now: dt.datetime, steps: list[Step] | None = None, *,
+                fee_payment: FeePayment | None = None) -> dict[str, Any]:
     out: dict[str, Any] = msgspec.to_builtins(r)
+    if fee_payment is not None:
+        # What is still owed (e.g. postage) and its payment: the app shows the VietQR from
+        # GET /api/v1/payments/intents/{intent_id} while the status is "pending".
+        out["fee_payment"] = {"intent_id": str(fee_payment.intent_id), "amount": fee_payment.amount,
+                              "status": fee_payment.status.value, "paid_at": fee_payment.paid_at}
     out.pop("version", None)
     out["overdue"] = r.overdue(now)
     out["by_proxy"] = r.by_proxy

@@ -46,8 +46,10 @@ class StaffJudicialController(Controller):
     @get("/requests/{request_id:uuid}", operation_id="judicialStaffRequest", summary="One request with its steps")
     async def one(self, principal: CurrentUser, container: AppContainer, uow: UnitOfWork,
                   request_id: FromPath[uuid.UUID]) -> dict[str, Any]:
-        r, steps = await staff.StaffView(await judicial_deps(container, uow.conn)).execute(principal, request_id)
-        return s.request_out(r, container.clock.now(), steps)
+        d = await judicial_deps(container, uow.conn)
+        r, steps = await staff.StaffView(d).execute(principal, request_id)
+        return s.request_out(r, container.clock.now(), steps,
+                             fee_payment=await staff.StaffFeePayment(d).execute(principal, request_id))
 
     async def _step(self, container: Any, uow: Any, action: Any, principal: Any, request_id: uuid.UUID,
                     *args: Any) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from typing import Protocol
 
 import msgspec
 
-from domain.payments.intents import CreateIntent, CreatePaymentIntent, IntentView
+from domain.payments.intents import CancelPaymentIntent, CreateIntent, CreatePaymentIntent, IntentView
 from domain.payments.model import PaymentIntent, Refund
 from domain.shared.time import Clock
 
@@ -83,6 +83,25 @@ class OpenFeePayment:
             await self.fees.put(FeePayment(request_id=request_id, intent_id=view.intent.id, amount=amount_due,
                                            status=FeeStatus.PENDING, updated_at=self.clock.now()))
         return view
+
+
+class CancelFeePayment:
+    """The request was withdrawn: an unpaid intent is canceled (a transfer arriving later is flagged
+    for refund by the payments context) and the fee marked lapsed. A fee already paid stays paid:
+    refunding it is finance's decision (``RequestRefund``). A payment the bank is still processing
+    cannot be canceled: the withdrawal is refused with ``payments.not_cancelable`` until it settles."""
+
+    def __init__(self, cancel: CancelPaymentIntent, fees: FeePayments, clock: Clock) -> None:
+        self.cancel = cancel
+        self.fees = fees
+        self.clock = clock
+
+    async def execute(self, request_id: uuid.UUID) -> None:
+        current = await self.fees.get(request_id, for_update=True)
+        if current is None or current.status is not FeeStatus.PENDING:
+            return
+        await self.cancel.execute(PURPOSE, str(request_id))
+        await self.fees.put(msgspec.structs.replace(current, status=FeeStatus.LAPSED, updated_at=self.clock.now()))
 
 
 class FeePaidHandler:

@@ -8,6 +8,7 @@ import asyncio
 import base64
 import gzip
 import io
+import time
 import uuid
 from typing import Any
 
@@ -274,3 +275,37 @@ def test_no2_is_never_shared_and_others_see_nothing(http: httpx.Client, database
     assert bad.status_code == 422
     assert ok(http.post(f"{R}/{pending['id']}/withdraw", json={"reason": "Không cần"},
                         headers=me.headers))["status"] == "withdrawn"
+
+
+def test_postage_owed_is_paid_through_the_vietqr_and_a_withdrawal_cancels_it(http: httpx.Client,
+                                                                             database_url: str) -> None:
+    me, other = login(http), login(http)
+    rid = start(http, me, delivery="post", postal_address=HANOI)["id"]
+    r = ok(http.post(f"{R}/{rid}/submit", json={}, headers=me.headers))
+    owed = r["fee"]["amount_due"]
+    assert owed > 0
+    assert r["fee_payment"]["status"] == "pending"
+    assert r["fee_payment"]["amount"] == owed
+    intent = ok(http.get(f"/api/v1/payments/intents/{r['fee_payment']['intent_id']}", headers=me.headers))
+    assert intent["purpose"] == "judicial.fee"
+    assert intent["amount"] == owed
+    assert intent["checkout"]["qr_payload"].startswith("000201")
+    assert http.get(f"/api/v1/payments/intents/{intent['id']}", headers=other.headers).status_code == 404
+    assert http.get(f"{R}/{rid}", headers=other.headers).status_code == 404
+    # The citizen pays with their banking app; the bank's notification marks the fee paid.
+    assert http.post("/dev/payments/simulate", json={"qr_payload": intent["checkout"]["qr_payload"]}).status_code == 200
+    deadline = time.monotonic() + 10
+    while ok(http.get(f"{R}/{rid}", headers=me.headers))["fee_payment"]["status"] != "paid":
+        assert time.monotonic() < deadline, "the payment notification did not arrive"
+        time.sleep(0.05)
+    # Another request withdrawn before paying: its intent is canceled and the fee lapses.
+    rid2 = start(http, me, delivery="post", postal_address=HANOI)["id"]
+    pending = ok(http.post(f"{R}/{rid2}/submit", json={}, headers=me.headers))["fee_payment"]
+    ok(http.post(f"{R}/{rid2}/withdraw", json={"reason": "Không cần nữa"}, headers=me.headers))
+    assert ok(http.get(f"{R}/{rid2}", headers=me.headers))["fee_payment"]["status"] == "lapsed"
+    boss = login_staff(http, database_url, POLICE, "handler")
+    assert ok(http.get(f"{S}/requests/{rid2}", headers=boss.headers))["fee_payment"]["status"] == "lapsed"
+    assert ok(http.get(f"{S}/requests/{rid}", headers=boss.headers))["fee_payment"]["status"] == "paid"
+    canceled = ok(http.get(f"/api/v1/payments/intents/{pending['intent_id']}", headers=me.headers))
+    assert canceled["status"] == "canceled"
+    assert canceled["checkout"] is None

@@ -188,7 +188,8 @@ def test_request_to_certificate_revocation_and_sharing(database_url: str, tmp_pa
     run(database_url, body)
 
 
-def test_queue_filters_overdue_paging_and_index(database_url: str, tmp_path: Path) -> None:
+def test_queue_filters_overdue_paging_and_index(clean_db: str, tmp_path: Path) -> None:
+    # clean_db: the queue reads every request of the authority, so none may be left by earlier tests.
     async def body(conn: asyncpg.Connection[Any]) -> None:
         units = await _units(conn)
         w = World(conn, tmp_path, units)
@@ -223,7 +224,7 @@ def test_queue_filters_overdue_paging_and_index(database_url: str, tmp_path: Pat
             "('submitted', 'received', 'verifying', 'supplement_requested', 'supplemented', 'approved') "
             "ORDER BY due_at, id LIMIT 20", [units["S-TP"]]))
         assert "judicial_requests_queue" in plan
-    run(database_url, body)
+    run(clean_db, body)
 
 
 def test_optimistic_version_and_status_list_allocation(database_url: str, tmp_path: Path) -> None:

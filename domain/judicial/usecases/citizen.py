@@ -12,6 +12,7 @@ import msgspec
 from domain.errors import Conflict, Forbidden, InvalidInput
 from domain.identity.principal import Principal
 from domain.judicial import deadlines, states
+from domain.judicial.fee_payment import FeePayment
 from domain.judicial.fees import PricingInput, price
 from domain.judicial.model import (
     PREFILLABLE,
@@ -196,7 +197,10 @@ class Withdraw(UseCase):
             return replace(request, status=Status.WITHDRAWN)
         states.transition(Action.WITHDRAW, request.status)
         withdrawn = replace(request, status=Status.WITHDRAWN, closed_at=self.d.clock.now())
-        return await self.move(request, withdrawn, principal, note=reason)
+        moved = await self.move(request, withdrawn, principal, note=reason)
+        if self.d.cancel_fee_payment is not None:  # same unit of work: withdrawn and canceled together
+            await self.d.cancel_fee_payment.execute(request.id)
+        return moved
 
 
 class SupplementInput(msgspec.Struct, frozen=True, kw_only=True):
@@ -228,6 +232,14 @@ class GetRequest(UseCase):
     async def execute(self, principal: Principal, request_id: uuid.UUID) -> tuple[Request, list[Step]]:
         request = await self.own_request(principal, request_id, lock=False)
         return request, await self.d.requests.steps(request.id)
+
+
+class MyFeePayment(UseCase):
+    """What I owe for my request and where its payment stands (None: nothing owed)."""
+
+    async def execute(self, principal: Principal, request_id: uuid.UUID) -> FeePayment | None:
+        request = await self.own_request(principal, request_id, lock=False)
+        return await self.d.fee_payments.get(request.id) if self.d.fee_payments is not None else None
 
 
 class MyRequests(UseCase):
