@@ -74,7 +74,9 @@ async def purge_finished(container: Container) -> bool:
 
 
 JOBS = (
-    Job("notifications.push", push_messages, idle_s=0.5, concurrency=2),
+    # Woken by NOTIFY when a message is committed (migration 0022); the poll only catches rows that
+    # become due later (retries, quiet hours) and anything sent while the listener reconnects.
+    Job("notifications.push", push_messages, idle_s=2.0, concurrency=2, wake_channel="push_outbox"),
     Job("notifications.topics", topic_subscriptions, idle_s=2.0),
     Job("notifications.metrics", outbox_metrics, idle_s=5.0),
     Job("notifications.purge", purge_finished, idle_s=3600.0),

@@ -53,6 +53,9 @@ class Job:
     run: JobFn
     idle_s: float = 1.0
     concurrency: int = 1  # parallel loops of this job (each claims its own batches)
+    # A PostgreSQL NOTIFY channel that wakes the job at once when new work is committed (LISTEN/NOTIFY);
+    # ``idle_s`` stays the fallback poll (rows that become due later, a lost listener connection).
+    wake_channel: str | None = None
 
 
 @dataclass(frozen=True)

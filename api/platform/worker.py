@@ -18,7 +18,9 @@ import contextlib
 import logging
 import signal
 from collections.abc import Sequence
+from typing import Any
 
+import asyncpg
 from prometheus_client import Counter, start_http_server
 
 from adapters.postgres.idempotency import purge_expired
@@ -31,6 +33,7 @@ log = logging.getLogger("thudo.worker")
 JOB_ERRORS = Counter("thudo_worker_job_errors_total", "Unexpected errors in worker jobs", ["job"])
 
 SHUTDOWN_GRACE_S = 10.0
+LISTEN_RETRY_S = 5.0
 
 
 async def purge_idempotency_keys(container: Container) -> bool:
@@ -44,12 +47,54 @@ def all_jobs() -> list[Job]:
     return [job for context in CONTEXTS for job in context.jobs]
 
 
+class Wakeups:
+    """LISTEN on the channels the jobs name (``Job.wake_channel``), on a connection of its own: each
+    NOTIFY sets that channel's event. The connection is re-opened after a loss; until then, and for
+    anything missed meanwhile, the jobs' ``idle_s`` polling carries on (every event is set on
+    reconnect so nothing waits a whole poll period)."""
+
+    def __init__(self, dsn: str, channels: set[str]) -> None:
+        self.dsn = dsn
+        self.events = {channel: asyncio.Event() for channel in channels}
+
+    def _notified(self, conn: Any, pid: int, channel: str, payload: str) -> None:
+        self.events[channel].set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            lost = asyncio.Event()
+            try:
+                conn = await asyncpg.connect(self.dsn)
+            except (OSError, asyncpg.PostgresError) as exc:
+                log.warning("worker cannot listen for wake-ups; polling", extra={"error": type(exc).__name__})
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), LISTEN_RETRY_S)
+                continue
+            try:
+                conn.add_termination_listener(lambda _conn, lost=lost: lost.set())
+                for channel in self.events:
+                    await conn.add_listener(channel, self._notified)
+                for event in self.events.values():
+                    event.set()
+                stopped = asyncio.ensure_future(stop.wait())
+                dropped = asyncio.ensure_future(lost.wait())
+                await asyncio.wait({stopped, dropped}, return_when=asyncio.FIRST_COMPLETED)
+                stopped.cancel()
+                dropped.cancel()
+            finally:
+                with contextlib.suppress(Exception):
+                    await conn.close(timeout=2)
+
+
 class Worker:
     def __init__(self, container: Container, jobs: Sequence[Job] | None = None) -> None:
         self.container = container
         self.jobs = all_jobs() if jobs is None else list(jobs)
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        channels = {job.wake_channel for job in self.jobs if job.wake_channel}
+        dsn = container.settings.database_url if channels else None
+        self.wakeups = Wakeups(dsn, channels) if dsn else None
 
     async def _loop(self, job: Job) -> None:
         failures = 0
@@ -66,13 +111,29 @@ class Worker:
                 await self._sleep(min(60.0, job.idle_s * 2 ** min(failures, 6)))
                 continue
             if not busy:
-                await self._sleep(job.idle_s)
+                await self._sleep(job.idle_s, self._wake_event(job))
 
-    async def _sleep(self, seconds: float) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._stop.wait(), seconds)
+    def _wake_event(self, job: Job) -> asyncio.Event | None:
+        if self.wakeups is None or job.wake_channel is None:
+            return None
+        return self.wakeups.events[job.wake_channel]
+
+    async def _sleep(self, seconds: float, wake: asyncio.Event | None = None) -> None:
+        waits = [asyncio.ensure_future(self._stop.wait())]
+        if wake is not None:
+            waits.append(asyncio.ensure_future(wake.wait()))
+        try:
+            await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for w in waits:
+                w.cancel()
+        if wake is not None:
+            # Every loop sleeping on this channel woke together; work committed from here on sets it again.
+            wake.clear()
 
     def start(self) -> None:
+        if self.wakeups is not None:
+            self._tasks.append(asyncio.create_task(self.wakeups.run(self._stop), name="worker:listen"))
         for job in self.jobs:
             for i in range(job.concurrency):
                 self._tasks.append(asyncio.create_task(self._loop(job), name=f"worker:{job.name}:{i}"))
