@@ -9,6 +9,7 @@ from typing import Protocol
 
 import msgspec
 
+from domain.shared.paging import Position
 from domain.transit.denylist import DenyEntry
 from domain.transit.model import (
     Card,
@@ -68,6 +69,10 @@ class Applications(Protocol):
 
     async def list_for(self, user_id: uuid.UUID) -> list[ConcessionApplication]: ...
 
+    async def page_for(self, user_id: uuid.UUID, after: Position | None, limit: int) -> list[ConcessionApplication]:
+        """The user's applications newest first, strictly past ``after``, at most ``limit``."""
+        ...
+
     async def pending(self, limit: int) -> list[ConcessionApplication]:
         """Applications waiting for staff, oldest first."""
         ...
@@ -82,6 +87,10 @@ class Cards(Protocol):
 
     async def list_for(self, user_id: uuid.UUID) -> list[Card]: ...
 
+    async def page_for(self, user_id: uuid.UUID, after: Position | None, limit: int) -> list[Card]:
+        """The user's cards oldest first (the first card stays on top), strictly past ``after``."""
+        ...
+
 
 class Passes(Protocol):
     async def add(self, pass_: Pass) -> None: ...
@@ -91,6 +100,10 @@ class Passes(Protocol):
     async def save(self, pass_: Pass) -> None: ...
 
     async def list_for(self, user_id: uuid.UUID) -> list[Pass]: ...
+
+    async def page_for(self, user_id: uuid.UUID, after: Position | None, limit: int) -> list[Pass]:
+        """The user's passes newest first, strictly past ``after``, at most ``limit``."""
+        ...
 
     async def by_payment_ref(self, payment_ref: str, *, for_update: bool = False) -> Pass | None:
         """The pass a payment bought (``payment_ref`` is unique)."""

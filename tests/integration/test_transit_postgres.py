@@ -329,10 +329,16 @@ def test_tap_batches_are_idempotent_out_of_order_and_make_trips(database_url: st
         assert await UploadTaps(w.deps).execute(gate, batch1) == (2, 2)
         assert await UploadTaps(w.deps).execute(gate, batch1) == (2, 0)   # a retried upload inserts nothing
         assert await UploadTaps(w.deps).execute(gate, batch2 + batch1) == (3, 1)
-        trips = await TripHistory(w.deps).execute(citizen)
+        trips = (await TripHistory(w.deps).execute(citizen)).items
         assert [(tr.boarded_stop, tr.alighted_stop) for tr in trips] == [("S03", None), ("S01", "S12")]
+        first = await TripHistory(w.deps).execute(citizen, limit=1)
+        assert [tr.boarded_stop for tr in first.items] == ["S03"]
+        assert first.next_cursor
+        rest = await TripHistory(w.deps).execute(citizen, cursor=first.next_cursor, limit=1)
+        assert [tr.boarded_stop for tr in rest.items] == ["S01"]
+        assert rest.next_cursor is None
         other, _ = await w.rider()
-        assert await TripHistory(w.deps).execute(other) == []
+        assert (await TripHistory(w.deps).execute(other)).items == []
 
         big = [_tap(uuid.uuid4(), t + timedelta(seconds=i), Direction.IN, "S05") for i in range(1000)]
         assert await UploadTaps(w.deps).execute(gate, big) == (1000, 1000)

@@ -19,6 +19,7 @@ from adapters.transit_crypto.p256 import P256Signer, P256Verifier, generate
 from adapters.transit_images.render import QrImages
 from domain.identity.principal import ClientKind, Principal, PrincipalKind
 from domain.notifications.model import Notification
+from domain.shared.paging import Position
 from domain.transit.codes import ALL_NETWORKS, Direction, Network, ProductKind
 from domain.transit.denylist import DenyEntry, ListType
 from domain.transit.issuing import credential_expiry, sign_credential, sign_deny_list, sign_paper_ticket
@@ -187,9 +188,20 @@ class FakeApplications:
     async def list_for(self, user_id: uuid.UUID) -> list[ConcessionApplication]:
         return [a for a in self.rows.values() if a.user_id == user_id]
 
+    async def page_for(self, user_id: uuid.UUID, after: Position | None, limit: int) -> list[ConcessionApplication]:
+        return _keyset(await self.list_for(user_id), after, limit, newest_first=True)
+
     async def pending(self, limit: int) -> list[ConcessionApplication]:
         waiting = [a for a in self.rows.values() if a.status is ApplicationStatus.PENDING]
         return sorted(waiting, key=lambda a: a.created_at)[:limit]
+
+
+def _keyset(rows: list[Any], after: Position | None, limit: int, *, newest_first: bool) -> list[Any]:
+    """The adapters' keyset page over (created_at, id), in memory."""
+    rows = sorted(rows, key=lambda r: (r.created_at, r.id), reverse=newest_first)
+    if after is not None:
+        rows = [r for r in rows if ((r.created_at, r.id) < after if newest_first else (r.created_at, r.id) > after)]
+    return rows[:limit]
 
 
 class FakeCards:
@@ -210,6 +222,9 @@ class FakeCards:
     async def list_for(self, user_id: uuid.UUID) -> list[Card]:
         return [c for c in self.rows.values() if c.user_id == user_id]
 
+    async def page_for(self, user_id: uuid.UUID, after: Position | None, limit: int) -> list[Card]:
+        return _keyset(await self.list_for(user_id), after, limit, newest_first=False)
+
 
 class FakePasses:
     def __init__(self) -> None:
@@ -227,6 +242,9 @@ class FakePasses:
     async def list_for(self, user_id: uuid.UUID) -> list[Pass]:
         return sorted((p for p in self.rows.values() if p.user_id == user_id), key=lambda p: p.created_at,
                       reverse=True)
+
+    async def page_for(self, user_id: uuid.UUID, after: Position | None, limit: int) -> list[Pass]:
+        return _keyset(await self.list_for(user_id), after, limit, newest_first=True)
 
     async def by_payment_ref(self, payment_ref: str, *, for_update: bool = False) -> Pass | None:
         return next((p for p in self.rows.values() if p.payment_ref == payment_ref), None)

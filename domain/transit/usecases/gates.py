@@ -11,6 +11,7 @@ import msgspec
 from domain.errors import InvalidInput
 from domain.identity.principal import Principal
 from domain.shared.ids import new_id
+from domain.shared.paging import Page, Position, decode_position, page_by
 from domain.transit.codes import Direction, Network, ProductKind, Rejection
 from domain.transit.denylist import DenyEntry, DenyKind, DenySet, ListType, device_subject
 from domain.transit.issuing import sign_deny_list, sign_paper_ticket
@@ -160,17 +161,30 @@ def _refuse(verdict: Verdict, reason: Rejection) -> Verdict:
 
 
 class TripHistory(UseCase):
-    """The caller's trips of the last ``days`` days, newest first, from the taps of their passes."""
+    """The caller's trips of the last ``days`` days, newest first, from the taps of their passes
+    (cursor paged). Trips are pairs of taps built in memory (uploads arrive late and out of order), so a
+    page is cut from the window's trips: the cursor is the last trip's (boarded_at, pass_id), which is
+    unique because one pass cannot board twice at the same instant."""
 
-    async def execute(self, principal: Principal, days: int = 30) -> list[Trip]:
+    async def execute(self, principal: Principal, days: int = 30, cursor: str | None = None,
+                      limit: int = 20) -> Page[Trip]:
         self.require_citizen(principal)
         if not 1 <= days <= 92:
             raise InvalidInput("transit.invalid_days", field="days", rule="range")
+        after = decode_position(cursor)
         passes = await self.d.passes.list_for(principal.id)
         if not passes:
-            return []
+            return Page(items=[])
         since = self.d.clock.now() - timedelta(days=days)
-        return build_trips(await self.d.taps.for_passes([p.id for p in passes], since))
+        trips = sorted(build_trips(await self.d.taps.for_passes([p.id for p in passes], since)),
+                       key=_trip_position, reverse=True)
+        if after is not None:
+            trips = [t for t in trips if _trip_position(t) < after]
+        return page_by(trips[:limit + 1], limit, _trip_position)
+
+
+def _trip_position(trip: Trip) -> Position:
+    return Position(trip.boarded_at, trip.pass_id)
 
 
 class SoldTicket(msgspec.Struct, frozen=True, kw_only=True):
