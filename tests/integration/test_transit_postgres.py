@@ -436,10 +436,12 @@ def test_hot_queries_use_indexes(database_url: str) -> None:
              "ORDER BY occurred_at DESC LIMIT 1", (uuid.uuid4(), T0)),
             ("SELECT 1 FROM transit_deny WHERE seq > $1 AND drop_after >= $2 ORDER BY seq", (0, 0)),
             ("SELECT 1 FROM transit_passes WHERE user_id = $1 ORDER BY created_at DESC LIMIT 200", (uuid.uuid4(),)),
+            ("SELECT 1 FROM transit_passes WHERE user_id = $1 AND (created_at, id) < ($2, $3) "
+             "ORDER BY created_at DESC, id DESC LIMIT 21", (uuid.uuid4(), T0, uuid.uuid4())),
         ]:
             plan = "\n".join(r[0] for r in await w.conn.fetch(f"EXPLAIN {sql}", *args))
             assert "Seq Scan" not in plan, plan
-        assert await PgTaps(w.conn).last_entry(uuid.uuid4(), T0) is None
+        assert (await PgTaps(w.conn).live_state(uuid.uuid4(), [], 0, 0, 0, T0)).last_direction is None
     run(database_url, body)
 
 

@@ -39,7 +39,7 @@ from domain.transit.model import (
 from domain.transit.model import PaperTicket as PaperTicketRow
 from domain.transit.passback import PassbackMemory
 from domain.transit.qr import PassFacts
-from domain.transit.repositories import Holder
+from domain.transit.repositories import Holder, LiveState
 from domain.transit.trust import IssuerKey
 from domain.transit.usecases.common import Deps
 from domain.transit.usecases.passes import bind_proof_input
@@ -312,8 +312,9 @@ class FakeDenyList:
 
 
 class FakeTaps:
-    def __init__(self) -> None:
+    def __init__(self, deny: FakeDenyList) -> None:
         self.rows: dict[uuid.UUID, Tap] = {}
+        self.deny = deny  # live_state reads both, as the adapter's one statement does
 
     async def add_batch(self, taps: list[Tap]) -> int:
         new = [t for t in taps if t.id not in self.rows]
@@ -326,13 +327,14 @@ class FakeTaps:
         return sorted((t for t in self.rows.values() if t.subject_id in wanted and t.occurred_at >= since),
                       key=lambda t: t.occurred_at)
 
-    async def code_seen(self, subject_id: uuid.UUID, code_timestamp: int, counter: int) -> bool:
-        return any(t.subject_id == subject_id and t.code_timestamp == code_timestamp and t.counter == counter
-                   and t.accepted for t in self.rows.values())
-
-    async def last_entry(self, subject_id: uuid.UUID, since: datetime) -> Tap | None:
-        taps = [t for t in self.rows.values() if t.subject_id == subject_id and t.accepted and t.occurred_at >= since]
-        return max(taps, key=lambda t: t.occurred_at, default=None)
+    async def live_state(self, subject_id: uuid.UUID, deny: list[tuple[int, bytes]], now: int, code_timestamp: int,
+                         counter: int, entry_since: datetime | None) -> LiveState:
+        mine = [t for t in self.rows.values() if t.subject_id == subject_id and t.accepted]
+        last = (max((t for t in mine if t.occurred_at >= entry_since), key=lambda t: t.occurred_at, default=None)
+                if entry_since is not None else None)
+        return LiveState(denied=await self.deny.denied(deny, now),
+                         code_seen=any(t.code_timestamp == code_timestamp and t.counter == counter for t in mine),
+                         last_direction=last.direction if last else None)
 
 
 class FakeTickets:
@@ -361,7 +363,8 @@ def fake_deps(clock: FixedClock, signer: P256Signer, **kw: Any) -> Deps:
         catalog.category_rows[code] = Category(code=code, qr_code=qr, name_vi=vi, name_en=en, free=free,
                                                min_age=min_age, max_age=max_age,
                                                document=DocumentKind(doc) if doc else None)
+    deny = FakeDenyList()
     return Deps(catalog=catalog, citizens=FakeCitizens(), applications=FakeApplications(), cards=FakeCards(),
-                passes=FakePasses(), bindings=FakeBindings(), keys=FakeIssuerKeys(), deny=FakeDenyList(),
-                taps=FakeTaps(), tickets=FakeTickets(), notifier=FakeNotifier(), clock=clock, signer=signer,
+                passes=FakePasses(), bindings=FakeBindings(), keys=FakeIssuerKeys(), deny=deny,
+                taps=FakeTaps(deny), tickets=FakeTickets(), notifier=FakeNotifier(), clock=clock, signer=signer,
                 verifier=P256Verifier(), renderer=QrImages(), **kw)

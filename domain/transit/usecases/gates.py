@@ -138,16 +138,18 @@ class ValidateOnline(UseCase):
         subject = facts.pass_id.bytes
         if verdict.kind == "pass":
             device = device_subject(decode_code(code).credential.device_key)
-            if await self.d.deny.denied([(int(DenyKind.PASS), subject), (int(DenyKind.DEVICE), device)], at):
-                return _refuse(verdict, Rejection.DENIED)
             assert verdict.timestamp is not None
             assert verdict.counter is not None
-            if await self.d.taps.code_seen(facts.pass_id, verdict.timestamp, verdict.counter):
+            entry_since = now - timedelta(seconds=self.d.policy.passback_s) if gate.direction is Direction.IN else None
+            live = await self.d.taps.live_state(facts.pass_id, [(int(DenyKind.PASS), subject),
+                                                                (int(DenyKind.DEVICE), device)],
+                                                at, verdict.timestamp, verdict.counter, entry_since)
+            if live.denied:
+                return _refuse(verdict, Rejection.DENIED)
+            if live.code_seen:
                 return _refuse(verdict, Rejection.REPLAY)
-            if gate.direction is Direction.IN:
-                last = await self.d.taps.last_entry(facts.pass_id, now - timedelta(seconds=self.d.policy.passback_s))
-                if last is not None and last.direction is Direction.IN:
-                    return _refuse(verdict, Rejection.PASSBACK)
+            if live.last_direction is Direction.IN:
+                return _refuse(verdict, Rejection.PASSBACK)
             return verdict
         if await self.d.deny.denied([(int(DenyKind.PASS), subject)], at):
             return _refuse(verdict, Rejection.DENIED)
