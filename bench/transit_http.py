@@ -286,6 +286,10 @@ async def _online_verdicts(db: str) -> str:
     return ", ".join(f"{r['r']} {r['n']:,}" for r in rows)
 
 
+def _p90(values: list[float]) -> float:
+    return statistics.quantiles(values, n=10)[-1] if len(values) > 1 else values[0]
+
+
 def render(opts: argparse.Namespace, machine: str, targets: list[Target], batches: dict[str, list[float]],
            trips: dict[str, float], verdicts: str) -> str:
     med = statistics.median
@@ -312,7 +316,7 @@ def render(opts: argparse.Namespace, machine: str, targets: list[Target], batche
     for side, values in batches.items():
         name = "POST /validator/taps (auth, JSON, idempotency row, UploadTaps)" if side == "ours" \
             else "reference: same JSON decoded, same INSERT, BEGIN … COMMIT"
-        lines.append(f"| {name} | {med(values):.1f} | {statistics.quantiles(values, n=10)[-1]:.1f} | {len(values)} |")
+        lines.append(f"| {name} | {med(values):.1f} | {_p90(values):.1f} | {len(values)} |")
     b = med(batches["ours"]) / med(batches["reference"])
     lines += ["", f"Batch ours / reference = **{b:.2f}** (target ≤ 2.0: {'met' if b <= 2 else 'MISSED'}).", "",
               "### Round trips to PostgreSQL per request (BEGIN and COMMIT included)", "",
