@@ -16,12 +16,12 @@ import os
 import uuid
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
 import msgspec
-from litestar import Litestar, get
+from litestar import Litestar, get, post
 from litestar.datastructures import State
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
@@ -29,12 +29,18 @@ from litestar.params import FromPath, FromQuery
 from adapters.postgres.feedback.queries import PgFeedbackQueries
 from adapters.postgres.judicial.repositories import PgRequests
 from adapters.postgres.pool import create_pool as create_service_pool
+from adapters.postgres.transit.gates import PgTaps
 from adapters.signing.pii import AesPiiProtector, load_or_create_master_key
 from api.feedback.common import page
 from api.judicial.schemas import request_out
+from api.transit.schemas import TapBatchIn
 from domain.feedback.model import ReportSummary
 from domain.judicial.ports import QueueFilter
 from domain.shared.paging import Page
+from domain.transit.codes import Direction, Network
+from domain.transit.denylist import DenyKind
+from domain.transit.model import Medium, Tap
+from domain.transit.validation import Policy
 
 # `units.code` carries a unique index (migrations/0001_foundation.sql); D002 is seeded by `thudo seed`.
 UNIT_QUERY = "SELECT id, code, name_vi FROM units WHERE code = $1"
@@ -43,6 +49,8 @@ FLOOR_TX_PATH = "/units-in-transaction/D002"
 MY_REPORTS_QUERY_PATH = "/reports-of/{reporter_id}?limit=20"
 JUDICIAL_QUEUE_QUERY_PATH = "/judicial-queue-of/{unit_id}?limit=20"
 PLAIN_PATH = "/plain"
+TRANSIT_VALIDATE_SQL_PATH = "/transit-validate-sql"
+TRANSIT_TAPS_SQL_PATH = "/transit-taps-sql"
 POOL_MAX = 10  # the service's DB_POOL_MAX default, so both sides get the same number of connections
 
 
@@ -99,6 +107,55 @@ async def judicial_queue_of(unit_id: FromPath[uuid.UUID], state: State,
     return {"items": [request_out(r, now) for r in got.items], "next_cursor": got.next_cursor}
 
 
+class TransitValidateSql(msgspec.Struct, kw_only=True):
+    """What ``POST /api/v1/transit/validator/validate`` knows once the code is decoded and verified."""
+
+    tap_id: uuid.UUID
+    validator_id: uuid.UUID
+    pass_id: uuid.UUID
+    device_subject: bytes
+    timestamp: int
+    counter: int
+    direction: Direction
+    network: int
+    route: int
+    stop: str
+
+
+@post(TRANSIT_VALIDATE_SQL_PATH, status_code=200)
+async def transit_validate_sql(data: TransitValidateSql, state: State) -> dict[str, bool]:
+    """Reference, not the floor: exactly the SQL of an online validation (the service's adapter: the
+    live-state read, then the tap insert, in BEGIN … COMMIT) without auth, code decoding, the two
+    signature verifications, middleware or logging."""
+    now = datetime.now(UTC)
+    since = now - timedelta(seconds=Policy().passback_s) if data.direction is Direction.IN else None
+    async with state.pool.acquire() as conn, conn.transaction():
+        taps = PgTaps(conn)
+        live = await taps.live_state(data.pass_id, [(int(DenyKind.PASS), data.pass_id.bytes),
+                                                    (int(DenyKind.DEVICE), data.device_subject)],
+                                     int(now.timestamp()), data.timestamp, data.counter, since)
+        accepted = not (live.denied or live.code_seen or live.last_direction is Direction.IN)
+        await taps.add_batch([Tap(id=data.tap_id, validator_id=data.validator_id, medium=Medium.PASS,
+                                  subject_id=data.pass_id, direction=data.direction, network=Network(data.network),
+                                  route=data.route, stop=data.stop, occurred_at=now, code_timestamp=data.timestamp,
+                                  counter=data.counter, accepted=accepted, reason=None if accepted else "replay")])
+    return {"accepted": accepted}
+
+
+@post(TRANSIT_TAPS_SQL_PATH + "/{validator_id:uuid}", status_code=200)
+async def transit_taps_sql(validator_id: FromPath[uuid.UUID], data: TapBatchIn, state: State) -> dict[str, int]:
+    """Reference, not the floor: the same JSON batch decoded into the same structs, then exactly the
+    insert of ``POST /api/v1/transit/validator/taps`` (the service's adapter, one statement for the
+    1,000 rows) in BEGIN … COMMIT, without auth, idempotency row, middleware or logging."""
+    rows = [Tap(id=t.id, validator_id=validator_id, medium=Medium(t.medium), subject_id=t.subject_id,
+                direction=t.direction, network=Network(t.network), route=t.route, stop=t.stop,
+                occurred_at=t.occurred_at, code_timestamp=t.code_timestamp, counter=t.counter, accepted=t.accepted,
+                reason=t.reason.value if t.reason else None) for t in data.taps]
+    async with state.pool.acquire() as conn, conn.transaction():
+        inserted = await PgTaps(conn).add_batch(rows)
+    return {"received": len(rows), "inserted": inserted}
+
+
 @get(PLAIN_PATH)
 async def plain() -> dict[str, str]:
     """No database at all: what the server + framework alone cost (used by the server comparison)."""
@@ -119,7 +176,8 @@ def create_app(dsn: str | None = None, data_dir: str | None = None) -> Litestar:
             await app.state.pool.close()
             await app.state.service_pool.close()
 
-    handlers = [unit, unit_in_transaction, reports_of, judicial_queue_of, plain]
+    handlers = [unit, unit_in_transaction, reports_of, judicial_queue_of, transit_validate_sql, transit_taps_sql,
+                plain]
     return Litestar(route_handlers=handlers, lifespan=[lifespan], debug=False)
 
 

@@ -12,7 +12,7 @@ from litestar import Controller, Request, Response, get, post, put
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import Body, FromPath, JSONBody, QueryParameter
+from litestar.params import Body, FromPath, FromQuery, JSONBody, QueryParameter
 
 from adapters.blobs.images import sniff
 from api.identity.auth import CurrentUser, level2_guard
@@ -20,6 +20,7 @@ from api.payments.wiring import intent_creator
 from api.platform.container import Container
 from api.platform.deps import AppContainer, UnitOfWork
 from api.platform.idempotency import idempotent
+from api.platform.params import Limit
 from api.platform.problems import PROBLEM_JSON, Problem, ProblemError
 from api.transit.common import BEARER, deps, services
 from api.transit.schemas import (
@@ -48,6 +49,7 @@ from domain.errors import InvalidInput
 from domain.payments.intents import CreateIntent
 from domain.payments.model import PAID
 from domain.shared.ids import new_id
+from domain.shared.paging import Page
 from domain.transit.usecases import cards, gates, passes, purchase
 
 # The card named in the body is not one of the caller's (or does not exist).
@@ -55,22 +57,6 @@ CARD_NOT_FOUND = {404: ResponseSpec(data_container=Problem, media_type=PROBLEM_J
                                     description="The card does not exist or belongs to someone else")}
 MAX_DOCUMENT_BYTES = 5 * 1024 * 1024
 UPLOAD_BODY_LIMIT = MAX_DOCUMENT_BYTES + 64 * 1024
-
-
-class CardList(msgspec.Struct, kw_only=True):
-    items: list[CardOut]
-
-
-class PassList(msgspec.Struct, kw_only=True):
-    items: list[PassOut]
-
-
-class ApplicationList(msgspec.Struct, kw_only=True):
-    items: list[ApplicationOut]
-
-
-class TripList(msgspec.Struct, kw_only=True):
-    items: list[TripOut]
 
 
 class EligibilityOut(msgspec.Struct, kw_only=True):
@@ -141,10 +127,12 @@ class CitizenTransitController(Controller):
         await blobs.put(key, content)  # after the checks: a refused upload leaves no file behind
         return application_out(application)
 
-    @get("/applications", operation_id="transitApplicationList", summary="My concession applications")
-    async def applications(self, principal: CurrentUser, container: AppContainer, uow: UnitOfWork) -> ApplicationList:
-        d = await deps(container, uow.conn)
-        return ApplicationList(items=[application_out(a) for a in await d.applications.list_for(principal.id)])
+    @get("/applications", operation_id="transitApplicationList",
+         summary="My concession applications, newest first (cursor paged)")
+    async def applications(self, principal: CurrentUser, container: AppContainer, uow: UnitOfWork,
+                           cursor: FromQuery[str | None] = None, limit: Limit = 20) -> Page[ApplicationOut]:
+        found = await cards.ListApplications(await deps(container, uow.conn)).execute(principal, cursor, limit)
+        return Page(items=[application_out(a) for a in found.items], next_cursor=found.next_cursor)
 
     # -- cards ------------------------------------------------------------------------------------
 
@@ -158,10 +146,11 @@ class CitizenTransitController(Controller):
             return Response(card_out(card), status_code=201, headers={"Location": f"/api/v1/transit/cards/{card.id}"})
         return await idempotent(request, uow, f"user:{principal.id}", run)
 
-    @get("/cards", operation_id="transitCardList", summary="My virtual cards")
-    async def cards_list(self, principal: CurrentUser, container: AppContainer, uow: UnitOfWork) -> CardList:
-        d = await deps(container, uow.conn)
-        return CardList(items=[card_out(c) for c in await cards.ListCards(d).execute(principal)])
+    @get("/cards", operation_id="transitCardList", summary="My virtual cards, oldest first (cursor paged)")
+    async def cards_list(self, principal: CurrentUser, container: AppContainer, uow: UnitOfWork,
+                         cursor: FromQuery[str | None] = None, limit: Limit = 20) -> Page[CardOut]:
+        found = await cards.ListCards(await deps(container, uow.conn)).execute(principal, cursor, limit)
+        return Page(items=[card_out(c) for c in found.items], next_cursor=found.next_cursor)
 
     @get("/cards/{card_id:uuid}", operation_id="transitCardGet", summary="One of my cards")
     async def card(self, principal: CurrentUser, container: AppContainer, uow: UnitOfWork,
@@ -204,10 +193,11 @@ class CitizenTransitController(Controller):
             return Response(pass_out(p), status_code=201, headers={"Location": f"/api/v1/transit/passes/{p.id}"})
         return await idempotent(request, uow, f"user:{principal.id}", run)
 
-    @get("/passes", operation_id="transitPassList", summary="My passes, newest first")
-    async def passes_list(self, principal: CurrentUser, container: AppContainer, uow: UnitOfWork) -> PassList:
-        d = await deps(container, uow.conn)
-        return PassList(items=[pass_out(p) for p in await passes.ListPasses(d).execute(principal)])
+    @get("/passes", operation_id="transitPassList", summary="My passes, newest first (cursor paged)")
+    async def passes_list(self, principal: CurrentUser, container: AppContainer, uow: UnitOfWork,
+                          cursor: FromQuery[str | None] = None, limit: Limit = 20) -> Page[PassOut]:
+        found = await passes.ListPasses(await deps(container, uow.conn)).execute(principal, cursor, limit)
+        return Page(items=[pass_out(p) for p in found.items], next_cursor=found.next_cursor)
 
     @get("/passes/{pass_id:uuid}", operation_id="transitPassGet", summary="One of my passes")
     async def pass_get(self, principal: CurrentUser, container: AppContainer, uow: UnitOfWork,
@@ -243,8 +233,10 @@ class CitizenTransitController(Controller):
                              issued_at=issued.issued_at, expires_at=issued.expires_at,
                              server_time=issued.server_time, server_time_epoch=int(issued.server_time.timestamp()))
 
-    @get("/trips", operation_id="transitTripHistory", summary="My trips (tap-in/tap-out pairs), newest first")
+    @get("/trips", operation_id="transitTripHistory",
+         summary="My trips (tap-in/tap-out pairs), newest first (cursor paged)")
     async def trips(self, principal: CurrentUser, container: AppContainer, uow: UnitOfWork,
-                    days: Annotated[int, QueryParameter(ge=1, le=92)] = 30) -> TripList:
-        found = await gates.TripHistory(await deps(container, uow.conn)).execute(principal, days)
-        return TripList(items=[trip_out(t) for t in found])
+                    days: Annotated[int, QueryParameter(ge=1, le=92)] = 30, cursor: FromQuery[str | None] = None,
+                    limit: Limit = 20) -> Page[TripOut]:
+        found = await gates.TripHistory(await deps(container, uow.conn)).execute(principal, days, cursor, limit)
+        return Page(items=[trip_out(t) for t in found.items], next_cursor=found.next_cursor)

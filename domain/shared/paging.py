@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Generic, TypeVar
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+from typing import Generic, NamedTuple, TypeVar
 
 import msgspec
 
@@ -34,3 +37,35 @@ def decode_cursor(cursor: str, n_parts: int) -> list[str]:
     if len(parts) != n_parts:
         raise InvalidInput(field="cursor", rule="cursor")
     return parts
+
+
+class Position(NamedTuple):
+    """Where a page ordered by (timestamp, id) stopped: the last row's pair, so the next page starts
+    strictly past it even when several rows share a timestamp."""
+
+    at: datetime
+    id: uuid.UUID
+
+
+def decode_position(cursor: str | None) -> Position | None:
+    """The ``Position`` in a cursor made by ``page_by``; a tampered cursor is ``InvalidInput``."""
+    if not cursor:
+        return None
+    at, id_ = decode_cursor(cursor, 2)
+    try:
+        position = Position(datetime.fromisoformat(at), uuid.UUID(id_))
+    except ValueError:
+        raise InvalidInput(field="cursor", rule="cursor") from None
+    if position.at.tzinfo is None:
+        raise InvalidInput(field="cursor", rule="cursor")
+    return position
+
+
+def page_by(rows: list[T], limit: int, position: Callable[[T], Position]) -> Page[T]:
+    """``rows`` were read with ``limit + 1``: the extra one only tells that a next page exists."""
+    more = len(rows) > limit
+    rows = rows[:limit]
+    if not (more and rows):
+        return Page(items=rows)
+    at, id_ = position(rows[-1])
+    return Page(items=rows, next_cursor=encode_cursor(at.isoformat(), str(id_)))

@@ -9,6 +9,8 @@ from typing import Protocol
 
 import msgspec
 
+from domain.shared.paging import Position
+from domain.transit.codes import Direction
 from domain.transit.denylist import DenyEntry
 from domain.transit.model import (
     Card,
@@ -68,6 +70,10 @@ class Applications(Protocol):
 
     async def list_for(self, user_id: uuid.UUID) -> list[ConcessionApplication]: ...
 
+    async def page_for(self, user_id: uuid.UUID, after: Position | None, limit: int) -> list[ConcessionApplication]:
+        """The user's applications newest first, strictly past ``after``, at most ``limit``."""
+        ...
+
     async def pending(self, limit: int) -> list[ConcessionApplication]:
         """Applications waiting for staff, oldest first."""
         ...
@@ -82,6 +88,10 @@ class Cards(Protocol):
 
     async def list_for(self, user_id: uuid.UUID) -> list[Card]: ...
 
+    async def page_for(self, user_id: uuid.UUID, after: Position | None, limit: int) -> list[Card]:
+        """The user's cards oldest first (the first card stays on top), strictly past ``after``."""
+        ...
+
 
 class Passes(Protocol):
     async def add(self, pass_: Pass) -> None: ...
@@ -91,6 +101,10 @@ class Passes(Protocol):
     async def save(self, pass_: Pass) -> None: ...
 
     async def list_for(self, user_id: uuid.UUID) -> list[Pass]: ...
+
+    async def page_for(self, user_id: uuid.UUID, after: Position | None, limit: int) -> list[Pass]:
+        """The user's passes newest first, strictly past ``after``, at most ``limit``."""
+        ...
 
     async def by_payment_ref(self, payment_ref: str, *, for_update: bool = False) -> Pass | None:
         """The pass a payment bought (``payment_ref`` is unique)."""
@@ -141,6 +155,12 @@ class TapBatchResult(msgspec.Struct, frozen=True):
     inserted: int
 
 
+class LiveState(msgspec.Struct, frozen=True):
+    denied: bool
+    code_seen: bool
+    last_direction: Direction | None = None
+
+
 class Taps(Protocol):
     async def add_batch(self, taps: list[Tap]) -> int:
         """Insert taps, skipping ids already stored; returns how many were new."""
@@ -148,10 +168,12 @@ class Taps(Protocol):
 
     async def for_passes(self, pass_ids: list[uuid.UUID], since: datetime) -> list[Tap]: ...
 
-    async def code_seen(self, subject_id: uuid.UUID, code_timestamp: int, counter: int) -> bool: ...
-
-    async def last_entry(self, subject_id: uuid.UUID, since: datetime) -> Tap | None:
-        """The latest accepted tap of the subject after ``since`` (entry or exit)."""
+    async def live_state(self, subject_id: uuid.UUID, deny: list[tuple[int, bytes]], now: int, code_timestamp: int,
+                         counter: int, entry_since: datetime | None) -> LiveState:
+        """What online validation needs of the server's live state, read together (one round trip
+        on the hot path of a gate): whether any of ``deny`` (kind, subject) is on the deny list at
+        ``now``, whether this code (timestamp, counter) of the subject was accepted before, and the
+        direction of the subject's latest accepted tap after ``entry_since`` (None: not asked)."""
         ...
 
 

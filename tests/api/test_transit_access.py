@@ -20,6 +20,7 @@ from tests.support.transit_api import (
     buy,
     open_card,
     paid_pass,
+    settle,
 )
 
 PROBLEM = "application/problem+json"
@@ -60,6 +61,49 @@ def test_another_citizens_card_and_pass_are_not_found(http: httpx.Client, databa
     assert http.get("/api/v1/transit/passes", headers=other.headers).json()["items"] == []
     mine = http.get(f"/api/v1/transit/passes/{pass_id}", headers=owner.headers).json()
     assert mine["status"] == "active"
+
+
+def test_citizen_lists_are_cursor_paged(http: httpx.Client, database_url: str) -> None:
+    owner = login(http)
+    first_pass = paid_pass(http, database_url, owner)
+    cards = [http.get("/api/v1/transit/cards", headers=owner.headers).json()["items"][0]["id"]]
+    cards += [open_card(http, owner)["id"] for _ in range(2)]
+    bought = buy(http, owner, cards[1])
+    assert bought.status_code == 201, bought.text
+    settle(database_url, bought.json()["payment_intent_id"])
+
+    page1 = http.get("/api/v1/transit/cards", params={"limit": 2}, headers=owner.headers).json()
+    assert [c["id"] for c in page1["items"]] == cards[:2]                      # oldest first
+    page2 = http.get("/api/v1/transit/cards", params={"limit": 2, "cursor": page1["next_cursor"]},
+                     headers=owner.headers).json()
+    assert [c["id"] for c in page2["items"]] == cards[2:]
+    assert page2["next_cursor"] is None
+
+    newest = http.get("/api/v1/transit/passes", params={"limit": 1}, headers=owner.headers).json()
+    assert newest["items"][0]["id"] != first_pass
+    assert newest["next_cursor"]
+    older = http.get("/api/v1/transit/passes", params={"limit": 1, "cursor": newest["next_cursor"]},
+                     headers=owner.headers).json()
+    assert [p["id"] for p in older["items"]] == [first_pass]
+    assert older["next_cursor"] is None
+
+    # The owner's cursor gives another citizen nothing of the owner's.
+    other = login(http)
+    theirs = http.get("/api/v1/transit/passes", params={"cursor": newest["next_cursor"]}, headers=other.headers)
+    assert theirs.status_code == 200
+    assert theirs.json() == {"items": [], "next_cursor": None}
+
+
+@pytest.mark.parametrize("path", ["/api/v1/transit/cards", "/api/v1/transit/passes", "/api/v1/transit/trips",
+                                  "/api/v1/transit/applications"])
+@pytest.mark.parametrize("cursor", ["!!!", "bm90LWEtY3Vyc29y", "eB95", "MjAyNi0wMS0wMR9ub3QtYS11dWlk"])
+def test_tampered_cursor_is_a_problem(http: httpx.Client, path: str, cursor: str) -> None:
+    citizen = login(http)
+    r = http.get(path, params={"cursor": cursor}, headers=citizen.headers)
+    assert r.status_code == 422, r.text
+    assert r.headers["content-type"].startswith(PROBLEM)
+    assert r.json()["errors"][0]["field"] == "cursor"
+    assert http.get(path, params={"limit": 101}, headers=citizen.headers).status_code in (400, 422)
 
 
 @pytest.mark.parametrize(("method", "path", "body"), [

@@ -4,15 +4,26 @@ from __future__ import annotations
 
 import asyncio
 
-from bench import transit_taps, transit_verify
+import pytest
+
+from bench import transit_http, transit_taps, transit_verify
 
 
 def test_verify_bench_runs_and_every_code_is_accepted() -> None:
     results = transit_verify.run(n_codes=20, rounds=1)
-    assert set(results) == {"cold", "warm", "one bare ECDSA verify"}
+    assert set(results) == {"cold", "warm", transit_verify.SAME_TWO, "one bare ECDSA verify"}
     assert all(len(v) == 1 and v[0] > 0 for v in results.values())
 
 
 def test_taps_bench_runs_against_the_test_database(database_url: str) -> None:
     results = asyncio.run(transit_taps.measure(database_url, rounds=1))
     assert len(results["bare"]) == len(results["ours"]) == 1
+
+
+def test_http_bench_runs_against_the_test_database(database_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert transit_http.main(["--duration", "0.3", "--windows", "1", "--round-trip-requests", "2",
+                              "--database-url", database_url]) == 0
+    out = capsys.readouterr().out
+    assert "| transit.validate | " in out
+    assert "| transit.purchase | " in out
+    assert "Batch ours / reference" in out

@@ -27,7 +27,8 @@ T = datetime(2026, 10, 1, tzinfo=UTC)
 @asynccontextmanager
 async def implementations(database_url: str, kind: str) -> AsyncIterator[tuple[DenyList, Taps]]:
     if kind == "fake":
-        yield FakeDenyList(), FakeTaps()
+        deny = FakeDenyList()
+        yield deny, FakeTaps(deny)
         return
     conn = await connect(database_url)
     tx = conn.transaction()
@@ -55,7 +56,7 @@ def _tap(subject: uuid.UUID, minutes: int, accepted: bool = True, counter: int =
 
 @pytest.mark.parametrize("kind", ["fake", "postgres"])
 def test_deny_list_contract(database_url: str, kind: str) -> None:
-    async def body(deny: DenyList, _: Taps) -> None:
+    async def body(deny: DenyList, taps: Taps) -> None:
         start = await deny.current_seq()
         a, b = uuid.uuid4().bytes, uuid.uuid4().bytes
         await deny.add([DenyEntry(DenyKind.PASS, a, NOW + 100), DenyEntry(DenyKind.DEVICE, b, NOW - 1)])
@@ -67,6 +68,9 @@ def test_deny_list_contract(database_url: str, kind: str) -> None:
         assert await deny.denied([(2, b), (1, a)], NOW)
         assert not await deny.denied([(2, b)], NOW)
         assert not await deny.denied([(2, a)], NOW)
+        # Online validation reads the deny list through the taps' live state, in the same statement.
+        assert (await taps.live_state(uuid.uuid4(), [(2, b), (1, a)], NOW, 0, 0, None)).denied
+        assert not (await taps.live_state(uuid.uuid4(), [(2, b)], NOW, 0, 0, None)).denied
     run(database_url, kind, body)
 
 
@@ -79,11 +83,14 @@ def test_taps_contract(database_url: str, kind: str) -> None:
         assert await taps.add_batch([*first, _tap(p, 9, accepted=False)]) == 1
         assert [t.occurred_at for t in await taps.for_passes([p], T)] == [T + timedelta(minutes=m) for m in (1, 5, 9)]
         assert await taps.for_passes([p], T + timedelta(minutes=6)) != []
-        assert await taps.code_seen(p, NOW + 60, 3)
-        assert not await taps.code_seen(p, NOW + 60, 4)
-        assert not await taps.code_seen(p, NOW + 9 * 60, 0)         # a rejected tap is no use of the code
-        last = await taps.last_entry(p, T)
-        assert last is not None
-        assert last.occurred_at == T + timedelta(minutes=5)         # latest accepted, not the rejected one
-        assert await taps.last_entry(p, T + timedelta(minutes=6)) is None
+        assert (await taps.live_state(p, [], NOW, NOW + 60, 3, None)).code_seen
+        assert not (await taps.live_state(p, [], NOW, NOW + 60, 4, None)).code_seen
+        assert not (await taps.live_state(p, [], NOW, NOW + 9 * 60, 0, None)).code_seen  # a rejected tap is no use
+        await taps.add_batch([_tap(p, 7, direction=Direction.OUT), _tap(p, 8, direction=Direction.IN, accepted=False)])
+        state = await taps.live_state(p, [], NOW, 0, 0, T)
+        assert state.last_direction is Direction.OUT              # latest accepted (7 min), not the rejected one
+        assert (await taps.live_state(p, [], NOW, 0, 0, T + timedelta(minutes=2))).last_direction is Direction.OUT
+        assert (await taps.live_state(p, [], NOW, 0, 0, T + timedelta(minutes=10))).last_direction is None
+        assert (await taps.live_state(p, [], NOW, 0, 0, None)).last_direction is None   # not asked
+        assert not state.denied
     run(database_url, kind, body)

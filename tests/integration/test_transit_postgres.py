@@ -329,10 +329,16 @@ def test_tap_batches_are_idempotent_out_of_order_and_make_trips(database_url: st
         assert await UploadTaps(w.deps).execute(gate, batch1) == (2, 2)
         assert await UploadTaps(w.deps).execute(gate, batch1) == (2, 0)   # a retried upload inserts nothing
         assert await UploadTaps(w.deps).execute(gate, batch2 + batch1) == (3, 1)
-        trips = await TripHistory(w.deps).execute(citizen)
+        trips = (await TripHistory(w.deps).execute(citizen)).items
         assert [(tr.boarded_stop, tr.alighted_stop) for tr in trips] == [("S03", None), ("S01", "S12")]
+        first = await TripHistory(w.deps).execute(citizen, limit=1)
+        assert [tr.boarded_stop for tr in first.items] == ["S03"]
+        assert first.next_cursor
+        rest = await TripHistory(w.deps).execute(citizen, cursor=first.next_cursor, limit=1)
+        assert [tr.boarded_stop for tr in rest.items] == ["S01"]
+        assert rest.next_cursor is None
         other, _ = await w.rider()
-        assert await TripHistory(w.deps).execute(other) == []
+        assert (await TripHistory(w.deps).execute(other)).items == []
 
         big = [_tap(uuid.uuid4(), t + timedelta(seconds=i), Direction.IN, "S05") for i in range(1000)]
         assert await UploadTaps(w.deps).execute(gate, big) == (1000, 1000)
@@ -430,10 +436,12 @@ def test_hot_queries_use_indexes(database_url: str) -> None:
              "ORDER BY occurred_at DESC LIMIT 1", (uuid.uuid4(), T0)),
             ("SELECT 1 FROM transit_deny WHERE seq > $1 AND drop_after >= $2 ORDER BY seq", (0, 0)),
             ("SELECT 1 FROM transit_passes WHERE user_id = $1 ORDER BY created_at DESC LIMIT 200", (uuid.uuid4(),)),
+            ("SELECT 1 FROM transit_passes WHERE user_id = $1 AND (created_at, id) < ($2, $3) "
+             "ORDER BY created_at DESC, id DESC LIMIT 21", (uuid.uuid4(), T0, uuid.uuid4())),
         ]:
             plan = "\n".join(r[0] for r in await w.conn.fetch(f"EXPLAIN {sql}", *args))
             assert "Seq Scan" not in plan, plan
-        assert await PgTaps(w.conn).last_entry(uuid.uuid4(), T0) is None
+        assert (await PgTaps(w.conn).live_state(uuid.uuid4(), [], 0, 0, 0, T0)).last_direction is None
     run(database_url, body)
 
 

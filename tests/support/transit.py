@@ -19,6 +19,7 @@ from adapters.transit_crypto.p256 import P256Signer, P256Verifier, generate
 from adapters.transit_images.render import QrImages
 from domain.identity.principal import ClientKind, Principal, PrincipalKind
 from domain.notifications.model import Notification
+from domain.shared.paging import Position
 from domain.transit.codes import ALL_NETWORKS, Direction, Network, ProductKind
 from domain.transit.denylist import DenyEntry, ListType
 from domain.transit.issuing import credential_expiry, sign_credential, sign_deny_list, sign_paper_ticket
@@ -38,7 +39,7 @@ from domain.transit.model import (
 from domain.transit.model import PaperTicket as PaperTicketRow
 from domain.transit.passback import PassbackMemory
 from domain.transit.qr import PassFacts
-from domain.transit.repositories import Holder
+from domain.transit.repositories import Holder, LiveState
 from domain.transit.trust import IssuerKey
 from domain.transit.usecases.common import Deps
 from domain.transit.usecases.passes import bind_proof_input
@@ -187,9 +188,20 @@ class FakeApplications:
     async def list_for(self, user_id: uuid.UUID) -> list[ConcessionApplication]:
         return [a for a in self.rows.values() if a.user_id == user_id]
 
+    async def page_for(self, user_id: uuid.UUID, after: Position | None, limit: int) -> list[ConcessionApplication]:
+        return _keyset(await self.list_for(user_id), after, limit, newest_first=True)
+
     async def pending(self, limit: int) -> list[ConcessionApplication]:
         waiting = [a for a in self.rows.values() if a.status is ApplicationStatus.PENDING]
         return sorted(waiting, key=lambda a: a.created_at)[:limit]
+
+
+def _keyset(rows: list[Any], after: Position | None, limit: int, *, newest_first: bool) -> list[Any]:
+    """The adapters' keyset page over (created_at, id), in memory."""
+    rows = sorted(rows, key=lambda r: (r.created_at, r.id), reverse=newest_first)
+    if after is not None:
+        rows = [r for r in rows if ((r.created_at, r.id) < after if newest_first else (r.created_at, r.id) > after)]
+    return rows[:limit]
 
 
 class FakeCards:
@@ -210,6 +222,9 @@ class FakeCards:
     async def list_for(self, user_id: uuid.UUID) -> list[Card]:
         return [c for c in self.rows.values() if c.user_id == user_id]
 
+    async def page_for(self, user_id: uuid.UUID, after: Position | None, limit: int) -> list[Card]:
+        return _keyset(await self.list_for(user_id), after, limit, newest_first=False)
+
 
 class FakePasses:
     def __init__(self) -> None:
@@ -227,6 +242,9 @@ class FakePasses:
     async def list_for(self, user_id: uuid.UUID) -> list[Pass]:
         return sorted((p for p in self.rows.values() if p.user_id == user_id), key=lambda p: p.created_at,
                       reverse=True)
+
+    async def page_for(self, user_id: uuid.UUID, after: Position | None, limit: int) -> list[Pass]:
+        return _keyset(await self.list_for(user_id), after, limit, newest_first=True)
 
     async def by_payment_ref(self, payment_ref: str, *, for_update: bool = False) -> Pass | None:
         return next((p for p in self.rows.values() if p.payment_ref == payment_ref), None)
@@ -294,8 +312,9 @@ class FakeDenyList:
 
 
 class FakeTaps:
-    def __init__(self) -> None:
+    def __init__(self, deny: FakeDenyList) -> None:
         self.rows: dict[uuid.UUID, Tap] = {}
+        self.deny = deny  # live_state reads both, as the adapter's one statement does
 
     async def add_batch(self, taps: list[Tap]) -> int:
         new = [t for t in taps if t.id not in self.rows]
@@ -308,13 +327,14 @@ class FakeTaps:
         return sorted((t for t in self.rows.values() if t.subject_id in wanted and t.occurred_at >= since),
                       key=lambda t: t.occurred_at)
 
-    async def code_seen(self, subject_id: uuid.UUID, code_timestamp: int, counter: int) -> bool:
-        return any(t.subject_id == subject_id and t.code_timestamp == code_timestamp and t.counter == counter
-                   and t.accepted for t in self.rows.values())
-
-    async def last_entry(self, subject_id: uuid.UUID, since: datetime) -> Tap | None:
-        taps = [t for t in self.rows.values() if t.subject_id == subject_id and t.accepted and t.occurred_at >= since]
-        return max(taps, key=lambda t: t.occurred_at, default=None)
+    async def live_state(self, subject_id: uuid.UUID, deny: list[tuple[int, bytes]], now: int, code_timestamp: int,
+                         counter: int, entry_since: datetime | None) -> LiveState:
+        mine = [t for t in self.rows.values() if t.subject_id == subject_id and t.accepted]
+        last = (max((t for t in mine if t.occurred_at >= entry_since), key=lambda t: t.occurred_at, default=None)
+                if entry_since is not None else None)
+        return LiveState(denied=await self.deny.denied(deny, now),
+                         code_seen=any(t.code_timestamp == code_timestamp and t.counter == counter for t in mine),
+                         last_direction=last.direction if last else None)
 
 
 class FakeTickets:
@@ -343,7 +363,8 @@ def fake_deps(clock: FixedClock, signer: P256Signer, **kw: Any) -> Deps:
         catalog.category_rows[code] = Category(code=code, qr_code=qr, name_vi=vi, name_en=en, free=free,
                                                min_age=min_age, max_age=max_age,
                                                document=DocumentKind(doc) if doc else None)
+    deny = FakeDenyList()
     return Deps(catalog=catalog, citizens=FakeCitizens(), applications=FakeApplications(), cards=FakeCards(),
-                passes=FakePasses(), bindings=FakeBindings(), keys=FakeIssuerKeys(), deny=FakeDenyList(),
-                taps=FakeTaps(), tickets=FakeTickets(), notifier=FakeNotifier(), clock=clock, signer=signer,
+                passes=FakePasses(), bindings=FakeBindings(), keys=FakeIssuerKeys(), deny=deny,
+                taps=FakeTaps(deny), tickets=FakeTickets(), notifier=FakeNotifier(), clock=clock, signer=signer,
                 verifier=P256Verifier(), renderer=QrImages(), **kw)

@@ -8,6 +8,7 @@ from typing import Any
 
 import asyncpg
 
+from domain.shared.paging import Position
 from domain.transit.codes import Network, ProductKind
 from domain.transit.model import (
     ApplicationStatus,
@@ -27,6 +28,14 @@ _CARD = "id, user_id, number, holder_name, category, status, created_at"
 _TICKET_COLS = """id, user_id, card_id, product_id, kind, networks, route, category, category_qr, valid_from,
     valid_until, price_vnd, payment_ref, status, renewed_from, created_at, revoked_at, revoke_reason"""
 _BINDING = "id, user_id, public_key, platform, bound_at, revoked_at"
+# Keyset conditions of the citizen's lists ($2, $3 = the last row's created_at and id, NULL on page one):
+# row comparison, so the (user_id, created_at) index serves the order and ties on created_at are kept.
+_AFTER = "AND ($2::timestamptz IS NULL OR (created_at, id) > ($2, $3::uuid))"
+_BEFORE = "AND ($2::timestamptz IS NULL OR (created_at, id) < ($2, $3::uuid))"
+
+
+def _position(after: Position | None) -> tuple[datetime | None, uuid.UUID | None]:
+    return (after.at, after.id) if after else (None, None)
 
 
 def _application(r: asyncpg.Record) -> ConcessionApplication:
@@ -61,6 +70,12 @@ class PgApplications:
         rows = await self.conn.fetch(
             f"SELECT {_APP} FROM transit_applications WHERE user_id = $1 AND status = 'approved' "
             "ORDER BY decided_at", user_id)
+        return [_application(r) for r in rows]
+
+    async def page_for(self, user_id: uuid.UUID, after: Position | None, limit: int) -> list[ConcessionApplication]:
+        rows = await self.conn.fetch(
+            f"SELECT {_APP} FROM transit_applications WHERE user_id = $1 {_BEFORE} "
+            "ORDER BY created_at DESC, id DESC LIMIT $4", user_id, *_position(after), limit)
         return [_application(r) for r in rows]
 
     async def list_for(self, user_id: uuid.UUID) -> list[ConcessionApplication]:
@@ -100,6 +115,12 @@ class PgCards:
                                      user_id)
         return [_card(r) for r in rows]
 
+    async def page_for(self, user_id: uuid.UUID, after: Position | None, limit: int) -> list[Card]:
+        rows = await self.conn.fetch(
+            f"SELECT {_CARD} FROM transit_cards WHERE user_id = $1 {_AFTER} ORDER BY created_at, id LIMIT $4",
+            user_id, *_position(after), limit)
+        return [_card(r) for r in rows]
+
 
 def pass_from_row(r: asyncpg.Record) -> Pass:
     return Pass(id=r["id"], user_id=r["user_id"], card_id=r["card_id"], product_id=r["product_id"],
@@ -135,6 +156,12 @@ class PgPasses:
     async def list_for(self, user_id: uuid.UUID) -> list[Pass]:
         rows = await self.conn.fetch(
             f"SELECT {_TICKET_COLS} FROM transit_passes WHERE user_id = $1 ORDER BY created_at DESC LIMIT 200", user_id)
+        return [pass_from_row(r) for r in rows]
+
+    async def page_for(self, user_id: uuid.UUID, after: Position | None, limit: int) -> list[Pass]:
+        rows = await self.conn.fetch(
+            f"SELECT {_TICKET_COLS} FROM transit_passes WHERE user_id = $1 {_BEFORE} "
+            "ORDER BY created_at DESC, id DESC LIMIT $4", user_id, *_position(after), limit)
         return [pass_from_row(r) for r in rows]
 
     async def by_payment_ref(self, payment_ref: str, *, for_update: bool = False) -> Pass | None:

@@ -11,6 +11,7 @@ import asyncpg
 from domain.transit.codes import Direction, Network
 from domain.transit.denylist import DenyEntry, DenyKind
 from domain.transit.model import Medium, PaperTicket, Tap
+from domain.transit.repositories import LiveState
 from domain.transit.trust import IssuerKey
 
 Conn = Any
@@ -129,13 +130,16 @@ class PgTaps:
                 ORDER BY occurred_at LIMIT 5000""", pass_ids, since)
         return [_tap(r) for r in rows]
 
-    async def code_seen(self, subject_id: uuid.UUID, code_timestamp: int, counter: int) -> bool:
-        return bool(await self.conn.fetchval(
-            """SELECT EXISTS (SELECT 1 FROM transit_taps WHERE subject_id = $1 AND code_timestamp = $2
-               AND counter = $3 AND accepted)""", subject_id, code_timestamp, counter))
-
-    async def last_entry(self, subject_id: uuid.UUID, since: datetime) -> Tap | None:
+    async def live_state(self, subject_id: uuid.UUID, deny: list[tuple[int, bytes]], now: int, code_timestamp: int,
+                         counter: int, entry_since: datetime | None) -> LiveState:
         r = await self.conn.fetchrow(
-            f"""SELECT {_TAP} FROM transit_taps WHERE subject_id = $1 AND accepted AND occurred_at >= $2
-                ORDER BY occurred_at DESC LIMIT 1""", subject_id, since)
-        return _tap(r) if r else None
+            """SELECT EXISTS (SELECT 1 FROM transit_deny d
+                       JOIN unnest($2::smallint[], $3::bytea[]) AS q(k, s) ON d.kind = q.k AND d.subject = q.s
+                       WHERE d.drop_after >= $4) AS denied,
+                   EXISTS (SELECT 1 FROM transit_taps WHERE subject_id = $1 AND code_timestamp = $5
+                       AND counter = $6 AND accepted) AS seen,
+                   (SELECT direction FROM transit_taps WHERE $7::timestamptz IS NOT NULL AND subject_id = $1
+                       AND accepted AND occurred_at >= $7 ORDER BY occurred_at DESC LIMIT 1) AS last_direction""",
+            subject_id, [k for k, _ in deny], [s for _, s in deny], now, code_timestamp, counter, entry_since)
+        last = r["last_direction"]
+        return LiveState(denied=r["denied"], code_seen=r["seen"], last_direction=Direction(last) if last else None)

@@ -11,6 +11,7 @@ from domain.errors import Conflict, InvalidInput, NotFound
 from domain.identity.principal import Principal
 from domain.notifications.model import Notification
 from domain.shared.ids import new_id
+from domain.shared.paging import Page, Position, decode_position, page_by
 from domain.transit.model import ApplicationStatus, Card, Category, ConcessionApplication, DocumentKind
 from domain.transit.rules import card_number, check_eligibility, hanoi_date
 from domain.transit.usecases.common import MAX_CARDS_PER_USER, UseCase
@@ -91,5 +92,21 @@ class OpenCard(UseCase):
 
 
 class ListCards(UseCase):
-    async def execute(self, principal: Principal) -> list[Card]:
-        return await self.d.cards.list_for(principal.id)
+    """The caller's cards, oldest first (cursor paged)."""
+
+    async def execute(self, principal: Principal, cursor: str | None = None, limit: int = 20) -> Page[Card]:
+        found = await self.d.cards.page_for(principal.id, decode_position(cursor), limit + 1)
+        return page_by(found, limit, _created)
+
+
+class ListApplications(UseCase):
+    """The caller's concession applications, newest first (cursor paged)."""
+
+    async def execute(self, principal: Principal, cursor: str | None = None,
+                      limit: int = 20) -> Page[ConcessionApplication]:
+        found = await self.d.applications.page_for(principal.id, decode_position(cursor), limit + 1)
+        return page_by(found, limit, _created)
+
+
+def _created(row: Card | ConcessionApplication) -> Position:
+    return Position(row.created_at, row.id)

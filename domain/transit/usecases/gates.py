@@ -11,6 +11,7 @@ import msgspec
 from domain.errors import InvalidInput
 from domain.identity.principal import Principal
 from domain.shared.ids import new_id
+from domain.shared.paging import Page, Position, decode_position, page_by
 from domain.transit.codes import Direction, Network, ProductKind, Rejection
 from domain.transit.denylist import DenyEntry, DenyKind, DenySet, ListType, device_subject
 from domain.transit.issuing import sign_deny_list, sign_paper_ticket
@@ -137,16 +138,18 @@ class ValidateOnline(UseCase):
         subject = facts.pass_id.bytes
         if verdict.kind == "pass":
             device = device_subject(decode_code(code).credential.device_key)
-            if await self.d.deny.denied([(int(DenyKind.PASS), subject), (int(DenyKind.DEVICE), device)], at):
-                return _refuse(verdict, Rejection.DENIED)
             assert verdict.timestamp is not None
             assert verdict.counter is not None
-            if await self.d.taps.code_seen(facts.pass_id, verdict.timestamp, verdict.counter):
+            entry_since = now - timedelta(seconds=self.d.policy.passback_s) if gate.direction is Direction.IN else None
+            live = await self.d.taps.live_state(facts.pass_id, [(int(DenyKind.PASS), subject),
+                                                                (int(DenyKind.DEVICE), device)],
+                                                at, verdict.timestamp, verdict.counter, entry_since)
+            if live.denied:
+                return _refuse(verdict, Rejection.DENIED)
+            if live.code_seen:
                 return _refuse(verdict, Rejection.REPLAY)
-            if gate.direction is Direction.IN:
-                last = await self.d.taps.last_entry(facts.pass_id, now - timedelta(seconds=self.d.policy.passback_s))
-                if last is not None and last.direction is Direction.IN:
-                    return _refuse(verdict, Rejection.PASSBACK)
+            if live.last_direction is Direction.IN:
+                return _refuse(verdict, Rejection.PASSBACK)
             return verdict
         if await self.d.deny.denied([(int(DenyKind.PASS), subject)], at):
             return _refuse(verdict, Rejection.DENIED)
@@ -160,17 +163,30 @@ def _refuse(verdict: Verdict, reason: Rejection) -> Verdict:
 
 
 class TripHistory(UseCase):
-    """The caller's trips of the last ``days`` days, newest first, from the taps of their passes."""
+    """The caller's trips of the last ``days`` days, newest first, from the taps of their passes
+    (cursor paged). Trips are pairs of taps built in memory (uploads arrive late and out of order), so a
+    page is cut from the window's trips: the cursor is the last trip's (boarded_at, pass_id), which is
+    unique because one pass cannot board twice at the same instant."""
 
-    async def execute(self, principal: Principal, days: int = 30) -> list[Trip]:
+    async def execute(self, principal: Principal, days: int = 30, cursor: str | None = None,
+                      limit: int = 20) -> Page[Trip]:
         self.require_citizen(principal)
         if not 1 <= days <= 92:
             raise InvalidInput("transit.invalid_days", field="days", rule="range")
+        after = decode_position(cursor)
         passes = await self.d.passes.list_for(principal.id)
         if not passes:
-            return []
+            return Page(items=[])
         since = self.d.clock.now() - timedelta(days=days)
-        return build_trips(await self.d.taps.for_passes([p.id for p in passes], since))
+        trips = sorted(build_trips(await self.d.taps.for_passes([p.id for p in passes], since)),
+                       key=_trip_position, reverse=True)
+        if after is not None:
+            trips = [t for t in trips if _trip_position(t) < after]
+        return page_by(trips[:limit + 1], limit, _trip_position)
+
+
+def _trip_position(trip: Trip) -> Position:
+    return Position(trip.boarded_at, trip.pass_id)
 
 
 class SoldTicket(msgspec.Struct, frozen=True, kw_only=True):

@@ -12,6 +12,7 @@ from domain.errors import Conflict, InvalidInput, NotFound
 from domain.identity.principal import Principal
 from domain.notifications.model import Notification
 from domain.shared.ids import new_id
+from domain.shared.paging import Page, Position, decode_position, page_by
 from domain.transit.codes import ProductKind
 from domain.transit.denylist import DenyEntry, DenyKind, device_subject
 from domain.transit.issuing import credential_expiry, sign_credential
@@ -161,8 +162,11 @@ class RevokePass(UseCase):
 
 
 class ListPasses(UseCase):
-    async def execute(self, principal: Principal) -> list[Pass]:
-        return await self.d.passes.list_for(principal.id)
+    """The caller's passes, newest first (cursor paged)."""
+
+    async def execute(self, principal: Principal, cursor: str | None = None, limit: int = 20) -> Page[Pass]:
+        found = await self.d.passes.page_for(principal.id, decode_position(cursor), limit + 1)
+        return page_by(found, limit, lambda p: Position(p.created_at, p.id))
 
 
 class GetPass(UseCase):
