@@ -52,8 +52,13 @@ class PaymentIntents(Protocol):
         ...
 
     async def stuck(self, updated_before: datetime, limit: int) -> list[PaymentIntent]:
-        """``processing`` intents unchanged since ``updated_before``, and ``requires_payment`` ones
-        past expiry that the provider may still have paid (oldest first; not locked)."""
+        """``processing`` intents unchanged since ``updated_before`` (oldest first; not locked)."""
+        ...
+
+    async def claim_lapsed(self, lapsed_after: datetime, lapsed_before: datetime, checked_before: datetime,
+                           now: datetime, limit: int) -> list[PaymentIntent]:
+        """Unpaid intents (expired, failed, canceled) that lapsed between the two instants and were not
+        asked about since ``checked_before``, least recently asked first; marks them asked at ``now``."""
         ...
 
 

@@ -112,6 +112,17 @@ class FakeIntents:
                 if i.status is IntentStatus.PROCESSING and i.updated_at < updated_before]
         return sorted(rows, key=lambda i: i.updated_at)[:limit]
 
+    async def claim_lapsed(self, lapsed_after: datetime, lapsed_before: datetime, checked_before: datetime,
+                           now: datetime, limit: int) -> list[PaymentIntent]:
+        lapsed = (IntentStatus.EXPIRED, IntentStatus.FAILED, IntentStatus.CANCELED)
+        rows = [i for i in self.db.intents.values() if i.status in lapsed
+                and lapsed_after < i.updated_at < lapsed_before
+                and (i.id not in self.db.checked or self.db.checked[i.id] < checked_before)]
+        claimed = sorted(rows, key=lambda i: i.updated_at)[:limit]
+        for i in claimed:
+            self.db.checked[i.id] = now
+        return claimed
+
 
 class FakeRefunds:
     def __init__(self, db: FakeDb) -> None:
@@ -209,6 +220,7 @@ class FakeDb:
         self.notifications: dict[tuple[str, str], str] = {}
         self.mismatches: list[Mismatch] = []
         self.reports: dict[str, bytes] = {}
+        self.checked: dict[uuid.UUID, datetime] = {}  # claim_lapsed's bookkeeping
         self.handlers = Handlers(handlers or {})
         self.commits = 0
 
