@@ -11,15 +11,17 @@ from typing import Any
 
 import msgspec
 from litestar import Controller, Request, get, post
-from litestar.params import FromPath
+from litestar.params import FromPath, FromQuery
 
 import api.payments.texts  # noqa: F401  (registers the error texts)
 from api.identity.auth import CurrentUser
-from api.payments.views import PaymentOut, my_payment
+from api.payments.views import PaymentOut, my_payment, my_payments
 from api.payments.wiring import PROVIDER, WEBHOOK_PATH, services, transactions
 from api.platform.deps import AppContainer, UnitOfWork
+from api.platform.params import Limit
 from domain.payments.model import RawNotification
 from domain.payments.notify import HandleNotification
+from domain.shared.paging import Page
 
 BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
 
@@ -55,3 +57,8 @@ class MyPayments(Controller):
     async def intent(self, principal: CurrentUser, uow: UnitOfWork, container: AppContainer,
                      intent_id: FromPath[uuid.UUID]) -> PaymentOut:
         return await my_payment(container, uow.conn, principal.id, intent_id)
+
+    @get("/intents", operation_id="paymentsIntentList", summary="My payments, newest first (cursor paged)")
+    async def mine(self, principal: CurrentUser, uow: UnitOfWork, container: AppContainer,
+                   cursor: FromQuery[str | None] = None, limit: Limit = 20) -> Page[PaymentOut]:
+        return await my_payments(container, uow.conn, principal.id, cursor, limit)

@@ -11,8 +11,9 @@ import msgspec
 
 from adapters.postgres.payments import PgPaymentIntents
 from api.payments.wiring import services
-from domain.payments.intents import GetPaymentIntent, IntentView
+from domain.payments.intents import GetPaymentIntent, IntentView, MyPayments
 from domain.payments.model import Checkout
+from domain.shared.paging import Page
 
 if TYPE_CHECKING:
     from api.platform.container import Container
@@ -45,3 +46,9 @@ async def my_payment(container: Container, conn: Any, owner_id: uuid.UUID, inten
     """The owner's intent with its checkout while unpaid; anyone else's is ``payments.intent_not_found``."""
     view = await GetPaymentIntent(PgPaymentIntents(conn), services(container).providers).execute(owner_id, intent_id)
     return payment_out(view)
+
+
+async def my_payments(container: Container, conn: Any, owner_id: uuid.UUID, cursor: str | None,
+                      limit: int) -> Page[PaymentOut]:
+    page = await MyPayments(PgPaymentIntents(conn), services(container).providers).execute(owner_id, cursor, limit)
+    return Page(items=[payment_out(v) for v in page.items], next_cursor=page.next_cursor)

@@ -28,6 +28,7 @@ from domain.payments.model import (
     Refund,
     Totals,
 )
+from domain.shared.paging import Page
 
 
 class PaymentIntents(Protocol):
@@ -53,6 +54,10 @@ class PaymentIntents(Protocol):
 
     async def stuck(self, updated_before: datetime, limit: int) -> list[PaymentIntent]:
         """``processing`` intents unchanged since ``updated_before`` (oldest first; not locked)."""
+        ...
+
+    async def mine(self, owner_id: uuid.UUID, cursor: str | None, limit: int) -> Page[PaymentIntent]:
+        """The owner's intents, newest first (cursor paged)."""
         ...
 
     async def claim_lapsed(self, lapsed_after: datetime, lapsed_before: datetime, checked_before: datetime,

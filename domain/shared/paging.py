@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import uuid
 from typing import Generic, TypeVar
 
 import msgspec
@@ -34,3 +35,13 @@ def decode_cursor(cursor: str, n_parts: int) -> list[str]:
     if len(parts) != n_parts:
         raise InvalidInput(field="cursor", rule="cursor")
     return parts
+
+
+def decode_id_cursor(cursor: str | None) -> uuid.UUID | None:
+    """The last id of the previous page (lists ordered by a UUIDv7 id), or None for the first page."""
+    if not cursor:
+        return None
+    try:
+        return uuid.UUID(decode_cursor(cursor, 1)[0])
+    except ValueError:
+        raise InvalidInput(field="cursor", rule="cursor") from None

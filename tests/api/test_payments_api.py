@@ -104,7 +104,27 @@ def test_a_notification_twice_and_older_news_after_newer_apply_once(http: httpx.
     assert unknown.status_code == 404
 
 
+def test_my_payments_are_listed_newest_first_and_only_mine(http: httpx.Client) -> None:
+    citizen, other = login(http), login(http)
+    first, second = _order(http, citizen), _order(http, citizen)
+    page = http.get("/api/v1/payments/intents?limit=1", headers=citizen.headers)
+    assert page.status_code == 200, page.text
+    assert [p["id"] for p in page.json()["items"]] == [second["payment_intent_id"]]
+    assert page.json()["items"][0]["checkout"]["qr_payload"] == second["checkout"]["qr_payload"]
+    rest = http.get("/api/v1/payments/intents", params={"limit": 1, "cursor": page.json()["next_cursor"]},
+                    headers=citizen.headers).json()
+    assert [p["id"] for p in rest["items"]] == [first["payment_intent_id"]]
+    assert rest["next_cursor"] is None
+    assert http.get("/api/v1/payments/intents", headers=other.headers).json() == {"items": [], "next_cursor": None}
+    bad_cursor = http.get("/api/v1/payments/intents?cursor=%%%", headers=citizen.headers)
+    assert bad_cursor.status_code == 422
+    assert bad_cursor.headers["content-type"].startswith("application/problem+json")
+    assert http.get("/api/v1/payments/intents?limit=0", headers=citizen.headers).status_code == 400
+    assert http.get("/api/v1/payments/intents").status_code == 401
+
+
 def test_the_webhook_is_not_in_the_app_contract(http: httpx.Client) -> None:
     paths = http.get("/schema/openapi.json").json()["paths"]
     assert not any(p.startswith(WEBHOOK_PATH) or p.startswith("/dev/") for p in paths)
     assert "/api/v1/payments/intents/{intent_id}" in paths
+    assert "/api/v1/payments/intents" in paths

@@ -32,6 +32,7 @@ from domain.payments.model import (
     Totals,
 )
 from domain.payments.ports import PaidObjectHandler
+from domain.shared.paging import Page, decode_id_cursor, encode_cursor
 
 
 class FixedClock:
@@ -111,6 +112,13 @@ class FakeIntents:
         rows = [i for i in self.db.intents.values()
                 if i.status is IntentStatus.PROCESSING and i.updated_at < updated_before]
         return sorted(rows, key=lambda i: i.updated_at)[:limit]
+
+    async def mine(self, owner_id: uuid.UUID, cursor: str | None, limit: int) -> Page[PaymentIntent]:
+        after = decode_id_cursor(cursor)
+        rows = sorted((i for i in self.db.intents.values()
+                       if i.owner_id == owner_id and (after is None or i.id < after)), key=lambda i: i.id, reverse=True)
+        items = rows[:limit]
+        return Page(items=items, next_cursor=encode_cursor(str(items[-1].id)) if len(rows) > limit else None)
 
     async def claim_lapsed(self, lapsed_after: datetime, lapsed_before: datetime, checked_before: datetime,
                            now: datetime, limit: int) -> list[PaymentIntent]:

@@ -19,6 +19,7 @@ from domain.payments.model import (
     RefundStatus,
     Totals,
 )
+from domain.shared.paging import Page, decode_id_cursor, encode_cursor
 
 Conn = Any  # an asyncpg connection or pool proxy (the unit of work's)
 
@@ -98,6 +99,14 @@ class PgPaymentIntents:
             f"""SELECT {INTENT_COLS} FROM payment_intents WHERE status = 'processing' AND updated_at < $1
                 ORDER BY updated_at LIMIT $2""", updated_before, limit)
         return [intent_from_row(r) for r in rows]
+
+    async def mine(self, owner_id: uuid.UUID, cursor: str | None, limit: int) -> Page[PaymentIntent]:
+        after = decode_id_cursor(cursor)  # ids are UUIDv7: newest last
+        rows = await self.conn.fetch(
+            f"""SELECT {INTENT_COLS} FROM payment_intents WHERE owner_id = $1 AND ($2::uuid IS NULL OR id < $2)
+                ORDER BY id DESC LIMIT $3""", owner_id, after, limit + 1)
+        items = [intent_from_row(r) for r in rows[:limit]]
+        return Page(items=items, next_cursor=encode_cursor(str(items[-1].id)) if len(rows) > limit else None)
 
     async def claim_lapsed(self, lapsed_after: datetime, lapsed_before: datetime, checked_before: datetime,
                            now: datetime, limit: int) -> list[PaymentIntent]:
