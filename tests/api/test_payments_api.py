@@ -119,7 +119,7 @@ def test_my_payments_are_listed_newest_first_and_only_mine(http: httpx.Client) -
     bad_cursor = http.get("/api/v1/payments/intents?cursor=%%%", headers=citizen.headers)
     assert bad_cursor.status_code == 422
     assert bad_cursor.headers["content-type"].startswith("application/problem+json")
-    assert http.get("/api/v1/payments/intents?limit=0", headers=citizen.headers).status_code == 400
+    assert http.get("/api/v1/payments/intents?limit=0", headers=citizen.headers).status_code == 422
     assert http.get("/api/v1/payments/intents").status_code == 401
 
 
