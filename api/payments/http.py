@@ -10,7 +10,7 @@ import uuid
 from typing import Any
 
 import msgspec
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, FromQuery
 
 import api.payments.texts  # noqa: F401  (registers the error texts)
@@ -19,6 +19,7 @@ from api.payments.views import PaymentOut, my_payment, my_payments
 from api.payments.wiring import PROVIDER, WEBHOOK_PATH, services, transactions
 from api.platform.deps import AppContainer, UnitOfWork
 from api.platform.params import Limit
+from domain.errors import Conflict
 from domain.payments.model import RawNotification
 from domain.payments.notify import HandleNotification
 from domain.shared.paging import Page
@@ -62,3 +63,16 @@ class MyPayments(Controller):
     async def mine(self, principal: CurrentUser, uow: UnitOfWork, container: AppContainer,
                    cursor: FromQuery[str | None] = None, limit: Limit = 20) -> Page[PaymentOut]:
         return await my_payments(container, uow.conn, principal.id, cursor, limit)
+
+    @get("/intents/{intent_id:uuid}/qr.png", operation_id="paymentsIntentQr", media_type="image/png",
+         summary="The VietQR of one of my unpaid payments as a PNG (scan it with any banking app)")
+    async def qr(self, principal: CurrentUser, uow: UnitOfWork, container: AppContainer,
+                 intent_id: FromPath[uuid.UUID]) -> Response[bytes]:
+        out = await my_payment(container, uow.conn, principal.id, intent_id)
+        if out.checkout is None or out.checkout.qr_payload is None:
+            raise Conflict("payments.nothing_to_pay")
+        # qrcode (and Pillow) load on the first QR, not at start-up.
+        from adapters.payments.vietqr import render_png
+
+        return Response(render_png(out.checkout.qr_payload), media_type="image/png",
+                        headers={"Cache-Control": "private, no-store"})

@@ -32,14 +32,16 @@ class PaymentOut(msgspec.Struct, kw_only=True):
     paid_at: datetime | None
     refunded_amount: int
     checkout: Checkout | None
+    qr_image_url: str | None  # the checkout's VietQR as a PNG (for a screen other than the banking app's)
 
 
 def payment_out(view: IntentView) -> PaymentOut:
     i = view.intent
+    qr = view.checkout is not None and view.checkout.qr_payload is not None
     return PaymentOut(id=i.id, ref=i.ref, purpose=i.purpose, object_id=i.object_id, amount=i.amount,
                       currency=i.currency, description=i.description, status=i.status.value,
                       expires_at=i.expires_at, paid_at=i.paid_at, refunded_amount=i.refunded_amount,
-                      checkout=view.checkout)
+                      checkout=view.checkout, qr_image_url=f"/api/v1/payments/intents/{i.id}/qr.png" if qr else None)
 
 
 async def my_payment(container: Container, conn: Any, owner_id: uuid.UUID, intent_id: uuid.UUID) -> PaymentOut:

@@ -3,12 +3,15 @@ notifications (forged, replayed, repeated, out of order), and my payments scoped
 
 from __future__ import annotations
 
+import io
 import time
 import uuid
 from typing import Any
 
 import httpx
 import msgspec
+import PIL.Image
+import zxingcpp
 
 from adapters.payments import signed_http
 from adapters.payments.bank_notifications import WEBHOOK_TARGET, NotificationBody
@@ -54,6 +57,11 @@ def test_a_pass_paid_by_scanning_the_vietqr_is_issued(http: httpx.Client) -> Non
     assert intent.status_code == 200, intent.text
     assert intent.json()["status"] == "requires_payment"
     assert intent.json()["checkout"]["qr_payload"] == order["checkout"]["qr_payload"]
+    image = http.get(intent.json()["qr_image_url"], headers=citizen.headers)
+    assert image.status_code == 200
+    assert image.headers["content-type"] == "image/png"
+    assert zxingcpp.read_barcodes(PIL.Image.open(io.BytesIO(image.content)))[0].text == order["checkout"]["qr_payload"]
+    assert http.get(intent.json()["qr_image_url"], headers=other.headers).status_code == 404
     # The citizen's banking app scans the QR; the (stand-in) bank notifies our webhook.
     paid = http.post("/dev/payments/simulate", json={"qr_payload": order["checkout"]["qr_payload"]})
     assert paid.status_code == 200, paid.text
@@ -63,6 +71,10 @@ def test_a_pass_paid_by_scanning_the_vietqr_is_issued(http: httpx.Client) -> Non
     assert after["status"] == "succeeded"
     assert after["checkout"] is None
     assert after["paid_at"]
+    assert after["qr_image_url"] is None
+    nothing = http.get(intent.json()["qr_image_url"], headers=citizen.headers)
+    assert nothing.status_code == 409
+    assert nothing.json()["code"] == "payments.nothing_to_pay"
     assert all(d["status"] == 200 for d in http.get("/dev/payments/deliveries").json()[:2])
     # Someone else's payment does not exist for them; a malformed id is a 4xx problem.
     assert _intent(http, other, order["payment_intent_id"]).status_code == 404
