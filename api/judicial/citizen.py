@@ -16,7 +16,6 @@ from litestar.params import Body, FromPath, FromQuery, JSONBody
 
 from api.identity.auth import CurrentUser
 from api.judicial import schemas as s
-from api.judicial.payment import fee_payment_out
 from api.judicial.wiring import judicial_deps
 from api.platform.deps import AppContainer, UnitOfWork
 from api.platform.idempotency import idempotent
@@ -93,15 +92,12 @@ class CitizenJudicialController(Controller):
     @post("/requests/{request_id:uuid}/submit", operation_id="judicialSubmit", status_code=200,
           summary="Submit my draft: priced by the rules of today (Hanoi), routed to the authority in force",
           description="`amount_due` of the stored fee is what the citizen still owes (e.g. postage); the "
-                      "payment intent is created for it and shown in `fee_payment.intent` (VietQR "
-                      "`checkout` while unpaid). Withdrawing cancels an unpaid one.")
+                      "payment intent is created for it.")
     async def submit(self, principal: CurrentUser, container: AppContainer, uow: UnitOfWork,
                      request_id: FromPath[uuid.UUID], data: JSONBody[s.SubmitIn]) -> dict[str, Any]:
         r = await citizen.Submit(await judicial_deps(container, uow.conn)).execute(
             principal, request_id, accepted_amount_due=data.accepted_amount_due)
-        out = s.request_out(r, container.clock.now())
-        out["fee_payment"] = await fee_payment_out(container, uow.conn, r.id, owner_id=principal.id)
-        return out
+        return s.request_out(r, container.clock.now())
 
     @post("/requests/{request_id:uuid}/withdraw", operation_id="judicialWithdraw", status_code=200,
           summary="Withdraw my request before the authority receives it (a draft is discarded)")
@@ -131,9 +127,7 @@ class CitizenJudicialController(Controller):
     async def one(self, principal: CurrentUser, container: AppContainer, uow: UnitOfWork,
                   request_id: FromPath[uuid.UUID]) -> dict[str, Any]:
         r, steps = await citizen.GetRequest(await judicial_deps(container, uow.conn)).execute(principal, request_id)
-        out = s.request_out(r, container.clock.now(), steps)
-        out["fee_payment"] = await fee_payment_out(container, uow.conn, r.id, owner_id=principal.id)
-        return out
+        return s.request_out(r, container.clock.now(), steps)
 
     @get("/certificates", operation_id="judicialMyCertificates", summary="My certificates and their live status")
     async def certificates(self, principal: CurrentUser, container: AppContainer,

@@ -13,7 +13,6 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from api.identity.auth import CurrentUser
 from api.judicial import schemas as s
 from api.judicial.citizen import BEARER
-from api.judicial.payment import fee_payment_out
 from api.judicial.wiring import judicial_deps
 from api.platform.deps import AppContainer, UnitOfWork
 from api.platform.params import Limit
@@ -48,9 +47,7 @@ class StaffJudicialController(Controller):
     async def one(self, principal: CurrentUser, container: AppContainer, uow: UnitOfWork,
                   request_id: FromPath[uuid.UUID]) -> dict[str, Any]:
         r, steps = await staff.StaffView(await judicial_deps(container, uow.conn)).execute(principal, request_id)
-        out = s.request_out(r, container.clock.now(), steps)
-        out["fee_payment"] = await fee_payment_out(container, uow.conn, r.id)  # e.g. lapsed: not issuable
-        return out
+        return s.request_out(r, container.clock.now(), steps)
 
     async def _step(self, container: Any, uow: Any, action: Any, principal: Any, request_id: uuid.UUID,
                     *args: Any) -> dict[str, Any]:

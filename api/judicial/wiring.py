@@ -14,7 +14,6 @@ from adapters.blobs.local import LocalBlobStore
 from adapters.calendar.vietnam import VietnamHolidays
 from adapters.dev.judicial_standins import StandInCrossCheck, StandInPopulation
 from adapters.postgres.judicial.authorities import load_default_schedule
-from adapters.postgres.judicial.fees import PgFeePayments
 from adapters.postgres.judicial.repositories import (
     PgCertificates,
     PgRequests,
@@ -24,12 +23,10 @@ from adapters.postgres.judicial.repositories import (
 )
 from adapters.postgres.notifications.notifier import PgNotifier
 from adapters.vc import setup
-from api.payments.wiring import intent_canceller, intent_creator
 from api.platform.container import Container
 from api.platform.settings import Settings
 from domain.feedback.calendar import WorkingCalendar, parse_periods
 from domain.judicial.authority import AuthoritySchedule
-from domain.judicial.fee_payment import CancelFeePayment, OpenFeePayment
 from domain.judicial.usecases.common import Deps
 from domain.judicial.usecases.common import Settings as JudicialSettings
 
@@ -83,13 +80,9 @@ async def judicial_deps(container: Container, conn: Any) -> Deps:
     s = services(container)
     certs = await s.certificates(conn)
     identity = container.identity
-    # What the citizen still owes is collected through the payments context, in this transaction.
-    fees = PgFeePayments(conn)
     return Deps(requests=PgRequests(conn, identity.pii), certificates=PgCertificates(conn),
                 status_lists=PgStatusLists(conn), share_codes=PgShareCodes(conn), verifications=PgVerifications(conn),
                 cross_check=s.cross_check, population=StandInPopulation(conn, identity.pii), signer=certs.signer,
                 renderer=certs.renderer, blobs=s.blobs, notifier=PgNotifier(conn, container.clock),
                 clock=container.clock, calendar=s.calendar, authorities=await s.authorities(conn),
-                attempts=identity.limiter, settings=s.config, fee_payments=fees,
-                open_fee_payment=OpenFeePayment(intent_creator(container, conn), fees, container.clock),
-                cancel_fee_payment=CancelFeePayment(intent_canceller(container, conn), fees, container.clock))
+                attempts=identity.limiter, settings=s.config)

@@ -21,7 +21,7 @@ from typing import Protocol
 
 import msgspec
 
-from domain.payments.intents import CancelPaymentIntent, CreateIntent, CreatePaymentIntent, IntentView
+from domain.payments.intents import CreateIntent, CreatePaymentIntent, IntentView
 from domain.payments.model import PaymentIntent, Refund
 from domain.shared.time import Clock
 
@@ -83,25 +83,6 @@ class OpenFeePayment:
             await self.fees.put(FeePayment(request_id=request_id, intent_id=view.intent.id, amount=amount_due,
                                            status=FeeStatus.PENDING, updated_at=self.clock.now()))
         return view
-
-
-class CancelFeePayment:
-    """The request was withdrawn: an unpaid fee's intent is canceled and the fee lapses (same unit of
-    work). A fee already paid is left as it is: giving the money back is a refund, not a cancellation;
-    a payment the bank is processing makes the withdrawal wait (``payments.not_cancelable``)."""
-
-    def __init__(self, cancel: CancelPaymentIntent, fees: FeePayments, clock: Clock) -> None:
-        self.cancel = cancel
-        self.fees = fees
-        self.clock = clock
-
-    async def execute(self, request_id: uuid.UUID) -> None:
-        current = await self.fees.get(request_id, for_update=True)
-        if current is None or current.status is not FeeStatus.PENDING:
-            return
-        canceled = await self.cancel.execute(PURPOSE, str(request_id))
-        if canceled is not None:
-            await FeePaidHandler(self.fees, self.clock).on_unpaid(canceled)
 
 
 class FeePaidHandler:

@@ -196,10 +196,7 @@ class Withdraw(UseCase):
             return replace(request, status=Status.WITHDRAWN)
         states.transition(Action.WITHDRAW, request.status)
         withdrawn = replace(request, status=Status.WITHDRAWN, closed_at=self.d.clock.now())
-        moved = await self.move(request, withdrawn, principal, note=reason)
-        if self.d.cancel_fee_payment is not None:  # nobody should pay for a withdrawn request
-            await self.d.cancel_fee_payment.execute(request.id)
-        return moved
+        return await self.move(request, withdrawn, principal, note=reason)
 
 
 class SupplementInput(msgspec.Struct, frozen=True, kw_only=True):

@@ -14,7 +14,7 @@ from domain.identity.principal import Principal, StaffRole
 from domain.judicial import notifications as _templates  # noqa: F401  (registers the texts)
 from domain.judicial.authority import AuthoritySchedule
 from domain.judicial.deadlines import WorkingDays
-from domain.judicial.fee_payment import CancelFeePayment, FeePayments, OpenFeePayment
+from domain.judicial.fee_payment import FeePayments, OpenFeePayment
 from domain.judicial.fees import DEFAULT_SCHEDULE, FeeSchedule
 from domain.judicial.model import ActorKind, Request, Status, Step
 from domain.judicial.ports import (
@@ -66,10 +66,9 @@ class Deps:
     fees: FeeSchedule = DEFAULT_SCHEDULE
     settings: Settings = field(default_factory=Settings)
     # What the citizen still owes goes through the payment port (domain/judicial/fee_payment.py):
-    # set together by the wiring; unset, no intent is created and issuing does not wait for it.
+    # both set together by the wiring; unset, no intent is created and issuing does not wait for it.
     fee_payments: FeePayments | None = None
     open_fee_payment: OpenFeePayment | None = None
-    cancel_fee_payment: CancelFeePayment | None = None
 
 
 def not_found() -> NotFound:
