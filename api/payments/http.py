@@ -7,21 +7,22 @@ outside ``/api/v1`` and the OpenAPI document: it is a contract with the bank, no
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Any
 
 import msgspec
-from litestar import Controller, Request, get, post
-from litestar.params import FromPath
+from litestar import Controller, Request, Response, get, post
+from litestar.params import FromPath, FromQuery
 
 import api.payments.texts  # noqa: F401  (registers the error texts)
-from adapters.postgres.payments import PgPaymentIntents
 from api.identity.auth import CurrentUser
+from api.payments.views import PaymentOut, my_payment, my_payments
 from api.payments.wiring import PROVIDER, WEBHOOK_PATH, services, transactions
 from api.platform.deps import AppContainer, UnitOfWork
-from domain.payments.intents import GetPaymentIntent, IntentView
-from domain.payments.model import Checkout, RawNotification
+from api.platform.params import Limit
+from domain.errors import Conflict
+from domain.payments.model import RawNotification
 from domain.payments.notify import HandleNotification
+from domain.shared.paging import Page
 
 BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
 
@@ -31,29 +32,6 @@ class Received(msgspec.Struct):
 
     received: bool
     outcome: str
-
-
-class PaymentOut(msgspec.Struct, kw_only=True):
-    id: uuid.UUID
-    ref: str
-    purpose: str
-    object_id: str
-    amount: int
-    currency: str
-    description: str
-    status: str
-    expires_at: datetime
-    paid_at: datetime | None
-    refunded_amount: int
-    checkout: Checkout | None
-
-
-def payment_out(view: IntentView) -> PaymentOut:
-    i = view.intent
-    return PaymentOut(id=i.id, ref=i.ref, purpose=i.purpose, object_id=i.object_id, amount=i.amount,
-                      currency=i.currency, description=i.description, status=i.status.value,
-                      expires_at=i.expires_at, paid_at=i.paid_at, refunded_amount=i.refunded_amount,
-                      checkout=view.checkout)
 
 
 class BankWebhook(Controller):
@@ -79,6 +57,22 @@ class MyPayments(Controller):
          summary="One of my payments: status and, while unpaid, how to pay (VietQR payload)")
     async def intent(self, principal: CurrentUser, uow: UnitOfWork, container: AppContainer,
                      intent_id: FromPath[uuid.UUID]) -> PaymentOut:
-        view = await GetPaymentIntent(PgPaymentIntents(uow.conn), services(container).providers).execute(
-            principal.id, intent_id)
-        return payment_out(view)
+        return await my_payment(container, uow.conn, principal.id, intent_id)
+
+    @get("/intents", operation_id="paymentsIntentList", summary="My payments, newest first (cursor paged)")
+    async def mine(self, principal: CurrentUser, uow: UnitOfWork, container: AppContainer,
+                   cursor: FromQuery[str | None] = None, limit: Limit = 20) -> Page[PaymentOut]:
+        return await my_payments(container, uow.conn, principal.id, cursor, limit)
+
+    @get("/intents/{intent_id:uuid}/qr.png", operation_id="paymentsIntentQr", media_type="image/png",
+         summary="The VietQR of one of my unpaid payments as a PNG (scan it with any banking app)")
+    async def qr(self, principal: CurrentUser, uow: UnitOfWork, container: AppContainer,
+                 intent_id: FromPath[uuid.UUID]) -> Response[bytes]:
+        out = await my_payment(container, uow.conn, principal.id, intent_id)
+        if out.checkout is None or out.checkout.qr_payload is None:
+            raise Conflict("payments.nothing_to_pay")
+        # qrcode (and Pillow) load on the first QR, not at start-up.
+        from adapters.payments.vietqr import render_png
+
+        return Response(render_png(out.checkout.qr_payload), media_type="image/png",
+                        headers={"Cache-Control": "private, no-store"})

@@ -24,6 +24,8 @@ i18n.register({
                                    "en": "The refund key was used for another refund"},
     "payments.not_cancelable": {"vi": "Khoản thanh toán đã được trả hoặc đang xử lý, không thể hủy",
                                 "en": "The payment was made or is being processed and cannot be canceled"},
+    "payments.nothing_to_pay": {"vi": "Khoản thanh toán không còn chờ thanh toán",
+                                "en": "Nothing is left to pay on this payment"},
     "payments.notification_rejected": {"vi": "Thông báo thanh toán không hợp lệ",
                                        "en": "Payment notification refused"},
     "payments.notification_unknown_intent": {"vi": "Thông báo cho khoản thanh toán không tồn tại",

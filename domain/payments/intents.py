@@ -29,6 +29,7 @@ from domain.payments.model import (
 )
 from domain.payments.ports import PaymentIntents, PaymentProvider, Providers
 from domain.shared.ids import new_id
+from domain.shared.paging import Page
 from domain.shared.time import Clock
 
 log = logging.getLogger("thudo.payments")
@@ -142,6 +143,18 @@ class GetPaymentIntent:
         if intent is None or intent.owner_id != owner_id:
             raise IntentNotFound()
         return await _view(self.providers, intent)
+
+
+class MyPayments:
+    """The citizen's payments, newest first, each with its checkout while unpaid."""
+
+    def __init__(self, intents: PaymentIntents, providers: Providers) -> None:
+        self.intents = intents
+        self.providers = providers
+
+    async def execute(self, owner_id: uuid.UUID, cursor: str | None, limit: int) -> Page[IntentView]:
+        page = await self.intents.mine(owner_id, cursor, limit)
+        return Page(items=[await _view(self.providers, i) for i in page.items], next_cursor=page.next_cursor)
 
 
 class CancelPaymentIntent:

@@ -25,6 +25,11 @@ log = logging.getLogger("thudo.payments")
 STUCK_AFTER = timedelta(minutes=15)
 # A processing intent the provider still does not know this long after its expiry is failed.
 NOT_FOUND_GRACE = timedelta(hours=1)
+# An unpaid intent that lapsed (expired, failed, canceled) is asked about once an hour for a day:
+# a transfer the bank took but whose notification never reached us is settled all the same.
+LATE_WINDOW = timedelta(days=1)
+RECHECK_LAPSED = timedelta(hours=1)
+LAPSED = (IntentStatus.EXPIRED, IntentStatus.FAILED, IntentStatus.CANCELED)
 
 
 class ExpireIntents:
@@ -57,8 +62,10 @@ class ReconcileSummary(msgspec.Struct, frozen=True):
 
 class ReconcilePayments:
     """Intents stuck in ``processing`` are queried at the provider (signed status query) and settled
-    by the same state machine as notifications; every change it makes is recorded as a mismatch
-    (a notification we never got). Pending refunds are asked for again (idempotent by id)."""
+    by the same state machine as notifications; so are unpaid intents that lapsed within
+    ``LATE_WINDOW`` and that the provider says were paid after all (a canceled one becomes a
+    ``late_payment`` for finance). Every change it makes is recorded as a mismatch (a notification
+    we never got). Pending refunds are asked for again (idempotent by id)."""
 
     def __init__(self, transactions: PaymentsTransactions, providers: Providers, clock: Clock, *,
                  stuck_after: timedelta = STUCK_AFTER) -> None:
@@ -70,7 +77,9 @@ class ReconcilePayments:
     async def execute(self, limit: int = 100) -> ReconcileSummary:
         async with self.transactions() as store:
             threshold = self.clock.now() - self.stuck_after
+            now = self.clock.now()
             stuck = await store.intents.stuck(threshold, limit)
+            stuck += await store.intents.claim_lapsed(now - LATE_WINDOW, threshold, now - RECHECK_LAPSED, now, limit)
             refunds = await store.refunds.pending(threshold, limit)
         checked = settled = pending = errors = retried = 0
         for candidate in stuck:
@@ -88,9 +97,22 @@ class ReconcilePayments:
             async with self.transactions() as store:
                 now = self.clock.now()
                 intent = await store.intents.get(candidate.id, for_update=True)
-                if intent is None or intent.status is not IntentStatus.PROCESSING:
+                if intent is None or intent.status is not candidate.status:
                     continue  # settled meanwhile (a notification arrived)
                 outcome = Outcome.STALE
+                if intent.status in LAPSED:
+                    # Only money received changes a lapsed intent; "not found" or "failed" is what we know.
+                    if answer.status is ProviderStatus.SUCCEEDED:
+                        outcome = await settle_succeeded(
+                            store, intent, now, amount=answer.amount or 0, currency=answer.currency or "",
+                            provider_ref=answer.provider_ref, instrument=answer.instrument)
+                    if outcome in (Outcome.APPLIED, Outcome.LATE_PAYMENT):
+                        settled += 1
+                        if outcome is Outcome.APPLIED:  # a late payment was recorded by settle_succeeded
+                            await record_mismatch(store, intent, MismatchKind.PROVIDER_DISAGREES, now,
+                                                  expected=intent.amount, reported=answer.amount,
+                                                  detail=f"paid after it lapsed ({intent.status.value})")
+                    continue
                 if answer.status is ProviderStatus.SUCCEEDED:
                     outcome = await settle_succeeded(
                         store, intent, now, amount=answer.amount or 0, currency=answer.currency or "",

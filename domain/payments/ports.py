@@ -28,6 +28,7 @@ from domain.payments.model import (
     Refund,
     Totals,
 )
+from domain.shared.paging import Page
 
 
 class PaymentIntents(Protocol):
@@ -52,8 +53,17 @@ class PaymentIntents(Protocol):
         ...
 
     async def stuck(self, updated_before: datetime, limit: int) -> list[PaymentIntent]:
-        """``processing`` intents unchanged since ``updated_before``, and ``requires_payment`` ones
-        past expiry that the provider may still have paid (oldest first; not locked)."""
+        """``processing`` intents unchanged since ``updated_before`` (oldest first; not locked)."""
+        ...
+
+    async def mine(self, owner_id: uuid.UUID, cursor: str | None, limit: int) -> Page[PaymentIntent]:
+        """The owner's intents, newest first (cursor paged)."""
+        ...
+
+    async def claim_lapsed(self, lapsed_after: datetime, lapsed_before: datetime, checked_before: datetime,
+                           now: datetime, limit: int) -> list[PaymentIntent]:
+        """Unpaid intents (expired, failed, canceled) that lapsed between the two instants and were not
+        asked about since ``checked_before``, least recently asked first; marks them asked at ``now``."""
         ...
 
 

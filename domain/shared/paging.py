@@ -69,3 +69,13 @@ def page_by(rows: list[T], limit: int, position: Callable[[T], Position]) -> Pag
         return Page(items=rows)
     at, id_ = position(rows[-1])
     return Page(items=rows, next_cursor=encode_cursor(at.isoformat(), str(id_)))
+
+
+def decode_id_cursor(cursor: str | None) -> uuid.UUID | None:
+    """The last id of the previous page (lists ordered by a UUIDv7 id), or None for the first page."""
+    if not cursor:
+        return None
+    try:
+        return uuid.UUID(decode_cursor(cursor, 1)[0])
+    except ValueError:
+        raise InvalidInput(field="cursor", rule="cursor") from None

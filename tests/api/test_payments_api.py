@@ -3,12 +3,15 @@ notifications (forged, replayed, repeated, out of order), and my payments scoped
 
 from __future__ import annotations
 
+import io
 import time
 import uuid
 from typing import Any
 
 import httpx
 import msgspec
+import PIL.Image
+import zxingcpp
 
 from adapters.payments import signed_http
 from adapters.payments.bank_notifications import WEBHOOK_TARGET, NotificationBody
@@ -54,6 +57,11 @@ def test_a_pass_paid_by_scanning_the_vietqr_is_issued(http: httpx.Client) -> Non
     assert intent.status_code == 200, intent.text
     assert intent.json()["status"] == "requires_payment"
     assert intent.json()["checkout"]["qr_payload"] == order["checkout"]["qr_payload"]
+    image = http.get(intent.json()["qr_image_url"], headers=citizen.headers)
+    assert image.status_code == 200
+    assert image.headers["content-type"] == "image/png"
+    assert zxingcpp.read_barcodes(PIL.Image.open(io.BytesIO(image.content)))[0].text == order["checkout"]["qr_payload"]
+    assert http.get(intent.json()["qr_image_url"], headers=other.headers).status_code == 404
     # The citizen's banking app scans the QR; the (stand-in) bank notifies our webhook.
     paid = http.post("/dev/payments/simulate", json={"qr_payload": order["checkout"]["qr_payload"]})
     assert paid.status_code == 200, paid.text
@@ -63,6 +71,10 @@ def test_a_pass_paid_by_scanning_the_vietqr_is_issued(http: httpx.Client) -> Non
     assert after["status"] == "succeeded"
     assert after["checkout"] is None
     assert after["paid_at"]
+    assert after["qr_image_url"] is None
+    nothing = http.get(intent.json()["qr_image_url"], headers=citizen.headers)
+    assert nothing.status_code == 409
+    assert nothing.json()["code"] == "payments.nothing_to_pay"
     assert all(d["status"] == 200 for d in http.get("/dev/payments/deliveries").json()[:2])
     # Someone else's payment does not exist for them; a malformed id is a 4xx problem.
     assert _intent(http, other, order["payment_intent_id"]).status_code == 404
@@ -104,7 +116,27 @@ def test_a_notification_twice_and_older_news_after_newer_apply_once(http: httpx.
     assert unknown.status_code == 404
 
 
+def test_my_payments_are_listed_newest_first_and_only_mine(http: httpx.Client) -> None:
+    citizen, other = login(http), login(http)
+    first, second = _order(http, citizen), _order(http, citizen)
+    page = http.get("/api/v1/payments/intents?limit=1", headers=citizen.headers)
+    assert page.status_code == 200, page.text
+    assert [p["id"] for p in page.json()["items"]] == [second["payment_intent_id"]]
+    assert page.json()["items"][0]["checkout"]["qr_payload"] == second["checkout"]["qr_payload"]
+    rest = http.get("/api/v1/payments/intents", params={"limit": 1, "cursor": page.json()["next_cursor"]},
+                    headers=citizen.headers).json()
+    assert [p["id"] for p in rest["items"]] == [first["payment_intent_id"]]
+    assert rest["next_cursor"] is None
+    assert http.get("/api/v1/payments/intents", headers=other.headers).json() == {"items": [], "next_cursor": None}
+    bad_cursor = http.get("/api/v1/payments/intents?cursor=%%%", headers=citizen.headers)
+    assert bad_cursor.status_code == 422
+    assert bad_cursor.headers["content-type"].startswith("application/problem+json")
+    assert http.get("/api/v1/payments/intents?limit=0", headers=citizen.headers).status_code == 422
+    assert http.get("/api/v1/payments/intents").status_code == 401
+
+
 def test_the_webhook_is_not_in_the_app_contract(http: httpx.Client) -> None:
     paths = http.get("/schema/openapi.json").json()["paths"]
     assert not any(p.startswith(WEBHOOK_PATH) or p.startswith("/dev/") for p in paths)
     assert "/api/v1/payments/intents/{intent_id}" in paths
+    assert "/api/v1/payments/intents" in paths

@@ -337,3 +337,29 @@ async def test_contract_repositories_behave_alike(backend: tuple[Any, Any, uuid.
             "provider_disagrees"]
         assert await store.reports.save_report("2026-03-10", b'{"day": "2026-03-10"}') is True
         assert await store.reports.save_report("2026-03-10", b'{"day": "2026-03-10"}') is False
+
+
+async def test_lapsed_intents_are_claimed_once_per_recheck(backend: tuple[Any, Any, uuid.UUID]) -> None:
+    tx, _, owner = backend
+    clock = FixedClock(datetime(2026, 3, 10, 3, 0, tzinfo=UTC))
+    providers = FakeProviders(FakeProvider())
+    async with tx() as store:
+        view = await CreatePaymentIntent(store.intents, providers, clock, default_provider="fake").execute(
+            CreateIntent(owner_id=owner, purpose="transit.pass", object_id="o2", amount=9_000, description="x"))
+        open_one = await CreatePaymentIntent(store.intents, providers, clock, default_provider="fake").execute(
+            CreateIntent(owner_id=owner, purpose="transit.pass", object_id="o3", amount=9_000, description="x",
+                         ttl=timedelta(days=2)))
+    clock.advance(hours=1)
+    assert await ExpireIntents(tx, clock).execute() == 1
+    lapsed_at = clock.now()
+    async with tx() as store:
+        def claim(now: datetime) -> Any:
+            return store.intents.claim_lapsed(now - timedelta(days=1), now, now - timedelta(hours=1), now, 10)
+        assert [i.id for i in await claim(clock.now() + timedelta(minutes=1))] == [view.intent.id]
+        assert await claim(clock.now() + timedelta(minutes=2)) == []          # asked a minute ago
+        assert [i.id for i in await claim(clock.now() + timedelta(hours=2))] == [view.intent.id]
+        assert await claim(clock.now() + timedelta(days=2)) == []             # lapsed too long ago
+        got = await store.intents.get(view.intent.id)
+        assert got is not None
+        assert got.updated_at == lapsed_at  # the bookkeeping is not a change of the intent
+        assert open_one.intent.id not in [i.id for i in await claim(clock.now() + timedelta(hours=5))]

@@ -32,6 +32,7 @@ from domain.payments.model import (
     Totals,
 )
 from domain.payments.ports import PaidObjectHandler
+from domain.shared.paging import Page, decode_id_cursor, encode_cursor
 
 
 class FixedClock:
@@ -111,6 +112,24 @@ class FakeIntents:
         rows = [i for i in self.db.intents.values()
                 if i.status is IntentStatus.PROCESSING and i.updated_at < updated_before]
         return sorted(rows, key=lambda i: i.updated_at)[:limit]
+
+    async def mine(self, owner_id: uuid.UUID, cursor: str | None, limit: int) -> Page[PaymentIntent]:
+        after = decode_id_cursor(cursor)
+        rows = sorted((i for i in self.db.intents.values()
+                       if i.owner_id == owner_id and (after is None or i.id < after)), key=lambda i: i.id, reverse=True)
+        items = rows[:limit]
+        return Page(items=items, next_cursor=encode_cursor(str(items[-1].id)) if len(rows) > limit else None)
+
+    async def claim_lapsed(self, lapsed_after: datetime, lapsed_before: datetime, checked_before: datetime,
+                           now: datetime, limit: int) -> list[PaymentIntent]:
+        lapsed = (IntentStatus.EXPIRED, IntentStatus.FAILED, IntentStatus.CANCELED)
+        rows = [i for i in self.db.intents.values() if i.status in lapsed
+                and lapsed_after < i.updated_at < lapsed_before
+                and (i.id not in self.db.checked or self.db.checked[i.id] < checked_before)]
+        claimed = sorted(rows, key=lambda i: i.updated_at)[:limit]
+        for i in claimed:
+            self.db.checked[i.id] = now
+        return claimed
 
 
 class FakeRefunds:
@@ -209,6 +228,7 @@ class FakeDb:
         self.notifications: dict[tuple[str, str], str] = {}
         self.mismatches: list[Mismatch] = []
         self.reports: dict[str, bytes] = {}
+        self.checked: dict[uuid.UUID, datetime] = {}  # claim_lapsed's bookkeeping
         self.handlers = Handlers(handlers or {})
         self.commits = 0
 

@@ -471,6 +471,32 @@ async def test_reconciliation_fails_intents_the_provider_never_saw_after_a_grace
     assert w.intent(intent).failure_code == "not_found"
 
 
+async def test_reconciliation_settles_lapsed_intents_the_provider_was_paid_for(w: World) -> None:
+    expired, canceled, unpaid = await w.create("a"), await w.create("b"), await w.create("c")
+    async with w.db() as store:
+        await CancelPaymentIntent(store.intents, w.clock).execute("transit.pass", "b")
+    w.clock.advance(minutes=31)
+    assert await ExpireIntents(w.db, w.clock).execute() == 2  # a and c lapse unpaid
+    w.provider.answers[expired.ref] = succeeded_answer(200_000)   # the transfer arrived; its notification did not
+    w.provider.answers[canceled.ref] = succeeded_answer(200_000, ref="TXN-B")
+    w.provider.answers[unpaid.ref] = ProviderPayment(status=ProviderStatus.NOT_FOUND)
+    w.clock.advance(minutes=20)
+    summary = await ReconcilePayments(w.db, w.providers, w.clock).execute()
+    assert (summary.checked, summary.settled) == (3, 2)
+    assert [w.intent(i).status for i in (expired, canceled, unpaid)] == [
+        IntentStatus.SUCCEEDED, IntentStatus.SUCCEEDED, IntentStatus.EXPIRED]
+    assert w.handler.names() == ["unpaid", "unpaid", "paid"]  # the canceled order's owner is not told "paid"
+    assert sorted(m.kind.value for m in w.db.mismatches) == ["late_payment", "provider_disagrees"]
+    # The one still unpaid is asked again only after an hour, and not at all after a day.
+    w.clock.advance(minutes=10)
+    assert (await ReconcilePayments(w.db, w.providers, w.clock).execute()).checked == 0
+    w.clock.advance(hours=1)
+    assert (await ReconcilePayments(w.db, w.providers, w.clock).execute()).checked == 1
+    w.clock.advance(days=1)
+    assert (await ReconcilePayments(w.db, w.providers, w.clock).execute()).checked == 0
+    assert w.provider.query_calls.count(unpaid.ref) == 2
+
+
 async def test_daily_report_covers_the_hanoi_business_day_and_is_stored_once(w: World) -> None:
     # 10 March 2026 23:30 in Hanoi is 16:30 UTC; 11 March 00:30 Hanoi is 17:30 UTC on the 10th.
     w.clock.t = w.clock.t.replace(hour=16, minute=30)

@@ -19,6 +19,7 @@ from domain.payments.model import (
     RefundStatus,
     Totals,
 )
+from domain.shared.paging import Page, decode_id_cursor, encode_cursor
 
 Conn = Any  # an asyncpg connection or pool proxy (the unit of work's)
 
@@ -98,6 +99,26 @@ class PgPaymentIntents:
             f"""SELECT {INTENT_COLS} FROM payment_intents WHERE status = 'processing' AND updated_at < $1
                 ORDER BY updated_at LIMIT $2""", updated_before, limit)
         return [intent_from_row(r) for r in rows]
+
+    async def mine(self, owner_id: uuid.UUID, cursor: str | None, limit: int) -> Page[PaymentIntent]:
+        after = decode_id_cursor(cursor)  # ids are UUIDv7: newest last
+        rows = await self.conn.fetch(
+            f"""SELECT {INTENT_COLS} FROM payment_intents WHERE owner_id = $1 AND ($2::uuid IS NULL OR id < $2)
+                ORDER BY id DESC LIMIT $3""", owner_id, after, limit + 1)
+        items = [intent_from_row(r) for r in rows[:limit]]
+        return Page(items=items, next_cursor=encode_cursor(str(items[-1].id)) if len(rows) > limit else None)
+
+    async def claim_lapsed(self, lapsed_after: datetime, lapsed_before: datetime, checked_before: datetime,
+                           now: datetime, limit: int) -> list[PaymentIntent]:
+        # checked_at is the job's bookkeeping, not the intent's state: updated_at and version stay.
+        rows = await self.conn.fetch(
+            f"""UPDATE payment_intents SET checked_at = $4 WHERE id IN (
+                    SELECT id FROM payment_intents
+                    WHERE status IN ('expired', 'failed', 'canceled') AND updated_at > $1 AND updated_at < $2
+                      AND (checked_at IS NULL OR checked_at < $3)
+                    ORDER BY checked_at NULLS FIRST, updated_at LIMIT $5 FOR UPDATE SKIP LOCKED)
+                RETURNING {INTENT_COLS}""", lapsed_after, lapsed_before, checked_before, now, limit)
+        return sorted((intent_from_row(r) for r in rows), key=lambda i: i.updated_at)
 
 
 REFUND_COLS = """id, intent_id, key, amount, reason, status, requested_by, provider_ref, failure_code, created_at,
