@@ -87,7 +87,7 @@ def build_identity(settings: Settings, pool: asyncpg.Pool[Any]) -> IdentityServi
         signer=JwtSigner(ring, issuer=issuer, audience=settings.token_audience,
                          ttl_seconds=settings.token_ttl_seconds),
         pii=build_pii(settings), limiter=limiter,
-        session_gate=SessionGate(pool, settings.session_cache_seconds),
+        session_gate=SessionGate(pool),
         refresh_ttl=dt.timedelta(days=settings.refresh_ttl_days),
         eid=build_vneid_provider(settings, http), http=http,
     )

@@ -138,8 +138,6 @@ SETTINGS: dict[str, Spec] = {
     "token_issuer": Spec("TOKEN_ISSUER", str, "", "iss of our access tokens. Empty: the public base URL."),
     "token_audience": Spec("TOKEN_AUDIENCE", str, "thudo-api", "aud of our access tokens."),
     "refresh_ttl_days": Spec("REFRESH_TTL_DAYS", _positive_int, "30", "Session (refresh token family) lifetime."),
-    "session_cache_seconds": Spec("SESSION_CACHE_SECONDS", _positive_int, "2",
-                                  "How long a worker trusts that a session is not revoked."),
     "pii_key": Spec("PII_KEY", str, "", "Base64 32-byte master key for personal id hashing/encryption. "
                     "Empty: DATA_DIR/keys/pii.key, generated in development; required in production."),
     "rate_limit_ip_per_minute": Spec("RATE_LIMIT_IP_PER_MINUTE", _positive_int, "60",
@@ -224,7 +222,6 @@ class Settings:
     token_issuer: str = ""
     token_audience: str = "thudo-api"  # noqa: S105 - an audience name, not a secret
     refresh_ttl_days: int = 30
-    session_cache_seconds: int = 2
     pii_key: str = ""
     rate_limit_ip_per_minute: int = 60
     rate_limit_account_per_minute: int = 10

@@ -141,3 +141,21 @@ def test_admin_lists_are_cursor_paged_in_creation_order(http: httpx.Client, data
     assert bad.status_code == 422
     assert bad.json()["errors"][0]["field"] == "cursor"
     assert http.get("/api/v1/admin/open311-keys?limit=0", headers=admin.headers).status_code == 422
+
+
+def test_removing_a_grant_takes_effect_on_the_next_request(http: httpx.Client, database_url: str) -> None:
+    # The removed role is still in the staff member's unexpired access token: the check must not trust it.
+    admin = login_city_admin(http, database_url)
+    staff = login_staff(http, database_url, "W00004", "unit_admin")
+    ward = unit_id(database_url, "W00004")
+    assert http.get(GRANTS, params={"unit_id": str(ward)}, headers=staff.headers).status_code == 200
+    gone = http.delete(f"{GRANTS}/{ward}/{staff.user_id}/unit_admin", headers=admin.headers)
+    assert gone.status_code == 204
+    r = http.get(GRANTS, params={"unit_id": str(ward)}, headers=staff.headers)
+    assert r.status_code == 403, r.text
+    assert r.json()["code"] == "identity.unit_role_required"
+    # Granted again: effective at once too, without a new token.
+    again = http.post(GRANTS, headers=admin.headers, json={"unit_id": str(ward), "role": "unit_admin",
+                                                           "user_id": str(staff.user_id)})
+    assert again.status_code == 201
+    assert http.get(GRANTS, params={"unit_id": str(ward)}, headers=staff.headers).status_code == 200
