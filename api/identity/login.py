@@ -62,7 +62,8 @@ class AuthController(Controller):
         return StartOut(authorization_url=url, transaction_id=tx_id)
 
     @post("/vneid/callback", operation_id="authVneidCallback", summary="Finish a VNeID login, get our tokens",
-          description="Send the code and state VNeID redirected with. The transaction is single use: a second "
+          description="Send the code, state and iss VNeID redirected with (iss, RFC 9207, is compared with "
+                      "the configured issuer). The transaction is single use: a second "
                       "callback, a wrong state or an expired transaction is refused (401).", status_code=200)
     async def callback(self, request: Request[Any, Any, Any], container: AppContainer, uow: UnitOfWork,
                        data: JSONBody[CallbackIn]) -> TokensOut:
@@ -72,7 +73,7 @@ class AuthController(Controller):
                                  session_issuer(container, uow), container.clock)
         try:
             tokens, account, lookup = await use_case.execute(
-                transaction_id=data.transaction_id, code=data.code, state=data.state,
+                transaction_id=data.transaction_id, code=data.code, state=data.state, issuer=data.iss,
                 user_agent=request.headers.get("user-agent", ""))
         except CommittedFailure as failure:
             await _committed(uow, failure)

@@ -116,7 +116,9 @@ SETTINGS: dict[str, Spec] = {
     "vneid_redirect_uri": Spec("VNEID_REDIRECT_URI", str, "",
                                "Redirect URI registered at VNeID (the app's universal link). Empty: "
                                "BASE_URL/dev/vneid/app-callback (shows code and state, development)."),
-    "vneid_scopes": Spec("VNEID_SCOPES", _csv, "openid", "Comma-separated scopes (must include openid)."),
+    "vneid_scopes": Spec("VNEID_SCOPES", _csv, "openid,profile,citizen_id",
+                         "Comma-separated scopes (must include openid); every scope that carries a claim of "
+                         "VNEID_CLAIMS (OIDC Core 5.4: openid alone releases none)."),
     "vneid_claims": Spec("VNEID_CLAIMS", parse_claims, "",
                          "JSON claim names for personal_id, full_name, date_of_birth, level (defaults "
                          "SoDinhDanh, HoVaTen, NgayThangNamSinh, level)."),
@@ -210,7 +212,7 @@ class Settings:
     vneid_client_key_file: str = ""
     vneid_assertion_audience: str = "issuer"
     vneid_redirect_uri: str = ""
-    vneid_scopes: tuple[str, ...] = ("openid",)
+    vneid_scopes: tuple[str, ...] = ("openid", "profile", "citizen_id")
     vneid_claims: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_CLAIMS))
     vneid_acr_levels: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_ACR_LEVELS))
     vneid_algorithms: tuple[str, ...] = ("RS256",)
