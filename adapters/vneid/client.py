@@ -119,11 +119,14 @@ class VNeIDClient:
         """
         meta = await self.discovery.get()
         problems: list[str] = []
+        acr_published = meta.acr_values_supported is not None and set(self.config.acr_levels) <= set(
+            meta.acr_values_supported)
+        # The level claim is only read when the signed acr does not give the level.
+        claims = [c for k, c in self.config.claims.items() if k != "level" or not acr_published]
         published = (("acr_values_supported", "VNEID_ACR_LEVELS acr value", meta.acr_values_supported,
                       list(self.config.acr_levels)),
                      ("scopes_supported", "VNEID_SCOPES scope", meta.scopes_supported, list(self.config.scopes)),
-                     ("claims_supported", "VNEID_CLAIMS claim", meta.claims_supported,
-                      list(self.config.claims.values())))
+                     ("claims_supported", "VNEID_CLAIMS claim", meta.claims_supported, claims))
         for name, what, supported, ours in published:
             if supported is not None:
                 problems += [f"{what} {value!r} is not in the provider's {name} {supported}"
