@@ -9,7 +9,7 @@ import asyncpg
 from adapters.dev.vneid_release import parse_release
 from adapters.postgres.identity.seed import seed_identity
 from adapters.postgres.uow import PgUnitOfWork
-from api.identity.admin import ClientsController, Open311KeysController, StaffGrantsController
+from api.identity.admin import ClientsController, Open311KeysController, StaffGrantsController, UsersController
 from api.identity.cli import COMMANDS
 from api.identity.login import AuthController, JwksController
 from api.identity.me import MeController
@@ -32,7 +32,8 @@ async def _seed(conn: asyncpg.Connection[Any], settings: Settings) -> None:
 
 IDENTITY = Context(
     name="identity",
-    api_v1=[AuthController, MeController, StaffGrantsController, ClientsController, Open311KeysController],
+    api_v1=[AuthController, MeController, StaffGrantsController, UsersController, ClientsController,
+            Open311KeysController],
     root=[JwksController],
     services=build_identity,
     exporter=_export,

@@ -138,6 +138,8 @@ i18n.register({
     "identity.state_mismatch": {"vi": "Tham số state không khớp", "en": "The state does not match"},
     "identity.refresh_token_invalid": {"vi": "Refresh token không hợp lệ hoặc đã hết hạn",
                                        "en": "The refresh token is invalid or expired"},
+    "identity.account_suspended": {"vi": "Tài khoản đã bị đình chỉ; vui lòng liên hệ bộ phận hỗ trợ",
+                                   "en": "This account is suspended; please contact support"},
     "identity.deletion_requested": {"vi": "Tài khoản đang chờ xóa theo yêu cầu của bạn",
                                     "en": "This account is awaiting deletion at your request"},
     "identity.refresh_token_reused": {"vi": "Refresh token đã được dùng; phiên đăng nhập đã bị thu hồi",

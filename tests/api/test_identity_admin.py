@@ -9,7 +9,7 @@ import httpx
 import jwt
 
 from api.identity.auth import authenticate_partner
-from tests.support.auth import login, login_city_admin, login_staff, refresh, unit_id
+from tests.support.auth import authorize, callback, login, login_city_admin, login_staff, refresh, unit_id
 
 GRANTS = "/api/v1/admin/staff-grants"
 
@@ -159,3 +159,40 @@ def test_removing_a_grant_takes_effect_on_the_next_request(http: httpx.Client, d
                                                            "user_id": str(staff.user_id)})
     assert again.status_code == 201
     assert http.get(GRANTS, params={"unit_id": str(ward)}, headers=staff.headers).status_code == 200
+
+
+def test_suspending_an_account_ends_access_on_the_next_request(http: httpx.Client, database_url: str) -> None:
+    admin = login_city_admin(http, database_url)
+    person, bystander = login(http), login(http)
+    suspension = f"/api/v1/admin/users/{person.user_id}/suspension"
+    assert http.get("/api/v1/me", headers=person.headers).status_code == 200
+    # Only city admins; another citizen cannot suspend anyone (nor themselves).
+    assert http.put(suspension, headers=bystander.headers).status_code == 403
+    assert http.put(f"/api/v1/admin/users/{bystander.user_id}/suspension", headers=person.headers).status_code == 403
+    assert http.get("/api/v1/me", headers=person.headers).status_code == 200
+    assert http.put(suspension, headers=admin.headers).status_code == 204
+    assert http.put(suspension, headers=admin.headers).status_code == 204  # idempotent
+    r = http.get("/api/v1/me", headers=person.headers)
+    assert r.status_code == 401
+    assert r.json()["code"] == "identity.session_revoked"
+    assert http.post("/api/v1/auth/refresh", json={"refresh_token": person.refresh_token}).status_code == 401
+    tx, code, state = authorize(http, person.personal_id)
+    relogin = callback(http, tx, code, state)
+    assert relogin.status_code == 403
+    assert relogin.json()["code"] == "identity.account_suspended"
+    assert http.get("/api/v1/me", headers=bystander.headers).status_code == 200  # nobody else affected
+    assert http.delete(suspension, headers=admin.headers).status_code == 204
+    assert login(http, personal_id=person.personal_id).user_id == person.user_id
+
+
+def test_suspension_bad_input(http: httpx.Client, database_url: str) -> None:
+    admin = login_city_admin(http, database_url)
+    unknown = http.put("/api/v1/admin/users/0193f3a2-0000-7000-8000-000000000000/suspension", headers=admin.headers)
+    assert unknown.status_code == 404
+    assert unknown.json()["code"] == "identity.user_not_found"
+    assert http.put("/api/v1/admin/users/not-a-uuid/suspension", headers=admin.headers).status_code in (400, 404,
+                                                                                                         422)
+    own = http.put(f"/api/v1/admin/users/{admin.user_id}/suspension", headers=admin.headers)
+    assert own.status_code == 409
+    assert own.json()["code"] == "identity.suspend_self"
+    assert http.get("/api/v1/me", headers=admin.headers).status_code == 200

@@ -67,6 +67,18 @@ class PgStaffGrants:
             unit_id, user_id, role))
 
 
+class PgAccountStatus:
+    def __init__(self, conn: Conn) -> None:
+        self._conn = conn
+
+    async def set_suspended(self, user_id: uuid.UUID, suspended: bool) -> bool:
+        # coalesce keeps the first suspension time when suspended twice (PUT is idempotent).
+        return bool(await self._conn.fetchval(
+            """UPDATE users SET suspended_at = CASE WHEN $2 THEN coalesce(suspended_at, now()) END,
+                      updated_at = now()
+               WHERE id = $1 RETURNING true""", user_id, suspended))
+
+
 class PgApiClients:
     def __init__(self, conn: Conn) -> None:
         self._conn = conn

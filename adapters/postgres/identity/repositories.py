@@ -76,8 +76,9 @@ class PgAccounts:
             identity.date_of_birth, identity.level)
         await self._apply_pending(user_id, personal_id_hash)
         account = await self.load(user_id)
-        if account is None:  # the person asked for deletion: no new sessions until it is handled
-            raise Forbidden("identity.deletion_requested")
+        if account is None:  # deletion asked for or account suspended: no new sessions
+            suspended = await self._conn.fetchval("SELECT suspended_at IS NOT NULL FROM users WHERE id = $1", user_id)
+            raise Forbidden("identity.account_suspended" if suspended else "identity.deletion_requested")
         return account
 
     async def _apply_pending(self, user_id: uuid.UUID, personal_id_hash: bytes) -> None:
@@ -95,7 +96,8 @@ class PgAccounts:
 
     async def load(self, user_id: uuid.UUID) -> UserAccount | None:
         row = await self._conn.fetchrow(
-            "SELECT id, level, city_admin FROM users WHERE id = $1 AND deletion_requested_at IS NULL", user_id)
+            """SELECT id, level, city_admin FROM users
+               WHERE id = $1 AND deletion_requested_at IS NULL AND suspended_at IS NULL""", user_id)
         if row is None:
             return None
         return UserAccount(id=row["id"], level=row["level"], city_admin=row["city_admin"],
@@ -153,8 +155,9 @@ class SessionGate:
     """The caller's live access, read on every request: one indexed query, never cached.
 
     Returns the session's user's current grants and admin flag, or None when the session ended
-    (logout, revocation, expiry) or the person asked for deletion. Not cached per process, so a
-    grant removed or a session ended in any worker is refused on the very next request everywhere.
+    (logout, revocation, expiry), the person asked for deletion or the account is suspended. Not
+    cached per process, so a grant removed, a suspension or a session ended in any worker is
+    refused on the very next request everywhere.
     """
 
     def __init__(self, pool: asyncpg.Pool[Any]) -> None:
@@ -166,7 +169,7 @@ class SessionGate:
                       coalesce(array_agg(g.unit_id) FILTER (WHERE g.unit_id IS NOT NULL), '{}') AS units,
                       coalesce(array_agg(g.role) FILTER (WHERE g.unit_id IS NOT NULL), '{}') AS roles
                FROM sessions s
-               JOIN users u ON u.id = s.user_id AND u.deletion_requested_at IS NULL
+               JOIN users u ON u.id = s.user_id AND u.deletion_requested_at IS NULL AND u.suspended_at IS NULL
                LEFT JOIN staff_grants g ON g.user_id = u.id
                WHERE s.id = $1 AND s.revoked_at IS NULL AND s.expires_at > now()
                GROUP BY u.id""", session_id)
