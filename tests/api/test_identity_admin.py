@@ -183,6 +183,7 @@ def test_suspending_an_account_ends_access_on_the_next_request(http: httpx.Clien
     assert http.get("/api/v1/me", headers=bystander.headers).status_code == 200  # nobody else affected
     assert http.delete(suspension, headers=admin.headers).status_code == 204
     assert login(http, personal_id=person.personal_id).user_id == person.user_id
+    assert http.get("/api/v1/me", headers=person.headers).status_code == 401  # old sessions stay ended
 
 
 def test_suspension_bad_input(http: httpx.Client, database_url: str) -> None:
