@@ -114,14 +114,16 @@ def _start_provider_check(eid: VNeIDClient) -> asyncio.Task[None] | None:
     return loop.create_task(_check_provider(eid))
 
 
-async def _check_provider(eid: VNeIDClient, attempts: int = 10, pause_s: float = 1.0) -> None:
-    # Retried because the local stand-in is served by this very process, which is still starting.
+async def _check_provider(eid: VNeIDClient, attempts: int = 10, pause_s: float = 2.0) -> None:
+    # Paused before each try because the local stand-in is served by this very process, which is still
+    # starting: asking at once would only log "unavailable" errors.
     for _ in range(attempts):
+        await asyncio.sleep(pause_s)
         try:
             await eid.check_provider()
             return
         except Unavailable:
-            await asyncio.sleep(pause_s)
+            continue
     log.warning("e-ID provider configuration not checked: discovery unreachable at start")
 
 
