@@ -11,6 +11,7 @@ _PAGE = """<!doctype html>
 <style>body{{font-family:system-ui,sans-serif;max-width:34rem;margin:2rem auto;padding:0 1rem;color:#222}}
 h1{{color:#b71c1c;font-size:1.4rem}}label{{display:block;padding:.6rem;border:1px solid #ddd;border-radius:.4rem;
 margin:.4rem 0}}button{{background:#b71c1c;color:#fff;border:0;padding:.7rem 1.4rem;border-radius:.4rem}}
+button.cancel{{background:#fff;color:#b71c1c;border:1px solid #b71c1c}}
 .note{{color:#555;font-size:.85rem}}code{{word-break:break-all}}</style></head>
 <body>{body}<p class="note">Nhà cung cấp định danh giả lập chỉ dùng cho phát triển và kiểm thử —
 local development stand-in, not the real VNeID.</p></body></html>"""
@@ -24,7 +25,9 @@ def consent_page(people: list[Any], pending: str, client_id: str, notice: str = 
     body = (f"<h1>Đăng nhập bằng VNeID</h1><p>Ứng dụng <b>{escape(client_id)}</b> yêu cầu xác thực danh tính.</p>"
             + (f"<p><b>{escape(notice)}</b></p>" if notice else "")
             + f'<form method="post"><input type="hidden" name="pending" value="{escape(pending)}">{rows}'
-            + '<p><button type="submit">Đồng ý / Approve</button></p></form>')
+            + '<p><button type="submit" name="action" value="approve">Đồng ý / Approve</button> '
+            + '<button type="submit" name="action" value="cancel" formnovalidate class="cancel">Hủy / Cancel</button>'
+            + "</p></form>")
     return _PAGE.format(body=body)
 
 

@@ -33,8 +33,9 @@ from litestar.enums import MediaType
 from litestar.params import Body
 
 from adapters.dev import vneid_pages
+from adapters.dev.vneid_release import ReleasePolicy
 from adapters.vneid.client import ASSERTION_TYPE, pkce_challenge
-from adapters.vneid.config import STANDIN_PATH, client_key_path
+from adapters.vneid.config import STANDIN_PATH, client_key_path, redirect_uri_from
 from adapters.vneid.keys import (
     PrivateKey,
     PublicKey,
@@ -89,6 +90,7 @@ class RegisteredClient:
     client_id: str
     public_key: PublicKey | None = None
     secret: str = ""
+    redirect_uris: tuple[str, ...] = ()  # registered redirect URIs; empty: any absolute URI (tests)
 
 
 class OAuthError(Exception):
@@ -107,6 +109,7 @@ class StandInProvider:
     used: dict[str, float] = field(default_factory=dict)
     jwks_requests: int = 0
     advertise_par: bool = True  # tests switch it off to exercise the plain authorization request
+    release: ReleasePolicy = field(default_factory=ReleasePolicy)
 
     # --- sealed, self-contained artefacts -------------------------------------------------------
     def seal(self, kind: str, payload: dict[str, Any], ttl: int) -> str:
@@ -145,12 +148,13 @@ class StandInProvider:
             "pushed_authorization_request_endpoint": f"{base}/par",
             "response_types_supported": ["code"], "grant_types_supported": ["authorization_code"],
             "subject_types_supported": ["public"], "id_token_signing_alg_values_supported": ["RS256"],
-            "code_challenge_methods_supported": ["S256"], "scopes_supported": ["openid", "profile"],
+            "code_challenge_methods_supported": ["S256"], "scopes_supported": self.release.scopes_supported,
             "token_endpoint_auth_methods_supported": ["private_key_jwt", "client_secret_basic",
                                                       "client_secret_post"],
             "token_endpoint_auth_signing_alg_values_supported": ["ES256", "RS256"],
-            "acr_values_supported": ["1", "2"],
-            "claims_supported": ["sub", "acr", "SoDinhDanh", "HoVaTen", "NgayThangNamSinh", "level"],
+            "acr_values_supported": [self.release.acr[level] for level in sorted(self.release.acr)],
+            "claims_supported": self.release.claims_supported,
+            "authorization_response_iss_parameter_supported": True,
         }
         if not self.advertise_par:
             del meta["pushed_authorization_request_endpoint"]
@@ -173,6 +177,8 @@ class StandInProvider:
             raise OAuthError("unknown client_id")
         if not params.get("redirect_uri", "").partition(":")[2]:
             raise OAuthError("redirect_uri is missing or not absolute")
+        if client.redirect_uris and params["redirect_uri"] not in client.redirect_uris:
+            raise OAuthError("invalid_request")  # Keycloak: "Invalid parameter: redirect_uri"
         return client
 
     def check_authorization(self, params: Mapping[str, str]) -> dict[str, str]:
@@ -249,10 +255,10 @@ class StandInProvider:
             raise OAuthError("invalid_grant")
         person = msgspec.convert(code["person"], Person)
         sub = self.subject(person.personal_id)
-        access = self.seal("access", {"sub": sub, "client_id": client.client_id,
-                                      "person": code["person"]}, TOKEN_TTL_S)
+        access = self.seal("access", {"sub": sub, "client_id": client.client_id, "person": code["person"],
+                                      "scope": self.granted_scopes(code)}, TOKEN_TTL_S)
         return {"access_token": access, "token_type": "Bearer", "expires_in": TOKEN_TTL_S,
-                "scope": code.get("scope", "openid"),
+                "scope": " ".join(self.granted_scopes(code)),
                 "id_token": self.id_token(client.client_id, sub, person, code, access)}
 
     def id_token(self, client_id: str, sub: str, person: Person, code: Mapping[str, Any], access: str) -> str:
@@ -260,7 +266,7 @@ class StandInProvider:
         kid, key = self.signing_keys[0]
         claims: dict[str, Any] = {
             "iss": self.issuer, "sub": sub, "aud": client_id, "azp": client_id, "iat": now,
-            "exp": now + TOKEN_TTL_S, "auth_time": code["auth_time"], "acr": str(person.level),
+            "exp": now + TOKEN_TTL_S, "auth_time": code["auth_time"], "acr": self.release.acr[person.level],
             "at_hash": b64url(hashlib.sha256(access.encode()).digest()[:16]),
         }
         if code.get("nonce"):
@@ -273,8 +279,15 @@ class StandInProvider:
         if access is None:
             raise OAuthError("invalid_token", 401)
         person = msgspec.convert(access["person"], Person)
-        return {"sub": access["sub"], "SoDinhDanh": person.personal_id, "HoVaTen": person.full_name,
-                "NgayThangNamSinh": person.date_of_birth, "level": person.level}
+        values: dict[str, object] = {"personal_id": person.personal_id, "full_name": person.full_name,
+                                     "date_of_birth": person.date_of_birth, "level": person.level}
+        # OIDC Core §5.4: claims only under the scopes that carry them; openid alone gives just sub.
+        return {"sub": access["sub"], **self.release.claims_for(access["scope"], values)}
+
+    def granted_scopes(self, request: Mapping[str, Any]) -> list[str]:
+        """Requested scopes the provider knows (unknown ones are ignored, as OAuth 2.0 §3.3 allows)."""
+        supported = self.release.scopes_supported
+        return [s for s in str(request.get("scope", "")).split() if s in supported]
 
 
 # --- HTTP ---------------------------------------------------------------------------------------
@@ -338,10 +351,14 @@ def standin_router(provider: StandInProvider, path: str = STANDIN_PATH) -> Route
     async def approve(request: Request[Any, Any, Any]) -> Response[str]:
         form = await request.form()
         pending = provider.unseal("pending", str(form.get("pending", "")))
+        cancelled = form.get("action") == "cancel"
         person = provider.people.get(str(form.get("personal_id", "")))
-        if pending is None or person is None or not provider.consume("pending:" + pending["jti"], pending["exp"]):
+        if pending is None or (person is None and not cancelled) or \
+                not provider.consume("pending:" + pending["jti"], pending["exp"]):
             return _html(vneid_pages.error_page("the login page expired or was already used"), 400)
         request_params = {k: v for k, v in pending.items() if k not in ("jti", "exp")}
+        if cancelled or person is None:  # RFC 6749 §4.1.2.1: the user refused
+            return _redirect(provider.redirect_with(request_params, error="access_denied"), 303)
         return _redirect(provider.redirect_with(request_params, code=provider.issue_code(request_params, person)),
                          303)
 
@@ -419,9 +436,11 @@ def ensure_vneid_dev_keys(settings: Any) -> DevKeys:
 
 def vneid_standin_router(settings: Any) -> Router:
     keys = ensure_vneid_dev_keys(settings)
+    # Registered like at a real provider: our client key and the configured redirect URI only.
     client = RegisteredClient(settings.vneid_client_id, public_key=keys.client_key.public_key(),
-                              secret=settings.vneid_client_secret)
+                              secret=settings.vneid_client_secret, redirect_uris=(redirect_uri_from(settings),))
     provider = StandInProvider(issuer=str(settings.base_url) + STANDIN_PATH, clients={client.client_id: client},
                                signing_keys=[(public_jwk(keys.signing_key)["kid"], keys.signing_key)],
-                               seal_key=keys.seal_key)
+                               seal_key=keys.seal_key,
+                               release=settings.of("vneid_standin_release", ReleasePolicy))
     return standin_router(provider)

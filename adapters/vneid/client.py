@@ -67,12 +67,12 @@ class VNeIDClient:
             raise ValueError("private_key_jwt needs the client's private key")
         self._kid = public_jwk(client_key)["kid"] if client_key is not None else None
         self.discovery = Discovery(http, config.issuer, ttl=config.jwks_ttl_seconds,
-                                   timeout=config.http_timeout_seconds)
+                                   timeout=config.http_timeout_seconds, fetch_url=config.backchannel)
         self.jwks = JwksCache(http, self._jwks_uri, ttl=config.jwks_ttl_seconds,
                               cooldown=config.jwks_cooldown_seconds, timeout=config.http_timeout_seconds)
 
     async def _jwks_uri(self) -> str:
-        return (await self.discovery.get()).jwks_uri
+        return self.config.backchannel((await self.discovery.get()).jwks_uri)
 
     # --- EIdProvider ------------------------------------------------------------------------------
     async def begin(self, *, redirect_uri: str, level: int = 2) -> AuthorizationRequest:
@@ -96,7 +96,11 @@ class VNeIDClient:
         return AuthorizationRequest(authorization_url=meta.authorization_endpoint + sep + urlencode(query),
                                     state=state, nonce=nonce, code_verifier=verifier)
 
-    async def finish(self, *, code: str, code_verifier: str, nonce: str, redirect_uri: str) -> EIdIdentity:
+    async def finish(self, *, code: str, code_verifier: str, nonce: str, redirect_uri: str,
+                     issuer: str | None = None) -> EIdIdentity:
+        # RFC 9207 mix-up defence: a response naming another issuer must not have its code sent to ours.
+        if issuer is not None and not hmac.compare_digest(issuer.encode(), self.config.issuer.encode()):
+            errors.reject(errors.RESPONSE_ISSUER_MISMATCH, "authorization response iss differs from the issuer")
         meta = await self.discovery.get()
         tokens = await self._exchange(meta, code, code_verifier, redirect_uri)
         claims = await validate_id_token(tokens.id_token, config=self.config, jwks=self.jwks, nonce=nonce,
@@ -106,6 +110,30 @@ class VNeIDClient:
                 userinfo["sub"].encode(), str(claims["sub"]).encode()):
             errors.reject(errors.USERINFO_MISMATCH, "userinfo subject differs from the id token")
         return self._identity(claims, userinfo)
+
+    async def check_provider(self) -> list[str]:
+        """Compare our configuration with what the provider publishes; log and return each mismatch.
+
+        Run at start: a provider that never releases a configured claim, or does not know the
+        requested ``acr_values``, fails every login, and the operator should hear it before users do.
+        """
+        meta = await self.discovery.get()
+        problems: list[str] = []
+        acr_published = meta.acr_values_supported is not None and set(self.config.acr_levels) <= set(
+            meta.acr_values_supported)
+        # The level claim is only read when the signed acr does not give the level.
+        claims = [c for k, c in self.config.claims.items() if k != "level" or not acr_published]
+        published = (("acr_values_supported", "VNEID_ACR_LEVELS acr value", meta.acr_values_supported,
+                      list(self.config.acr_levels)),
+                     ("scopes_supported", "VNEID_SCOPES scope", meta.scopes_supported, list(self.config.scopes)),
+                     ("claims_supported", "VNEID_CLAIMS claim", meta.claims_supported, claims))
+        for name, what, supported, ours in published:
+            if supported is not None:
+                problems += [f"{what} {value!r} is not in the provider's {name} {supported}"
+                             for value in ours if value not in supported]
+        for problem in problems:
+            errors.log.warning("e-ID provider configuration mismatch: %s", problem)
+        return problems
 
     # --- protocol steps ---------------------------------------------------------------------------
     async def _push(self, meta: ProviderMetadata, params: dict[str, str]) -> str:
@@ -137,13 +165,19 @@ class VNeIDClient:
         form, headers = self._authenticate(dict(form), meta, url)
         headers["Accept"] = "application/json"
         try:
-            response = await self._http.post(url, data=form, headers=headers,
+            response = await self._http.post(self.config.backchannel(url), data=form, headers=headers,
                                              timeout=self.config.http_timeout_seconds)
         except httpx.HTTPError:
             errors.unavailable(errors.UNAVAILABLE, f"{what}: network error")
         if response.status_code in expected and len(response.content) <= MAX_DOCUMENT_BYTES:
             return response.content
         oauth_error = _oauth_error(response)
+        if what == "par":
+            # The pushed request holds only our configuration (client, redirect URI, scopes, acr values),
+            # never the user's input: a refusal is our misconfiguration, not a reason to log in again.
+            errors.unavailable(errors.UNAVAILABLE, f"par: provider refused our authorization request with HTTP "
+                               f"{response.status_code} {oauth_error or '(no error code)'}; check VNEID_CLIENT_ID, "
+                               "VNEID_REDIRECT_URI, VNEID_SCOPES and VNEID_ACR_LEVELS against the registration")
         if response.status_code == 400 and oauth_error in ("invalid_grant", "invalid_request"):
             # The code, verifier or redirect URI was refused: this login cannot succeed, retrying won't help.
             errors.reject(errors.CODE_REJECTED, f"{what}: provider answered {oauth_error}")
@@ -173,7 +207,8 @@ class VNeIDClient:
         if not meta.userinfo_endpoint:
             errors.unavailable(errors.DISCOVERY_INVALID, "discovery: no userinfo endpoint")
         try:
-            response = await self._http.get(meta.userinfo_endpoint, timeout=self.config.http_timeout_seconds,
+            response = await self._http.get(self.config.backchannel(meta.userinfo_endpoint),
+                                            timeout=self.config.http_timeout_seconds,
                                             headers={"Authorization": f"Bearer {access_token}",
                                                      "Accept": "application/json"})
         except httpx.HTTPError:

@@ -60,7 +60,7 @@ class VNeIDConfig:
     client_secret: str = ""
     client_key_file: Path | None = None
     assertion_audience: str = "issuer"  # or "token_endpoint" for providers that still want that
-    scopes: tuple[str, ...] = ("openid",)
+    scopes: tuple[str, ...] = ("openid", "profile", "citizen_id")
     claims: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_CLAIMS))
     acr_levels: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_ACR_LEVELS))
     algorithms: tuple[str, ...] = ("RS256",)
@@ -68,6 +68,9 @@ class VNeIDConfig:
     jwks_cooldown_seconds: float = 60
     http_timeout_seconds: float = 10
     leeway_seconds: int = 60
+    # Where server-side calls to the issuer's URLs go when that differs from the browser-facing
+    # issuer: the local stand-in behind a PUBLIC_BASE_URL only a phone or emulator can reach.
+    backchannel_issuer: str = ""
 
     def __post_init__(self) -> None:
         if self.client_auth not in CLIENT_AUTH_METHODS:
@@ -81,6 +84,12 @@ class VNeIDConfig:
         if not 0 <= self.leeway_seconds <= 60:
             raise ConfigError("clock skew allowance must be at most 60 s")
 
+    def backchannel(self, url: str) -> str:
+        """``url`` as this server must call it (browser-facing URLs are never passed through here)."""
+        if self.backchannel_issuer and (url == self.issuer or url.startswith(self.issuer + "/")):
+            return self.backchannel_issuer + url[len(self.issuer):]
+        return url
+
     def acr_for(self, level: int) -> str | None:
         return next((acr for acr, lvl in self.acr_levels.items() if lvl == level), None)
 
@@ -93,6 +102,20 @@ def issuer_from(settings: Any) -> str:
     if getattr(settings, "standins_enabled", False):
         return str(settings.base_url) + STANDIN_PATH
     raise ConfigError("VNEID_ISSUER is required when the local stand-ins are off")
+
+
+def backchannel_issuer_from(settings: Any) -> str:
+    """The stand-in's issuer as this process reaches it: its own listening address, not PUBLIC_BASE_URL.
+
+    Empty when a real issuer is configured (calls go to the issuer itself) or nothing differs.
+    """
+    if getattr(settings, "vneid_issuer", "") or not getattr(settings, "standins_enabled", False):
+        return ""
+    host = str(settings.host)
+    if host in ("0.0.0.0", "::", ""):  # noqa: S104 - a wildcard listen address is reached via loopback
+        host = "127.0.0.1"
+    local = f"http://{'[' + host + ']' if ':' in host else host}:{settings.port}{STANDIN_PATH}"
+    return "" if local == issuer_from(settings) else local
 
 
 def redirect_uri_from(settings: Any) -> str:
@@ -122,4 +145,5 @@ def config_from_settings(settings: Any) -> VNeIDConfig:
         jwks_ttl_seconds=settings.vneid_jwks_ttl_seconds,
         jwks_cooldown_seconds=settings.vneid_jwks_cooldown_seconds,
         http_timeout_seconds=settings.vneid_http_timeout_seconds,
+        backchannel_issuer=backchannel_issuer_from(settings),
     )

@@ -34,6 +34,9 @@ class ProviderMetadata(msgspec.Struct, frozen=True):
     userinfo_endpoint: str | None = None
     pushed_authorization_request_endpoint: str | None = None
     code_challenge_methods_supported: list[str] | None = None
+    scopes_supported: list[str] | None = None
+    claims_supported: list[str] | None = None
+    acr_values_supported: list[str] | None = None
 
 
 async def get_json(http: httpx.AsyncClient, url: str, limit_s: float, what: str) -> bytes:
@@ -52,8 +55,9 @@ class Discovery:
     """``{issuer}/.well-known/openid-configuration``, cached for ``ttl`` seconds."""
 
     def __init__(self, http: httpx.AsyncClient, issuer: str, *, ttl: float, timeout: float,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, fetch_url: Callable[[str], str] = str) -> None:
         self._http, self._issuer, self._ttl, self._timeout, self._clock = http, issuer, ttl, timeout, clock
+        self._fetch_url = fetch_url
         self._meta: ProviderMetadata | None = None
         self._expires = -math.inf
         self._lock = asyncio.Lock()
@@ -74,7 +78,7 @@ class Discovery:
             return self._meta
 
     async def _fetch(self) -> ProviderMetadata:
-        url = self._issuer.rstrip("/") + "/.well-known/openid-configuration"
+        url = self._fetch_url(self._issuer.rstrip("/") + "/.well-known/openid-configuration")
         body = await get_json(self._http, url, self._timeout, "discovery")
         try:
             meta = msgspec.json.decode(body, type=ProviderMetadata)

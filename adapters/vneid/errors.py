@@ -20,6 +20,7 @@ CODE_REJECTED = "identity.eid_code_rejected"
 TOKEN_INVALID = "identity.eid_token_invalid"  # noqa: S105 - an error code
 KEY_UNKNOWN = "identity.eid_key_unknown"
 ISSUER_MISMATCH = "identity.eid_issuer_mismatch"
+RESPONSE_ISSUER_MISMATCH = "identity.eid_response_issuer_mismatch"
 AUDIENCE_MISMATCH = "identity.eid_audience_mismatch"
 TOKEN_EXPIRED = "identity.eid_token_expired"  # noqa: S105 - an error code
 TOKEN_NOT_YET_VALID = "identity.eid_token_not_yet_valid"  # noqa: S105 - an error code
@@ -29,7 +30,7 @@ CLAIMS_INVALID = "identity.eid_claims_invalid"
 
 ALL_CODES = (UNAVAILABLE, DISCOVERY_INVALID, CODE_REJECTED, TOKEN_INVALID, KEY_UNKNOWN, ISSUER_MISMATCH,
              AUDIENCE_MISMATCH, TOKEN_EXPIRED, TOKEN_NOT_YET_VALID, NONCE_MISMATCH, USERINFO_MISMATCH,
-             CLAIMS_INVALID)
+             CLAIMS_INVALID, RESPONSE_ISSUER_MISMATCH)
 
 
 def reject(code: str, reason: str) -> NoReturn:

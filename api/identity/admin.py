@@ -1,7 +1,8 @@
 """Administration of who may do what: staff grants, machine clients, Open311 partner keys.
 
-City admins manage everything; a unit admin may manage staff grants of their own unit only.
-Grants take effect in the grantee's next access token (at the latest after one refresh).
+City admins manage everything (and suspend accounts); a unit admin may manage staff grants of
+their own unit only. Grants, their withdrawal and suspensions take effect on the person's next
+request (the token check re-reads them, see ``api.identity.auth``).
 """
 
 from __future__ import annotations
@@ -10,11 +11,11 @@ import uuid
 from typing import Annotated, Any, Literal
 
 import msgspec
-from litestar import Controller, Request, Response, delete, get, post
+from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.params import FromPath, FromQuery, JSONBody
 from msgspec import Meta
 
-from adapters.postgres.identity.admin import PgApiClients, PgPartnerKeys, PgStaffGrants
+from adapters.postgres.identity.admin import PgAccountStatus, PgApiClients, PgPartnerKeys, PgStaffGrants
 from adapters.postgres.uow import PgUnitOfWork
 from adapters.signing.jwk import check_public_jwk
 from api.identity.auth import CurrentUser
@@ -24,6 +25,7 @@ from api.platform.deps import AppContainer, UnitOfWork
 from api.platform.idempotency import idempotent
 from api.platform.params import Limit
 from domain.identity.admin import (
+    AccountSuspension,
     ApiClient,
     ClientAdmin,
     PartnerKey,
@@ -113,6 +115,24 @@ class StaffGrantsController(Controller):
         await _grants(container, uow).withdraw(principal, unit_id, user_id, role)
 
 
+class UsersController(Controller):
+    path = "/admin/users"
+    tags = ["admin"]
+    security = BEARER
+
+    @put("/{user_id:uuid}/suspension", operation_id="adminUsersSuspend", status_code=204,
+         summary="Suspend an account (city admin)",
+         description="Its sessions are refused from the next request on (401) and it cannot log in (403 "
+                     "identity.account_suspended) until reinstated. Idempotent.")
+    async def suspend(self, principal: CurrentUser, uow: UnitOfWork, user_id: FromPath[uuid.UUID]) -> None:
+        await AccountSuspension(PgAccountStatus(uow.conn)).set(principal, user_id, suspended=True)
+
+    @delete("/{user_id:uuid}/suspension", operation_id="adminUsersReinstate", status_code=204,
+            summary="Reinstate a suspended account (city admin); it logs in again")
+    async def reinstate(self, principal: CurrentUser, uow: UnitOfWork, user_id: FromPath[uuid.UUID]) -> None:
+        await AccountSuspension(PgAccountStatus(uow.conn)).set(principal, user_id, suspended=False)
+
+
 class ClientsController(Controller):
     path = "/admin/clients"
     tags = ["admin"]
@@ -174,4 +194,6 @@ i18n.register({
     "identity.jwk_private": {"vi": "Chỉ gửi khóa công khai", "en": "Send the public key only"},
     "identity.jwk_invalid": {"vi": "Khóa JWK không hợp lệ", "en": "The JWK is invalid"},
     "identity.key_not_found": {"vi": "Không tìm thấy khóa", "en": "Key not found"},
+    "identity.suspend_self": {"vi": "Không thể tự đình chỉ tài khoản của mình",
+                              "en": "You cannot suspend your own account"},
 })

@@ -11,7 +11,8 @@
 * ``authenticate_partner(conn, api_key)`` for Open311 partner keys.
 
 Tokens are verified by signature, ``typ``, ``iss``/``aud``/``exp``/``nbf``, and the session must
-still be active (an indexed lookup with a few seconds of in-process caching).
+still be active; a user's grants and admin flag are read from the database with it (one indexed
+query per request, not cached), so a removed grant or ended session is refused on the next request.
 """
 
 from __future__ import annotations
@@ -59,12 +60,15 @@ async def authenticate(connection: ASGIConnection[Any, Any, Any, Any]) -> Princi
     identity = connection.app.state.container.identity
     try:
         claims = identity.signer.verify(_bearer(connection))
+        principal = principal_from(claims)
         if claims.kind is PrincipalKind.USER:
-            if claims.session_id is None or not await identity.session_gate.is_active(claims.session_id):
+            live = None if claims.session_id is None else await identity.session_gate.current(claims.session_id)
+            if live is None:
                 raise Unauthenticated("identity.session_revoked")
+            # Roles as they are now, not as they were when the token was signed (up to its lifetime ago).
+            principal = principal.with_access(live.city_admin, live.grants)
         elif claims.kind is not PrincipalKind.CLIENT:
             raise Unauthenticated("identity.token_invalid")
-        principal = principal_from(claims)
     except Unauthenticated as exc:
         # RFC 6750: tell the client which scheme to use and whether its token was the problem.
         error = "" if exc.code == "identity.token_missing" else ', error="invalid_token"'

@@ -19,6 +19,9 @@ i18n.register({
                                  "en": f"The identity token is signed with an unknown key; {_RETRY_EN}"},
     "identity.eid_issuer_mismatch": {"vi": f"Thông tin định danh không do VNeID cấp; {_RETRY_VI}",
                                      "en": f"The identity token was not issued by VNeID; {_RETRY_EN}"},
+    "identity.eid_response_issuer_mismatch": {
+        "vi": f"Kết quả đăng nhập đến từ nhà cung cấp định danh khác (tham số iss); {_RETRY_VI}",
+        "en": f"The login response names another identity provider (iss parameter); {_RETRY_EN}"},
     "identity.eid_audience_mismatch": {"vi": f"Thông tin định danh không dành cho ứng dụng này; {_RETRY_VI}",
                                        "en": f"The identity token is meant for another application; {_RETRY_EN}"},
     "identity.eid_token_expired": {"vi": f"Thông tin định danh đã hết hạn; {_RETRY_VI}",

@@ -62,7 +62,8 @@ class AuthController(Controller):
         return StartOut(authorization_url=url, transaction_id=tx_id)
 
     @post("/vneid/callback", operation_id="authVneidCallback", summary="Finish a VNeID login, get our tokens",
-          description="Send the code and state VNeID redirected with. The transaction is single use: a second "
+          description="Send the code, state and iss VNeID redirected with (iss, RFC 9207, is compared with "
+                      "the configured issuer). The transaction is single use: a second "
                       "callback, a wrong state or an expired transaction is refused (401).", status_code=200)
     async def callback(self, request: Request[Any, Any, Any], container: AppContainer, uow: UnitOfWork,
                        data: JSONBody[CallbackIn]) -> TokensOut:
@@ -72,7 +73,7 @@ class AuthController(Controller):
                                  session_issuer(container, uow), container.clock)
         try:
             tokens, account, lookup = await use_case.execute(
-                transaction_id=data.transaction_id, code=data.code, state=data.state,
+                transaction_id=data.transaction_id, code=data.code, state=data.state, issuer=data.iss,
                 user_agent=request.headers.get("user-agent", ""))
         except CommittedFailure as failure:
             await _committed(uow, failure)
@@ -137,6 +138,8 @@ i18n.register({
     "identity.state_mismatch": {"vi": "Tham số state không khớp", "en": "The state does not match"},
     "identity.refresh_token_invalid": {"vi": "Refresh token không hợp lệ hoặc đã hết hạn",
                                        "en": "The refresh token is invalid or expired"},
+    "identity.account_suspended": {"vi": "Tài khoản đã bị đình chỉ; vui lòng liên hệ bộ phận hỗ trợ",
+                                   "en": "This account is suspended; please contact support"},
     "identity.deletion_requested": {"vi": "Tài khoản đang chờ xóa theo yêu cầu của bạn",
                                     "en": "This account is awaiting deletion at your request"},
     "identity.refresh_token_reused": {"vi": "Refresh token đã được dùng; phiên đăng nhập đã bị thu hồi",

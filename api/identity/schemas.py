@@ -29,6 +29,8 @@ class CallbackIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     transaction_id: uuid.UUID
     code: Code
     state: Annotated[str, Meta(min_length=1, max_length=512)]
+    # RFC 9207: the `iss` VNeID put in the redirect, passed on unchanged (mix-up defence).
+    iss: Annotated[str, Meta(min_length=1, max_length=512)] | None = None
 
 
 class RefreshIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):

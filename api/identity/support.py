@@ -42,7 +42,7 @@ async def rate_limit(request: Request[Any, Any, Any], container: Container, acti
 def session_issuer(container: Container, uow: PgUnitOfWork) -> SessionIssuer:
     identity = container.identity
     assert identity is not None
-    return SessionIssuer(PgSessions(uow.conn, identity.session_gate), identity.signer, container.clock,
+    return SessionIssuer(PgSessions(uow.conn), identity.signer, container.clock,
                          identity.refresh_ttl)
 
 
@@ -51,4 +51,4 @@ def my_account(container: Container, uow: PgUnitOfWork) -> MyAccount:
 
 
 def sessions(container: Container, uow: PgUnitOfWork) -> PgSessions:
-    return PgSessions(uow.conn, container.identity.session_gate)
+    return PgSessions(uow.conn)

@@ -7,7 +7,10 @@ before granian starts its workers so that every worker loads the same keys.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,10 +24,13 @@ from adapters.ratelimit.memory import MemoryRateLimiter
 from adapters.signing.jwt_tokens import JwtSigner
 from adapters.signing.keys import KeyRing, ensure_signing_key
 from adapters.signing.pii import AesPiiProtector, load_or_create_master_key
-from adapters.vneid import build_vneid_provider
+from adapters.vneid import VNeIDClient, build_vneid_provider
 from api.platform.settings import Settings
+from domain.errors import Unavailable
 from domain.identity.eid import EIdProvider
 from domain.identity.ports import PiiProtector, RateLimiter
+
+log = logging.getLogger("thudo.vneid")
 
 
 def token_keys_dir(settings: Settings) -> Path:
@@ -61,8 +67,13 @@ class IdentityServices:
     issuer: str
     eid: EIdProvider | None = None
     http: httpx.AsyncClient | None = None
+    provider_check: asyncio.Task[None] | None = None
 
     async def close(self) -> None:
+        if self.provider_check is not None:
+            self.provider_check.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.provider_check
         close = getattr(self.limiter, "close", None)
         if close is not None:
             await close()
@@ -82,15 +93,38 @@ def build_identity(settings: Settings, pool: asyncpg.Pool[Any]) -> IdentityServi
         from adapters.ratelimit.redis_store import RedisRateLimiter
 
         limiter = RedisRateLimiter(settings.redis_url)
+    eid = build_vneid_provider(settings, http)
     return IdentityServices(
         ring=ring, issuer=issuer,
         signer=JwtSigner(ring, issuer=issuer, audience=settings.token_audience,
                          ttl_seconds=settings.token_ttl_seconds),
         pii=build_pii(settings), limiter=limiter,
-        session_gate=SessionGate(pool, settings.session_cache_seconds),
+        session_gate=SessionGate(pool),
         refresh_ttl=dt.timedelta(days=settings.refresh_ttl_days),
-        eid=build_vneid_provider(settings, http), http=http,
+        eid=eid, http=http, provider_check=_start_provider_check(eid),
     )
+
+
+def _start_provider_check(eid: VNeIDClient) -> asyncio.Task[None] | None:
+    """At start, in the background: warn when VNeID does not publish what we are configured to ask for."""
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:  # built outside a server (CLI): nobody to warn at start
+        return None
+    return loop.create_task(_check_provider(eid))
+
+
+async def _check_provider(eid: VNeIDClient, attempts: int = 10, pause_s: float = 2.0) -> None:
+    # Paused before each try because the local stand-in is served by this very process, which is still
+    # starting: asking at once would only log "unavailable" errors.
+    for _ in range(attempts):
+        await asyncio.sleep(pause_s)
+        try:
+            await eid.check_provider()
+            return
+        except Unavailable:
+            continue
+    log.warning("e-ID provider configuration not checked: discovery unreachable at start")
 
 
 def vneid_standin(settings: Settings) -> list[Router]:

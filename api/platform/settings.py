@@ -116,7 +116,9 @@ SETTINGS: dict[str, Spec] = {
     "vneid_redirect_uri": Spec("VNEID_REDIRECT_URI", str, "",
                                "Redirect URI registered at VNeID (the app's universal link). Empty: "
                                "BASE_URL/dev/vneid/app-callback (shows code and state, development)."),
-    "vneid_scopes": Spec("VNEID_SCOPES", _csv, "openid", "Comma-separated scopes (must include openid)."),
+    "vneid_scopes": Spec("VNEID_SCOPES", _csv, "openid,profile,citizen_id",
+                         "Comma-separated scopes (must include openid); every scope that carries a claim of "
+                         "VNEID_CLAIMS (OIDC Core 5.4: openid alone releases none)."),
     "vneid_claims": Spec("VNEID_CLAIMS", parse_claims, "",
                          "JSON claim names for personal_id, full_name, date_of_birth, level (defaults "
                          "SoDinhDanh, HoVaTen, NgayThangNamSinh, level)."),
@@ -138,8 +140,6 @@ SETTINGS: dict[str, Spec] = {
     "token_issuer": Spec("TOKEN_ISSUER", str, "", "iss of our access tokens. Empty: the public base URL."),
     "token_audience": Spec("TOKEN_AUDIENCE", str, "thudo-api", "aud of our access tokens."),
     "refresh_ttl_days": Spec("REFRESH_TTL_DAYS", _positive_int, "30", "Session (refresh token family) lifetime."),
-    "session_cache_seconds": Spec("SESSION_CACHE_SECONDS", _positive_int, "2",
-                                  "How long a worker trusts that a session is not revoked."),
     "pii_key": Spec("PII_KEY", str, "", "Base64 32-byte master key for personal id hashing/encryption. "
                     "Empty: DATA_DIR/keys/pii.key, generated in development; required in production."),
     "rate_limit_ip_per_minute": Spec("RATE_LIMIT_IP_PER_MINUTE", _positive_int, "60",
@@ -212,7 +212,7 @@ class Settings:
     vneid_client_key_file: str = ""
     vneid_assertion_audience: str = "issuer"
     vneid_redirect_uri: str = ""
-    vneid_scopes: tuple[str, ...] = ("openid",)
+    vneid_scopes: tuple[str, ...] = ("openid", "profile", "citizen_id")
     vneid_claims: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_CLAIMS))
     vneid_acr_levels: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_ACR_LEVELS))
     vneid_algorithms: tuple[str, ...] = ("RS256",)
@@ -224,7 +224,6 @@ class Settings:
     token_issuer: str = ""
     token_audience: str = "thudo-api"  # noqa: S105 - an audience name, not a secret
     refresh_ttl_days: int = 30
-    session_cache_seconds: int = 2
     pii_key: str = ""
     rate_limit_ip_per_minute: int = 60
     rate_limit_account_per_minute: int = 10

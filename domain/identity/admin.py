@@ -95,6 +95,12 @@ class PartnerKeys(Protocol):
     async def find_active(self, key_hash: bytes) -> uuid.UUID | None: ...
 
 
+class AccountStatus(Protocol):
+    async def set_suspended(self, user_id: uuid.UUID, suspended: bool) -> bool:
+        """False when there is no such user."""
+        ...
+
+
 class PublicKeyCheck(Protocol):
     def __call__(self, jwk: dict[str, Any]) -> None:
         """Raise ``InvalidInput`` unless ``jwk`` is a usable public key (never private material)."""
@@ -167,6 +173,20 @@ class StaffGrantAdmin:
         require_unit_admin(principal, unit_id)
         if not await self._grants.remove(unit_id, user_id, role):
             raise NotFound("identity.grant_not_found")
+
+
+class AccountSuspension:
+    """City admins suspend and reinstate accounts; a suspended account is refused on its next request."""
+
+    def __init__(self, accounts: AccountStatus) -> None:
+        self._accounts = accounts
+
+    async def set(self, principal: Principal, user_id: uuid.UUID, suspended: bool) -> None:
+        require_city_admin(principal)
+        if suspended and user_id == principal.id:
+            raise Conflict("identity.suspend_self")  # would lock the last admin out with no way back
+        if not await self._accounts.set_suspended(user_id, suspended):
+            raise NotFound("identity.user_not_found")
 
 
 class ClientAdmin:

@@ -34,6 +34,11 @@ class EIdProvider(Protocol):
         """Build the authorization request (PKCE S256, PAR when advertised)."""
         ...
 
-    async def finish(self, *, code: str, code_verifier: str, nonce: str, redirect_uri: str) -> EIdIdentity:
-        """Exchange the code, validate the ID token (every check), read userinfo."""
+    async def finish(self, *, code: str, code_verifier: str, nonce: str, redirect_uri: str,
+                     issuer: str | None = None) -> EIdIdentity:
+        """Exchange the code, validate the ID token (every check), read userinfo.
+
+        ``issuer`` is the authorization response's ``iss`` parameter (RFC 9207) when the app passed
+        it: compared with the configured issuer before the code is sent anywhere.
+        """
         ...

@@ -94,7 +94,7 @@ class CompleteLogin:
         self._provider, self._transactions, self._accounts = provider, transactions, accounts
         self._pii, self._issuer, self._clock = pii, issuer, clock
 
-    async def execute(self, *, transaction_id: uuid.UUID, code: str, state: str,
+    async def execute(self, *, transaction_id: uuid.UUID, code: str, state: str, issuer: str | None = None,
                       user_agent: str = "") -> tuple[Tokens, UserAccount, bytes]:
         """Return the tokens, the account and the personal id's keyed hash (for per-account limits)."""
         tx = await self._transactions.take(transaction_id, self._clock.now())
@@ -104,7 +104,7 @@ class CompleteLogin:
             raise CommittedFailure(Unauthenticated("identity.state_mismatch"))
         try:
             identity = await self._provider.finish(code=code, code_verifier=tx.code_verifier, nonce=tx.nonce,
-                                                   redirect_uri=tx.redirect_uri)
+                                                   redirect_uri=tx.redirect_uri, issuer=issuer)
         except DomainError as exc:
             raise CommittedFailure(exc) from None
         lookup = self._pii.lookup_hash(identity.personal_id)

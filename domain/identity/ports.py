@@ -48,6 +48,13 @@ class UserAccount(msgspec.Struct, frozen=True, kw_only=True):
     grants: tuple[StaffGrant, ...]
 
 
+class LiveAccess(msgspec.Struct, frozen=True, kw_only=True):
+    """What a live session's user holds right now (the access token's roles may be stale)."""
+
+    city_admin: bool
+    grants: tuple[StaffGrant, ...]
+
+
 class SessionRef(msgspec.Struct, frozen=True, kw_only=True):
     session_id: uuid.UUID
     user_id: uuid.UUID

@@ -45,6 +45,9 @@ class Principal(msgspec.Struct, frozen=True):
     session_id: uuid.UUID | None = None
     client_kind: ClientKind | None = None
 
+    def with_access(self, city_admin: bool, grants: tuple[StaffGrant, ...]) -> Principal:
+        return msgspec.structs.replace(self, city_admin=city_admin, grants=grants)
+
     @property
     def is_user(self) -> bool:
         return self.kind is PrincipalKind.USER

@@ -9,7 +9,7 @@ import httpx
 import jwt
 
 from api.identity.auth import authenticate_partner
-from tests.support.auth import login, login_city_admin, login_staff, refresh, unit_id
+from tests.support.auth import authorize, callback, login, login_city_admin, login_staff, refresh, unit_id
 
 GRANTS = "/api/v1/admin/staff-grants"
 
@@ -141,3 +141,59 @@ def test_admin_lists_are_cursor_paged_in_creation_order(http: httpx.Client, data
     assert bad.status_code == 422
     assert bad.json()["errors"][0]["field"] == "cursor"
     assert http.get("/api/v1/admin/open311-keys?limit=0", headers=admin.headers).status_code == 422
+
+
+def test_removing_a_grant_takes_effect_on_the_next_request(http: httpx.Client, database_url: str) -> None:
+    # The removed role is still in the staff member's unexpired access token: the check must not trust it.
+    admin = login_city_admin(http, database_url)
+    staff = login_staff(http, database_url, "W00004", "unit_admin")
+    ward = unit_id(database_url, "W00004")
+    assert http.get(GRANTS, params={"unit_id": str(ward)}, headers=staff.headers).status_code == 200
+    gone = http.delete(f"{GRANTS}/{ward}/{staff.user_id}/unit_admin", headers=admin.headers)
+    assert gone.status_code == 204
+    r = http.get(GRANTS, params={"unit_id": str(ward)}, headers=staff.headers)
+    assert r.status_code == 403, r.text
+    assert r.json()["code"] == "identity.unit_role_required"
+    # Granted again: effective at once too, without a new token.
+    again = http.post(GRANTS, headers=admin.headers, json={"unit_id": str(ward), "role": "unit_admin",
+                                                           "user_id": str(staff.user_id)})
+    assert again.status_code == 201
+    assert http.get(GRANTS, params={"unit_id": str(ward)}, headers=staff.headers).status_code == 200
+
+
+def test_suspending_an_account_ends_access_on_the_next_request(http: httpx.Client, database_url: str) -> None:
+    admin = login_city_admin(http, database_url)
+    person, bystander = login(http), login(http)
+    suspension = f"/api/v1/admin/users/{person.user_id}/suspension"
+    assert http.get("/api/v1/me", headers=person.headers).status_code == 200
+    # Only city admins; another citizen cannot suspend anyone (nor themselves).
+    assert http.put(suspension, headers=bystander.headers).status_code == 403
+    assert http.put(f"/api/v1/admin/users/{bystander.user_id}/suspension", headers=person.headers).status_code == 403
+    assert http.get("/api/v1/me", headers=person.headers).status_code == 200
+    assert http.put(suspension, headers=admin.headers).status_code == 204
+    assert http.put(suspension, headers=admin.headers).status_code == 204  # idempotent
+    r = http.get("/api/v1/me", headers=person.headers)
+    assert r.status_code == 401
+    assert r.json()["code"] == "identity.session_revoked"
+    assert http.post("/api/v1/auth/refresh", json={"refresh_token": person.refresh_token}).status_code == 401
+    tx, code, state = authorize(http, person.personal_id)
+    relogin = callback(http, tx, code, state)
+    assert relogin.status_code == 403
+    assert relogin.json()["code"] == "identity.account_suspended"
+    assert http.get("/api/v1/me", headers=bystander.headers).status_code == 200  # nobody else affected
+    assert http.delete(suspension, headers=admin.headers).status_code == 204
+    assert login(http, personal_id=person.personal_id).user_id == person.user_id
+    assert http.get("/api/v1/me", headers=person.headers).status_code == 401  # old sessions stay ended
+
+
+def test_suspension_bad_input(http: httpx.Client, database_url: str) -> None:
+    admin = login_city_admin(http, database_url)
+    unknown = http.put("/api/v1/admin/users/0193f3a2-0000-7000-8000-000000000000/suspension", headers=admin.headers)
+    assert unknown.status_code == 404
+    assert unknown.json()["code"] == "identity.user_not_found"
+    assert http.put("/api/v1/admin/users/not-a-uuid/suspension", headers=admin.headers).status_code in (400, 404,
+                                                                                                         422)
+    own = http.put(f"/api/v1/admin/users/{admin.user_id}/suspension", headers=admin.headers)
+    assert own.status_code == 409
+    assert own.json()["code"] == "identity.suspend_self"
+    assert http.get("/api/v1/me", headers=admin.headers).status_code == 200

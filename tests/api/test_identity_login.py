@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from urllib.parse import parse_qs, urlsplit
+
 import httpx
 import jwt
 
+from api.platform.settings import Settings
 from tests.support.auth import authorize, callback, login, refresh, register_person
 
 
@@ -137,3 +140,51 @@ def test_deletion_requested_account_cannot_log_in_again(http: httpx.Client) -> N
     r = callback(http, tx, code, state)
     assert r.status_code == 403
     assert r.json()["code"] == "identity.deletion_requested"
+
+
+def _redirect_query(http: httpx.Client, personal_id: str) -> tuple[str, dict[str, str]]:
+    start = http.post("/api/v1/auth/vneid/start", json={"level": 2}).json()
+    auth = http.get(start["authorization_url"] + f"&login_hint={personal_id}", follow_redirects=False)
+    assert auth.status_code in (302, 303), auth.text
+    return start["transaction_id"], {k: v[0] for k, v in parse_qs(urlsplit(auth.headers["location"]).query).items()}
+
+
+def test_callback_accepts_and_checks_the_rfc9207_iss(http: httpx.Client, settings: Settings) -> None:
+    personal_id = register_person(http)
+    tx, back = _redirect_query(http, personal_id)
+    assert back["iss"] == settings.base_url + "/dev/vneid"
+    ok = http.post("/api/v1/auth/vneid/callback", json={"transaction_id": tx, "code": back["code"],
+                                                        "state": back["state"], "iss": back["iss"]})
+    assert ok.status_code == 200, ok.text
+    # A response claiming another provider (mix-up attack): refused, and the transaction is burnt.
+    tx, back = _redirect_query(http, personal_id)
+    mixed = http.post("/api/v1/auth/vneid/callback", json={"transaction_id": tx, "code": back["code"],
+                                                           "state": back["state"], "iss": "https://evil.example"})
+    assert mixed.status_code == 401
+    assert mixed.json()["code"] == "identity.eid_response_issuer_mismatch"
+    assert callback(http, tx, back["code"], back["state"]).json()["code"] == "identity.login_transaction_invalid"
+    empty = http.post("/api/v1/auth/vneid/callback", json={"transaction_id": tx, "code": "c", "state": "s",
+                                                           "iss": ""})
+    assert empty.status_code == 422
+    assert empty.json()["errors"][0]["field"] == "iss"
+
+
+def test_cancel_on_the_consent_page_returns_access_denied(http: httpx.Client) -> None:
+    start = http.post("/api/v1/auth/vneid/start", json={"level": 2}).json()
+    page = http.get(start["authorization_url"])
+    assert page.status_code == 200
+    assert 'value="cancel"' in page.text
+    pending = page.text.split('name="pending" value="')[1].split('"')[0]
+    form_url = start["authorization_url"].split("?")[0]
+    cancelled = http.post(form_url, data={"pending": pending, "action": "cancel"}, follow_redirects=False)
+    assert cancelled.status_code == 303
+    location = cancelled.headers["location"]
+    back = {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
+    assert back["error"] == "access_denied"
+    assert "code" not in back
+    assert back["state"]
+    shown = http.get(location)  # the development app-callback page shows the error
+    assert "access_denied" in shown.text
+    # The app starts over; the cancelled consent cannot be approved afterwards.
+    again = http.post(form_url, data={"pending": pending, "personal_id": "001085000101"}, follow_redirects=False)
+    assert again.status_code == 400

@@ -49,16 +49,30 @@ async def test_two_racing_refreshes_only_one_wins(database_url: str) -> None:
         await pool.close()
 
 
-async def test_gate_sees_revocation_and_caches_active(database_url: str) -> None:
+async def test_gate_reads_current_grants_and_revocation(database_url: str) -> None:
     pool = await create_pool(database_url, min_size=1, max_size=2)
     try:
-        _, sid = await _user_and_session(pool)
-        gate = SessionGate(pool, ttl=60)
-        assert await gate.is_active(sid)
+        user_id, sid = await _user_and_session(pool)
+        gate = SessionGate(pool)
+        live = await gate.current(sid)
+        assert live is not None
+        assert live.grants == ()
+        assert not live.city_admin
+        unit = await pool.fetchval("SELECT id FROM units WHERE code = 'W00001'")
+        await pool.execute("INSERT INTO staff_grants (user_id, unit_id, role) VALUES ($1, $2, 'handler'), "
+                           "($1, $2, 'supervisor')", user_id, unit)
+        live = await gate.current(sid)
+        assert live is not None
+        assert {g.role.value for g in live.grants} == {"handler", "supervisor"}
+        # Written through another connection (another worker): seen at once, nothing cached.
+        await pool.execute("DELETE FROM staff_grants WHERE user_id = $1 AND role = 'handler'", user_id)
+        live = await gate.current(sid)
+        assert live is not None
+        assert [g.role.value for g in live.grants] == ["supervisor"]
         async with pool.acquire() as conn:
-            await PgSessions(conn, gate).revoke(sid, "test")
-        assert not await gate.is_active(sid)  # forgotten locally at revocation
-        assert not await gate.is_active(uuid.uuid4())
+            await PgSessions(conn).revoke(sid, "test")
+        assert await gate.current(sid) is None
+        assert await gate.current(uuid.uuid4()) is None
     finally:
         await pool.close()
 

@@ -11,6 +11,7 @@ from adapters.dev.vneid_provider import DEMO_PEOPLE
 from adapters.vneid import build_vneid_provider
 from api.platform.app import create_app
 from api.platform.settings import Settings
+from tests.support.auth import register_person
 from tests.support.live import free_port, serve
 
 
@@ -59,3 +60,28 @@ def test_people_helper_rejects_bad_input_with_a_problem(base_url: str) -> None:
     assert "00108500010" not in response.text  # the personal id is not echoed back
     page = httpx.get(base_url + "/dev/vneid/people", timeout=10)
     assert page.status_code == 405  # nothing lists registered people
+
+
+def test_login_works_with_public_base_url_set_to_an_emulators_host_address(settings: Settings) -> None:
+    # An Android emulator reaches the developer's machine as 10.0.2.2, which the server itself cannot
+    # reach: browser-facing URLs use PUBLIC_BASE_URL, server-side calls to the stand-in the local address.
+    port = free_port()
+    public = "http://10.0.2.2:8000"
+    emulator = dataclasses.replace(settings, port=port, public_base_url=public, vneid_http_timeout_seconds=2)
+    with serve(create_app(emulator), port) as local, httpx.Client(base_url=local, timeout=10) as http:
+        personal_id = register_person(http)
+        start = http.post("/api/v1/auth/vneid/start", json={"level": 2})
+        assert start.status_code == 200, start.text
+        url = start.json()["authorization_url"]
+        assert url.startswith(public + "/dev/vneid/authorize?")  # what the emulator's browser opens
+        auth = http.get(url.replace(public, local) + f"&login_hint={personal_id}", follow_redirects=False)
+        location = auth.headers["location"]
+        assert location.startswith(public + "/dev/vneid/app-callback?")
+        back = {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
+        assert back["iss"] == public + "/dev/vneid"
+        done = http.post("/api/v1/auth/vneid/callback", json={
+            "transaction_id": start.json()["transaction_id"], "code": back["code"], "state": back["state"],
+            "iss": back["iss"]})
+        assert done.status_code == 200, done.text
+        assert http.get("/api/v1/me", headers={"Authorization": "Bearer " + done.json()["access_token"]}
+                        ).status_code == 200

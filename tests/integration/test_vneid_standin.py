@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 import secrets
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -17,6 +18,7 @@ import pytest
 from litestar import Litestar
 
 from adapters.dev.vneid_provider import DEMO_PEOPLE, StandInProvider, vneid_standin_router
+from adapters.dev.vneid_release import parse_release
 from adapters.vneid import VNeIDClient, build_vneid_provider, config_from_settings, errors
 from adapters.vneid.keys import new_ec_key, new_rsa_key
 from adapters.vneid.tokens import validate_id_token
@@ -286,3 +288,67 @@ async def test_unknown_client_gets_an_error_page_not_a_redirect(standin: StandIn
         "client_id": "intruder", "redirect_uri": "https://evil.example/cb", "response_type": "code"})
     assert response.status_code == 400
     assert "location" not in response.headers
+
+
+async def test_openid_alone_releases_no_profile_claims(standin: StandIn, http: httpx.AsyncClient) -> None:
+    # OIDC Core 5.4, as a standard provider does it: the old default VNEID_SCOPES=openid cannot log in.
+    meta = (await http.get(standin.issuer + "/.well-known/openid-configuration")).json()
+    assert meta["scopes_supported"] == ["openid", "profile", "citizen_id"]
+    assert {"SoDinhDanh", "HoVaTen", "NgayThangNamSinh"} <= set(meta["claims_supported"])
+    assert meta["acr_values_supported"] == ["1", "2"]
+    assert meta["authorization_response_iss_parameter_supported"] is True
+    with pytest.raises(Unauthenticated) as exc:
+        await login(client_for(standin, http, vneid_scopes=("openid",)), http)
+    assert exc.value.code == errors.CLAIMS_INVALID
+    with pytest.raises(Unauthenticated) as exc:  # the name without the personal id is not enough either
+        await login(client_for(standin, http, vneid_scopes=("openid", "profile")), http)
+    assert exc.value.code == errors.CLAIMS_INVALID
+    identity = await login(client_for(standin, http), http)  # the defaults ask for what carries the claims
+    assert identity.personal_id == LEVEL2.personal_id
+
+
+async def test_claim_names_and_acr_values_follow_the_published_release(tmp_path: Path,
+                                                                       http: httpx.AsyncClient) -> None:
+    release = parse_release(json.dumps({
+        "scopes": {"profile": {"full_name": "name", "date_of_birth": "birthdate"},
+                   "vneid": {"personal_id": "personal_identification_number"}},
+        "acr": {"1": "urn:vneid:loa:basic", "2": "urn:vneid:loa:full"}}))
+    port = free_port()
+    settings = load_settings({}, port=port, data_dir=tmp_path, standins=True, database_url="postgresql://unused",
+                             log_level="WARNING", vneid_scopes=("openid", "profile", "vneid"),
+                             vneid_claims={"personal_id": "personal_identification_number", "full_name": "name",
+                                           "date_of_birth": "birthdate", "level": "level"},
+                             vneid_acr_levels={"urn:vneid:loa:basic": 1, "urn:vneid:loa:full": 2})
+    settings.extra["vneid_standin_release"] = release
+    with serve(Litestar(route_handlers=[vneid_standin_router(settings)]), port):
+        client = build_vneid_provider(settings, http)
+        meta = await client.discovery.get()
+        assert meta.acr_values_supported == ["urn:vneid:loa:basic", "urn:vneid:loa:full"]
+        assert await client.check_provider() == []
+        identity = await login(client, http, LEVEL1.personal_id)
+        assert (identity.personal_id, identity.full_name, identity.level) == (LEVEL1.personal_id,
+                                                                              LEVEL1.full_name, 1)
+        assert str(identity.date_of_birth) == "1992-07-25"
+        mismatched = build_vneid_provider(dataclasses.replace(settings, vneid_acr_levels={"1": 1, "2": 2}), http)
+        problems = await mismatched.check_provider()  # the operator is warned at start
+        assert sum("acr value" in p for p in problems) == 2
+        assert any("claim 'level'" in p for p in problems)  # then the level would come from a missing claim
+
+
+async def test_unregistered_redirect_uri_at_par_is_our_configuration_fault(standin: StandIn,
+                                                                           http: httpx.AsyncClient) -> None:
+    client = client_for(standin, http)
+    with pytest.raises(Unavailable) as exc:  # 503, not "log in again": no user can fix this
+        await client.begin(redirect_uri="https://unregistered.example/cb")
+    assert exc.value.code == errors.UNAVAILABLE
+
+
+async def test_cancel_redirects_with_access_denied(standin: StandIn, http: httpx.AsyncClient) -> None:
+    client = client_for(standin, http)
+    request = await client.begin(redirect_uri=client.config.redirect_uri)
+    page = await http.get(request.authorization_url)
+    pending = page.text.split('name="pending" value="')[1].split('"')[0]
+    cancelled = await http.post(request.authorization_url.split("?")[0], data={"pending": pending, "action": "cancel"})
+    assert cancelled.status_code == 303
+    back = {k: v[0] for k, v in parse_qs(urlsplit(cancelled.headers["location"]).query).items()}
+    assert back == {"error": "access_denied", "state": request.state, "iss": standin.issuer}

@@ -31,7 +31,8 @@ class FakeEId:
         return AuthorizationRequest(authorization_url=f"https://eid.example/authorize?n={n}", state=f"state{n}",
                                     nonce=f"nonce{n}", code_verifier=f"verifier{n}")
 
-    async def finish(self, *, code: str, code_verifier: str, nonce: str, redirect_uri: str) -> EIdIdentity:
+    async def finish(self, *, code: str, code_verifier: str, nonce: str, redirect_uri: str,
+                     issuer: str | None = None) -> EIdIdentity:
         self.finished.append((code, code_verifier, nonce))
         if code != "good":
             raise Unauthenticated("identity.eid_code_rejected")

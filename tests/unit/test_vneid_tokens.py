@@ -268,8 +268,9 @@ async def test_plain_authorization_request(provider: FakeProvider, client: VNeID
     request = await client.begin(redirect_uri=REDIRECT, level=2)
     query = {k: v[0] for k, v in parse_qs(urlsplit(request.authorization_url).query).items()}
     challenge = b64url(hashlib.sha256(request.code_verifier.encode()).digest())
-    assert query == {"response_type": "code", "client_id": CLIENT_ID, "redirect_uri": REDIRECT, "scope": "openid",
-                     "state": request.state, "nonce": request.nonce, "code_challenge": challenge,
+    assert query == {"response_type": "code", "client_id": CLIENT_ID, "redirect_uri": REDIRECT,
+                     "scope": "openid profile citizen_id", "state": request.state, "nonce": request.nonce,
+                     "code_challenge": challenge,
                      "code_challenge_method": "S256", "acr_values": "2"}
     assert len({request.state, request.nonce, (await client.begin(redirect_uri=REDIRECT)).state}) == 3
     assert not provider.par_route.called
@@ -307,3 +308,64 @@ async def test_rejections_never_log_token_contents(provider: FakeProvider, clien
     for secret in (provider.id_token, provider.id_token.split(".")[1], NONCE, ACCESS, "subject-1"):
         assert secret not in text
     assert str(exc.value) == errors.AUDIENCE_MISMATCH
+
+
+async def test_authorization_response_iss_is_compared_before_the_code_is_sent(
+        provider: FakeProvider, client: VNeIDClient) -> None:
+    # RFC 9207 mix-up defence: a response from another provider must not have its code redeemed at ours.
+    with pytest.raises(Unauthenticated) as exc:
+        await client.finish(code="c0de", code_verifier="v" * 64, nonce=NONCE, redirect_uri=REDIRECT,
+                            issuer="https://attacker.example")
+    assert exc.value.code == errors.RESPONSE_ISSUER_MISMATCH
+    assert not provider.token_route.called
+    identity = await client.finish(code="c0de", code_verifier="v" * 64, nonce=NONCE, redirect_uri=REDIRECT,
+                                   issuer=ISSUER)
+    assert identity.personal_id == PID
+
+
+@pytest.mark.parametrize("error", ["invalid_request", "invalid_grant", "unauthorized_client"])
+async def test_a_refused_pushed_request_is_our_configuration_fault(
+        provider: FakeProvider, client: VNeIDClient, caplog: pytest.LogCaptureFixture, error: str) -> None:
+    provider.meta["pushed_authorization_request_endpoint"] = f"{ISSUER}/par"
+    provider.par_route.mock(return_value=httpx.Response(400, json={
+        "error": error, "error_description": "Invalid parameter: redirect_uri"}))
+    with caplog.at_level(logging.ERROR, logger="thudo.vneid"), pytest.raises(Unavailable) as exc:
+        await client.begin(redirect_uri=REDIRECT)
+    assert exc.value.code == errors.UNAVAILABLE  # 503 for the app, not "log in again"
+    logged = " ".join(str(r.__dict__.get("reason", "")) for r in caplog.records)
+    assert f"HTTP 400 {error}" in logged  # the operator learns what the provider said
+    assert "top secret" not in logged
+
+
+async def test_start_check_warns_about_what_the_provider_does_not_publish(
+        provider: FakeProvider, client: VNeIDClient, caplog: pytest.LogCaptureFixture) -> None:
+    provider.meta.update(acr_values_supported=["urn:vneid:loa:1", "urn:vneid:loa:2"],
+                         scopes_supported=["openid", "profile", "citizen_id"],
+                         claims_supported=["sub", "SoDinhDanh", "HoVaTen", "NgayThangNamSinh", "level"])
+    with caplog.at_level(logging.WARNING, logger="thudo.vneid"):
+        problems = await client.check_provider()
+    assert len(problems) == 2
+    assert all("acr value" in p for p in problems)
+    assert "'2' is not in the provider's acr_values_supported" in caplog.text
+    provider.meta["acr_values_supported"] = ["1", "2"]
+    client.discovery = type(client.discovery)(client._http, ISSUER, ttl=0, timeout=5)
+    assert await client.check_provider() == []
+
+
+async def test_backchannel_calls_go_to_the_local_address(provider: FakeProvider) -> None:
+    # The browser-facing issuer (PUBLIC_BASE_URL, e.g. an emulator's 10.0.2.2) is not reachable from the
+    # server: discovery, token, JWKS and userinfo go to the local address; the authorization URL does not.
+    public = "http://10.0.2.2:8000/dev/vneid"
+    provider.meta = {k: v.replace(ISSUER, public) if isinstance(v, str) else v for k, v in provider.meta.items()}
+    provider.id_token = provider.token(iss=public)
+    config = VNeIDConfig(issuer=public, client_id=CLIENT_ID, redirect_uri=REDIRECT, client_auth="client_secret_post",
+                         client_secret="s", backchannel_issuer=ISSUER)
+    assert config.backchannel(public + "x") == public + "x"
+    async with httpx.AsyncClient() as http:  # respx refuses any call to 10.0.2.2
+        client = VNeIDClient(config, http)
+        request = await client.begin(redirect_uri=REDIRECT)
+        assert request.authorization_url.startswith(public + "/auth?")
+        identity = await client.finish(code="c0de", code_verifier="v" * 64, nonce=NONCE, redirect_uri=REDIRECT,
+                                       issuer=public)
+    assert identity.issuer == public
+    assert provider.token_route.called

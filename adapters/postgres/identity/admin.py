@@ -67,6 +67,25 @@ class PgStaffGrants:
             unit_id, user_id, role))
 
 
+class PgAccountStatus:
+    def __init__(self, conn: Conn) -> None:
+        self._conn = conn
+
+    async def set_suspended(self, user_id: uuid.UUID, suspended: bool) -> bool:
+        # coalesce keeps the first suspension time when suspended twice (PUT is idempotent).
+        found = bool(await self._conn.fetchval(
+            """UPDATE users SET suspended_at = CASE WHEN $2 THEN coalesce(suspended_at, now()) END,
+                      updated_at = now()
+               WHERE id = $1 RETURNING true""", user_id, suspended))
+        if found and suspended:
+            # Ended, not just paused: reinstating must not revive tokens issued before the suspension
+            # (and the sessions' push devices go with them, see migration 0015).
+            await self._conn.execute(
+                """UPDATE sessions SET revoked_at = now(), revoked_reason = 'suspended'
+                   WHERE user_id = $1 AND revoked_at IS NULL""", user_id)
+        return found
+
+
 class PgApiClients:
     def __init__(self, conn: Conn) -> None:
         self._conn = conn

@@ -1,13 +1,12 @@
 """Identity storage: login transactions, accounts (users + grants), sessions and refresh tokens.
 
 Implements the ports of ``domain.identity.ports`` on the unit of work's connection, plus the
-``SessionGate`` the token check uses on every request (pool-level, cached for a few seconds).
+``SessionGate`` the token check uses on every request (pool-level, one query, not cached).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import time
 import uuid
 from typing import Any
 
@@ -15,7 +14,7 @@ import asyncpg
 
 from domain.errors import Forbidden
 from domain.identity.eid import EIdIdentity
-from domain.identity.ports import LoginTransaction, RotateOutcome, SessionRef, UserAccount
+from domain.identity.ports import LiveAccess, LoginTransaction, RotateOutcome, SessionRef, UserAccount
 from domain.identity.principal import StaffGrant, StaffRole
 from domain.shared.ids import new_id
 
@@ -77,8 +76,9 @@ class PgAccounts:
             identity.date_of_birth, identity.level)
         await self._apply_pending(user_id, personal_id_hash)
         account = await self.load(user_id)
-        if account is None:  # the person asked for deletion: no new sessions until it is handled
-            raise Forbidden("identity.deletion_requested")
+        if account is None:  # deletion asked for or account suspended: no new sessions
+            suspended = await self._conn.fetchval("SELECT suspended_at IS NOT NULL FROM users WHERE id = $1", user_id)
+            raise Forbidden("identity.account_suspended" if suspended else "identity.deletion_requested")
         return account
 
     async def _apply_pending(self, user_id: uuid.UUID, personal_id_hash: bytes) -> None:
@@ -96,7 +96,8 @@ class PgAccounts:
 
     async def load(self, user_id: uuid.UUID) -> UserAccount | None:
         row = await self._conn.fetchrow(
-            "SELECT id, level, city_admin FROM users WHERE id = $1 AND deletion_requested_at IS NULL", user_id)
+            """SELECT id, level, city_admin FROM users
+               WHERE id = $1 AND deletion_requested_at IS NULL AND suspended_at IS NULL""", user_id)
         if row is None:
             return None
         return UserAccount(id=row["id"], level=row["level"], city_admin=row["city_admin"],
@@ -104,8 +105,8 @@ class PgAccounts:
 
 
 class PgSessions:
-    def __init__(self, conn: Conn, gate: SessionGate | None = None) -> None:
-        self._conn, self._gate = conn, gate
+    def __init__(self, conn: Conn) -> None:
+        self._conn = conn
 
     async def create(self, *, session_id: uuid.UUID, user_id: uuid.UUID, level: int, refresh_hash: bytes,
                      user_agent: str, expires_at: dt.datetime) -> None:
@@ -135,56 +136,48 @@ class PgSessions:
         await self._conn.execute(
             "UPDATE sessions SET revoked_at = now(), revoked_reason = $2 WHERE id = $1 AND revoked_at IS NULL",
             session_id, reason)
-        if self._gate is not None:
-            self._gate.forget(session_id)
 
     async def revoke_own(self, user_id: uuid.UUID, session_id: uuid.UUID, reason: str) -> bool:
         """End one of the person's own active sessions; False when it is not theirs or already ended."""
         ended = await self._conn.fetchval(
             """UPDATE sessions SET revoked_at = now(), revoked_reason = $3
                WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL RETURNING true""", session_id, user_id, reason)
-        if ended and self._gate is not None:
-            self._gate.forget(session_id)
         return bool(ended)
 
     async def revoke_all(self, user_id: uuid.UUID, reason: str) -> int:
         ids = await self._conn.fetch(
             """UPDATE sessions SET revoked_at = now(), revoked_reason = $2
                WHERE user_id = $1 AND revoked_at IS NULL RETURNING id""", user_id, reason)
-        for r in ids:
-            if self._gate is not None:
-                self._gate.forget(r["id"])
         return len(ids)
 
 
 class SessionGate:
-    """Is this session still active? One primary-key lookup, remembered for ``ttl`` seconds.
+    """The caller's live access, read on every request: one indexed query, never cached.
 
-    A revocation in this process takes effect at once (``forget``); in other worker processes it
-    takes effect within ``ttl`` seconds — the price of not querying on every request.
+    Returns the session's user's current grants and admin flag, or None when the session ended
+    (logout, revocation, expiry), the person asked for deletion or the account is suspended. Not
+    cached per process, so a grant removed, a suspension or a session ended in any worker is
+    refused on the very next request everywhere.
     """
 
-    def __init__(self, pool: asyncpg.Pool[Any], ttl: float) -> None:
-        self._pool, self._ttl = pool, ttl
-        self._active: dict[uuid.UUID, float] = {}
+    def __init__(self, pool: asyncpg.Pool[Any]) -> None:
+        self._pool = pool
 
-    def forget(self, session_id: uuid.UUID) -> None:
-        self._active.pop(session_id, None)
-
-    async def is_active(self, session_id: uuid.UUID) -> bool:
-        now = time.monotonic()
-        until = self._active.get(session_id)
-        if until is not None and until > now:
-            return True
-        ok = await self._pool.fetchval(
-            "SELECT true FROM sessions WHERE id = $1 AND revoked_at IS NULL AND expires_at > now()", session_id)
-        if ok:
-            if len(self._active) > 100_000:
-                self._active.clear()
-            self._active[session_id] = now + self._ttl
-        else:
-            self._active.pop(session_id, None)
-        return bool(ok)
+    async def current(self, session_id: uuid.UUID) -> LiveAccess | None:
+        row = await self._pool.fetchrow(
+            """SELECT u.city_admin,
+                      coalesce(array_agg(g.unit_id) FILTER (WHERE g.unit_id IS NOT NULL), '{}') AS units,
+                      coalesce(array_agg(g.role) FILTER (WHERE g.unit_id IS NOT NULL), '{}') AS roles
+               FROM sessions s
+               JOIN users u ON u.id = s.user_id AND u.deletion_requested_at IS NULL AND u.suspended_at IS NULL
+               LEFT JOIN staff_grants g ON g.user_id = u.id
+               WHERE s.id = $1 AND s.revoked_at IS NULL AND s.expires_at > now()
+               GROUP BY u.id""", session_id)
+        if row is None:
+            return None
+        grants = tuple(StaffGrant(unit_id=u, role=StaffRole(r)) for u, r in zip(row["units"], row["roles"],
+                                                                                  strict=True))
+        return LiveAccess(city_admin=row["city_admin"], grants=grants)
 
 
 async def grant_by_personal_id_hash(conn: Conn, personal_id_hash: bytes, role: str, unit_code: str = "") -> str:
