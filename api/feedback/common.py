@@ -13,11 +13,11 @@ from litestar import Response
 from api.feedback.wiring import FeedbackServices, feedback_deps
 from api.platform import i18n
 from api.platform.container import Container
-from domain.errors import InvalidInput, NotFound
+from domain.errors import NotFound
 from domain.feedback.model import Attachment, AttachmentKind, Event, Report
 from domain.feedback.reads import FeedbackReads
 from domain.feedback.usecases.common import Deps
-from domain.shared.paging import Page, decode_cursor, encode_cursor
+from domain.shared.paging import Page, decode_id_cursor, encode_cursor
 
 T = TypeVar("T")
 
@@ -172,10 +172,7 @@ def event_out(e: Event, *, staff: bool) -> EventOut:
 def after(cursor: str | None) -> uuid.UUID | None:
     if not cursor:
         return None
-    try:
-        return uuid.UUID(decode_cursor(cursor, 1)[0])
-    except ValueError:
-        raise InvalidInput(field="cursor", rule="cursor") from None
+    return decode_id_cursor(cursor)
 
 
 def page(items: list[T], limit: int) -> Page[T]:

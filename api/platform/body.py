@@ -17,7 +17,7 @@ from litestar.exceptions import ClientException, ValidationException
 from litestar.utils.scope.state import ScopeState
 
 from api.platform.problems import ProblemError
-from api.platform.text_guard import check_json
+from api.platform.text_guard import decode_json
 
 Entry = tuple[msgspec.json.Decoder[Any], bool] | None
 
@@ -55,12 +55,11 @@ async def check_json_body(request: Request[Any, Any, Any]) -> None:
             return
         raise ProblemError(422, "validation_failed", errors=[("body", "required", {})])
     try:
-        value = decoder.decode(body)
+        value = decode_json(decoder.decode, body)
     except msgspec.ValidationError as exc:
         raise ValidationException(extra=[{"message": str(exc), "source": "body"}]) from None
     except msgspec.DecodeError:
         raise ClientException("Malformed JSON body") from None
-    check_json(body, value)
     # Hand the typed value to Litestar as the request's parsed JSON (kept in the scope's state, shared
     # by every Request of this scope): its lax conversion then passes the instance through instead of
     # decoding the body a second time.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import uuid
 from typing import Generic, TypeVar
 
 import msgspec
@@ -34,3 +35,11 @@ def decode_cursor(cursor: str, n_parts: int) -> list[str]:
     if len(parts) != n_parts:
         raise InvalidInput(field="cursor", rule="cursor")
     return parts
+
+
+def decode_id_cursor(cursor: str) -> uuid.UUID:
+    """A cursor holding one id (the last item seen); anything else is the client's fault (422)."""
+    try:
+        return uuid.UUID(decode_cursor(cursor, 1)[0])
+    except ValueError:
+        raise InvalidInput(field="cursor", rule="cursor") from None
