@@ -11,6 +11,9 @@ from typing import Any
 Text = dict[str, str]  # {"vi": ..., "en": ...}
 
 _MESSAGES: dict[str, Text] = {}
+# The words a message shows for internal identifiers among its parameters (an action's or a status's
+# enum value): code -> parameter -> identifier -> {"vi", "en"}. A user reads "thêm ảnh", not "add_photo".
+_TERMS: dict[str, dict[str, dict[str, Text]]] = {}
 
 RULES: dict[str, Text] = {
     "required": {"vi": "bắt buộc phải có", "en": "is required"},
@@ -52,6 +55,27 @@ def register(messages: dict[str, Text]) -> None:
     _MESSAGES.update(messages)
 
 
+def register_terms(code: str, **terms: dict[str, Text]) -> None:
+    """Name the identifiers that parameters of ``code`` carry (``action={"add_photo": {...}}``)."""
+    _TERMS.setdefault(code, {}).update(terms)
+
+
+def terms(code: str) -> dict[str, dict[str, Text]]:
+    return _TERMS.get(code, {})
+
+
+def _named(code: str, lang: str, params: dict[str, Any]) -> dict[str, Any]:
+    vocab = _TERMS.get(code)
+    if not vocab:
+        return params
+    named = dict(params)
+    for name, words in vocab.items():
+        value = params.get(name)
+        if isinstance(value, str):  # "handler/supervisor" lists several: each is named
+            named[name] = "/".join(words[v][lang] if v in words else v for v in value.split("/"))
+    return named
+
+
 def language(accept_language: str | None) -> str:
     """Pick ``vi`` or ``en`` honouring q-values; anything else falls back to ``vi``."""
     if not accept_language:
@@ -80,7 +104,7 @@ def _fill(template: str, params: dict[str, Any]) -> str:
 
 def message(code: str, lang: str, status: int, params: dict[str, Any] | None = None) -> str:
     text = _MESSAGES.get(code) or STATUS_TEXT.get(status) or STATUS_TEXT[400]
-    return _fill(text[lang], params or {})
+    return _fill(text[lang], _named(code, lang, params or {}))
 
 
 def title(status: int, lang: str) -> str:
