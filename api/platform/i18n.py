@@ -32,6 +32,8 @@ RULES: dict[str, Text] = {
     "cursor": {"vi": "con trỏ phân trang không hợp lệ", "en": "is not a valid page cursor"},
     "nul_character": {"vi": "chứa ký tự NUL (\\u0000) không được phép", "en": "contains a NUL character (\\u0000)"},
     "utf8": {"vi": "không phải văn bản UTF-8 hợp lệ", "en": "is not valid UTF-8 text"},
+    "max_depth": {"vi": "lồng nhau quá sâu (tối đa 64 cấp)", "en": "is nested too deeply (at most 64 levels)"},
+    "range": {"vi": "nằm ngoài khoảng cho phép", "en": "is out of the allowed range"},
 }
 
 STATUS_TEXT: dict[int, Text] = {

@@ -24,6 +24,8 @@ from api.platform.app import create_app
 from api.platform.settings import Settings
 from tests.support.auth import client_token, login, login_city_admin, login_staff
 from tests.support.open311 import issue_key
+from tests.support.openapi import resolve as _resolve
+from tests.support.openapi import valid as _valid
 
 METHODS = ("get", "post", "put", "patch", "delete")
 # Stand-ins of external systems (test/dev only) and the document viewer are not the API.
@@ -61,47 +63,6 @@ class Operation:
 
     def __str__(self) -> str:
         return f"{self.method.upper()} {self.path}"
-
-
-def _resolve(schema: dict[str, Any], components: dict[str, Any]) -> dict[str, Any]:
-    while "$ref" in schema:
-        schema = components[schema["$ref"].rsplit("/", 1)[-1]]
-    for key in ("oneOf", "anyOf"):
-        if key in schema:  # the first non-null alternative is as good a valid value as any
-            options = [s for s in schema[key] if _resolve(s, components).get("type") != "null"]
-            return _resolve(options[0], components) if options else {"type": "null"}
-    return schema
-
-
-def _valid(schema: dict[str, Any], components: dict[str, Any], depth: int = 0) -> Any:
-    """A value the schema accepts (for the fields not under attack), built from the document."""
-    schema = _resolve(schema, components)
-    if "enum" in schema:
-        return schema["enum"][0]
-    if "const" in schema:
-        return schema["const"]
-    kind = schema.get("type")
-    if isinstance(kind, list):
-        kind = next((k for k in kind if k != "null"), "null")
-    fmt = schema.get("format", "")
-    if kind == "object" or "properties" in schema:
-        if depth > 6:
-            return {}
-        return {name: _valid(sub, components, depth + 1) for name, sub in schema.get("properties", {}).items()
-                if name in schema.get("required", ())}
-    if kind == "array":
-        return [_valid(schema["items"], components, depth + 1)] * schema.get("minItems", 0) if "items" in schema else []
-    if kind == "integer":
-        return max(schema.get("minimum", 1), 1)
-    if kind == "number":
-        return float(max(schema.get("minimum", 1), 1))
-    if kind == "boolean":
-        return False
-    if kind == "null":
-        return None
-    samples = {"uuid": str(uuid.uuid4()), "date": "2026-01-15", "date-time": "2026-01-15T08:00:00+07:00",
-               "email": "a@example.com", "uri": "https://example.com/x"}
-    return samples.get(fmt, "x" * max(schema.get("minLength", 1), 1))
 
 
 def _operations(app_doc: dict[str, Any], route_paths: list[tuple[str, set[str]]]) -> list[Operation]:
