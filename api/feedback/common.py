@@ -13,11 +13,12 @@ from litestar import Response
 from api.feedback.wiring import FeedbackServices, feedback_deps
 from api.platform import i18n
 from api.platform.container import Container
-from domain.errors import InvalidInput, NotFound
-from domain.feedback.model import Attachment, AttachmentKind, Event, Report
+from domain.errors import NotFound
+from domain.feedback.model import Attachment, AttachmentKind, Event, Report, Status
 from domain.feedback.reads import FeedbackReads
+from domain.feedback.states import Action
 from domain.feedback.usecases.common import Deps
-from domain.shared.paging import Page, decode_cursor, encode_cursor
+from domain.shared.paging import Page, decode_id_cursor, encode_cursor
 
 T = TypeVar("T")
 
@@ -172,10 +173,7 @@ def event_out(e: Event, *, staff: bool) -> EventOut:
 def after(cursor: str | None) -> uuid.UUID | None:
     if not cursor:
         return None
-    try:
-        return uuid.UUID(decode_cursor(cursor, 1)[0])
-    except ValueError:
-        raise InvalidInput(field="cursor", rule="cursor") from None
+    return decode_id_cursor(cursor)
 
 
 def page(items: list[T], limit: int) -> Page[T]:
@@ -201,8 +199,8 @@ i18n.register({
     "feedback.report_not_found": {"vi": "Không tìm thấy phản ánh", "en": "The report was not found"},
     "feedback.file_not_found": {"vi": "Không tìm thấy tệp", "en": "The file was not found"},
     "feedback.category_not_found": {"vi": "Không tìm thấy lĩnh vực", "en": "The category was not found"},
-    "feedback.illegal_transition": {"vi": "Không thể {action} khi phản ánh đang ở trạng thái {status}",
-                                    "en": "Cannot {action} a report whose status is {status}"},
+    "feedback.illegal_transition": {"vi": "Không thể {action} khi phản ánh ở trạng thái “{status}”",
+                                    "en": "Cannot {action} while the report is {status}"},
     "feedback.outside_hanoi": {"vi": "Vị trí nằm ngoài địa bàn Hà Nội", "en": "The location is outside Hanoi"},
     "feedback.unknown_category": {"vi": "Lĩnh vực không tồn tại hoặc đã ngừng", "en": "Unknown or inactive category"},
     "feedback.unknown_ward": {"vi": "Phường/xã không tồn tại", "en": "Unknown ward"},
@@ -258,3 +256,30 @@ i18n.RULES.update({
     "not_allowed": {"vi": "không được phép ở đây", "en": "is not allowed here"},
     "period": {"vi": "không hợp lệ", "en": "is not a valid period"},
 })
+
+# What users read for the report's actions and statuses in texts (never the enum values themselves).
+i18n.register_terms(
+    "feedback.illegal_transition",
+    action={
+        Action.ACKNOWLEDGE: {"vi": "tiếp nhận", "en": "acknowledge it"},
+        Action.ASSIGN: {"vi": "phân công", "en": "assign it"},
+        Action.NOTE: {"vi": "ghi chú", "en": "add a note"},
+        Action.CHANGE_CATEGORY: {"vi": "đổi lĩnh vực", "en": "change its category"},
+        Action.TRANSFER: {"vi": "chuyển đơn vị xử lý", "en": "transfer it"},
+        Action.HANDLE: {"vi": "trả lời kết quả xử lý", "en": "answer it as handled"},
+        Action.REJECT: {"vi": "từ chối", "en": "reject it"},
+        Action.MARK_DUPLICATE: {"vi": "đánh dấu trùng", "en": "mark it as a duplicate"},
+        Action.REOPEN: {"vi": "mở lại", "en": "reopen it"},
+        Action.RATE: {"vi": "đánh giá", "en": "rate it"},
+        Action.ADD_PHOTO: {"vi": "thêm ảnh", "en": "add a photo"},
+        Action.FOLLOW: {"vi": "theo dõi", "en": "follow it"},
+        Action.SET_VISIBILITY: {"vi": "đổi chế độ hiển thị", "en": "change its visibility"},
+    },
+    status={
+        Status.PENDING: {"vi": "chờ xử lý", "en": "pending"},
+        Status.TRANSFERRED: {"vi": "chuyển xử lý", "en": "transferred"},
+        Status.IN_PROGRESS: {"vi": "đang xử lý", "en": "in progress"},
+        Status.HANDLED: {"vi": "đã xử lý", "en": "handled"},
+        Status.REJECTED: {"vi": "bị từ chối", "en": "rejected"},
+        Status.DUPLICATE: {"vi": "trùng phản ánh khác", "en": "a duplicate"},
+    })

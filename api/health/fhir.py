@@ -31,6 +31,7 @@ from api.identity.auth import authenticate
 from api.platform.container import Container
 from api.platform.deps import AppContainer, UnitOfWork
 from api.platform.problems import ProblemError, handle_exception
+from api.platform.text_guard import decode_json
 from domain.errors import InvalidInput, NotFound
 from domain.health.issues import BundleRejected
 from domain.health.reading import SEARCH_PARAMS, Search
@@ -182,8 +183,8 @@ async def fhir_body(request: Request[Any, Any, Any]) -> Any:
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if ctype not in ("application/fhir+json", "application/json"):
         raise ProblemError(415, "unsupported_media_type", expected=MEDIA_TYPE)
-    try:
-        return msgspec.json.decode(await request.body())
+    try:  # the same guards as every other JSON body (UTF-8, depth, NUL)
+        return decode_json(msgspec.json.decode, await request.body())
     except msgspec.DecodeError:
         raise HTTPException(status_code=400, detail="Malformed JSON body") from None
 

@@ -11,8 +11,10 @@ import msgspec
 from msgspec import Meta
 
 from api.platform import i18n
+from domain.identity.principal import StaffRole
 from domain.judicial.fee_payment import FeePayment
-from domain.judicial.model import Certificate, CertificateStatus, Request, ShareCode, Step, Verification
+from domain.judicial.model import Certificate, CertificateStatus, Request, ShareCode, Status, Step, Verification
+from domain.judicial.states import Action
 
 Short = Annotated[str, Meta(max_length=200)]
 Name = Annotated[str, Meta(min_length=1, max_length=200)]
@@ -267,8 +269,62 @@ i18n.register({
     "judicial.certificate_not_valid": {"vi": "Phiếu không còn hiệu lực", "en": "The certificate is not valid"},
     "judicial.queue_status": {"vi": "Trạng thái không hợp lệ", "en": "Invalid status"},
     "judicial.status_action": {"vi": "Thao tác không hợp lệ", "en": "Invalid action"},
-    **{f"judicial.residence_{rule}": {"vi": "Quá trình cư trú không hợp lệ ({rule})".replace("{rule}", rule),
-                                      "en": f"Invalid residence history ({rule})"}
-       for rule in ("month", "required", "too_many", "month_format", "before_start", "before_birth", "in_future",
-                    "open_ended_not_last", "order", "overlap", "gap", "from_age_14", "until_now")},
+    **{f"judicial.residence_{rule}": {"vi": f"Quá trình cư trú không hợp lệ: {vi}",
+                                      "en": f"Invalid residence history: {en}"}
+       for rule, (vi, en) in {
+           "month": ("tháng không hợp lệ", "a month is invalid"),
+           "required": ("cần khai quá trình cư trú", "the residence history is required"),
+           "too_many": ("quá nhiều dòng", "too many entries"),
+           "month_format": ("tháng phải có dạng YYYY-MM", "months are written YYYY-MM"),
+           "before_start": ("tháng kết thúc trước tháng bắt đầu", "an entry ends before it starts"),
+           "before_birth": ("có thời gian trước ngày sinh", "an entry starts before the date of birth"),
+           "in_future": ("có thời gian trong tương lai", "an entry lies in the future"),
+           "open_ended_not_last": ("chỉ dòng cuối cùng được để trống tháng kết thúc",
+                                   "only the last entry may have no end month"),
+           "order": ("các dòng phải theo thứ tự thời gian", "entries must be in time order"),
+           "overlap": ("các khoảng thời gian chồng lên nhau", "two entries overlap"),
+           "gap": ("có khoảng thời gian bị bỏ trống", "there is a gap between entries"),
+           "from_age_14": ("phải khai từ khi đủ 14 tuổi", "it must start by the 14th birthday"),
+           "until_now": ("phải khai đến hiện tại", "it must reach the present"),
+       }.items()},
+})
+
+# What users read for a request's actions and statuses, a certificate's status and a staff role.
+_REQUEST_STATUS: dict[str, i18n.Text] = {
+    Status.DRAFT: {"vi": "bản nháp", "en": "a draft"},
+    Status.SUBMITTED: {"vi": "đã nộp", "en": "submitted"},
+    Status.RECEIVED: {"vi": "đã tiếp nhận", "en": "received"},
+    Status.VERIFYING: {"vi": "đang xác minh", "en": "being verified"},
+    Status.SUPPLEMENT_REQUESTED: {"vi": "chờ bổ sung hồ sơ", "en": "waiting for more documents"},
+    Status.SUPPLEMENTED: {"vi": "đã bổ sung hồ sơ", "en": "supplemented"},
+    Status.APPROVED: {"vi": "đã duyệt", "en": "approved"},
+    Status.ISSUED: {"vi": "đã cấp phiếu", "en": "issued"},
+    Status.REJECTED: {"vi": "bị từ chối", "en": "rejected"},
+    Status.WITHDRAWN: {"vi": "đã rút", "en": "withdrawn"},
+}
+i18n.register_terms(
+    "judicial.wrong_status", status=_REQUEST_STATUS,
+    action={
+        Action.EDIT: {"vi": "sửa yêu cầu", "en": "edit it"},
+        Action.SUBMIT: {"vi": "nộp yêu cầu", "en": "submit it"},
+        Action.WITHDRAW: {"vi": "rút yêu cầu", "en": "withdraw it"},
+        Action.RECEIVE: {"vi": "tiếp nhận", "en": "receive it"},
+        Action.VERIFY: {"vi": "xác minh", "en": "verify it"},
+        Action.REQUEST_SUPPLEMENT: {"vi": "yêu cầu bổ sung hồ sơ", "en": "ask for more documents"},
+        Action.SUPPLEMENT: {"vi": "bổ sung hồ sơ", "en": "add documents"},
+        Action.APPROVE: {"vi": "duyệt", "en": "approve it"},
+        Action.ISSUE: {"vi": "cấp phiếu", "en": "issue the certificate"},
+        Action.REJECT: {"vi": "từ chối", "en": "reject it"},
+        "attach": {"vi": "đính kèm giấy tờ", "en": "attach a document"},
+    })
+i18n.register_terms("judicial.certificate_status", status={
+    CertificateStatus.VALID: {"vi": "còn hiệu lực", "en": "valid"},
+    CertificateStatus.REVOKED: {"vi": "đã bị thu hồi", "en": "revoked"},
+    CertificateStatus.SUSPENDED: {"vi": "đang bị tạm đình chỉ", "en": "suspended"},
+    CertificateStatus.EXPIRED: {"vi": "đã hết hạn", "en": "expired"},
+})
+i18n.register_terms("judicial.role_required", role={
+    StaffRole.HANDLER: {"vi": "cán bộ xử lý", "en": "handler"},
+    StaffRole.SUPERVISOR: {"vi": "lãnh đạo phê duyệt", "en": "supervisor"},
+    StaffRole.UNIT_ADMIN: {"vi": "quản trị đơn vị", "en": "unit administrator"},
 })

@@ -24,7 +24,7 @@ from domain.errors import InvalidInput, NotFound
 from domain.notifications.inbox import InboxItem, checked_preferences
 from domain.notifications.preferences import CATEGORIES, Preferences
 from domain.shared.ids import new_id
-from domain.shared.paging import Page, decode_cursor, encode_cursor
+from domain.shared.paging import Page, decode_id_cursor, encode_cursor
 from domain.shared.time import HANOI
 
 BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
@@ -115,10 +115,7 @@ class InboxController(Controller):
                     limit: Limit = 20) -> Page[InboxItem]:
         before = None
         if cursor:
-            try:
-                before = uuid.UUID(decode_cursor(cursor, 1)[0])
-            except ValueError:
-                raise InvalidInput(field="cursor", rule="cursor") from None
+            before = decode_id_cursor(cursor)
         items = await PgInbox(uow.conn).page(principal.id, before, limit + 1)
         more = len(items) > limit
         items = items[:limit]

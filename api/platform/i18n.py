@@ -11,6 +11,9 @@ from typing import Any
 Text = dict[str, str]  # {"vi": ..., "en": ...}
 
 _MESSAGES: dict[str, Text] = {}
+# The words a message shows for internal identifiers among its parameters (an action's or a status's
+# enum value): code -> parameter -> identifier -> {"vi", "en"}. A user reads "thêm ảnh", not "add_photo".
+_TERMS: dict[str, dict[str, dict[str, Text]]] = {}
 
 RULES: dict[str, Text] = {
     "required": {"vi": "bắt buộc phải có", "en": "is required"},
@@ -29,6 +32,8 @@ RULES: dict[str, Text] = {
     "cursor": {"vi": "con trỏ phân trang không hợp lệ", "en": "is not a valid page cursor"},
     "nul_character": {"vi": "chứa ký tự NUL (\\u0000) không được phép", "en": "contains a NUL character (\\u0000)"},
     "utf8": {"vi": "không phải văn bản UTF-8 hợp lệ", "en": "is not valid UTF-8 text"},
+    "max_depth": {"vi": "lồng nhau quá sâu (tối đa 64 cấp)", "en": "is nested too deeply (at most 64 levels)"},
+    "range": {"vi": "nằm ngoài khoảng cho phép", "en": "is out of the allowed range"},
 }
 
 STATUS_TEXT: dict[int, Text] = {
@@ -50,6 +55,27 @@ STATUS_TEXT: dict[int, Text] = {
 def register(messages: dict[str, Text]) -> None:
     """Add a context's error texts (called at import time of its API module)."""
     _MESSAGES.update(messages)
+
+
+def register_terms(code: str, **terms: dict[str, Text]) -> None:
+    """Name the identifiers that parameters of ``code`` carry (``action={"add_photo": {...}}``)."""
+    _TERMS.setdefault(code, {}).update(terms)
+
+
+def terms(code: str) -> dict[str, dict[str, Text]]:
+    return _TERMS.get(code, {})
+
+
+def _named(code: str, lang: str, params: dict[str, Any]) -> dict[str, Any]:
+    vocab = _TERMS.get(code)
+    if not vocab:
+        return params
+    named = dict(params)
+    for name, words in vocab.items():
+        value = params.get(name)
+        if isinstance(value, str):  # "handler/supervisor" lists several: each is named
+            named[name] = "/".join(words[v][lang] if v in words else v for v in value.split("/"))
+    return named
 
 
 def language(accept_language: str | None) -> str:
@@ -80,7 +106,7 @@ def _fill(template: str, params: dict[str, Any]) -> str:
 
 def message(code: str, lang: str, status: int, params: dict[str, Any] | None = None) -> str:
     text = _MESSAGES.get(code) or STATUS_TEXT.get(status) or STATUS_TEXT[400]
-    return _fill(text[lang], params or {})
+    return _fill(text[lang], _named(code, lang, params or {}))
 
 
 def title(status: int, lang: str) -> str:

@@ -12,13 +12,16 @@ cheap byte search finds something is the offending field named:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
 from api.platform.problems import ProblemError
 
 NUL_RULE = "nul_character"
+# Deeper JSON than any operation needs; recursive code further on (validators, FHIR walkers, the NUL
+# search below) would otherwise hit Python's recursion limit on a body nested 1,000 deep.
+MAX_JSON_DEPTH = 64
 
 
 def _bad(field: str, rule: str = NUL_RULE) -> ProblemError:
@@ -77,7 +80,44 @@ def first_nul(value: Any, path: str = "body") -> str | None:
     return None
 
 
+def too_deep(value: Any, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether a decoded JSON value nests deeper than ``limit`` (iterative: no recursion to exhaust)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children: Iterable[Any] = ()
+        if isinstance(item, dict):
+            children = item.values()
+        elif isinstance(item, list | tuple):
+            children = item
+        elif hasattr(item, "__struct_fields__"):
+            children = (getattr(item, f) for f in item.__struct_fields__)
+        for child in children:
+            if isinstance(child, dict | list | tuple) or hasattr(child, "__struct_fields__"):
+                if depth + 1 > limit:
+                    return True
+                stack.append((child, depth + 1))
+    return False
+
+
+def decode_json(decode: Callable[[bytes], Any], raw: bytes) -> Any:
+    """``decode(raw)`` with the two failures msgspec reports as Python errors (not ``DecodeError``) made
+    4xx problems: a string that is not UTF-8 (``UnicodeDecodeError``) and nesting beyond its recursion
+    limit (``RecursionError``); then the checks of :func:`check_json`."""
+    try:
+        value = decode(raw)
+    except UnicodeDecodeError:
+        raise _bad("body", "utf8") from None
+    except RecursionError:
+        raise _bad("body", "max_depth") from None
+    check_json(raw, value)
+    return value
+
+
 def check_json(raw: bytes, value: Any) -> None:
+    """Refuse a decoded JSON body nested too deep or holding a NUL character (naming the field)."""
+    if raw.count(b"[") + raw.count(b"{") > MAX_JSON_DEPTH and too_deep(value):
+        raise _bad("body", "max_depth")
     if b"\\u0000" in raw:
         field = first_nul(value)
         if field is not None:

@@ -86,6 +86,9 @@ def parse_statuses(value: str) -> tuple[Status, ...]:
 
 # --- dates -----------------------------------------------------------------------------------------
 
+MIN_YEAR, MAX_YEAR = 1900, 9000  # far wider than any real filter, far from datetime's limits
+
+
 def parse_datetime(value: str, field: str, tz: Any) -> datetime:
     """W3C/ISO 8601. A date alone means midnight in Hanoi; a time needs its zone (``Z`` or offset)."""
     text = value.strip()
@@ -97,6 +100,8 @@ def parse_datetime(value: str, field: str, tz: Any) -> datetime:
         if "T" in text or " " in text:
             raise InvalidInput("open311.date_needs_zone", field=field, rule="format", expected="datetime")
         parsed = parsed.replace(tzinfo=tz)
+    if not MIN_YEAR <= parsed.year <= MAX_YEAR:  # 9999-12-31T23:59:59+14:00 parses, but ± a window overflows
+        raise InvalidInput("open311.bad_date", field=field, rule="range", min=MIN_YEAR, max=MAX_YEAR)
     return parsed
 
 

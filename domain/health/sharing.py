@@ -20,7 +20,7 @@ from domain.health.model import AccessEntry, Category, Share
 from domain.health.ports import AccessLog, Facilities, Shares
 from domain.identity.principal import ClientKind, Principal, PrincipalKind
 from domain.shared.ids import new_id
-from domain.shared.paging import MAX_LIMIT, Page, decode_cursor, encode_cursor
+from domain.shared.paging import MAX_LIMIT, Page, decode_id_cursor, encode_cursor
 from domain.shared.time import Clock
 
 MAX_SHARE_HOURS = 24 * 7
@@ -120,10 +120,7 @@ class AccessHistory:
         patient_id = await self.policy.own(principal)
         before = None
         if cursor:
-            try:
-                before = uuid.UUID(decode_cursor(cursor, 1)[0])
-            except ValueError:
-                raise InvalidInput(field="cursor", rule="cursor") from None
+            before = decode_id_cursor(cursor)
         limit = max(1, min(limit, MAX_LIMIT))
         rows = await self.log.of_patient(patient_id, before=before, limit=limit + 1)
         more = len(rows) > limit

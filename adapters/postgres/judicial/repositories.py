@@ -10,7 +10,7 @@ from typing import Any, Protocol
 import asyncpg
 import msgspec
 
-from domain.errors import Conflict
+from domain.errors import Conflict, InvalidInput
 from domain.judicial.model import (
     IN_PROCESS,
     Address,
@@ -36,7 +36,7 @@ from domain.judicial.model import (
 )
 from domain.judicial.ports import QueueFilter
 from domain.shared.ids import new_id
-from domain.shared.paging import Page, decode_cursor, encode_cursor
+from domain.shared.paging import Page, decode_cursor, decode_id_cursor, encode_cursor
 from domain.shared.time import HANOI
 
 Conn = Any  # the unit of work's asyncpg connection
@@ -162,7 +162,7 @@ class PgRequests:
         return [msgspec.convert(dict(r), Step) for r in rows]
 
     async def mine(self, requester_id: uuid.UUID, cursor: str | None, limit: int) -> Page[Request]:
-        after = uuid.UUID(decode_cursor(cursor, 1)[0]) if cursor else None
+        after = decode_id_cursor(cursor) if cursor else None
         rows = await self.conn.fetch(
             f"SELECT {_REQ_COLS} FROM judicial_requests WHERE requester_id = $1 AND ($2::uuid IS NULL OR id < $2)"
             " ORDER BY id DESC LIMIT $3", requester_id, after, limit + 1)
@@ -173,7 +173,10 @@ class PgRequests:
         after_due, after_id = None, None
         if cursor:
             due_s, id_s = decode_cursor(cursor, 2)
-            after_due, after_id = datetime.fromisoformat(due_s), uuid.UUID(id_s)
+            try:
+                after_due, after_id = datetime.fromisoformat(due_s), uuid.UUID(id_s)
+            except ValueError:
+                raise InvalidInput(field="cursor", rule="cursor") from None
         statuses = [s.value for s in (f.statuses or IN_PROCESS)]
         day_from = datetime.combine(f.submitted_from, datetime.min.time(), HANOI) if f.submitted_from else None
         day_to = (datetime.combine(f.submitted_to, datetime.max.time(), HANOI) if f.submitted_to else None)
