@@ -148,6 +148,8 @@ RULES: dict[str, Rule] = {
     # notifications, payments
     "/api/v1/me/inbox/{item_id}/read": Rule("citizen", lambda w: {"item_id": w.inbox_item}),
     "/api/v1/payments/intents/{intent_id}": Rule("citizen", lambda w: {"intent_id": w.payment_intent}),
+    "/api/v1/payments/intents/{intent_id}/qr.png": Rule("citizen", lambda w: {"intent_id": w.payment_intent}),
+    "/api/v1/admin/users/{user_id}/suspension": Rule("admin", lambda w: {"user_id": str(w.a.user_id)}),
     # feedback (the public routes must not show A's report: it is not handled, let alone published)
     "/api/v1/feedback/reports/{report_id}": Rule("citizen", report),
     "/api/v1/feedback/reports/{report_id}/photos": Rule("citizen", report),
