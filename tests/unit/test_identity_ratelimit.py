@@ -55,7 +55,8 @@ async def test_redis_window_counts_with_ttl() -> None:
 
 async def test_memory_refund_gives_one_attempt_back_and_never_goes_below_zero() -> None:
     limiter = MemoryRateLimiter(Clock())
-    assert [await limiter.hit("k", 1, 60) for _ in range(2)][0] == 0
+    assert await limiter.hit("k", 1, 60) == 0
+    assert await limiter.hit("k", 1, 60) > 0
     await limiter.refund("k")
     await limiter.refund("k")
     await limiter.refund("k")
