@@ -13,7 +13,8 @@ import pytest
 
 from api.platform.access_log import ACCESS_LOG
 from api.platform.app import create_app
-from api.platform.settings import Settings, load_settings
+from api.platform.quota import Quota
+from api.platform.settings import Settings, context_settings, load_settings
 from tests.support.database import fresh_database, server_url, truncate_all
 from tests.support.live import free_port, serve
 
@@ -35,7 +36,10 @@ def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Set
                          seed_demo=False, log_level="WARNING", cors_origins=("https://app.thudo.example",),
                          # Every API test logs in from 127.0.0.1; the limits get their own app in
                          # tests/api/test_auth_rate_limits.py.
-                         rate_limit_ip_per_minute=1_000_000, rate_limit_account_per_minute=1_000_000)
+                         rate_limit_ip_per_minute=1_000_000, rate_limit_account_per_minute=1_000_000,
+                         # Likewise the creation quotas (tests/api/test_quotas.py has its own app).
+                         extra={name: Quota(()) for name, spec in context_settings().items()
+                                if spec.parse == Quota.parse})
 
 
 @pytest.fixture(scope="session")

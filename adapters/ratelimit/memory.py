@@ -27,6 +27,11 @@ class MemoryRateLimiter:
             return 0
         return max(1, math.ceil(start + window_seconds - now))
 
+    async def refund(self, key: str) -> None:
+        window = self._windows.get(key)
+        if window is not None and window[1] > 0:
+            self._windows[key] = (window[0], window[1] - 1)
+
     def _evict(self, now: float, window_seconds: int) -> None:
         # Bound memory under a flood of distinct keys (spoofed IPs): drop expired windows first.
         self._windows = {k: v for k, v in self._windows.items() if now - v[0] < window_seconds}

@@ -35,9 +35,10 @@ from api.platform.deps import READ_ONLY, AppContainer, UnitOfWork
 from api.platform.idempotency import idempotent
 from api.platform.params import Limit
 from api.platform.problems import ProblemError
+from api.platform.quota import within_quota
 from domain.errors import NotFound
 from domain.feedback.access import is_reporter, may_read_file, may_read_privately
-from domain.feedback.model import ReportSummary
+from domain.feedback.model import Attachment, ReportSummary
 from domain.feedback.usecases import citizen
 from domain.shared.paging import Page
 
@@ -120,7 +121,8 @@ class CitizenFeedbackController(Controller):
             out = await report_out(reads(uow), report, container.clock.now(), fresh=True)
             return Response(out, status_code=201,
                             headers={"Location": f"/api/v1/feedback/reports/{report.id}"})
-        return await idempotent(request, uow, f"user:{principal.id}", run)
+        return await within_quota(container, "feedback_quota_reports", str(principal.id),
+                                  lambda: idempotent(request, uow, f"user:{principal.id}", run))
 
     @post("/reports/{report_id:uuid}/photos", operation_id="feedbackPhotoUpload", status_code=201,
           summary="Add a photo to my report (multipart field 'file')",
@@ -132,7 +134,11 @@ class CitizenFeedbackController(Controller):
                         report_id: FromPath[uuid.UUID],
                         data: Annotated[Upload, Body(media_type=RequestEncodingType.MULTI_PART)]) -> Response[FileOut]:
         content = await read_upload(data, upload_limit(container))
-        attachment, created = await citizen.AddPhoto(deps(container, uow.conn)).execute(principal, report_id, content)
+
+        async def add() -> tuple[Attachment, bool]:
+            return await citizen.AddPhoto(deps(container, uow.conn)).execute(principal, report_id, content)
+        # Before the image is decoded: a flood is refused without spending CPU and memory on it.
+        attachment, created = await within_quota(container, "feedback_quota_photos", str(principal.id), add)
         return Response(file_out(attachment, "/api/v1/feedback"), status_code=201 if created else 200)
 
     @get("/reports/{report_id:uuid}/files/{file_id:uuid}", operation_id="feedbackFileGet",
@@ -164,7 +170,8 @@ class CitizenFeedbackController(Controller):
           summary="Me too: follow someone's open report and get its updates")
     async def follow(self, principal: CurrentUser, container: AppContainer, uow: UnitOfWork,
                      report_id: FromPath[uuid.UUID]) -> FollowOut:
-        await citizen.FollowReport(deps(container, uow.conn)).execute(principal, report_id)
+        await within_quota(container, "feedback_quota_follows", str(principal.id),
+                           lambda: citizen.FollowReport(deps(container, uow.conn)).execute(principal, report_id))
         return FollowOut(report_id=report_id, following=True)
 
     @delete("/reports/{report_id:uuid}/follow", operation_id="feedbackUnfollow", status_code=204,
@@ -213,7 +220,8 @@ class CitizenFeedbackController(Controller):
             rating = await citizen.RateReport(deps(container, uow.conn)).execute(principal, report_id, data.score,
                                                                                  data.comment)
             return Response({"score": rating.score, "comment": rating.comment}, status_code=201)
-        return await idempotent(request, uow, f"user:{principal.id}", run)
+        return await within_quota(container, "feedback_quota_ratings", str(principal.id),
+                                  lambda: idempotent(request, uow, f"user:{principal.id}", run))
 
     @post("/reports/{report_id:uuid}/reopen", operation_id="feedbackReopen", status_code=200,
           summary="Not fixed: reopen my handled report (within the reopen window)")

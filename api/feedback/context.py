@@ -17,6 +17,8 @@ from api.feedback.stats import FeedbackStatsController
 from api.feedback.wiring import build_feedback, reads
 from api.platform.container import Container
 from api.platform.context import Context, Job
+from api.platform.quota import FORMAT_DOC, Quota
+from api.platform.settings import Spec
 from domain.identity.principal import Principal
 
 
@@ -24,8 +26,25 @@ async def _export(container: Container, uow: PgUnitOfWork, principal: Principal)
     return await reads(uow).export_for(principal.id)
 
 
+# Per-account creation quotas (api/platform/quota.py): what one honest person does in a bad week,
+# far below what a script does in a minute.
+SETTINGS: dict[str, Spec] = {
+    "feedback_quota_reports": Spec("FEEDBACK_QUOTA_REPORTS", Quota.parse, "20/hour,100/day",
+                                   "Reports one citizen may submit. " + FORMAT_DOC),
+    "feedback_quota_photos": Spec("FEEDBACK_QUOTA_PHOTOS", Quota.parse, "60/hour,300/day",
+                                  "Photos one citizen may upload (all reports together). " + FORMAT_DOC),
+    "feedback_quota_follows": Spec("FEEDBACK_QUOTA_FOLLOWS", Quota.parse, "60/hour,300/day",
+                                   "Follows (\"me too\") one citizen may add. " + FORMAT_DOC),
+    "feedback_quota_ratings": Spec("FEEDBACK_QUOTA_RATINGS", Quota.parse, "20/hour,100/day",
+                                   "Ratings one citizen may give. " + FORMAT_DOC),
+    "open311_quota_requests": Spec("OPEN311_QUOTA_REQUESTS", Quota.parse, "300/hour,3000/day",
+                                   "Open311 POST service requests per partner api_key (on top of "
+                                   "OPEN311_REQUESTS_PER_MINUTE). " + FORMAT_DOC),
+}
+
 FEEDBACK = Context(
     name="feedback",
+    settings=SETTINGS,
     api_v1=[CitizenFeedbackController, StaffFeedbackController, AdminFeedbackController, PublicFeedbackController,
             FeedbackStatsController, *OPEN311_STAFF],
     root=[open311_router()],

@@ -24,6 +24,7 @@ from api.platform import i18n
 from api.platform.deps import READ_ONLY, AppContainer, UnitOfWork
 from api.platform.idempotency import idempotent
 from api.platform.params import Limit
+from api.platform.quota import within_quota
 from domain.errors import NotFound
 from domain.identity.access import require_level
 from domain.identity.principal import Principal
@@ -139,12 +140,13 @@ class MeController(Controller):
           description="Upsert on fcm_token: registering a token that another account or session held moves it "
                       "to this user and session.", status_code=201)
     async def register_device(self, request: Request[Any, Any, Any], principal: CurrentUser, uow: UnitOfWork,
-                              data: JSONBody[DeviceIn]) -> Response[Any]:
+                              container: AppContainer, data: JSONBody[DeviceIn]) -> Response[Any]:
         async def create() -> Response[Any]:
             row = await PgDevices(uow.conn).upsert(principal.id, principal.session_id, data.fcm_token,
                                                    data.platform, data.app_version, data.locale)
             return Response(msgspec.to_builtins(DeviceOut(**row)), status_code=201)
-        return await idempotent(request, uow, f"user:{principal.id}", create)
+        return await within_quota(container, "notifications_quota_devices", str(principal.id),
+                                  lambda: idempotent(request, uow, f"user:{principal.id}", create))
 
     @patch("/devices/{device_id:uuid}", operation_id="meDevicesPatch", summary="Update a device (token rotation, "
            "app version, language)")

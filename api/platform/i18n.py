@@ -138,6 +138,8 @@ register({
                  "en": "The request conflicts with the current state"},
     "rate_limited": {"vi": "Quá nhiều yêu cầu, vui lòng thử lại sau {retry_after} giây",
                      "en": "Too many requests; retry in {retry_after} seconds"},
+    "quota_exceeded": {"vi": "Bạn đã tạo quá nhiều mục trong thời gian ngắn, vui lòng thử lại sau {retry_after} giây",
+                       "en": "Too many created in a short time; retry in {retry_after} seconds"},
     "unavailable": {"vi": "Dịch vụ tạm thời gián đoạn, vui lòng thử lại sau",
                     "en": "The service is temporarily unavailable; please retry"},
     "internal_error": {"vi": "Đã có lỗi hệ thống; mã yêu cầu {request_id}",

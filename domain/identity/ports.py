@@ -30,6 +30,10 @@ class RateLimiter(Protocol):
         """Count one attempt; return 0 if allowed, else seconds until the window resets."""
         ...
 
+    async def refund(self, key: str) -> None:
+        """Take back one counted attempt (the work it paid for was not done); no-op once the window is gone."""
+        ...
+
 
 class LoginTransaction(msgspec.Struct, frozen=True, kw_only=True):
     id: uuid.UUID

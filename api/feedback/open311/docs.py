@@ -110,7 +110,8 @@ ERROR_TEXT = {
     403: "Missing, unknown or revoked api_key",
     404: "Unknown service definition, request, token or jurisdiction_id",
     413: "Body larger than the limit",
-    429: "Too many calls per api_key (or per client IP without one): wait `Retry-After` seconds",
+    429: "Too many calls per api_key (or per client IP without one), or the api_key's POST quota is used up: "
+         "wait `Retry-After` seconds",
     503: "Temporarily unavailable: retry after `Retry-After` seconds",
 }
 

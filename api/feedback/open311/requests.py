@@ -41,6 +41,7 @@ from api.platform.container import Container
 from api.platform.deps import AppContainer, UnitOfWork
 from api.platform.idempotency import REPLAYED, idempotent
 from api.platform.problems import ProblemError, parse_validation_message
+from api.platform.quota import within_quota
 from api.platform.text_guard import check_form
 from domain.errors import InvalidInput, NotFound
 from domain.feedback.model import Event, EventKind, Report, open311_status
@@ -213,7 +214,8 @@ class Open311RequestsController(Controller):
         async def run() -> Response[Any]:
             return await _submit(container, uow, partner, form, attributes, lang)
 
-        response = await idempotent(request, uow, f"open311:{partner.id}", run)
+        response = await within_quota(container, "open311_quota_requests", str(partner.id),
+                                      lambda: idempotent(request, uow, f"open311:{partner.id}", run))
         replayed = {REPLAYED: "true"} if response.headers.get(REPLAYED) else {}
         # Without an Idempotency-Key the content is still data; a stored (or replayed) response is JSON.
         data = msgspec.json.decode(response.content) if isinstance(response.content, bytes) else response.content
