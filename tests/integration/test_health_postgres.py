@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from adapters.dev.health_bundles import DEMO_FACILITIES, demo_history, typical_bundle
-from adapters.postgres.health.record import TIMELINE_SQL
+from adapters.postgres.health.record import SEARCH_SQL, TIMELINE_SQL
 from adapters.postgres.pool import connect
 from adapters.signing.pii import AesPiiProtector
 from domain.health.issues import BundleRejected
@@ -109,6 +109,12 @@ def test_realistic_history_in_both_views_out(clean_db: str) -> None:
         plan = "\n".join(r[0] for r in await conn.fetch(
             "EXPLAIN " + TIMELINE_SQL, patient_id, "visits", None, None, 20))
         assert "health_resources_patient_category" in plan
+        # The FHIR search (hot read of the FHIR API) must stay on a (patient, …) index too.
+        plan = "\n".join(r[0] for r in await conn.fetch(
+            "EXPLAIN " + SEARCH_SQL, patient_id, "Observation", ["labs", "vitals"], None, ["laboratory"], [],
+            None, None, [], [], [], 0, 20))
+        assert "Index Scan using health_resources_patient_" in plan, plan
+        assert "Seq Scan on health_resources" not in plan, plan
     run(clean_db, body)
 
 

@@ -24,6 +24,15 @@ ON CONFLICT (idempotency_key) DO NOTHING
 RETURNING id
 """
 
+# The inbox row and the user's preferences in one round trip: the preferences decide (in Python,
+# domain.notifications.preferences) whether and when the push rows follow. The LEFT JOIN keeps the
+# row when the user has no preferences; ``id`` is NULL when the key was already queued.
+_INSERT_INBOX_WITH_PREFS = f"""
+WITH i AS ({_INSERT_INBOX})
+SELECT (SELECT id FROM i) AS id, p.opted_out, p.quiet_start, p.quiet_end
+FROM (SELECT 1) AS one LEFT JOIN notification_preferences p ON p.user_id = $2
+"""
+
 _PREFS = "SELECT opted_out, quiet_start, quiet_end FROM notification_preferences WHERE user_id = $1"
 
 # One outbox row per device of the user, carrying the text in that device's locale. Outbox ids
@@ -39,12 +48,15 @@ ON CONFLICT (idempotency_key) DO NOTHING
 """
 
 
-async def load_preferences(conn: Any, user_id: Any) -> Preferences:
-    row = await conn.fetchrow(_PREFS, user_id)
-    if row is None:
+def _preferences(row: Any) -> Preferences:
+    if row is None or row["opted_out"] is None:
         return Preferences()
     return Preferences(opted_out=frozenset(row["opted_out"]), quiet_start=row["quiet_start"],
                        quiet_end=row["quiet_end"])
+
+
+async def load_preferences(conn: Any, user_id: Any) -> Preferences:
+    return _preferences(await conn.fetchrow(_PREFS, user_id))
 
 
 class PgNotifier:
@@ -60,12 +72,13 @@ class PgNotifier:
         texts = render(n.template, n.params)
         content = {loc: {"title": r.title, "body": r.body} for loc, r in texts.items()}
         link = deep_link(n.object_type, n.object_id)
-        inbox_id = await self._conn.fetchval(
-            _INSERT_INBOX, new_id(), n.user_id, n.category, n.template, n.object_type, n.object_id, link,
-            content, n.legally_required, key)
+        row = await self._conn.fetchrow(
+            _INSERT_INBOX_WITH_PREFS, new_id(), n.user_id, n.category, n.template, n.object_type, n.object_id,
+            link, content, n.legally_required, key)
+        inbox_id = row["id"]
         if inbox_id is None:
             return  # already queued under this key
-        prefs = await load_preferences(self._conn, n.user_id)
+        prefs = _preferences(row)
         when: datetime | None = push_available_at(prefs, n.category, n.legally_required, self._clock.now())
         if when is None:
             return  # opted out: the inbox entry is the whole notification

@@ -238,8 +238,14 @@ class MyFeePayment(UseCase):
     """What I owe for my request and where its payment stands (None: nothing owed)."""
 
     async def execute(self, principal: Principal, request_id: uuid.UUID) -> FeePayment | None:
-        request = await self.own_request(principal, request_id, lock=False)
-        return await self.d.fee_payments.get(request.id) if self.d.fee_payments is not None else None
+        return await self.of(await self.own_request(principal, request_id, lock=False))
+
+    async def of(self, request: Request) -> FeePayment | None:
+        """For a request already read for its owner (e.g. just submitted): no second read of it, and
+        no read at all when nothing was owed (no payment is ever opened for ``amount_due`` 0)."""
+        if self.d.fee_payments is None or request.fee is None or request.fee.amount_due <= 0:
+            return None
+        return await self.d.fee_payments.get(request.id)
 
 
 class MyRequests(UseCase):
