@@ -8,10 +8,6 @@ by at most the bound the docs state. Before the bound, this cost ~3.8 GB.
 from __future__ import annotations
 
 import io
-import os
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -22,11 +18,10 @@ from PIL import Image
 
 from tests.support.auth import login
 from tests.support.feedback import submit, upload
-from tests.support.live import free_port
+from tests.support.live import granian_process
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[2]
 PEAK_BOUND_MB = 320  # docs/operations.md, "Image memory" (measured ~305 MB on a 50 Mpx RGBA PNG)
 
 
@@ -43,35 +38,11 @@ def _children(pid: int) -> list[int]:
 
 @pytest.fixture
 def server(database_url: str, tmp_path: Path) -> Iterator[tuple[str, int]]:
-    port = free_port()
-    env = {**os.environ, "DATABASE_URL": database_url, "DATA_DIR": str(tmp_path), "ENVIRONMENT": "test",
-           "STANDINS": "true", "RUN_WORKER": "false", "SEED_DEMO": "false", "LOG_LEVEL": "WARNING",
-           "HOST": "127.0.0.1", "PORT": str(port)}  # the stand-in login links back to HOST:PORT
-    granian = Path(sys.executable).parent / "granian"
-    proc = subprocess.Popen([str(granian), "--interface", "asgi", "--factory", "--host", "127.0.0.1",
-                             "--port", str(port), "--workers", "1", "api.platform.app:create_app"],
-                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=(tmp_path / "server.log").open("w"))
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/health/ready", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, (tmp_path / "server.log").read_text()[-2000:]
-            time.sleep(0.1)
+    with granian_process(database_url, tmp_path, "api.platform.app:create_app", log=tmp_path / "server.log") \
+            as (base, proc):
         workers = _children(proc.pid)
         assert len(workers) == 1, workers
         yield base, workers[0]
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def _bomb(shade: int) -> bytes:

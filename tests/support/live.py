@@ -7,14 +7,21 @@ VNeID and FCM adapters talk to their stand-ins.
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
+import httpx
 import uvicorn
 from litestar import Litestar
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @contextmanager
@@ -46,3 +53,40 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+@contextmanager
+def granian_process(database_url: str, data_dir: Path, factory: str, *, ready_within_s: float = 60.0,
+                    log: Path | None = None) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """The service as production runs it: granian with one worker in a process of its own, against
+    ``database_url``; yields its base URL once ``/health/ready`` answers 200, and the process."""
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": database_url, "DATA_DIR": str(data_dir), "ENVIRONMENT": "test",
+           "STANDINS": "true", "RUN_WORKER": "false", "SEED_DEMO": "false", "LOG_LEVEL": "WARNING",
+           "HOST": "127.0.0.1", "PORT": str(port)}  # the stand-in login links back to HOST:PORT
+    granian = Path(sys.executable).parent / "granian"
+    stderr = log.open("w") if log is not None else subprocess.DEVNULL
+    proc = subprocess.Popen([str(granian), "--interface", "asgi", "--factory", "--host", "127.0.0.1",
+                             "--port", str(port), "--workers", "1", factory],
+                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=stderr)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + ready_within_s
+        while True:
+            try:
+                if httpx.get(f"{base}/health/ready", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise AssertionError("server did not become ready: " + (log.read_text()[-2000:] if log else ""))
+            time.sleep(0.1)
+        yield base, proc
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
