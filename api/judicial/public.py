@@ -53,7 +53,7 @@ class PublicJudicialController(Controller):
                       "wrong dates lock the code for 15 minutes (429). Expired or revoked codes: 410. Every "
                       "use is logged and shown to the holder.")
     async def verify(self, request: Request[Any, Any, Any], container: AppContainer, uow: UnitOfWork,
-                     data: JSONBody[s.VerifyIn]) -> Response[Any]:
+                     data: JSONBody[s.VerifyIn]) -> Response[s.VerifiedOut]:
         result = await sharing.VerifyShareCode(await judicial_deps(container, uow.conn)).execute(
             sharing.VerifyInput(code=data.code, date_of_birth=data.date_of_birth, verifier=data.verifier,
                                 client=client_key(request)))
