@@ -183,7 +183,8 @@ class MeController(Controller):
 
     @get("/export", operation_id="meExport", summary="Export all my data (JSON); needs e-ID level 2",
          description="Includes the full personal id. Other contexts add their parts (feedback, health, …).")
-    async def export(self, principal: CurrentUser, container: AppContainer, uow: UnitOfWork) -> Response[dict[str, Any]]:
+    async def export(self, principal: CurrentUser, container: AppContainer,
+                     uow: UnitOfWork) -> Response[dict[str, Any]]:
         require_level(principal, 2)
         body = await export_all(container, uow, principal)
         return Response(body, headers={"Content-Disposition": 'attachment; filename="thudo-export.json"'})

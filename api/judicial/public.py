@@ -61,7 +61,8 @@ class PublicJudicialController(Controller):
             # Returned, not raised: the attempt that was counted and logged must commit.
             status, code = _REFUSED[result.outcome]
             headers = {"Retry-After": str(result.retry_after)} if result.retry_after else None
-            return problem_response(request, status, code, headers=headers)
+            # A refusal is problem+json, documented in VERIFY_RESPONSES; the annotation types the 200.
+            return problem_response(request, status, code, headers=headers)  # type: ignore[return-value]
         c = result.certificate
         assert result.status is not None
         assert result.share_expires_at is not None

@@ -99,6 +99,7 @@ def document_errors(app: Litestar) -> None:
     components = schema.setdefault("components", {}).setdefault("schemas", {})
     components["Problem"] = PROBLEM_SCHEMA
     document_open311(schema)
+    _distinct_titles(components)
     bodies = _body_types(app)
     idempotent_ops = _idempotent_operations(app)
     for path, item in schema.get("paths", {}).items():
@@ -119,6 +120,15 @@ def document_errors(app: Litestar) -> None:
             if body_type is not None:
                 for media in operation.get("requestBody", {}).get("content", {}).values():
                     _close_objects(media.get("schema", {}), body_type, components)
+
+
+def _distinct_titles(components: dict[str, Any]) -> None:
+    """Generators name classes after a schema's ``title``. Litestar keeps the Struct's name there even when two
+    contexts' Structs share it (``ShareIn``) and it had to prefix the component key (``health_schemas_ShareIn``),
+    so clients got two classes of one name; give such schemas a title made from their unique key."""
+    for key, component in components.items():
+        if isinstance(component, dict) and "_" in key and component.get("title") not in (None, key):
+            component["title"] = "".join(part[:1].upper() + part[1:] for part in key.split("_"))
 
 
 def _body_types(app: Litestar) -> dict[tuple[str, str], Any]:

@@ -43,7 +43,7 @@ class UnitsController(Controller):
     @get("", operation_id="unitsList", summary="The city's districts, wards and departments (public, cacheable)",
          description="Filter with `kind` and `parent_id` (a district's wards: `?kind=ward&parent_id=…`). "
                      "Send the ETag back in `If-None-Match`: 304 while the directory is unchanged.")
-    async def list(self, request: Request[Any, Any, Any], uow: UnitOfWork, kind: FromQuery[UnitKind | None] = None,
+    async def directory(self, request: Request[Any, Any, Any], uow: UnitOfWork, kind: FromQuery[UnitKind | None] = None,
                    parent_id: FromQuery[uuid.UUID | None] = None) -> Response[list[Unit]]:
         return _cached(request, await PgUnitDirectory(uow.conn).list(kind, parent_id))
 
