@@ -17,7 +17,6 @@ from litestar.config.compression import CompressionConfig
 from litestar.config.cors import CORSConfig
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import YamlRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.params import BodyKwarg
 from litestar.types import ControllerRouterHandler
@@ -36,7 +35,7 @@ from api.platform.registry import CONTEXTS
 from api.platform.routing import fix_options_allow
 from api.platform.settings import Settings, load_settings
 from api.platform.text_guard import check_query_and_path
-from api.platform.viewer import SwaggerViewer
+from api.platform.viewer import SafeYaml, SwaggerViewer
 from api.platform.worker import start_inline_worker, stop_inline_worker
 
 log = logging.getLogger("thudo.app")
@@ -114,7 +113,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             title="Thủ Đô Số API", version="1.0.0", path="/schema",
             description="Backend of Hanoi's citizen super-app. Errors are RFC 9457 problem+json.",
             # The viewer's assets are served by the service (api.platform.viewer); JSON is Litestar's default.
-            render_plugins=[SwaggerViewer(), YamlRenderPlugin()],
+            render_plugins=[SwaggerViewer(), SafeYaml()],
             components=Components(security_schemes={
                 "bearer": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT"),
             }),

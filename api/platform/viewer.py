@@ -11,8 +11,10 @@ from __future__ import annotations
 from importlib import resources
 from typing import Any
 
+import msgspec
+import yaml
 from litestar import Request, Response, Router, get
-from litestar.openapi.plugins import OpenAPIRenderPlugin
+from litestar.openapi.plugins import OpenAPIRenderPlugin, YamlRenderPlugin
 from litestar.params import FromPath
 
 from api.platform.problems import ProblemError
@@ -57,6 +59,15 @@ class SwaggerViewer(OpenAPIRenderPlugin):
 
     def receive_router(self, router: Router) -> None:
         router.register(serve_asset)
+
+
+class SafeYaml(YamlRenderPlugin):
+    """``/schema/openapi.yaml``: Litestar's own dumps Python tuples as ``!!python/tuple`` tags, which no YAML
+    reader but PyYAML's unsafe loader accepts; the JSON document's values are plain YAML."""
+
+    def render(self, request: Request[Any, Any, Any], openapi_schema: dict[str, Any]) -> bytes:
+        plain = msgspec.json.decode(self.render_json(request, openapi_schema))
+        return yaml.safe_dump(plain, sort_keys=False, allow_unicode=True).encode()
 
 
 @get(f"{ASSETS}/{{name:str}}", include_in_schema=False, sync_to_thread=False)
