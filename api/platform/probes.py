@@ -7,12 +7,12 @@ from litestar.datastructures import State
 from litestar.openapi import ResponseSpec
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-# Litestar appends "; charset=utf-8" to every text/* type itself: prometheus_client's already has it.
-METRICS_TYPE = CONTENT_TYPE_LATEST.replace("; charset=utf-8", "")
-
 from adapters.postgres.pool import ping
 
 READY_TIMEOUT_S = 1.5
+
+# Litestar appends "; charset=utf-8" to every text/* type itself: prometheus_client's already has it.
+METRICS_TYPE = CONTENT_TYPE_LATEST.replace("; charset=utf-8", "")
 
 
 class PlatformController(Controller):
