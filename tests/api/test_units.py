@@ -59,11 +59,12 @@ def test_same_answer_for_anonymous_and_any_citizen(http: httpx.Client) -> None:
 
 
 def test_bad_input(http: httpx.Client) -> None:
-    r = http.get("/api/v1/units", params={"kind": "province"})
-    assert r.status_code in (400, 422)
-    assert r.headers["content-type"].startswith("application/problem+json")
-    assert "kind" in r.text
-    r = http.get("/api/v1/units", params={"parent_id": "not-a-uuid"})
-    assert r.status_code in (400, 422)
-    assert "parent_id" in r.text
-    assert http.get("/api/v1/units/0192f7a0-0000-7000-8000-000000000000").json()["code"] == "units.unit_not_found"
+    for params, field in (({"kind": "province"}, "kind"), ({"parent_id": "not-a-uuid"}, "parent_id")):
+        r = http.get("/api/v1/units", params=params)
+        assert r.status_code == 422, r.text
+        assert r.headers["content-type"].startswith("application/problem+json")
+        assert [e["field"] for e in r.json()["errors"]] == [field]
+    assert http.get("/api/v1/units/not-a-uuid").json()["errors"][0]["field"] == "unit_id"
+    missing = http.get("/api/v1/units/0192f7a0-0000-7000-8000-000000000000")
+    assert missing.status_code == 404
+    assert missing.json()["code"] == "units.unit_not_found"
