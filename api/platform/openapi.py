@@ -50,10 +50,10 @@ DESCRIPTIONS = {
     401: "Missing, invalid or expired access token",
     403: "Authenticated, but not allowed (e-ID level, role, client kind)",
     404: "No such object, or it belongs to someone else",
-    409: "Conflicts with the current state (or an Idempotency-Key reused with another body)",
+    409: "Conflicts with the current state",
     413: "Body too large",
     415: "Unsupported Content-Type",
-    422: "Invalid input: `errors` names the field and the rule",
+    422: "Invalid input: `errors` names the field and the rule (or an Idempotency-Key reused with another body)",
     429: "Too many attempts: wait `Retry-After` seconds",
     503: "Temporarily unavailable: retry after `Retry-After` seconds",
 }
