@@ -34,7 +34,7 @@ class NotFound(DomainError):
 class InvalidInput(DomainError):
     """Input that is well-formed but breaks a business rule; names the field and the rule."""
 
-    code = "invalid_input"
+    code = "validation_failed"  # the 422 of the status table; a context names its own code for business rules
 
 
 class Conflict(DomainError):

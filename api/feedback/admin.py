@@ -80,7 +80,7 @@ class AdminFeedbackController(Controller):
 
     @post("", operation_id="feedbackAdminCategoryCreate", summary="Create a category", status_code=201)
     async def create(self, request: Request[Any, Any, Any], principal: CurrentUser, container: AppContainer,
-                     uow: UnitOfWork, data: JSONBody[CategoryIn]) -> Response[Any]:
+                     uow: UnitOfWork, data: JSONBody[CategoryIn]) -> Response[Category]:
         async def run() -> Response[Any]:
             category = await SaveCategory(deps(container, uow.conn)).execute(principal, _domain(data))
             return Response(msgspec.to_builtins(category), status_code=201)

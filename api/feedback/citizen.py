@@ -114,7 +114,7 @@ class CitizenFeedbackController(Controller):
                       "with POST /feedback/reports/{id}/photos (until the unit acknowledges it). "
                       "Send an Idempotency-Key: a retry returns the first report.")
     async def create(self, request: Request[Any, Any, Any], principal: CurrentUser, container: AppContainer,
-                     uow: UnitOfWork, data: JSONBody[ReportIn]) -> Response[Any]:
+                     uow: UnitOfWork, data: JSONBody[ReportIn]) -> Response[ReportOut]:
         async def run() -> Response[Any]:
             report = await citizen.SubmitReport(deps(container, uow.conn)).execute(
                 principal, msgspec.convert(msgspec.to_builtins(data), citizen.NewReport))

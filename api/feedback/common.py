@@ -15,7 +15,7 @@ from api.platform import i18n
 from api.platform.container import Container
 from domain.errors import NotFound
 from domain.feedback.model import Attachment, AttachmentKind, Event, Report, Status
-from domain.feedback.reads import FeedbackReads
+from domain.feedback.reads import FeedbackReads, UnitName
 from domain.feedback.states import Action
 from domain.feedback.usecases.common import Deps
 from domain.shared.paging import Page, decode_id_cursor, encode_cursor
@@ -64,6 +64,8 @@ class ReportOut(msgspec.Struct, kw_only=True, omit_defaults=False):
     address: str
     ward_id: uuid.UUID | None
     unit_id: uuid.UUID
+    unit_name_vi: str  # the handling unit's names (GET /api/v1/units/{unit_id} has the rest)
+    unit_name_en: str
     created_at: dt.datetime
     updated_at: dt.datetime
     acknowledge_due_at: dt.datetime
@@ -102,6 +104,8 @@ class PublicReportOut(msgspec.Struct, kw_only=True):
     address: str
     ward_id: uuid.UUID | None
     unit_id: uuid.UUID
+    unit_name_vi: str
+    unit_name_en: str
     created_at: dt.datetime
     handled_at: dt.datetime | None
     reply: str | None
@@ -141,7 +145,8 @@ async def report_out(q: FeedbackReads, r: Report, now: dt.datetime, *, staff: bo
     files = [] if fresh else await q.attachments(r.id)
     photos, evidence = _split(files, f"{API}/feedback", used_evidence_only=not staff)
     rating = None if fresh else await q.rating(r.id)
-    common: dict[str, Any] = dict(
+    unit = (await q.unit_names([r.unit_id]))[r.unit_id]
+    common: dict[str, Any] = dict(unit_name_vi=unit.name_vi, unit_name_en=unit.name_en,
         id=r.id, ref=r.ref, status=r.status.value, overdue=r.overdue(now), category_id=r.category_id,
         level=r.level.value, description=r.description, lat=r.location.lat, lon=r.location.lon, address=r.address,
         ward_id=r.ward_id, unit_id=r.unit_id, created_at=r.created_at, updated_at=r.updated_at,
@@ -155,11 +160,12 @@ async def report_out(q: FeedbackReads, r: Report, now: dt.datetime, *, staff: bo
                           followers=await q.follower_count(r.id))
 
 
-def public_out(r: Report, files: list[Attachment]) -> PublicReportOut:
+def public_out(r: Report, files: list[Attachment], unit: UnitName) -> PublicReportOut:
     photos, evidence = _split(files, f"{API}/public/feedback", used_evidence_only=True)
     return PublicReportOut(id=r.id, ref=r.ref, status=r.status.value, category_id=r.category_id, level=r.level.value,
                            description=r.description, lat=r.location.lat, lon=r.location.lon, address=r.address,
-                           ward_id=r.ward_id, unit_id=r.unit_id, created_at=r.created_at, handled_at=r.handled_at,
+                           ward_id=r.ward_id, unit_id=r.unit_id, unit_name_vi=unit.name_vi, unit_name_en=unit.name_en,
+                           created_at=r.created_at, handled_at=r.handled_at,
                            reply=r.reply, photos=photos, evidence=evidence)
 
 

@@ -54,14 +54,17 @@ class PublicFeedbackController(Controller):
         else:
             raise InvalidInput("feedback.feed_scope", field="lat", rule="required")
         files = await q.attachments_of([r.id for r in rows[:limit]])
-        return page([public_out(r, files.get(r.id, [])) for r in rows], limit)
+        units = await q.unit_names(list({r.unit_id for r in rows}))
+        return page([public_out(r, files.get(r.id, []), units[r.unit_id]) for r in rows], limit)
 
     @get("/reports/{report_id:uuid}", operation_id="feedbackPublicReport", summary="A public report")
     async def one(self, uow: UnitOfWork, report_id: FromPath[uuid.UUID]) -> PublicReportOut:
         report = await PgReports(uow.conn).get(report_id)
         if report is None or not report.is_public:
             raise NotFound("feedback.report_not_found")
-        return public_out(report, await reads(uow).attachments(report.id))
+        q = reads(uow)
+        unit = (await q.unit_names([report.unit_id]))[report.unit_id]
+        return public_out(report, await q.attachments(report.id), unit)
 
     @get("/reports/{report_id:uuid}/files/{file_id:uuid}", operation_id="feedbackPublicFile",
          summary="A photo or evidence file of a public report", media_type="application/octet-stream")

@@ -100,7 +100,7 @@ class HealthRecordController(Controller):
           summary="Share my record (or chosen categories) for 1 hour to 7 days; the code is shown once",
           description="Send an Idempotency-Key: a retry returns the first answer (with the same code).")
     async def create_share(self, request: Request[Any, Any, Any], principal: CurrentUser, container: AppContainer,
-                           uow: UnitOfWork, data: JSONBody[ShareIn]) -> Response[Any]:
+                           uow: UnitOfWork, data: JSONBody[ShareIn]) -> Response[ShareOut]:
         async def run() -> Response[Any]:
             created = await health(container, uow.conn).sharing.create(
                 principal, categories=tuple(data.categories), recipient=data.recipient, hours=data.hours)

@@ -140,11 +140,12 @@ class MeController(Controller):
           description="Upsert on fcm_token: registering a token that another account or session held moves it "
                       "to this user and session.", status_code=201)
     async def register_device(self, request: Request[Any, Any, Any], principal: CurrentUser, uow: UnitOfWork,
-                              container: AppContainer, data: JSONBody[DeviceIn]) -> Response[Any]:
+                              container: AppContainer, data: JSONBody[DeviceIn]) -> Response[DeviceOut]:
         async def create() -> Response[Any]:
             row = await PgDevices(uow.conn).upsert(principal.id, principal.session_id, data.fcm_token,
                                                    data.platform, data.app_version, data.locale)
-            return Response(msgspec.to_builtins(DeviceOut(**row)), status_code=201)
+            return Response(msgspec.to_builtins(DeviceOut(**row)), status_code=201,
+                            headers={"Location": f"/api/v1/me/devices/{row['id']}"})
         return await within_quota(container, "notifications_quota_devices", str(principal.id),
                                   lambda: idempotent(request, uow, f"user:{principal.id}", create))
 
@@ -176,7 +177,7 @@ class MeController(Controller):
     @post("/consents", operation_id="meConsentsRecord", summary="Grant or withdraw consent for a purpose",
           status_code=201)
     async def record_consent(self, request: Request[Any, Any, Any], principal: CurrentUser, uow: UnitOfWork,
-                             data: JSONBody[ConsentIn]) -> Response[Any]:
+                             data: JSONBody[ConsentIn]) -> Response[ConsentOut]:
         async def create() -> Response[Any]:
             row = await PgConsents(uow.conn).record(principal.id, data.purpose, data.granted)
             return Response(msgspec.to_builtins(ConsentOut(**row)), status_code=201)
@@ -184,7 +185,8 @@ class MeController(Controller):
 
     @get("/export", operation_id="meExport", summary="Export all my data (JSON); needs e-ID level 2",
          description="Includes the full personal id. Other contexts add their parts (feedback, health, …).")
-    async def export(self, principal: CurrentUser, container: AppContainer, uow: UnitOfWork) -> Response[Any]:
+    async def export(self, principal: CurrentUser, container: AppContainer,
+                     uow: UnitOfWork) -> Response[dict[str, Any]]:
         require_level(principal, 2)
         body = await export_all(container, uow, principal)
         return Response(body, headers={"Content-Disposition": 'attachment; filename="thudo-export.json"'})

@@ -44,7 +44,7 @@ class CitizenJudicialController(Controller):
                       "(read-only). With `proxy_relation` (Mẫu 04, certificate No. 1 only) nothing is "
                       "pre-filled. Needs a level-2 e-ID. Send an Idempotency-Key.")
     async def create(self, request: Request[Any, Any, Any], principal: CurrentUser, container: AppContainer,
-                     uow: UnitOfWork, data: JSONBody[s.DraftIn]) -> Response[Any]:
+                     uow: UnitOfWork, data: JSONBody[s.DraftIn]) -> Response[dict[str, Any]]:
         async def run() -> Response[Any]:
             d = await judicial_deps(container, uow.conn)
             r = await citizen.StartDraft(d).execute(principal, s.to_domain(data, citizen.DraftInput))

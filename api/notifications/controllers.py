@@ -165,7 +165,7 @@ class AnnouncementController(Controller):
     @post("", operation_id="adminAnnouncementsCreate", status_code=202,
           summary="Send a city announcement to one district's topic or the whole city (city admins)")
     async def create(self, request: Request[Any, Any, Any], principal: CurrentUser, uow: UnitOfWork,
-                     data: JSONBody[AnnouncementIn]) -> Response[Any]:
+                     data: JSONBody[AnnouncementIn]) -> Response[AnnouncementOut]:
         async def make() -> Response[Any]:
             topic = "city"
             if data.district_id is not None:

@@ -17,7 +17,6 @@ from litestar.config.compression import CompressionConfig
 from litestar.config.cors import CORSConfig
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.params import BodyKwarg
 from litestar.types import ControllerRouterHandler
@@ -36,6 +35,7 @@ from api.platform.registry import CONTEXTS
 from api.platform.routing import fix_options_allow
 from api.platform.settings import Settings, load_settings
 from api.platform.text_guard import check_query_and_path
+from api.platform.viewer import SafeYaml, SwaggerViewer
 from api.platform.worker import start_inline_worker, stop_inline_worker
 
 log = logging.getLogger("thudo.app")
@@ -43,31 +43,40 @@ log = logging.getLogger("thudo.app")
 _JSON_TYPES = ("application/json",)
 
 
-def _expects_json(request: Request[Any, Any, Any]) -> bool:
+def _body_media(request: Request[Any, Any, Any]) -> str | None:
+    """The media type the handler's body is declared as (``application/json`` by default), or None."""
     handler = request.route_handler
     param = handler.parsed_fn_signature.parameters.get("data")
     if param is None:
-        return False
+        return None
     kwarg = param.kwarg_definition
     media = getattr(kwarg, "media_type", None) if isinstance(kwarg, BodyKwarg) else None
     # RequestEncodingType is a str enum: compare its value, str() of it is "RequestEncodingType.JSON".
-    return media is None or str(getattr(media, "value", media)).startswith("application/json")
+    return "application/json" if media is None else str(getattr(media, "value", media))
 
 
 async def before_request(request: Request[Any, Any, Any]) -> None:
-    """Every request, before its body is parsed: who is calling (401/403), then the JSON checks."""
+    """Every request, before its body is parsed: who is calling (401/403), then the body's media type."""
     check_query_and_path(request.scope)
     await authenticate_declared(request)
-    await require_json_content_type(request)
+    await require_declared_content_type(request)
 
 
-async def require_json_content_type(request: Request[Any, Any, Any]) -> None:
-    """415 for a JSON endpoint called with another media type (before any parsing happens)."""
-    if request.method in ("POST", "PUT", "PATCH") and _expects_json(request):
-        ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+async def require_declared_content_type(request: Request[Any, Any, Any]) -> None:
+    """415 naming the expected type for a body of another media type (before any parsing happens): an upload
+    sent as raw ``image/jpeg`` instead of multipart learns what to send, rather than a generic 400."""
+    if request.method not in ("POST", "PUT", "PATCH"):
+        return
+    expected = _body_media(request)
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if expected is None:
+        return
+    if expected.startswith("application/json"):
         if ctype not in _JSON_TYPES and not ctype.endswith("+json"):
             raise ProblemError(415, "unsupported_media_type", expected="application/json")
         await check_json_body(request)
+    elif expected.startswith("multipart/") and ctype != expected:
+        raise ProblemError(415, "unsupported_media_type", expected=expected)
 
 
 def create_app(settings: Settings | None = None, container: Container | None = None,
@@ -112,7 +121,8 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         openapi_config=OpenAPIConfig(
             title="Thủ Đô Số API", version="1.0.0", path="/schema",
             description="Backend of Hanoi's citizen super-app. Errors are RFC 9457 problem+json.",
-            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+            # The viewer's assets are served by the service (api.platform.viewer); JSON is Litestar's default.
+            render_plugins=[SwaggerViewer(), SafeYaml()],
             components=Components(security_schemes={
                 "bearer": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT"),
             }),

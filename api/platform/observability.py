@@ -38,9 +38,12 @@ SECURITY_HEADERS: list[tuple[bytes, bytes]] = [
     (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'"),
     (b"cache-control", b"no-store"),
 ]
-# The interactive API viewer and the dev login page need scripts and styles from our own origin.
-_RELAXED_CSP = (b"default-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net https://unpkg.com data:; "
-                b"frame-ancestors 'none'")
+# The interactive API viewer (api.platform.viewer) loads scripts and styles from our own origin only;
+# Swagger UI sets inline style attributes and shows inline SVG/data images, hence those two allowances.
+VIEWER_CSP = (b"default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+              b"frame-ancestors 'none'")
+# The dev stand-ins' pages (consent forms) keep inline scripts; still no third-party host.
+_DEV_CSP = b"default-src 'self' 'unsafe-inline' data:; frame-ancestors 'none'"
 
 
 # The request being served by this task (asyncio copies the context into each task), so that every
@@ -93,14 +96,25 @@ def granian_log_config() -> dict[str, Any]:
 
 
 _SECURITY_NAMES = frozenset(k for k, _ in SECURITY_HEADERS)
-# The headers added to an API response, and to the API viewer / dev pages (relaxed CSP, cacheable).
-_STRICT_HEADERS = SECURITY_HEADERS
-_RELAXED_HEADERS = [(k, _RELAXED_CSP if k == b"content-security-policy" else v)
-                    for k, v in SECURITY_HEADERS if k != b"cache-control"]
 
 
-def _with_security_headers(headers: list[tuple[bytes, bytes]], relaxed: bool) -> list[tuple[bytes, bytes]]:
-    extra = _RELAXED_HEADERS if relaxed else _STRICT_HEADERS
+def _page_headers(csp: bytes) -> list[tuple[bytes, bytes]]:
+    """The headers of a page a browser renders (another CSP, cacheable) rather than an API answer."""
+    return [(k, csp if k == b"content-security-policy" else v) for k, v in SECURITY_HEADERS if k != b"cache-control"]
+
+
+_VIEWER_HEADERS = _page_headers(VIEWER_CSP)
+_DEV_HEADERS = _page_headers(_DEV_CSP)
+
+
+def _headers_for(path: str) -> list[tuple[bytes, bytes]]:
+    if path.startswith("/schema"):
+        return _VIEWER_HEADERS
+    return _DEV_HEADERS if path.startswith("/dev/") else SECURITY_HEADERS
+
+
+def _with_security_headers(headers: list[tuple[bytes, bytes]],
+                           extra: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
     if any(k.lower() in _SECURITY_NAMES for k, _ in headers):  # the handler set one itself: keep its value
         present = {k.lower() for k, _ in headers}
         extra = [(k, v) for k, v in extra if k not in present]
@@ -140,14 +154,14 @@ def observability_middleware(app: ASGIApp) -> ASGIApp:
         token = REQUEST_ID.set(request_id)
         status = 500
         start = time.perf_counter()
-        relaxed = scope["path"].startswith(("/schema", "/dev/"))
+        page_headers = _headers_for(scope["path"])
 
         async def send_wrapper(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
                 headers = [*message.get("headers", ()), (b"x-request-id", request_id.encode())]
-                message["headers"] = _with_security_headers(headers, relaxed)
+                message["headers"] = _with_security_headers(headers, page_headers)
             await send(message)
 
         try:

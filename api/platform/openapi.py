@@ -7,6 +7,9 @@ path ids (404), parameters and bodies (422), JSON bodies (400 malformed, 413 too
 media type), writes (409), the rate-limited sign-in endpoints (429) and the database (503). Input
 Structs with ``forbid_unknown_fields`` get ``additionalProperties: false`` on their schema, so the
 document says what the server enforces. Open311 paths are documented by ``api.feedback.open311.docs``.
+Code generators also need what Litestar cannot see in a signature: the ``Idempotency-Key`` header of the
+POSTs that honour it (found by following the handler's code to ``api.platform.idempotency.idempotent``)
+and the ``Location`` header of 201 answers.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from litestar._openapi.plugin import OpenAPIPlugin
 from litestar.routes import HTTPRoute
 
 from api.feedback.open311.docs import document_open311
+from api.platform import idempotency
 from api.platform.problems import PROBLEM_JSON
 
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
@@ -46,13 +50,22 @@ DESCRIPTIONS = {
     401: "Missing, invalid or expired access token",
     403: "Authenticated, but not allowed (e-ID level, role, client kind)",
     404: "No such object, or it belongs to someone else",
-    409: "Conflicts with the current state (or an Idempotency-Key reused with another body)",
+    409: "Conflicts with the current state",
     413: "Body too large",
     415: "Unsupported Content-Type",
-    422: "Invalid input: `errors` names the field and the rule",
+    422: "Invalid input: `errors` names the field and the rule (or an Idempotency-Key reused with another body)",
     429: "Too many attempts: wait `Retry-After` seconds",
     503: "Temporarily unavailable: retry after `Retry-After` seconds",
 }
+
+IDEMPOTENCY_KEY: dict[str, Any] = {
+    "name": "Idempotency-Key", "in": "header", "required": False,
+    "description": "Any 1–200 printable ASCII characters, new for each intended creation: a retry with the same "
+                   "key and body returns the first answer (header `Idempotent-Replayed: true`) and creates "
+                   "nothing; the same key with another body is a 422.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 200}}
+LOCATION: dict[str, Any] = {"description": "Path of the created resource, where it has an address of its own",
+                            "schema": {"type": "string"}}
 
 _SIGN_IN = ("/api/v1/auth/vneid/start", "/api/v1/auth/vneid/callback", "/api/v1/auth/refresh",
                  "/api/v1/auth/token")
@@ -86,7 +99,9 @@ def document_errors(app: Litestar) -> None:
     components = schema.setdefault("components", {}).setdefault("schemas", {})
     components["Problem"] = PROBLEM_SCHEMA
     document_open311(schema)
+    _distinct_titles(components)
     bodies = _body_types(app)
+    idempotent_ops = _idempotent_operations(app)
     for path, item in schema.get("paths", {}).items():
         if not path.startswith("/api/"):
             continue
@@ -94,6 +109,10 @@ def document_errors(app: Litestar) -> None:
             if method not in ("get", "post", "put", "patch", "delete"):
                 continue
             responses = operation.setdefault("responses", {})
+            if (path, method.upper()) in idempotent_ops:
+                operation.setdefault("parameters", []).append(IDEMPOTENCY_KEY)
+            if "201" in responses:
+                responses["201"].setdefault("headers", {})["Location"] = LOCATION
             for status in sorted(error_statuses(path, method, operation)):
                 responses[str(status)] = {"description": DESCRIPTIONS[status],
                                           "content": {PROBLEM_JSON: {"schema": PROBLEM_REF}}}
@@ -101,6 +120,15 @@ def document_errors(app: Litestar) -> None:
             if body_type is not None:
                 for media in operation.get("requestBody", {}).get("content", {}).values():
                     _close_objects(media.get("schema", {}), body_type, components)
+
+
+def _distinct_titles(components: dict[str, Any]) -> None:
+    """Generators name classes after a schema's ``title``. Litestar keeps the Struct's name there even when two
+    contexts' Structs share it (``ShareIn``) and it had to prefix the component key (``health_schemas_ShareIn``),
+    so clients got two classes of one name; give such schemas a title made from their unique key."""
+    for key, component in components.items():
+        if isinstance(component, dict) and "_" in key and component.get("title") not in (None, key):
+            component["title"] = "".join(part[:1].upper() + part[1:] for part in key.split("_"))
 
 
 def _body_types(app: Litestar) -> dict[tuple[str, str], Any]:
@@ -115,6 +143,37 @@ def _body_types(app: Litestar) -> dict[tuple[str, str], Any]:
             for method in handler.http_methods:
                 found[(route.path_format, method)] = param.annotation
     return found
+
+
+def _idempotent_operations(app: Litestar) -> set[tuple[str, str]]:
+    """The (path, method) of every handler whose code reaches ``idempotent()``: the ones honouring the header."""
+    found: set[tuple[str, str]] = set()
+    for route in app.routes:
+        if isinstance(route, HTTPRoute):
+            for handler in route.route_handlers:
+                if _reaches(handler.fn, idempotency.idempotent, depth=3):
+                    found.update((route.path_format, method) for method in handler.http_methods)
+    return found
+
+
+def _reaches(fn: Any, target: Any, depth: int) -> bool:
+    """Whether ``fn`` calls ``target`` itself or through module functions it names (a shared helper such as
+    staff's ``_act``), up to ``depth`` calls deep. Reads names, not source, so renames stay correct."""
+    fn = getattr(fn, "__func__", fn)
+    code = getattr(fn, "__code__", None)
+    if code is None or depth < 0:
+        return False
+    names = set(code.co_names)
+    names.update(n for const in code.co_consts if isinstance(const, types.CodeType) for n in const.co_names)
+    scope = getattr(fn, "__globals__", {})
+    for name in names:
+        value = scope.get(name)
+        if value is target:
+            return True
+        if isinstance(value, types.FunctionType) and value.__module__.startswith("api.") \
+                and _reaches(value, target, depth - 1):
+            return True
+    return False
 
 
 def _struct_of(annotation: Any) -> type[msgspec.Struct] | None:

@@ -11,6 +11,9 @@ from adapters.postgres.pool import ping
 
 READY_TIMEOUT_S = 1.5
 
+# Litestar appends "; charset=utf-8" to every text/* type itself: prometheus_client's already has it.
+METRICS_TYPE = CONTENT_TYPE_LATEST.replace("; charset=utf-8", "")
+
 
 class PlatformController(Controller):
     path = ""
@@ -32,6 +35,6 @@ class PlatformController(Controller):
                             headers={"Retry-After": "5"})
         return Response({"status": "ok", "database": "up"})
 
-    @get("/metrics", operation_id="metrics", summary="Prometheus metrics", media_type=CONTENT_TYPE_LATEST)
+    @get("/metrics", operation_id="metrics", summary="Prometheus metrics", media_type=METRICS_TYPE)
     async def metrics(self) -> Response[bytes]:
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+        return Response(generate_latest(), media_type=METRICS_TYPE)

@@ -17,6 +17,7 @@ from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, NotFoundException, SerializationException, ValidationException
 
 from api.platform import i18n
+from api.platform.path_params import bad_uuid_parameter
 from domain.errors import (
     Conflict,
     DomainError,
@@ -191,6 +192,9 @@ def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Respons
     if isinstance(exc, ValidationException):
         return problem_response(request, 422, "validation_failed", errors=_validation_errors(exc))
     if isinstance(exc, NotFoundException):
+        bad = bad_uuid_parameter(request.app, request.scope["path"])
+        if bad is not None:
+            return problem_response(request, 422, "validation_failed", errors=[(bad, "format", {"expected": "UUID"})])
         return problem_response(request, 404, "route_not_found")
     if isinstance(exc, HTTPException):
         status = exc.status_code

@@ -12,6 +12,7 @@ from api.platform.context import Context, Job
 from api.platform.probes import PlatformController
 from api.platform.worker import purge_idempotency_keys
 from api.transit.context import TRANSIT
+from api.units.context import UNITS
 
 # The platform's own routes (liveness, readiness, metrics) and housekeeping.
 PLATFORM = Context(name="platform", root=[PlatformController],
@@ -20,6 +21,7 @@ PLATFORM = Context(name="platform", root=[PlatformController],
 CONTEXTS: list[Context] = [
     PLATFORM,
     IDENTITY,
+    UNITS,
     NOTIFICATIONS,
     PAYMENTS,
     FEEDBACK,

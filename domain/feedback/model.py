@@ -197,6 +197,9 @@ class ReportSummary(msgspec.Struct, frozen=True):
     updated_at: datetime
     due_at: datetime
     assignee_id: uuid.UUID | None = None
+    # The handling unit's names, so a list needs no second look-up (GET /api/v1/units has the rest).
+    unit_name_vi: str = ""
+    unit_name_en: str = ""
 
 
 class EventKind(StrEnum):

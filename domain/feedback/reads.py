@@ -49,6 +49,7 @@ class UnitStats(msgspec.Struct, frozen=True):
 class UnitName(msgspec.Struct, frozen=True):
     code: str
     name_vi: str
+    name_en: str
 
 
 class FeedbackReads(Protocol):

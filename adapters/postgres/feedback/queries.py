@@ -93,7 +93,9 @@ class PgFeedbackQueries:
                                 else ("left(description, 200)", "address"))
         rows = await self.conn.fetch(
             f"""SELECT id, ref, status, coalesce(next_deadline_at < ${n - 1}, false), category_id, level,
-                       {description}, {address}, unit_id, created_at, updated_at, due_at, {assignee}
+                       {description}, {address}, unit_id, created_at, updated_at, due_at, {assignee},
+                       (SELECT u.name_vi FROM units u WHERE u.id = feedback_reports.unit_id),
+                       (SELECT u.name_en FROM units u WHERE u.id = feedback_reports.unit_id)
                 FROM feedback_reports WHERE {sql.where()} ORDER BY id DESC LIMIT ${n}""", *sql.args)
         return [ReportSummary(*r) for r in rows]
 
@@ -243,5 +245,6 @@ class PgFeedbackQueries:
                           r["satisfied"]) for r in rows]
 
     async def unit_names(self, unit_ids: list[uuid.UUID]) -> dict[uuid.UUID, UnitName]:
-        rows = await self.conn.fetch("SELECT id, code, name_vi FROM units WHERE id = ANY($1::uuid[])", unit_ids)
-        return {r["id"]: UnitName(r["code"], r["name_vi"]) for r in rows}
+        rows = await self.conn.fetch("SELECT id, code, name_vi, name_en FROM units WHERE id = ANY($1::uuid[])",
+                                     unit_ids)
+        return {r["id"]: UnitName(r["code"], r["name_vi"], r["name_en"]) for r in rows}

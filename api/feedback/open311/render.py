@@ -21,7 +21,8 @@ from domain.errors import InvalidInput
 from domain.shared.time import HANOI
 
 Fmt = Literal["json", "xml"]
-MEDIA: dict[str, str] = {"json": "application/json; charset=utf-8", "xml": "text/xml; charset=utf-8"}
+# Litestar appends "; charset=utf-8" to text/* types itself (once); JSON is UTF-8 by definition (RFC 8259).
+MEDIA: dict[str, str] = {"json": "application/json; charset=utf-8", "xml": "text/xml"}
 # Element names of list items in XML (JSON keeps plain arrays).
 _ITEMS = {"endpoints": "endpoint", "formats": "format", "attributes": "attribute", "values": "value",
           "notes": "note"}

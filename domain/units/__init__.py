@@ -1,0 +1,1 @@
+"""The city's directory of administrative and handling units (districts, wards, departments)."""
