@@ -205,6 +205,7 @@ RULES: dict[str, Rule] = {
     "/api/v1/transit/admin/products/{product_id}": Rule("admin", absent="any id: only city admins reach the handler"),
     "/api/v1/transit/admin/products/{product_id}/prices": Rule("admin", absent="any id: admins only"),
     # Open311 (GeoReport v2): public by the standard; partners' writes carry their key in the body.
+    "/api/v1/units/{unit_id}": Rule("public"),
     "/open311/v2/{name}": Rule("public"),
     "/open311/v2/services/{name}": Rule("public"),
     "/open311/v2/requests/{name}": Rule("public"),
