@@ -182,6 +182,7 @@ def run(opts: argparse.Namespace, scenarios: Sequence[Scenario], database_url: s
     from api.platform.app import create_app
     from api.platform.settings import load_settings
     from bench.floor_app import create_app as create_floor_app
+    from bench.procs import BENCH_QUOTAS
 
     with run_database(database_url) as (db, how), \
             tempfile.TemporaryDirectory(prefix="thudo-inproc-") as tmp, _service(db, Path(tmp)) as service_url:
@@ -189,7 +190,7 @@ def run(opts: argparse.Namespace, scenarios: Sequence[Scenario], database_url: s
         targets = [(sc, sc.prepare(ctx)) for sc in scenarios]
         references = [(sc, sc.prepare(ctx)) for sc in REFERENCES] if opts.references else []
         floor_spec = FLOOR.prepare(BenchContext("", db, Path(tmp)))
-        settings = load_settings({"DATABASE_URL": db, "DATA_DIR": tmp, "PUBLIC_BASE_URL": service_url,
+        settings = load_settings({**BENCH_QUOTAS, "DATABASE_URL": db, "DATA_DIR": tmp, "PUBLIC_BASE_URL": service_url,
                                   "ENVIRONMENT": "development", "STANDINS": "true", "RUN_WORKER": "false",
                                   "SEED_DEMO": "false", "LOG_LEVEL": "INFO"})
         # Access lines are produced and encoded as in production, but not written to this terminal.

@@ -257,6 +257,7 @@ def run(opts: argparse.Namespace, database_url: str | None = None) -> list[Row]:
     from api.platform.app import create_app
     from api.platform.settings import load_settings
     from bench.floor_app import create_app as create_floor_app
+    from bench.procs import BENCH_QUOTAS
 
     with run_database(database_url) as (db, how), \
             tempfile.TemporaryDirectory(prefix="thudo-judicial-") as tmp, _service(db, Path(tmp)) as service_url:
@@ -265,7 +266,7 @@ def run(opts: argparse.Namespace, database_url: str | None = None) -> list[Row]:
         specs |= {sc.name: sc.prepare(ctx) for sc in REFERENCES
                   if sc.name in ("floor.in_transaction", "floor.judicial_queue_query")}
         specs["floor"] = FLOOR.prepare(ctx)
-        settings = load_settings({"DATABASE_URL": db, "DATA_DIR": tmp, "PUBLIC_BASE_URL": service_url,
+        settings = load_settings({**BENCH_QUOTAS, "DATABASE_URL": db, "DATA_DIR": tmp, "PUBLIC_BASE_URL": service_url,
                                   "ENVIRONMENT": "development", "STANDINS": "true", "RUN_WORKER": "false",
                                   "SEED_DEMO": "false", "LOG_LEVEL": "INFO"})
         sink, ACCESS_LOG.sink = ACCESS_LOG.sink, lambda _data: None
