@@ -24,7 +24,7 @@ import msgspec
 from litestar import Litestar, get, post
 from litestar.datastructures import State
 from litestar.exceptions import NotFoundException
-from litestar.params import FromPath, FromQuery
+from litestar.params import FromPath, FromQuery, JSONBody
 
 from adapters.postgres.feedback.queries import PgFeedbackQueries
 from adapters.postgres.judicial.repositories import PgRequests
@@ -123,7 +123,7 @@ class TransitValidateSql(msgspec.Struct, kw_only=True):
 
 
 @post(TRANSIT_VALIDATE_SQL_PATH, status_code=200)
-async def transit_validate_sql(data: TransitValidateSql, state: State) -> dict[str, bool]:
+async def transit_validate_sql(data: JSONBody[TransitValidateSql], state: State) -> dict[str, bool]:
     """Reference, not the floor: exactly the SQL of an online validation (the service's adapter: the
     live-state read, then the tap insert, in BEGIN … COMMIT) without auth, code decoding, the two
     signature verifications, middleware or logging."""
@@ -143,7 +143,8 @@ async def transit_validate_sql(data: TransitValidateSql, state: State) -> dict[s
 
 
 @post(TRANSIT_TAPS_SQL_PATH + "/{validator_id:uuid}", status_code=200)
-async def transit_taps_sql(validator_id: FromPath[uuid.UUID], data: TapBatchIn, state: State) -> dict[str, int]:
+async def transit_taps_sql(validator_id: FromPath[uuid.UUID], data: JSONBody[TapBatchIn],
+                           state: State) -> dict[str, int]:
     """Reference, not the floor: the same JSON batch decoded into the same structs, then exactly the
     insert of ``POST /api/v1/transit/validator/taps`` (the service's adapter, one statement for the
     1,000 rows) in BEGIN … COMMIT, without auth, idempotency row, middleware or logging."""

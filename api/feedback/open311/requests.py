@@ -239,10 +239,11 @@ class Open311RequestsController(Controller):
         partner = await caller(request, container, uow, api_key)
         viewer = partner.id if partner else None
         refs = _csv(service_request_id, "service_request_id", MAX_RESULTS)
+        # Checked even when service_request_id overrides them: a malformed date is refused, never ignored.
+        start, end = _dates(start_date, end_date, container.clock.now())
         if refs:
             query = RequestQuery(refs=refs, viewer_key_id=viewer, offset=(page - 1) * page_size, limit=page_size)
         else:
-            start, end = _dates(start_date, end_date, container.clock.now())
             categories = PgCategories(uow.conn)
             category_ids = []
             for code in _csv(service_code, "service_code"):
