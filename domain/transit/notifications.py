@@ -1,15 +1,16 @@
-"""Push/inbox texts (vi, en) of the transit context."""
+"""Push/inbox texts (vi, en) of the transit context. ``{product}`` is the product's own name, which already
+says what it is ("Vé ngày đường sắt đô thị", "Monthly pass, route 34"), so the titles do not repeat it."""
 
 from __future__ import annotations
 
 from domain.notifications.templates import TEMPLATES, Template
 
 TEMPLATES["transit.pass_issued"] = Template(
-    title={"vi": "Vé {product} đã sẵn sàng", "en": "Your {product} pass is ready"},
+    title={"vi": "{product} đã sẵn sàng", "en": "{product}: ready to ride"},
     body={"vi": "Thẻ {card}: vé có hiệu lực từ {valid_from}.", "en": "Card {card}: valid from {valid_from}."},
 )
 TEMPLATES["transit.pass_revoked"] = Template(
-    title={"vi": "Vé {product} đã bị hủy", "en": "Your {product} pass was cancelled"},
+    title={"vi": "{product} đã bị hủy", "en": "{product}: cancelled"},
     body={"vi": "Vé không còn dùng được để đi xe.", "en": "The pass can no longer be used to ride."},
 )
 TEMPLATES["transit.device_rebound"] = Template(
@@ -22,7 +23,7 @@ TEMPLATES["transit.concession_decided"] = Template(
     body={"vi": "Hồ sơ {category}: {decision}.", "en": "Application for {category}: {decision}."},
 )
 TEMPLATES["transit.pass_expiring"] = Template(
-    title={"vi": "Vé {product} sắp hết hạn", "en": "Your {product} pass expires soon"},
+    title={"vi": "{product} sắp hết hạn", "en": "{product}: expires soon"},
     body={"vi": "Vé hết hạn ngày {valid_until}. Gia hạn trong ứng dụng để tiếp tục đi xe.",
           "en": "It expires on {valid_until}. Renew it in the app to keep riding."},
 )
