@@ -309,3 +309,22 @@ def test_postage_owed_is_paid_through_the_vietqr_and_a_withdrawal_cancels_it(htt
     canceled = ok(http.get(f"/api/v1/payments/intents/{pending['intent_id']}", headers=me.headers))
     assert canceled["status"] == "canceled"
     assert canceled["checkout"] is None
+
+
+def test_the_certificate_waits_for_the_postage_to_be_paid(http: httpx.Client, database_url: str) -> None:
+    me = login(http)
+    boss = login_staff(http, database_url, POLICE, "supervisor")
+    rid = start(http, me, delivery="post", postal_address=HANOI)["id"]
+    intent_id = ok(http.post(f"{R}/{rid}/submit", json={}, headers=me.headers))["fee_payment"]["intent_id"]
+    for action in ("receive", "verify", "approve"):
+        step(http, boss, rid, action)
+    unpaid = http.post(f"{S}/requests/{rid}/issue", json={}, headers=boss.headers)
+    assert unpaid.status_code == 409
+    assert unpaid.json()["code"] == "judicial.fee_unpaid"
+    intent = ok(http.get(f"/api/v1/payments/intents/{intent_id}", headers=me.headers))
+    assert http.post("/dev/payments/simulate", json={"qr_payload": intent["checkout"]["qr_payload"]}).status_code == 200
+    deadline = time.monotonic() + 10
+    while ok(http.get(f"{S}/requests/{rid}", headers=boss.headers))["fee_payment"]["status"] != "paid":
+        assert time.monotonic() < deadline, "the payment notification did not arrive"
+        time.sleep(0.05)
+    assert step(http, boss, rid, "issue")["status"] == "issued"
