@@ -23,6 +23,7 @@ from api.platform.params import Limit
 from api.platform.problems import ProblemError
 from domain.judicial.model import FeeBreakdown
 from domain.judicial.usecases import citizen, sharing
+from domain.judicial.usecases.common import FeePaymentOf
 from domain.judicial.usecases.staff import RequestDocument
 
 BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
@@ -97,7 +98,7 @@ class CitizenJudicialController(Controller):
                      request_id: FromPath[uuid.UUID], data: JSONBody[s.SubmitIn]) -> dict[str, Any]:
         d = await judicial_deps(container, uow.conn)
         r = await citizen.Submit(d).execute(principal, request_id, accepted_amount_due=data.accepted_amount_due)
-        return s.request_out(r, container.clock.now(), fee_payment=await citizen.MyFeePayment(d).of(r))
+        return s.request_out(r, container.clock.now(), fee_payment=await FeePaymentOf(d).execute(r))
 
     @post("/requests/{request_id:uuid}/withdraw", operation_id="judicialWithdraw", status_code=200,
           summary="Withdraw my request before the authority receives it (a draft is discarded)")
@@ -128,7 +129,7 @@ class CitizenJudicialController(Controller):
                   request_id: FromPath[uuid.UUID]) -> dict[str, Any]:
         d = await judicial_deps(container, uow.conn)
         r, steps = await citizen.GetRequest(d).execute(principal, request_id)
-        return s.request_out(r, container.clock.now(), steps, fee_payment=await citizen.MyFeePayment(d).of(r))
+        return s.request_out(r, container.clock.now(), steps, fee_payment=await FeePaymentOf(d).execute(r))
 
     @get("/certificates", operation_id="judicialMyCertificates", summary="My certificates and their live status")
     async def certificates(self, principal: CurrentUser, container: AppContainer,

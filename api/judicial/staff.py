@@ -18,6 +18,7 @@ from api.platform.deps import AppContainer, UnitOfWork
 from api.platform.params import Limit
 from domain.judicial.model import CertificateType, Status
 from domain.judicial.usecases import staff
+from domain.judicial.usecases.common import FeePaymentOf
 
 StatusName = Literal["submitted", "received", "verifying", "supplement_requested", "supplemented", "approved",
                      "issued", "rejected", "withdrawn"]
@@ -49,7 +50,7 @@ class StaffJudicialController(Controller):
         d = await judicial_deps(container, uow.conn)
         r, steps = await staff.StaffView(d).execute(principal, request_id)
         return s.request_out(r, container.clock.now(), steps,
-                             fee_payment=await staff.StaffFeePayment(d).execute(principal, request_id))
+                             fee_payment=await FeePaymentOf(d).execute(r))
 
     async def _step(self, container: Any, uow: Any, action: Any, principal: Any, request_id: uuid.UUID,
                     *args: Any) -> dict[str, Any]:

@@ -12,7 +12,6 @@ import msgspec
 from domain.errors import Conflict, Forbidden, InvalidInput
 from domain.identity.principal import Principal
 from domain.judicial import deadlines, states
-from domain.judicial.fee_payment import FeePayment
 from domain.judicial.fees import PricingInput, price
 from domain.judicial.model import (
     PREFILLABLE,
@@ -232,20 +231,6 @@ class GetRequest(UseCase):
     async def execute(self, principal: Principal, request_id: uuid.UUID) -> tuple[Request, list[Step]]:
         request = await self.own_request(principal, request_id, lock=False)
         return request, await self.d.requests.steps(request.id)
-
-
-class MyFeePayment(UseCase):
-    """What I owe for my request and where its payment stands (None: nothing owed)."""
-
-    async def execute(self, principal: Principal, request_id: uuid.UUID) -> FeePayment | None:
-        return await self.of(await self.own_request(principal, request_id, lock=False))
-
-    async def of(self, request: Request) -> FeePayment | None:
-        """For a request already read for its owner (e.g. just submitted): no second read of it, and
-        no read at all when nothing was owed (no payment is ever opened for ``amount_due`` 0)."""
-        if self.d.fee_payments is None or request.fee is None or request.fee.amount_due <= 0:
-            return None
-        return await self.d.fee_payments.get(request.id)
 
 
 class MyRequests(UseCase):

@@ -14,7 +14,7 @@ from domain.identity.principal import Principal, StaffRole
 from domain.judicial import notifications as _templates  # noqa: F401  (registers the texts)
 from domain.judicial.authority import AuthoritySchedule
 from domain.judicial.deadlines import WorkingDays
-from domain.judicial.fee_payment import CancelFeePayment, FeePayments, OpenFeePayment
+from domain.judicial.fee_payment import CancelFeePayment, FeePayment, FeePayments, OpenFeePayment
 from domain.judicial.fees import DEFAULT_SCHEDULE, FeeSchedule
 from domain.judicial.model import ActorKind, Request, Status, Step
 from domain.judicial.ports import (
@@ -125,3 +125,14 @@ class UseCase:
             legally_required=True,
             idempotency_key=f"judicial.{after.status.value}:{after.id}:{after.version}"))
         return after
+
+
+class FeePaymentOf(UseCase):
+    """What is still owed for a request the caller already read (as its owner or its authority's staff),
+    and where its payment stands: no second read of the request, and no read at all when nothing was
+    owed (no payment is ever opened for ``amount_due`` 0)."""
+
+    async def execute(self, request: Request) -> FeePayment | None:
+        if self.d.fee_payments is None or request.fee is None or request.fee.amount_due <= 0:
+            return None
+        return await self.d.fee_payments.get(request.id)

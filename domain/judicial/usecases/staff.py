@@ -15,7 +15,7 @@ import msgspec
 from domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from domain.identity.principal import Principal, StaffRole
 from domain.judicial import deadlines, states
-from domain.judicial.fee_payment import FeePayment, may_issue
+from domain.judicial.fee_payment import may_issue
 from domain.judicial.model import (
     Certificate,
     CertificateContent,
@@ -64,14 +64,6 @@ class StaffView(UseCase):
     async def execute(self, principal: Principal, request_id: uuid.UUID) -> tuple[Request, list[Step]]:
         request = await self.staff_request(principal, request_id, lock=False)
         return request, await self.d.requests.steps(request.id)
-
-
-class StaffFeePayment(UseCase):
-    """For the authority: whether what the citizen owes is paid, pending or lapsed (issuing waits for it)."""
-
-    async def execute(self, principal: Principal, request_id: uuid.UUID) -> FeePayment | None:
-        request = await self.staff_request(principal, request_id, lock=False)
-        return await self.d.fee_payments.get(request.id) if self.d.fee_payments is not None else None
 
 
 class Receive(UseCase):
