@@ -9,6 +9,7 @@ handlers inside the payments transaction (docs/payments.md).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +18,7 @@ import httpx
 
 from adapters.payments.bank_notifications import WEBHOOK_TARGET, VietQrConfig, VietQrProvider
 from adapters.postgres.payments import PgPaymentIntents, PgPaymentsTransactions
+from api.platform.context import Context, PaymentHandlerFactory
 from api.platform.settings import Settings, Spec
 from domain.payments.intents import CancelPaymentIntent, CreatePaymentIntent
 from domain.payments.ports import PaymentProvider
@@ -102,8 +104,11 @@ def intent_canceller(container: Container, conn: Any) -> CancelPaymentIntent:
     return CancelPaymentIntent(PgPaymentIntents(conn), container.clock)
 
 
+def handler_factories(contexts: Iterable[Context]) -> dict[str, PaymentHandlerFactory]:
+    """Every context's declared ``PaidObjectHandler`` factory, by payment purpose."""
+    return {purpose: factory for context in contexts for purpose, factory in context.payment_handlers.items()}
+
+
 def transactions(container: Container) -> PgPaymentsTransactions:
     """Payments transactions that call every context's declared handler for its purposes."""
-    factories = {purpose: factory for context in container.contexts
-                 for purpose, factory in context.payment_handlers.items()}
-    return PgPaymentsTransactions(container.pool, factories)
+    return PgPaymentsTransactions(container.pool, handler_factories(container.contexts))

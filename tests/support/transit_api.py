@@ -19,6 +19,7 @@ from adapters.postgres.payments import PgPaymentsTransactions
 from adapters.postgres.pool import create_pool
 from adapters.postgres.transit.seed import product_id
 from adapters.transit_crypto.mobile import ReferencePhone
+from api.payments.wiring import handler_factories
 from api.platform.registry import CONTEXTS
 from domain.payments.model import Refund, RefundStatus
 from domain.payments.settlement import settle_succeeded
@@ -77,7 +78,7 @@ def buy(http: httpx.Client, citizen: Session, card_id: str, product: uuid.UUID =
 def settle(database_url: str, intent_id: str) -> None:
     """The bank reported the payment: what the payments context's webhook does, with every
     context's declared payment handlers."""
-    factories = {purpose: f for c in CONTEXTS for purpose, f in c.payment_handlers.items()}
+    factories = handler_factories(CONTEXTS)
 
     async def go() -> None:
         pool: asyncpg.Pool[Any] = await create_pool(database_url, max_size=1)
@@ -130,7 +131,7 @@ def decode_png(png: bytes) -> bytes:
 
 def refund(database_url: str, intent_id: str) -> None:
     """The bank confirmed a full refund: the payments transaction calls the pass's handler."""
-    factories = {purpose: f for c in CONTEXTS for purpose, f in c.payment_handlers.items()}
+    factories = handler_factories(CONTEXTS)
 
     async def go() -> None:
         pool: asyncpg.Pool[Any] = await create_pool(database_url, max_size=1)
