@@ -35,12 +35,12 @@ DEVICES_PER_USER = 100
 
 # Users, devices and one outbox row per device, in bulk. Subscription rows queued by the device
 # trigger are removed: this bench measures message delivery.
-_SEED = """
+SEED_USERS = """
 INSERT INTO users (id, eid_issuer, eid_subject, personal_id_hash, personal_id_enc, full_name, level)
 SELECT gen_random_uuid(), 'bench', 'u' || g, sha256(('u' || g)::bytea), '\\x00', 'Bench ' || g, 2
 FROM generate_series(1, $1) g;
 """
-_DEVICES = """
+SEED_DEVICES = """
 INSERT INTO devices (id, user_id, fcm_token, platform, app_version)
 SELECT gen_random_uuid(), u.id, 'bench-' || u.eid_subject || '-' || g, 'android', '1.0'
 FROM users u, generate_series(1, $1) g WHERE u.eid_issuer = 'bench'
@@ -58,8 +58,8 @@ async def queue(url: str, messages: int) -> None:
     pool = await create_pool(url, max_size=2, statement_timeout_ms=600_000)
     try:
         async with pool.acquire() as conn:
-            await conn.execute(_SEED, max(1, messages // DEVICES_PER_USER))
-            await conn.execute(_DEVICES, DEVICES_PER_USER)
+            await conn.execute(SEED_USERS, max(1, messages // DEVICES_PER_USER))
+            await conn.execute(SEED_DEVICES, DEVICES_PER_USER)
             await conn.execute("DELETE FROM push_outbox")
             await conn.execute(_OUTBOX)
             await conn.execute("ANALYZE push_outbox")

@@ -30,8 +30,10 @@ from api.platform.settings import load_settings
 from api.platform.worker import Worker
 from bench import procs, report
 from bench.database import bench_database, postgres_version, server_url
+from bench.notifications_bench import SEED_DEVICES, SEED_USERS
 
 TARGET_P99_S = 1.0
+LATENCY_DEVICES = "SELECT id FROM devices WHERE fcm_token LIKE 'bench-%' ORDER BY id"
 _ONE = """
 INSERT INTO push_outbox (id, kind, idempotency_key, device_id, payload)
 VALUES (gen_random_uuid(), 'token', $1, $2,
@@ -41,17 +43,13 @@ VALUES (gen_random_uuid(), 'token', $1, $2,
 
 
 async def _devices(url: str, n: int) -> list[Any]:
+    """One bench citizen with ``n`` devices (the push bench's seed statements), and no queued rows."""
     pool = await create_pool(url, max_size=1)
     try:
-        await pool.execute(
-            "INSERT INTO users (id, eid_issuer, eid_subject, personal_id_hash, personal_id_enc, full_name, level) "
-            "VALUES (gen_random_uuid(), 'bench', 'latency', sha256('latency'::bytea), '\\x00', 'Bench', 2)")
-        await pool.execute(
-            "INSERT INTO devices (id, user_id, fcm_token, platform, app_version) "
-            "SELECT gen_random_uuid(), u.id, 'bench-latency-' || g, 'android', '1.0' "
-            "FROM users u, generate_series(1, $1) g WHERE u.eid_subject = 'latency'", n)
+        await pool.execute(SEED_USERS, 1)
+        await pool.execute(SEED_DEVICES, n)
         await pool.execute("DELETE FROM push_outbox")
-        return [r["id"] for r in await pool.fetch("SELECT id FROM devices WHERE fcm_token LIKE 'bench-latency-%'")]
+        return [r["id"] for r in await pool.fetch(LATENCY_DEVICES)]
     finally:
         await pool.close()
 
@@ -65,8 +63,7 @@ async def run(settings: Any, rate: float, seconds: float, wake: bool, label: str
     producer = await create_pool(settings.database_url, max_size=8)
     try:
         if devices is None:
-            devices = [r["id"] for r in await producer.fetch(
-                "SELECT id FROM devices WHERE fcm_token LIKE 'bench-latency-%'")]
+            devices = [r["id"] for r in await producer.fetch(LATENCY_DEVICES)]
         worker.start()
         await asyncio.sleep(1.0)  # the listener connects
         start = time.perf_counter()
