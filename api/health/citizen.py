@@ -29,6 +29,7 @@ from api.platform.container import Container
 from api.platform.deps import AppContainer, UnitOfWork
 from api.platform.idempotency import idempotent
 from api.platform.params import Limit
+from api.platform.problems import problem_spec
 from domain.errors import NotFound
 from domain.health.model import Category, RecordItem
 from domain.health.sharing import hash_code
@@ -147,6 +148,7 @@ class ShareRedeemController(Controller):
     security = BEARER
 
     @post("", operation_id="healthShareRedeem", status_code=200,
+          responses={404: problem_spec("No such share code, or it expired or was revoked")},
           summary="Redeem a share code: read that record through /fhir/r4 within the share until it ends")
     async def redeem(self, request: Request[Any, Any, Any], container: AppContainer, uow: UnitOfWork,
                      data: JSONBody[RedeemIn]) -> RedeemOut:

@@ -31,6 +31,9 @@ i18n.register({
     "health.facility_code": {"vi": "Mã cơ sở không hợp lệ", "en": "Invalid facility code"},
     "health.facility_name": {"vi": "Cần tên cơ sở", "en": "The facility needs a name"},
     "health.facility_code_taken": {"vi": "Mã cơ sở đã tồn tại", "en": "The facility code is taken"},
+    "health.facility_district": {"vi": "Quận/huyện không tồn tại", "en": "No such district"},
+    "health.facility_client": {"vi": "Không có ứng dụng kết nối của cơ sở y tế với mã này",
+                               "en": "No facility API client with this id"},
     "health.facility_code_fixed": {"vi": "Không đổi được mã cơ sở", "en": "A facility's code cannot change"},
     "health.facility_not_found": {"vi": "Không tìm thấy cơ sở y tế", "en": "The facility was not found"},
 })

@@ -8,7 +8,6 @@ import uuid
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
-from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody
 
 from adapters.postgres.judicial.repositories import PgStatusLists
@@ -16,7 +15,7 @@ from api.judicial import schemas as s
 from api.judicial.citizen import client_key
 from api.judicial.wiring import judicial_deps, services
 from api.platform.deps import AppContainer, UnitOfWork
-from api.platform.problems import PROBLEM_JSON, Problem, problem_response
+from api.platform.problems import problem_response, problem_spec
 from domain.errors import NotFound
 from domain.judicial.model import VerificationOutcome
 from domain.judicial.usecases import sharing
@@ -24,15 +23,10 @@ from domain.judicial.usecases import sharing
 JWKS_PATH = "/api/v1/public/judicial/jwks"
 
 
-def _problem(description: str) -> ResponseSpec:
-    return ResponseSpec(data_container=Problem, description=description, media_type=PROBLEM_JSON,
-                        generate_examples=False)
-
-
 VERIFY_RESPONSES = {
-    404: _problem("Unknown code, or a date of birth that does not match it"),
-    410: _problem("The share code expired or was revoked by the holder"),
-    429: _problem("Too many attempts from this client or on this code (Retry-After)"),
+    404: problem_spec("Unknown code, or a date of birth that does not match it"),
+    410: problem_spec("The share code expired or was revoked by the holder"),
+    429: problem_spec("Too many attempts from this client or on this code (Retry-After)"),
 }
 _REFUSED = {
     VerificationOutcome.WRONG_DATE_OF_BIRTH: (404, "judicial.share_code_not_found"),

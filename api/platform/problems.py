@@ -15,6 +15,7 @@ import asyncpg
 import msgspec
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, NotFoundException, SerializationException, ValidationException
+from litestar.openapi.datastructures import ResponseSpec
 
 from api.platform import i18n
 from api.platform.path_params import bad_uuid_parameter
@@ -61,6 +62,12 @@ class Problem(msgspec.Struct, omit_defaults=True):
     code: str
     request_id: str | None = None
     errors: list[FieldError] = msgspec.field(default_factory=list)
+
+
+def problem_spec(description: str) -> ResponseSpec:
+    """An error answer an operation declares beyond the statuses its shape implies (api.platform.openapi)."""
+    return ResponseSpec(data_container=Problem, description=description, media_type=PROBLEM_JSON,
+                        generate_examples=False)
 
 
 class ProblemError(Exception):

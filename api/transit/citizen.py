@@ -11,7 +11,6 @@ import msgspec
 from litestar import Controller, Request, Response, get, post, put
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
-from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Body, FromPath, FromQuery, JSONBody, QueryParameter
 
 from adapters.blobs.images import sniff
@@ -21,7 +20,7 @@ from api.platform.container import Container
 from api.platform.deps import AppContainer, UnitOfWork
 from api.platform.idempotency import idempotent
 from api.platform.params import Limit
-from api.platform.problems import PROBLEM_JSON, Problem, ProblemError
+from api.platform.problems import ProblemError, problem_spec
 from api.transit.common import BEARER, deps, services
 from api.transit.schemas import (
     ApplicationOut,
@@ -53,8 +52,7 @@ from domain.shared.paging import Page
 from domain.transit.usecases import cards, gates, passes, purchase
 
 # The card named in the body is not one of the caller's (or does not exist).
-CARD_NOT_FOUND = {404: ResponseSpec(data_container=Problem, media_type=PROBLEM_JSON, generate_examples=False,
-                                    description="The card does not exist or belongs to someone else")}
+CARD_NOT_FOUND = {404: problem_spec("The card does not exist or belongs to someone else")}
 MAX_DOCUMENT_BYTES = 5 * 1024 * 1024
 UPLOAD_BODY_LIMIT = MAX_DOCUMENT_BYTES + 64 * 1024
 

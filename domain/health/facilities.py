@@ -38,6 +38,13 @@ class FacilityRegistry:
         if not principal.city_admin:
             raise Forbidden("health.city_admin_only")
 
+    async def _check_links(self, draft: FacilityDraft) -> None:
+        district, client = await self.facilities.link_kinds(draft.district_id, draft.client_id)
+        if draft.district_id is not None and district != "district":
+            raise InvalidInput("health.facility_district", field="district_id", rule="district")
+        if draft.client_id is not None and client != "facility":
+            raise InvalidInput("health.facility_client", field="client_id", rule="facility_client")
+
     async def add(self, principal: Principal, draft: FacilityDraft) -> Facility:
         self._admin(principal)
         if not CODE.match(draft.code):
@@ -46,6 +53,7 @@ class FacilityRegistry:
             raise InvalidInput("health.facility_name", field="name", rule="required")
         if await self.facilities.by_code(draft.code) is not None:
             raise Conflict("health.facility_code_taken", field="code", rule="unique")
+        await self._check_links(draft)
         facility = Facility(id=new_id(), code=draft.code, name=draft.name.strip(), level=draft.level,
                             district_id=draft.district_id, client_id=draft.client_id, active=draft.active)
         await self.facilities.add(facility)
@@ -58,6 +66,7 @@ class FacilityRegistry:
             raise NotFound("health.facility_not_found")
         if draft.code != current.code:
             raise InvalidInput("health.facility_code_fixed", field="code", rule="immutable")
+        await self._check_links(draft)
         updated = msgspec.structs.replace(current, name=draft.name.strip(), level=draft.level,
                                           district_id=draft.district_id, client_id=draft.client_id,
                                           active=draft.active)

@@ -40,6 +40,12 @@ class Facilities(Protocol):
 
     async def list(self, *, district_id: uuid.UUID | None = None) -> list[Facility]: ...
 
+    async def link_kinds(self, district_id: uuid.UUID | None,
+                         client_id: uuid.UUID | None) -> tuple[str | None, str | None]:
+        """The kind of the unit ``district_id`` names and of the API client ``client_id`` names (None when
+        absent or not given): a facility sits in a district and sends with a facility client."""
+        ...
+
 
 class Patients(Protocol):
     """The health record's patients, keyed by the personal ID (only its keyed hash is stored)."""

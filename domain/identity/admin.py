@@ -108,7 +108,7 @@ class PublicKeyCheck(Protocol):
 
 
 def _after(cursor: str | None) -> After | None:
-    if cursor is None:
+    if not cursor:  # an empty cursor is the first page, as everywhere else (decode_id_cursor)
         return None
     at, id_ = decode_cursor(cursor, 2)
     try:

@@ -59,6 +59,19 @@ def test_registry_add_update_list_and_rules(clean_db: str) -> None:
         assert [f.code for f in await registry.list(ADMIN, district)] == ["01001"]
         with pytest.raises(NotFound):
             await registry.update(ADMIN, client, FacilityDraft(code="01001", name="x", level=FacilityLevel.CITY))
+        # A facility sits in a district (not a ward, not an unknown id) and sends with a facility's client.
+        ward = await conn.fetchval("SELECT id FROM units WHERE kind = 'ward' LIMIT 1")
+        validator = uuid.uuid4()
+        await conn.execute("INSERT INTO api_clients (id, client_id, kind, name, public_jwk) "
+                           "VALUES ($1, 'gate-1', 'validator', 'Gate 1', '{}')", validator)
+        refusals = ((uuid.uuid4(), None, "district_id"), (ward, None, "district_id"),
+                    (district, uuid.uuid4(), "client_id"), (district, validator, "client_id"))
+        for district_id, client_id, field in refusals:
+            with pytest.raises(InvalidInput) as refused:
+                await registry.add(ADMIN, FacilityDraft(code="01002", name="x", level=FacilityLevel.DISTRICT,
+                                                        district_id=district_id, client_id=client_id))
+            assert refused.value.field == field
+        assert await PgFacilities(conn).by_code("01002") is None
     run(clean_db, body)
 
 

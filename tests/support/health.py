@@ -59,6 +59,11 @@ class FakeFacilities:
     async def update(self, facility: Facility) -> None:
         self.rows[facility.id] = facility
 
+    async def link_kinds(self, district_id: uuid.UUID | None,
+                         client_id: uuid.UUID | None) -> tuple[str | None, str | None]:
+        # The fake world knows no units; every client it hands out is a facility's (see HealthWorld.facility).
+        return None, ("facility" if client_id is not None else None)
+
     async def list(self, *, district_id: uuid.UUID | None = None) -> list[Facility]:
         return sorted((f for f in self.rows.values() if district_id is None or f.district_id == district_id),
                       key=lambda f: f.code)

@@ -109,6 +109,12 @@ class PgFacilities:
         if self.cache is not None:
             self.cache.drop()
 
+    async def link_kinds(self, district_id: uuid.UUID | None,
+                         client_id: uuid.UUID | None) -> tuple[str | None, str | None]:
+        row = await self.conn.fetchrow("SELECT (SELECT kind FROM units WHERE id = $1),"
+                                       " (SELECT kind FROM api_clients WHERE id = $2)", district_id, client_id)
+        return row[0], row[1]
+
     async def list(self, *, district_id: uuid.UUID | None = None) -> list[Facility]:
         rows = await self.conn.fetch(
             f"SELECT {_FACILITY_COLS} FROM health_facilities WHERE $1::uuid IS NULL OR district_id = $1 ORDER BY code",
