@@ -73,6 +73,15 @@ async def caller(request: Request[Any, Any, Any]) -> Principal:
     return await authenticate(request)
 
 
+def _logical_id(value: str, not_found: str) -> uuid.UUID:
+    """A FHIR logical id of ours (a UUID). Any other string is a well-formed FHIR id of nothing we hold:
+    404 with an OperationOutcome, as FHIR clients expect, rather than the router's problem+json."""
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise NotFound(not_found) from None
+
+
 def _patient_param(value: str) -> uuid.UUID:
     try:
         return uuid.UUID(value.removeprefix("Patient/"))
@@ -129,27 +138,30 @@ class FhirController(Controller):
         return Response(msgspec.json.encode(smart_configuration(
             root, f"{root}/api/v1/auth/token", f"{root}/api/v1/auth/vneid/start")), media_type="application/json")
 
-    @get("/Patient/{patient_id:uuid}", operation_id="fhirPatientRead", media_type=MEDIA_TYPE,
+    @get("/Patient/{patient_id:str}", operation_id="fhirPatientRead", media_type=MEDIA_TYPE,
          summary="The patient (patient-bound for citizens; within a share or treatment otherwise)")
     async def patient(self, request: Request[Any, Any, Any], container: AppContainer, uow: UnitOfWork,
-                      patient_id: FromPath[uuid.UUID]) -> Response[bytes]:
-        found = await health(container, uow.conn).fhir.patient(await caller(request), patient_id)
+                      patient_id: FromPath[str]) -> Response[bytes]:
+        found = await health(container, uow.conn).fhir.patient(
+            await caller(request), _logical_id(patient_id, "health.record_not_found"))
         return fhir(found.resource, headers={"ETag": f'W/"{found.version_id}"'})
 
-    @get("/Patient/{patient_id:uuid}/$summary", operation_id="fhirPatientSummary", media_type=MEDIA_TYPE,
+    @get("/Patient/{patient_id:str}/$summary", operation_id="fhirPatientSummary", media_type=MEDIA_TYPE,
          summary="International Patient Summary document (Composition LOINC 60591-5)")
     async def summary(self, request: Request[Any, Any, Any], container: AppContainer, uow: UnitOfWork,
-                      patient_id: FromPath[uuid.UUID]) -> Response[bytes]:
-        data = await health(container, uow.conn).fhir.summary(await caller(request), patient_id)
+                      patient_id: FromPath[str]) -> Response[bytes]:
+        data = await health(container, uow.conn).fhir.summary(
+            await caller(request), _logical_id(patient_id, "health.record_not_found"))
         return fhir(ips_document(base_url(request), data, container.clock.now()))
 
-    @get("/{resource_type:str}/{resource_id:uuid}", operation_id="fhirRead", media_type=MEDIA_TYPE,
+    @get("/{resource_type:str}/{resource_id:str}", operation_id="fhirRead", media_type=MEDIA_TYPE,
          summary="Read one resource")
     async def read(self, request: Request[Any, Any, Any], container: AppContainer, uow: UnitOfWork,
-                   resource_type: FromPath[str], resource_id: FromPath[uuid.UUID]) -> Response[bytes]:
+                   resource_type: FromPath[str], resource_id: FromPath[str]) -> Response[bytes]:
         if resource_type not in SEARCH_PARAMS:
             raise NotFound("health.resource_not_found")
-        found = await health(container, uow.conn).fhir.read(await caller(request), resource_type, resource_id)
+        found = await health(container, uow.conn).fhir.read(
+            await caller(request), resource_type, _logical_id(resource_id, "health.resource_not_found"))
         return Response(found.resource_json, media_type=MEDIA_TYPE,
                         headers={"ETag": f'W/"{found.version_id}"'})
 

@@ -145,13 +145,6 @@ def open311_partner(base_url: str, database_url: str,
     return _load(base_url, config, 0)
 
 
-@pytest.fixture(autouse=True)
-def _node_id_for_schemathesis(request: pytest.FixtureRequest) -> None:
-    # schemathesis 4.32.5 reads ``request.node._nodeid`` (to label each operation's subtest), an
-    # attribute pytest 9.2 no longer has (node ids moved to ``Node._id``); give it the node's id.
-    request.node._nodeid = request.node.nodeid
-
-
 def _callers(fixture: str) -> Any:
     return schemathesis.pytest.from_fixture(fixture).exclude(path_regex="|".join(EXCLUDED_PATHS))
 
