@@ -140,22 +140,31 @@ class ReadRouter:
                 return None, "caller_wrote"
         return self.replica, "replica"
 
-    async def record_write(self, caller: str | None, conn: Any) -> None:
-        """After a commit on ``conn`` (still held): the caller's reads stay on the primary until replayed."""
+    async def write_position(self, conn: Any) -> int | None:
+        """The primary's WAL position on ``conn`` right after its commit (None: could not be read)."""
+        try:
+            return int(await conn.fetchval(_PRIMARY_LSN))
+        except Exception:
+            log.warning("could not read the WAL position after a commit", exc_info=True)
+            return None
+
+    async def record_write(self, caller: str | None, position: int | None) -> None:
+        """The caller's reads stay on the primary until the replica has replayed ``position``.
+
+        ``position`` None (it could not be read) or a mark that cannot be stored: the write is committed
+        and its response due, so instead nobody reads from the replica until every mark made before
+        could have expired.
+        """
         if caller is None:
             return
-        try:
-            lsn = await conn.fetchval(_PRIMARY_LSN)
-            await self._marks.record(caller, lsn)
-        except Exception:
-            # The write is committed (and its response due); without its mark nobody may read from the
-            # replica until every mark made before the failure has certainly expired.
-            self._marks_lost_until = self._clock() + self.mark_ttl_s(self.max_lag_s)
-            log.warning(
-                "could not record a write for read-your-writes; reads go to the primary for %.1f s",
-                self.mark_ttl_s(self.max_lag_s),
-                exc_info=True,
-            )
+        if position is not None:
+            try:
+                await self._marks.record(caller, position)
+                return
+            except Exception:
+                log.warning("could not store a read-your-writes mark", exc_info=True)
+        self._marks_lost_until = self._clock() + self.mark_ttl_s(self.max_lag_s)
+        log.warning("reads go to the primary for %.1f s (a write's mark is missing)", self.mark_ttl_s(self.max_lag_s))
 
     async def replica_failed(self, exc: BaseException) -> None:
         """A request met a dead replica: open the circuit (the poller closes it once the replica answers)."""

@@ -52,7 +52,10 @@ async def provide_uow(request: Request[Any, Any, Any]) -> AsyncGenerator[PgUnitO
         async with PgUnitOfWork(container.pool) as uow:
             yield uow
             await uow.commit()
-            await router.record_write(caller_of(request), uow.conn)
+            caller = caller_of(request)  # after the handler: a login names the account it created
+            position = None if caller is None else await router.write_position(uow.conn)
+        # The pooled connection is back before the mark is stored (a Redis round trip).
+        await router.record_write(caller, position)
 
 
 class ContainerProvider:

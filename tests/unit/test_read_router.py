@@ -74,7 +74,7 @@ async def test_a_caller_reads_the_primary_until_the_replica_replayed_their_write
     router = _router(clock)
     router.observe(replayed=100, position=100)
     assert await router.route("writer") == (REPLICA, "replica")
-    await router.record_write("writer", Conn(150))
+    await router.record_write("writer", await router.write_position(Conn(150)))
     assert await router.route("writer") == (None, "caller_wrote")
     assert await router.route("other") == (REPLICA, "replica")
     assert await router.route(None) == (REPLICA, "replica")
@@ -119,7 +119,7 @@ async def test_lost_marks_send_every_reader_to_the_primary_until_they_would_have
     router.observe(replayed=100, position=100)
     assert await router.route("a") == (None, "marks_unavailable")
     assert await router.route(None) == (REPLICA, "replica")  # nobody to have written
-    await router.record_write("a", Conn(150))  # committed, but its mark is lost
+    await router.record_write("a", 150)  # committed, but its mark is lost
     router._marks = MemoryWriteMarks(3.0)  # the store is back
     assert await router.route("b") == (None, "marks_unavailable")
     clock.t += ReadRouter.mark_ttl_s(2.0) + 0.01
@@ -140,3 +140,19 @@ async def test_a_failed_replica_opens_the_circuit_until_a_poll_answers(caplog: p
     assert "secret" not in caplog.text
     router.observe(replayed=120, position=120)  # the poller's next answer closes the circuit
     assert await router.route("a") == (REPLICA, "replica")
+
+
+async def test_a_commit_whose_position_could_not_be_read_sends_every_reader_to_the_primary() -> None:
+    class Broken:
+        async def fetchval(self, query: str) -> int:
+            raise ConnectionResetError("primary connection lost after COMMIT")
+
+    clock = Clock()
+    router = _router(clock)
+    router.observe(replayed=100, position=100)
+    await router.record_write("writer", await router.write_position(Broken()))
+    assert await router.route("someone") == (None, "marks_unavailable")
+    await router.record_write(None, None)  # no caller (nobody to read their write): nothing changes
+    clock.t += ReadRouter.mark_ttl_s(2.0) + 0.01
+    router.observe(replayed=100, position=100)
+    assert await router.route("someone") == (REPLICA, "replica")
