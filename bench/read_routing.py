@@ -96,7 +96,7 @@ _ROUTES: dict[tuple[str, str], dict[tuple[str, str], float]] = {}
 
 def render(
     samples: dict[tuple[str, str], list[tuple[float, float]]],
-    names: list[str],
+    references: dict[str, str],
     scenarios: list[str],
     opts: argparse.Namespace,
     machine: str,
@@ -105,23 +105,24 @@ def render(
         "## Read routing, in-process (what `DATABASE_READ_URL` costs per request)",
         "",
         f"`uv run python -m bench.read_routing --requests {opts.requests} --rounds {opts.rounds} "
-        f"--concurrency {opts.concurrency}` — the service app without a replica (reference), with a real "
-        "hot standby and in-process read-your-writes marks, and with the marks in Redis; same primary, "
-        "interleaved, medians of the rounds. CPU is this process's own time (both PostgreSQL servers run "
-        "apart, on the same two cores).",
+        f"--concurrency {opts.concurrency}` — the service app without a replica, with a real hot standby and "
+        "in-process read-your-writes marks, and (when Redis answers) both again with `REDIS_URL` set, the "
+        "marks then in Redis; each routed variant against the same app without a replica and the same "
+        "`REDIS_URL` (Redis also counts rate limits and quotas), same primary, interleaved, medians of the "
+        "rounds. CPU is this process's own time (both PostgreSQL servers run apart, on the same two cores).",
         "",
         machine,
         "",
-        "| Scenario | Routing | CPU µs/request | × reference CPU | wall µs/request | × reference wall "
-        "| reads served by |",
-        "|---|---|---:|---:|---:|---:|---|",
+        "| Scenario | App | CPU µs/request | CPU − reference | × reference CPU | wall µs/request "
+        "| × reference wall | reads served by |",
+        "|---|---|---:|---:|---:|---:|---:|---|",
     ]
     for sc in scenarios:
-        ref_cpu = statistics.median(c for c, _ in samples[(sc, names[0])])
-        ref_wall = statistics.median(w for _, w in samples[(sc, names[0])])
-        for name in names:
+        for name, reference in references.items():
             cpu = statistics.median(c for c, _ in samples[(sc, name)])
             wall = statistics.median(w for _, w in samples[(sc, name)])
+            ref_cpu = statistics.median(c for c, _ in samples[(sc, reference)])
+            ref_wall = statistics.median(w for _, w in samples[(sc, reference)])
             served = (
                 ", ".join(
                     f"{server} ({reason}): {n:.0f}"
@@ -130,7 +131,8 @@ def render(
                 or "—"
             )
             out.append(
-                f"| {sc} | {name} | {cpu:.0f} | {cpu / ref_cpu:.2f} | {wall:.0f} | {wall / ref_wall:.2f} | {served} |"
+                f"| {sc} | {name} | {cpu:.0f} | {cpu - ref_cpu:+.0f} | {cpu / ref_cpu:.2f} | {wall:.0f} "
+                f"| {wall / ref_wall:.2f} | {served} |"
             )
     return "\n".join(out)
 
@@ -169,11 +171,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             "SEED_DEMO": "false",
             "LOG_LEVEL": "INFO",
         }
-        variants = {"none (reference)": {}, "standby, marks in-process": {"DATABASE_READ_URL": replica}}
+        # name: (settings, the variant it is compared with)
+        variants: dict[str, tuple[dict[str, str], str]] = {
+            "no replica": ({}, "no replica"),
+            "standby, marks in-process": ({"DATABASE_READ_URL": replica}, "no replica"),
+        }
         if redis_url := _redis():
-            variants["standby, marks in Redis"] = {"DATABASE_READ_URL": replica, "REDIS_URL": redis_url}
+            variants["no replica, REDIS_URL"] = ({"REDIS_URL": redis_url}, "no replica, REDIS_URL")
+            variants["standby, marks in Redis"] = (
+                {"DATABASE_READ_URL": replica, "REDIS_URL": redis_url},
+                "no replica, REDIS_URL",
+            )
         # Each app builds its own container (pool, router) in its lifespan.
-        apps = {name: create_app(load_settings({**base, **extra})) for name, extra in variants.items()}
+        apps = {name: create_app(load_settings({**base, **extra})) for name, (extra, _) in variants.items()}
         sink, ACCESS_LOG.sink = ACCESS_LOG.sink, lambda _data: None
         try:
             samples = uvloop.run(
@@ -188,7 +198,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "Database": "throw-away primary + hot standby (embedded binaries, fsync off)",
             },
         )
-    markdown = render(samples, list(variants), [sc.name for sc in scenarios], opts, machine)
+    references = {name: reference for name, (_, reference) in variants.items()}
+    markdown = render(samples, references, [sc.name for sc in scenarios], opts, machine)
     report.write_section("read-routing", markdown, opts.output)
     print(markdown)
     return 0
