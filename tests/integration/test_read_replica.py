@@ -8,8 +8,11 @@ One throw-away primary + hot standby (tests/support/replica.py) and one live app
 from __future__ import annotations
 
 import asyncio
+import shutil
+import subprocess
 import time
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,13 +37,38 @@ from tests.support.replica import Cluster, primary_and_standby
 MAX_LAG_S = 6.0
 
 
-def _redis_url() -> str:
-    """Shared read-your-writes marks in Redis when there is one (as in production), else in-process."""
+@contextmanager
+def _redis() -> Iterator[str]:
+    """Redis for the shared read-your-writes marks, as in production: the machine's, else a throw-away
+    ``redis-server`` on a free port; "" (marks in-process, one app only) when there is neither."""
     try:
         redis.Redis(socket_connect_timeout=0.5).ping()
     except redis.RedisError:
-        return ""
-    return "redis://127.0.0.1:6379/15"
+        pass
+    else:
+        yield "redis://127.0.0.1:6379/15"
+        return
+    binary = shutil.which("redis-server")
+    if binary is None:
+        yield ""
+        return
+    port = free_port()
+    server = subprocess.Popen(
+        [binary, "--port", str(port), "--save", "", "--appendonly", "no"], stdout=subprocess.DEVNULL
+    )
+    try:
+        _wait(lambda: _answers(port), "redis-server answers")
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def _answers(port: int) -> bool:
+    try:
+        return bool(redis.Redis(port=port, socket_connect_timeout=0.2).ping())
+    except redis.RedisError:
+        return False
 
 
 @dataclass
@@ -48,6 +76,8 @@ class Setup:
     cluster: Cluster
     app: Any
     http: httpx.Client
+    # A second API process's app on the same databases and Redis (None without Redis).
+    other_http: httpx.Client | None
 
     @property
     def router(self) -> Any:
@@ -75,16 +105,18 @@ def _wait(condition: Callable[[], bool], what: str, timeout_s: float = 15.0) -> 
 
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
-    with primary_and_standby() as cluster:
+    with primary_and_standby() as cluster, _redis() as redis_url:
         asyncio.run(prepare(cluster.primary.url))
-        port = free_port()  # the stand-ins live at BASE_URL: the app must know its own port
+        port, other_port = free_port(), free_port()
         settings = load_settings(
             {},
             port=port,
+            # Both apps issue and accept tokens as the first one (its stand-ins log citizens in).
+            public_base_url=f"http://127.0.0.1:{port}",
             database_url=cluster.primary.url,
             database_read_url=cluster.standby.url,
             database_read_max_lag_seconds=MAX_LAG_S,
-            redis_url=_redis_url(),
+            redis_url=redis_url,
             environment="test",
             data_dir=Path(tmp_path_factory.mktemp("data")),
             standins=True,
@@ -96,8 +128,14 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
             extra={name: Quota(()) for name, spec in context_settings().items() if spec.parse == Quota.parse},
         )
         app = create_app(settings)
-        with serve(app, port) as url, httpx.Client(base_url=url, timeout=15) as http:
-            yield Setup(cluster, app, http)
+        with ExitStack() as stack:
+            url = stack.enter_context(serve(app, port))
+            http = stack.enter_context(httpx.Client(base_url=url, timeout=15))
+            other_http = None
+            if redis_url:
+                other_url = stack.enter_context(serve(create_app(settings), other_port))
+                other_http = stack.enter_context(httpx.Client(base_url=other_url, timeout=15))
+            yield Setup(cluster, app, http, other_http)
 
 
 def _reads() -> dict[tuple[str, str], float]:
@@ -110,10 +148,10 @@ def _reads() -> dict[tuple[str, str], float]:
     return counts
 
 
-def _me(s: Setup, who: Session) -> tuple[dict[str, Any], tuple[str, str]]:
+def _me(s: Setup, who: Session, http: httpx.Client | None = None) -> tuple[dict[str, Any], tuple[str, str]]:
     """GET /me (a read-only handler) and which (server, reason) answered it."""
     before = _reads()
-    r = s.http.get("/api/v1/me", headers=who.headers)
+    r = (http or s.http).get("/api/v1/me", headers=who.headers)
     assert r.status_code == 200, r.text
     changed = [k for k, v in _reads().items() if v != before.get(k, 0)]
     assert len(changed) == 1, changed
@@ -150,6 +188,10 @@ def test_reads_go_to_the_standby_and_a_writer_reads_its_write_while_replay_is_pa
         assert _sql(s.cluster.standby.url, f"SELECT locale FROM users WHERE id = '{writer.user_id}'") == "vi"
         body, route = _me(s, writer)
         assert (body["locale"], route) == ("en", ("primary", "caller_wrote"))
+        if s.other_http is not None:  # another API process knows of the write through Redis
+            body, route = _me(s, writer, s.other_http)
+            assert (body["locale"], route) == ("en", ("primary", "caller_wrote"))
+            assert _me(s, other, s.other_http)[1] == ("replica", "replica")
         assert _me(s, other)[1] == ("replica", "replica")  # everyone else still reads the standby
 
         # Paused replay makes the lag grow past the bound: then nobody reads the standby.
