@@ -68,10 +68,33 @@ def describe(dsn: str) -> str:
     return f"{parts.hostname or 'localhost'}:{parts.port or 5432}{parts.path or '/'}"
 
 
+class PollConnection:
+    """One connection of the poller, opened on first use and again after any failure."""
+
+    def __init__(self, dsn: str) -> None:
+        self._dsn = dsn
+        self._conn: asyncpg.Connection[Any] | None = None
+
+    async def fetchrow(self, query: str) -> Any:
+        try:
+            async with asyncio.timeout(CONNECT_TIMEOUT_S):
+                if self._conn is None or self._conn.is_closed():
+                    self._conn = await asyncpg.connect(self._dsn, server_settings={"application_name": "thudo-poll"})
+                return await self._conn.fetchrow(query)
+        except BaseException:
+            await self.close()
+            raise
+
+    async def close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.terminate()  # no goodbye round trip to a server that may be gone
+
+
 class ReadRouter:
     def __init__(
         self,
-        primary: asyncpg.Pool[Any],
+        primary_dsn: str,
         replica_dsn: str,
         marks: WriteMarks,
         *,
@@ -80,8 +103,11 @@ class ReadRouter:
         statement_timeout_ms: int,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.primary = primary
         self.replica: asyncpg.Pool[Any] | None = None
+        # The poller's own connections: never queued behind requests for a pooled one (an overloaded
+        # primary pool would otherwise stall the samples and look like lag).
+        self._primary_poll = PollConnection(primary_dsn)
+        self._replica_poll = PollConnection(replica_dsn)
         self._dsn = replica_dsn
         self._marks = marks
         self.max_lag_s = max_lag_s
@@ -115,6 +141,8 @@ class ReadRouter:
                 await self._task
         if self.replica is not None:
             await self.replica.close()
+        await self._primary_poll.close()
+        await self._replica_poll.close()
         await self._marks.close()
 
     def lag_s(self) -> float:
@@ -188,10 +216,7 @@ class ReadRouter:
 
     async def poll(self) -> None:
         """One sample: the replica's replay position, then the primary's position (one query each)."""
-        assert self.replica is not None
-        async with asyncio.timeout(CONNECT_TIMEOUT_S):
-            async with self.replica.acquire() as conn:
-                in_recovery, replayed = await conn.fetchrow(_REPLICA_LSN)
+        in_recovery, replayed = await self._replica_poll.fetchrow(_REPLICA_LSN)
         if not in_recovery or replayed is None:
             # Promoted (after a failover) or not a standby at all: its data may have forked from the primary's.
             if self.up:
@@ -200,9 +225,7 @@ class ReadRouter:
             return
         position: int | None = None
         try:
-            async with asyncio.timeout(CONNECT_TIMEOUT_S):
-                async with self.primary.acquire() as conn:
-                    position = await conn.fetchval(_PRIMARY_LSN)
+            position = (await self._primary_poll.fetchrow(_PRIMARY_LSN))[0]
         except Exception:
             # Not the replica's fault; without fresh samples its lag grows until the primary answers again.
             log.debug("could not sample the primary's WAL position", exc_info=True)

@@ -68,7 +68,7 @@ async def start_read_routing(container: Container) -> None:
     if not settings.database_read_url or container.reads is not None:
         return
     router = ReadRouter(
-        container.pool,
+        settings.database_url or "",
         settings.database_read_url,
         _marks(container),
         max_lag_s=settings.database_read_max_lag_seconds,

@@ -52,7 +52,7 @@ REPLICA: Any = Pool()
 
 def _router(clock: Clock, marks: MemoryWriteMarks | None = None) -> ReadRouter:
     router = ReadRouter(
-        REPLICA,
+        "postgresql://u:secret@primary/thudo",
         "postgresql://u:secret@replica:5433/thudo",
         marks or MemoryWriteMarks(3.0),
         max_lag_s=2.0,
