@@ -9,11 +9,17 @@ from __future__ import annotations
 
 import contextlib
 import re
+from collections.abc import Awaitable, Callable
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
 from asyncpg.transaction import Transaction
+
+from adapters.postgres.replica import RECOVERY_CONFLICT, REPLICA_GONE
+
+if TYPE_CHECKING:
+    from adapters.postgres.replica import ReadRouter
 
 # A request waits at most this long for a free pooled connection, then gets 503 + Retry-After:
 # under overload or an outage the client is told to come back instead of the request hanging.
@@ -38,8 +44,11 @@ class ReadOnlyConnection:
 
     _checked: dict[str, bool] = {}
 
-    def __init__(self, conn: asyncpg.pool.PoolConnectionProxy[Any]) -> None:
+    def __init__(self, conn: asyncpg.pool.PoolConnectionProxy[Any],
+                 failover: Callable[[BaseException], Awaitable[Any]] | None = None) -> None:
         self._conn = conn
+        # On a replica: gives a primary connection to re-run a statement the replica could not answer.
+        self._failover = failover
 
     def _check(self, query: str) -> None:
         ok = self._checked.get(query)
@@ -50,17 +59,34 @@ class ReadOnlyConnection:
         if not ok:
             raise ReadOnlyViolation("a read-only unit of work cannot run a writing statement")
 
+    async def _on_primary(self, exc: BaseException) -> Any:
+        """The replica failed this statement: every statement here stands alone, so run it on the primary."""
+        if self._failover is None or not isinstance(exc, REPLICA_GONE + RECOVERY_CONFLICT):
+            raise exc
+        failover, self._failover = self._failover, None
+        self._conn = await failover(exc)
+        return self._conn
+
     async def fetch(self, query: str, *args: Any, **kw: Any) -> list[Any]:
         self._check(query)
-        return list(await self._conn.fetch(query, *args, **kw))
+        try:
+            return list(await self._conn.fetch(query, *args, **kw))
+        except Exception as exc:  # only replica failures are retried (``_on_primary`` re-raises the rest)
+            return list(await (await self._on_primary(exc)).fetch(query, *args, **kw))
 
     async def fetchrow(self, query: str, *args: Any, **kw: Any) -> Any:
         self._check(query)
-        return await self._conn.fetchrow(query, *args, **kw)
+        try:
+            return await self._conn.fetchrow(query, *args, **kw)
+        except Exception as exc:
+            return await (await self._on_primary(exc)).fetchrow(query, *args, **kw)
 
     async def fetchval(self, query: str, *args: Any, **kw: Any) -> Any:
         self._check(query)
-        return await self._conn.fetchval(query, *args, **kw)
+        try:
+            return await self._conn.fetchval(query, *args, **kw)
+        except Exception as exc:
+            return await (await self._on_primary(exc)).fetchval(query, *args, **kw)
 
 
 class PgUnitOfWork:
@@ -68,11 +94,21 @@ class PgUnitOfWork:
 
     Only for handlers whose queries are independent single reads (a statement sees one consistent
     snapshot by itself); ``conn`` is then a ``ReadOnlyConnection`` that refuses writes.
+
+    ``replica`` (read-only only): the pool of a streaming replica chosen by ``router`` for this unit of
+    work. If the replica cannot be reached or fails a statement (connection lost, recovery conflict),
+    the unit of work moves to the primary (``pool``) and re-runs the statement; ``served_by`` says
+    where it ended up.
     """
 
-    def __init__(self, pool: asyncpg.Pool[Any], *, read_only: bool = False) -> None:
+    def __init__(self, pool: asyncpg.Pool[Any], *, read_only: bool = False,
+                 replica: asyncpg.Pool[Any] | None = None, router: ReadRouter | None = None) -> None:
         self._pool = pool
         self._read_only = read_only
+        self._replica = replica if read_only else None
+        self._router = router
+        self._from: asyncpg.Pool[Any] = pool
+        self.served_by = "primary"
         self._conn: asyncpg.pool.PoolConnectionProxy[Any] | None = None
         self._view: Any = None
         self._tx: Transaction | None = None
@@ -85,6 +121,15 @@ class PgUnitOfWork:
         return self._view
 
     async def __aenter__(self) -> PgUnitOfWork:
+        if self._replica is not None:
+            try:
+                self._conn = await self._replica.acquire(timeout=ACQUIRE_TIMEOUT_S)
+            except REPLICA_GONE as exc:
+                await self._replica_failed(exc)
+            else:
+                self._from, self.served_by = self._replica, "replica"
+                self._view = ReadOnlyConnection(self._conn, self._to_primary)
+                return self
         self._conn = await self._pool.acquire(timeout=ACQUIRE_TIMEOUT_S)
         if self._read_only:
             self._view = ReadOnlyConnection(self._conn)
@@ -107,8 +152,24 @@ class PgUnitOfWork:
         finally:
             if self._conn is not None:
                 self._view = None
-                await self._pool.release(self._conn)
+                await self._from.release(self._conn)
                 self._conn = None
+
+    async def _replica_failed(self, exc: BaseException) -> None:
+        if self._router is not None and isinstance(exc, REPLICA_GONE):
+            await self._router.replica_failed(exc)
+        self.served_by = "primary_after_replica_failed"
+
+    async def _to_primary(self, exc: BaseException) -> asyncpg.pool.PoolConnectionProxy[Any]:
+        await self._replica_failed(exc)
+        assert self._conn is not None
+        # A broken connection is discarded by its pool on release; a healthy one goes back.
+        with contextlib.suppress(Exception):
+            await self._from.release(self._conn)
+        self._conn = None
+        self._from = self._pool
+        self._conn = await self._pool.acquire(timeout=ACQUIRE_TIMEOUT_S)
+        return self._conn
 
     async def commit(self) -> None:
         """Commit; a no-op after ``rollback()`` (a handler that discarded its change on purpose)."""

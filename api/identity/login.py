@@ -22,6 +22,7 @@ from api.identity.support import my_account, rate_limit, session_issuer, session
 from api.platform import i18n
 from api.platform.container import Container
 from api.platform.deps import AppContainer, UnitOfWork
+from api.platform.reads import writes_for
 from domain.errors import Unavailable
 from domain.identity.login import CommittedFailure, CompleteLogin, RefreshSession, StartLogin
 
@@ -79,6 +80,7 @@ class AuthController(Controller):
             await _committed(uow, failure)
             raise
         await rate_limit(request, container, "callback", account=lookup.hex())
+        writes_for(request, account.id)  # the new account's first reads (/me) must find it
         return _tokens_out(tokens, user_out(await my_account(container, uow).profile(account.id)))
 
     @post("/refresh", operation_id="authRefresh", summary="Rotate the refresh token, get a new access token",
@@ -95,6 +97,7 @@ class AuthController(Controller):
             await _committed(uow, failure)
             raise
         await rate_limit(request, container, "refresh", account=str(tokens.session_id))
+        writes_for(request, tokens.user_id)
         return _tokens_out(tokens, user_out(await my_account(container, uow).profile(tokens.user_id)))
 
     @post("/logout", operation_id="authLogout", summary="End the current session", status_code=204,

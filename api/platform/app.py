@@ -31,6 +31,7 @@ from api.platform.deps import ContainerProvider, provide_uow, resolve_dependenci
 from api.platform.observability import configure_logging, observability_middleware
 from api.platform.openapi import document_errors
 from api.platform.problems import ProblemError, handle_exception
+from api.platform.reads import start_read_routing, stop_read_routing
 from api.platform.registry import CONTEXTS
 from api.platform.routing import fix_options_allow
 from api.platform.settings import Settings, load_settings
@@ -141,12 +142,12 @@ def create_app(settings: Settings | None = None, container: Container | None = N
 
 
 # Hooks run by the lifespan after/before the container exists (inline worker, caches, ...).
-_STARTUP_HOOKS: list[Any] = [start_inline_worker]
+_STARTUP_HOOKS: list[Any] = [start_read_routing, start_inline_worker]
 async def _flush_access_log(_: Container) -> None:
     ACCESS_LOG.flush()
 
 
-_SHUTDOWN_HOOKS: list[Any] = [stop_inline_worker, _flush_access_log]
+_SHUTDOWN_HOOKS: list[Any] = [stop_inline_worker, stop_read_routing, _flush_access_log]
 
 
 def _standins(settings: Settings, contexts: Sequence[Context]) -> list[ControllerRouterHandler]:

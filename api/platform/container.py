@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, TypeVar
 import asyncpg
 
 from adapters.postgres.pool import create_pool
+from adapters.postgres.replica import ReadRouter
 from api.platform.context import Context
 from api.platform.settings import Settings
 from domain.shared.time import Clock, SystemClock
@@ -46,6 +47,8 @@ class Container:
     services: dict[type, object]
     contexts: Contexts = field(default_factory=Contexts)
     clock: Clock = field(default_factory=SystemClock)
+    # Read routing to DATABASE_READ_URL, started by the app's lifespan (api.platform.reads); None: all on `pool`.
+    reads: ReadRouter | None = None
     # Background tasks started by the lifespan (inline worker); cancelled on shutdown.
     background: list[asyncio.Task[None]] = field(default_factory=list)
 

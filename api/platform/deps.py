@@ -10,6 +10,7 @@ from litestar.di import NamedDependency
 
 from adapters.postgres.uow import PgUnitOfWork
 from api.platform.container import Container
+from api.platform.reads import caller_of, count_read
 
 # Handler parameters name their dependency explicitly (Litestar 3 drops inferred dependencies):
 # ``uow: UnitOfWork`` is the request's unit of work, ``container: AppContainer`` the composition root.
@@ -28,11 +29,33 @@ async def provide_uow(request: Request[Any, Any, Any]) -> AsyncGenerator[PgUnitO
     response, never a 2xx for data that was not stored. Handlers marked ``opt=READ_ONLY`` get a
     unit of work without BEGIN/COMMIT whose connection refuses writes: explicit per handler, not
     per HTTP method, because some GETs write (the e-ID callback, file downloads that log access).
+
+    With a read replica (``DATABASE_READ_URL``), read-only units of work go where the router says (the
+    replica unless the caller's last write is not replayed there yet, or it is down or lagging), and
+    every committed write is recorded for its caller before the response leaves.
     """
     read_only = bool(request.route_handler.opt.get(READ_ONLY_OPT))
-    async with PgUnitOfWork(request.app.state.container.pool, read_only=read_only) as uow:
-        yield uow
-        await uow.commit()
+    container = request.app.state.container
+    router = container.reads
+    if router is None:
+        async with PgUnitOfWork(container.pool, read_only=read_only) as uow:
+            yield uow
+            await uow.commit()
+    elif read_only:
+        replica, reason = await router.route(caller_of(request))
+        async with PgUnitOfWork(container.pool, read_only=True, replica=replica, router=router) as uow:
+            try:
+                yield uow
+            finally:
+                count_read(uow.served_by, reason)
+    else:
+        async with PgUnitOfWork(container.pool) as uow:
+            yield uow
+            await uow.commit()
+            caller = caller_of(request)  # after the handler: a login names the account it created
+            position = None if caller is None else await router.write_position(uow.conn)
+        # The pooled connection is back before the mark is stored (a Redis round trip).
+        await router.record_write(caller, position)
 
 
 class ContainerProvider:

@@ -53,6 +53,13 @@ def _positive_int(raw: str) -> int:
     return value
 
 
+def _positive_float(raw: str) -> float:
+    value = float(raw)
+    if not value > 0 or value == float("inf"):
+        raise ValueError("expected a positive number")
+    return value
+
+
 def _choice(*options: str) -> Callable[[str], str]:
     def parse(raw: str) -> str:
         if raw not in options:
@@ -77,6 +84,11 @@ class Spec:
 SETTINGS: dict[str, Spec] = {
     "database_url": Spec("DATABASE_URL", str, None,
                          "PostgreSQL DSN. Unset: start an embedded PostgreSQL under DATA_DIR (development)."),
+    "database_read_url": Spec("DATABASE_READ_URL", str, "",
+                              "PostgreSQL DSN of a streaming replica that serves read-only requests, with "
+                              "read-your-writes per caller (empty: every request on the primary)."),
+    "database_read_max_lag_seconds": Spec("DATABASE_READ_MAX_LAG_SECONDS", _positive_float, "2",
+                                          "Replica lag beyond which read-only requests go to the primary."),
     "data_dir": Spec("DATA_DIR", Path, ".thudo", "Embedded PostgreSQL data, local blobs and dev keys."),
     "host": Spec("HOST", str, "127.0.0.1", "Address to listen on."),
     "port": Spec("PORT", _positive_int, "8000", "Port to listen on."),
@@ -190,6 +202,8 @@ SETTINGS: dict[str, Spec] = {
 @dataclass(frozen=True)
 class Settings:
     database_url: str | None = None
+    database_read_url: str = ""
+    database_read_max_lag_seconds: float = 2.0
     data_dir: Path = Path(".thudo")
     host: str = "127.0.0.1"
     port: int = 8000
@@ -320,6 +334,8 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
             problems.append("VNEID_ISSUER and VNEID_REDIRECT_URI are required with ENVIRONMENT=production")
         if not settings.pii_key or not settings.token_keys_dir:
             problems.append("PII_KEY and TOKEN_KEYS_DIR are required with ENVIRONMENT=production")
+    if settings.database_read_url and settings.embedded:
+        problems.append("DATABASE_READ_URL: a read replica needs DATABASE_URL (the primary it replicates)")
     if settings.token_ttl_seconds > 900:
         problems.append("TOKEN_TTL_SECONDS: access tokens live at most 900 seconds")
     if problems:

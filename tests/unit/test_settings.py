@@ -75,3 +75,17 @@ def test_a_context_declares_its_own_settings(monkeypatch: pytest.MonkeyPatch) ->
         load_settings({"DEMO_BATCH": "many", "PORT": "0"})
     assert "DEMO_BATCH='many'" in str(err.value)
     assert "PORT='0'" in str(err.value)
+
+
+def test_a_read_replica_needs_a_primary_and_a_positive_lag_bound() -> None:
+    with pytest.raises(SettingsError, match="DATABASE_READ_URL: a read replica needs DATABASE_URL"):
+        load_settings({"DATABASE_READ_URL": "postgresql://replica/thudo"})
+    with pytest.raises(SettingsError) as err:
+        load_settings({"DATABASE_URL": "postgresql://db/thudo", "DATABASE_READ_MAX_LAG_SECONDS": "0"})
+    assert "DATABASE_READ_MAX_LAG_SECONDS='0'" in str(err.value)
+    for bad in ("-1", "inf", "nan", "soon"):
+        with pytest.raises(SettingsError):
+            load_settings({"DATABASE_URL": "postgresql://db/thudo", "DATABASE_READ_MAX_LAG_SECONDS": bad})
+    s = load_settings({"DATABASE_URL": "postgresql://db/thudo", "DATABASE_READ_URL": "postgresql://replica/thudo",
+                       "DATABASE_READ_MAX_LAG_SECONDS": "0.5"})
+    assert (s.database_read_url, s.database_read_max_lag_seconds) == ("postgresql://replica/thudo", 0.5)
