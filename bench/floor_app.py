@@ -113,13 +113,14 @@ def _pii(state: State) -> AesPiiProtector:
 async def judicial_queue_of(unit_id: FromPath[uuid.UUID], state: State,
                             limit: FromQuery[int] = 20) -> dict[str, object]:
     """Reference, not the floor: exactly the SQL and rows of ``GET /api/v1/staff/judicial/requests``
-    (the service's adapter: one query in BEGIN … COMMIT, applicants' id numbers decrypted, the same
-    JSON shape), without auth, middleware, idempotency or logging. On a pool built like the service's
+    (the service's adapter: one query without a transaction, as the service's read-only unit of work
+    runs it, applicants' id numbers decrypted, the same JSON shape), without auth, session check,
+    middleware or logging. On a pool built like the service's
     (JSON codecs, no reset query on release), because the adapter needs the codecs. Needs the
     service's ``DATA_DIR`` (its PII key)."""
     pii = _pii(state)
     now = datetime.now(UTC)
-    async with state.service_pool.acquire() as conn, conn.transaction():
+    async with state.service_pool.acquire() as conn:
         got = await PgRequests(conn, pii).queue(QueueFilter(authority_unit_ids=frozenset({unit_id})), now, None, limit)
     return {"items": [request_out(r, now) for r in got.items], "next_cursor": got.next_cursor}
 
