@@ -100,7 +100,7 @@ def test_requests_contract(database_url: str, kind: str) -> None:
 
 @pytest.mark.parametrize("kind", ["fake", "postgres"])
 def test_every_value_object_comes_back_as_saved(database_url: str, kind: str) -> None:
-    """The Postgres adapter reads a request as one JSON document built by the database: every field
+    """The Postgres adapter reads the value objects as JSON text decoded by typed decoders: every field
     (value objects, dates, timestamps, arrays, the decrypted id number) must come back unchanged."""
     async def body(requests: Any, _: Any, user: Callable[[], Awaitable[uuid.UUID]]) -> None:
         me = await user()
