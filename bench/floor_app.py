@@ -27,16 +27,27 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from adapters.postgres.feedback.queries import PgFeedbackQueries
+from adapters.postgres.judicial.authorities import load_default_schedule
 from adapters.postgres.judicial.repositories import PgRequests
+from adapters.postgres.notifications.notifier import PgNotifier
 from adapters.postgres.pool import create_pool as create_service_pool
 from adapters.postgres.transit.gates import PgTaps
 from adapters.signing.pii import AesPiiProtector, load_or_create_master_key
 from api.feedback.common import page
 from api.judicial.schemas import request_out
+from api.judicial.wiring import build_judicial
+from api.platform.settings import load_settings
 from api.transit.schemas import TapBatchIn
 from domain.feedback.model import ReportSummary
+from domain.judicial import deadlines
+from domain.judicial.fees import DEFAULT_SCHEDULE, PricingInput, price
+from domain.judicial.model import ActorKind, Status, Step
 from domain.judicial.ports import QueueFilter
+from domain.judicial.submission import check_rules, hanoi_resident
+from domain.notifications.model import Notification
+from domain.shared.ids import new_id
 from domain.shared.paging import Page
+from domain.shared.time import HANOI
 from domain.transit.codes import Direction, Network
 from domain.transit.denylist import DenyKind
 from domain.transit.model import Medium, Tap
@@ -48,6 +59,7 @@ FLOOR_PATH = "/units/D002"
 FLOOR_TX_PATH = "/units-in-transaction/D002"
 MY_REPORTS_QUERY_PATH = "/reports-of/{reporter_id}?limit=20"
 JUDICIAL_QUEUE_QUERY_PATH = "/judicial-queue-of/{unit_id}?limit=20"
+JUDICIAL_SUBMIT_SQL_PATH = "/judicial-submit-sql"
 PLAIN_PATH = "/plain"
 TRANSIT_VALIDATE_SQL_PATH = "/transit-validate-sql"
 TRANSIT_TAPS_SQL_PATH = "/transit-taps-sql"
@@ -89,22 +101,67 @@ async def reports_of(reporter_id: FromPath[uuid.UUID], state: State, limit: From
     return page(rows, limit)
 
 
+def _pii(state: State) -> AesPiiProtector:
+    """The service's PII protector (its ``DATA_DIR`` key), for the judicial references."""
+    if state.get("pii") is None:
+        keys = Path(state.get("data_dir") or os.environ["DATA_DIR"]) / "keys"
+        state.pii = AesPiiProtector(load_or_create_master_key("", keys, allow_generate=True))
+    return state.pii  # type: ignore[no-any-return]
+
+
 @get("/judicial-queue-of/{unit_id:uuid}")
 async def judicial_queue_of(unit_id: FromPath[uuid.UUID], state: State,
                             limit: FromQuery[int] = 20) -> dict[str, object]:
     """Reference, not the floor: exactly the SQL and rows of ``GET /api/v1/staff/judicial/requests``
-    (the service's adapter: one query in BEGIN … COMMIT, applicants' id numbers decrypted, the same
-    JSON shape), without auth, middleware, idempotency or logging. On a pool built like the service's
+    (the service's adapter: one query without a transaction, as the service's read-only unit of work
+    runs it, applicants' id numbers decrypted, the same JSON shape), without auth, session check,
+    middleware or logging. On a pool built like the service's
     (JSON codecs, no reset query on release), because the adapter needs the codecs. Needs the
     service's ``DATA_DIR`` (its PII key)."""
-    if state.get("pii") is None:
-        keys = Path(state.get("data_dir") or os.environ["DATA_DIR"]) / "keys"
-        state.pii = AesPiiProtector(load_or_create_master_key("", keys, allow_generate=True))
+    pii = _pii(state)
     now = datetime.now(UTC)
-    async with state.service_pool.acquire() as conn, conn.transaction():
-        got = await PgRequests(conn, state.pii).queue(QueueFilter(authority_unit_ids=frozenset({unit_id})), now,
-                                                      None, limit)
+    async with state.service_pool.acquire() as conn:
+        got = await PgRequests(conn, pii).queue(QueueFilter(authority_unit_ids=frozenset({unit_id})), now, None, limit)
     return {"items": [request_out(r, now) for r in got.items], "next_cursor": got.next_cursor}
+
+
+@post(JUDICIAL_SUBMIT_SQL_PATH + "/{requester_id:uuid}/{request_id:uuid}", status_code=200)
+async def judicial_submit_sql(requester_id: FromPath[uuid.UUID], request_id: FromPath[uuid.UUID],
+                              state: State) -> dict[str, object]:
+    """Reference, not the floor: exactly the SQL of ``POST /api/v1/judicial/requests/{id}/submit`` (the
+    service's adapters: the draft ``FOR UPDATE``, the update + its step in one statement, the
+    notification's inbox + push rows, in BEGIN … COMMIT), the same domain rules (the residence check,
+    pricing, the authority in force, the working-day deadline) and the same JSON, without auth,
+    middleware, session check or logging. Nothing is owed on the bench's drafts (city support), so
+    no payment intent, as in the service."""
+    pii, now = _pii(state), datetime.now(UTC)
+    async with state.service_pool.acquire() as conn, conn.transaction():
+        if state.get("judicial") is None:
+            state.judicial = (await load_default_schedule(conn),
+                              build_judicial(load_settings({}), state.service_pool).calendar)
+        authorities, calendar = state.judicial
+        requests = PgRequests(conn, pii)
+        draft = await requests.get(request_id, for_update=True)
+        if draft is None or draft.requester_id != requester_id:
+            raise NotFoundException()
+        check_rules(draft, now.astimezone(HANOI).date())
+        fee = price(DEFAULT_SCHEDULE, PricingInput(
+            submitted_at=now, category=draft.fee_category, copies=draft.copies, delivery=draft.delivery,
+            online=draft.online, level=draft.requester_level, hanoi_resident=hanoi_resident(draft.applicant)))
+        authority = authorities.on(now)
+        kind, reasons = deadlines.classify(draft)
+        done = msgspec.structs.replace(
+            draft, status=Status.SUBMITTED, fee=fee, authority_unit_id=authority.unit_id,
+            authority_code=authority.code, deadline_kind=kind, deadline_reasons=reasons,
+            due_at=deadlines.due_at(calendar, now, kind), submitted_at=now, updated_at=now, version=draft.version + 1)
+        await requests.save(done, Step(id=new_id(), request_id=done.id, from_status=draft.status,
+                                       to_status=done.status, actor_kind=ActorKind.CITIZEN, actor_id=requester_id,
+                                       at=now, data={"amount_due": fee.amount_due, "authority": authority.code}))
+        await PgNotifier(conn).notify(Notification(
+            user_id=requester_id, category="judicial", template="judicial.submitted", object_type="judicial_request",
+            object_id=str(done.id), params={"ref": done.ref}, legally_required=True,
+            idempotency_key=f"judicial.submitted:{done.id}:{done.version}"))
+    return request_out(done, now)
 
 
 class TransitValidateSql(msgspec.Struct, kw_only=True):
@@ -177,8 +234,8 @@ def create_app(dsn: str | None = None, data_dir: str | None = None) -> Litestar:
             await app.state.pool.close()
             await app.state.service_pool.close()
 
-    handlers = [unit, unit_in_transaction, reports_of, judicial_queue_of, transit_validate_sql, transit_taps_sql,
-                plain]
+    handlers = [unit, unit_in_transaction, reports_of, judicial_queue_of, judicial_submit_sql, transit_validate_sql,
+                transit_taps_sql, plain]
     return Litestar(route_handlers=handlers, lifespan=[lifespan], debug=False)
 
 

@@ -13,7 +13,9 @@ Rows:
 * ``judicial.draft`` — ``POST /api/v1/judicial/requests`` (the HTTP scenario of the same name);
 * ``judicial.submit`` — ``POST /api/v1/judicial/requests/{id}/submit`` on ``--requests`` distinct drafts
   per round, made just before (not measured) by ``judicial.draft``'s citizens;
-* ``judicial.queue`` and its same-work reference ``floor.judicial_queue_query``.
+* ``judicial.queue`` and its same-work reference ``floor.judicial_queue_query``;
+* ``floor.judicial_submit_sql`` — the same-work reference of ``judicial.submit`` (bench/floor_app.py), on
+  distinct drafts made the same way.
 
 Writes the ``judicial`` section of docs/performance.md (the HTTP rows of the same scenarios are in
 the ``http`` section, written by ``bench.run``).
@@ -39,6 +41,7 @@ import uvloop
 
 from bench import judicial_setup, report
 from bench.database import postgres_version, run_database
+from bench.floor_app import JUDICIAL_SUBMIT_SQL_PATH
 from bench.inproc import Lifespan, _scope, _service
 from bench.scenarios import FLOOR, REFERENCES, BenchContext, RequestSpec, select
 
@@ -168,29 +171,40 @@ async def measure(floor_app: ASGIApp, service_app: ASGIApp, specs: dict[str, Req
         ("judicial.draft", "write", "POST a pre-filled draft (Mẫu 03), idempotency row"),
         ("judicial.submit", "write", "POST …/submit: price by the rules of today, route, deadline, step, inbox"),
         ("judicial.queue", "read", "staff queue, page of 20"),
-        ("floor.judicial_queue_query", "reference", "same SQL and rows as judicial.queue, bare app"))}
+        ("floor.judicial_queue_query", "reference", "same SQL and rows as judicial.queue, bare app"),
+        ("floor.judicial_submit_sql", "reference",
+         "same SQL, rules and rows as judicial.submit, bare app (no auth, session check, middleware, logging)"))}
     draft = specs["judicial.draft"]
     citizens = draft.headers
 
-    async def submit_round(n: int) -> Sample:
+    async def drafts(n: int) -> list[tuple[str, str]]:
+        """``n`` fresh drafts (not measured), as (request id, requester id)."""
         made: list[bytes] = []
         await drive(service_app, "POST", plan_of(draft), n, concurrency, trips, made)
-        ids = [msgspec.json.decode(b)["id"] for b in made]
-        # The owner of each draft: plan_of rotates citizens by i, but completion order is not i's order.
-        owner = {}
-        for b in made:
-            d = msgspec.json.decode(b)
-            owner[d["id"]] = d["requester_id"]
-        by_user = {}
-        for h in citizens:
-            _, body = await _call(service_app, _scope("GET", "/api/v1/me", dict(h), b""), b"")
-            by_user[msgspec.json.decode(body)["id"]] = dict(h)
-        body = b'{"accepted_amount_due":0}'
+        return [(d["id"], d["requester_id"]) for d in map(msgspec.json.decode, made)]
+
+    by_user: dict[str, dict[str, str]] = {}
+    body = b'{"accepted_amount_due":0}'
+
+    async def submit_round(n: int) -> Sample:
+        if not by_user:  # each draft's owner: plan_of rotates citizens by i, but completion order is not i's
+            for h in citizens:
+                _, me = await _call(service_app, _scope("GET", "/api/v1/me", dict(h), b""), b"")
+                by_user[msgspec.json.decode(me)["id"]] = dict(h)
+        made = await drafts(n)
 
         def one(i: int) -> tuple[str, dict[str, str], bytes]:
-            return (SUBMIT_PATH.format(id=ids[i]),
-                    {"Content-Type": "application/json", **by_user[owner[ids[i]]]}, body)
+            rid, owner = made[i]
+            return SUBMIT_PATH.format(id=rid), {"Content-Type": "application/json", **by_user[owner]}, body
         return await drive(service_app, "POST", one, n, concurrency, trips)
+
+    async def submit_reference_round(n: int) -> Sample:
+        made = await drafts(n)
+
+        def one(i: int) -> tuple[str, dict[str, str], bytes]:
+            rid, owner = made[i]
+            return f"{JUDICIAL_SUBMIT_SQL_PATH}/{owner}/{rid}", {}, b""
+        return await drive(floor_app, "POST", one, n, concurrency, trips)
 
     targets: list[tuple[Row, Callable[[int], Any]]] = [
         (rows["floor"], lambda n: drive(floor_app, "GET", plan_of(specs["floor"]), n, concurrency, trips)),
@@ -202,6 +216,7 @@ async def measure(floor_app: ASGIApp, service_app: ASGIApp, specs: dict[str, Req
          lambda n: drive(service_app, "GET", plan_of(specs["judicial.queue"]), n, concurrency, trips)),
         (rows["floor.judicial_queue_query"],
          lambda n: drive(floor_app, "GET", plan_of(specs["floor.judicial_queue_query"]), n, concurrency, trips)),
+        (rows["floor.judicial_submit_sql"], submit_reference_round),
     ]
     with trips.installed():
         async with Lifespan(floor_app), Lifespan(service_app):
@@ -225,10 +240,11 @@ def verdicts(rows: list[Row]) -> list[str]:
         ok = trips <= WRITE_ROUND_TRIPS
         out.append(f"| {name}: round trips per request | {trips:.1f} | ≤ {WRITE_ROUND_TRIPS} | "
                    f"{'meets' if ok else '**misses**'} |")
-    queue, ref = by["judicial.queue"], by["floor.judicial_queue_query"]
-    ratio = ref.median("wall_us") / queue.median("wall_us")
-    out.append(f"| judicial.queue ÷ its same-work reference (throughput, in-process) | {ratio:.2f} | ≥ 0.80 | "
-               f"{'meets' if ratio >= 0.80 else '**misses**'} |")
+    for name, ref in (("judicial.queue", "floor.judicial_queue_query"),
+                      ("judicial.submit", "floor.judicial_submit_sql")):
+        ratio = by[ref].median("wall_us") / by[name].median("wall_us")
+        out.append(f"| {name} ÷ its same-work reference (throughput, in-process) | {ratio:.2f} | ≥ 0.80 | "
+                   f"{'meets' if ratio >= 0.80 else '**misses**'} |")
     return out
 
 

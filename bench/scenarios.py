@@ -109,8 +109,8 @@ REFERENCES = [
              explains="feedback.my_reports"),
     Scenario("floor.judicial_queue_query", "read", "GET", JUDICIAL_QUEUE_QUERY_PATH,
              setup=judicial_setup.authority_unit,
-             note="reference: the floor app running exactly the SQL and rows of judicial.queue (one query in "
-                  "BEGIN … COMMIT, id numbers decrypted, same JSON) — no auth, middleware or logging",
+             note="reference: the floor app running exactly the SQL and rows of judicial.queue (one query, no "
+                  "transaction, id numbers decrypted, same JSON) — no auth, session check, middleware or logging",
              explains="judicial.queue"),
 ]
 
@@ -136,7 +136,7 @@ SCENARIOS: list[Scenario] = [
                   "idempotency row, one transaction"),
     Scenario("judicial.queue", "read", "GET", judicial_setup.QUEUE_PATH, setup=judicial_setup.queue_setup,
              note="the authority's staff queue: auth + role check + one index scan (authority, status, due_at) "
-                  "for a page of 20 of 30 requests, id numbers decrypted, in one transaction"),
+                  "for a page of 20 of 30 requests, id numbers decrypted, one statement, no transaction"),
     # Contexts append theirs here (bench/README.md, "Adding a scenario").
 ]
 

@@ -14,7 +14,7 @@ from api.identity.auth import CurrentUser
 from api.judicial import schemas as s
 from api.judicial.citizen import BEARER
 from api.judicial.wiring import judicial_deps
-from api.platform.deps import AppContainer, UnitOfWork
+from api.platform.deps import READ_ONLY, AppContainer, UnitOfWork
 from api.platform.params import Limit
 from domain.judicial.model import CertificateType, Status
 from domain.judicial.usecases import staff
@@ -29,7 +29,8 @@ class StaffJudicialController(Controller):
     tags = ["judicial staff"]
     security = BEARER
 
-    @get("/requests", operation_id="judicialQueue",
+    # One statement reads the page (a consistent snapshot by itself): no BEGIN/COMMIT around it.
+    @get("/requests", operation_id="judicialQueue", opt=READ_ONLY,
          summary="My authority's requests in process, earliest deadline first (cursor paged)")
     async def queue(self, principal: CurrentUser, container: AppContainer, uow: UnitOfWork,
                     status: FromQuery[list[StatusName] | None] = None,

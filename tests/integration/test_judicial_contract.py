@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import msgspec
@@ -16,7 +16,25 @@ from adapters.postgres.judicial.repositories import PgRequests, PgShareCodes
 from adapters.postgres.pool import connect
 from adapters.signing.pii import AesPiiProtector
 from domain.errors import Conflict
-from domain.judicial.model import ActorKind, Request, ShareCode, Status, Step
+from domain.judicial.model import (
+    ActorKind,
+    Address,
+    CertificateType,
+    CrossCheckOutcome,
+    CrossCheckResult,
+    DeadlineKind,
+    Delivery,
+    DocumentRef,
+    FeeBreakdown,
+    FeeCategory,
+    FeeLine,
+    Proxy,
+    ProxyRelation,
+    Request,
+    ShareCode,
+    Status,
+    Step,
+)
 from domain.shared.ids import new_id
 from tests.support.judicial import FakeRequests, FakeShareCodes, applicant, history
 from tests.support.notifications import make_user
@@ -77,6 +95,32 @@ def test_requests_contract(database_url: str, kind: str) -> None:
         assert [s.to_status for s in await requests.steps(first.id)] == [Status.DRAFT]
         await requests.delete_draft(first.id)
         assert await requests.get(first.id) is None
+    both(database_url, kind, body)
+
+
+@pytest.mark.parametrize("kind", ["fake", "postgres"])
+def test_every_value_object_comes_back_as_saved(database_url: str, kind: str) -> None:
+    """The Postgres adapter reads the value objects as JSON text decoded by typed decoders: every field
+    (value objects, dates, timestamps, arrays, the decrypted id number) must come back unchanged."""
+    async def body(requests: Any, _: Any, user: Callable[[], Awaitable[uuid.UUID]]) -> None:
+        me = await user()
+        base, step = draft(me)
+        doc = DocumentRef(key="judicial/x/1", content_type="application/pdf", size=12, sha256="ab" * 32)
+        full = msgspec.structs.replace(
+            base, certificate_type=CertificateType.NO1, copies=3, delivery=Delivery.POST,
+            postal_address=Address(text="Số 2 Hàng Bài", province_code="01"), fee_category=FeeCategory.STUDENT,
+            fee_documents=(doc,), proxy=Proxy(relation=ProxyRelation.PARENT, document=doc), online=False,
+            requester_level=2, fee=FeeBreakdown(priced_on=date(2026, 3, 2), category=FeeCategory.STUDENT, copies=3,
+                                                lines=(FeeLine(code="base", amount=200_000, source="TT 244"),),
+                                                fee=100_000, city_support=-100_000, postage=25_000,
+                                                amount_due=25_000),
+            deadline_kind=DeadlineKind.EXTENDED, deadline_reasons=("abroad",),
+            due_at=T0 + timedelta(days=15, microseconds=7), paused_at=T0 + timedelta(days=1),
+            cross_check=CrossCheckResult(outcome=CrossCheckOutcome.CLEAR, sources=("police",), checked_at=T0),
+            rejection_reason="lý do", supplement_note="ghi chú", submitted_at=T0, closed_at=T0 + timedelta(days=20))
+        added = await requests.add(full, step)
+        assert await requests.get(added.id) == added
+        assert (await requests.mine(me, None, 5)).items == [added]
     both(database_url, kind, body)
 
 

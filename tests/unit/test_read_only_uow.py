@@ -61,7 +61,7 @@ def test_only_pure_reads_are_marked_read_only() -> None:
               if h.opt.get(READ_ONLY_OPT)}
     # Exactly these, each checked to run independent single reads only: marking another handler is a
     # decision to make here, not by accident (a write on a read-only unit of work fails at run time).
-    assert marked == {"meGet", "feedbackMyReports", "feedbackFollowing", "feedbackHeatmap"}
+    assert marked == {"meGet", "feedbackMyReports", "feedbackFollowing", "feedbackHeatmap", "judicialQueue"}
 
 
 def test_dependencies_resolve_one_at_a_time_with_the_unit_of_work_last() -> None:

@@ -62,6 +62,18 @@ _REQ_COLS = """id, ref, requester_id, certificate_type, status, purpose, copies,
     paused_at, cross_check, rejection_reason, supplement_note, created_at, updated_at, submitted_at, closed_at,
     version"""
 
+# The value objects (jsonb) are read as text and decoded by msgspec straight into their types, in C:
+# no per-column codec callback building dicts that are then converted a second time (~35 µs of
+# Python per row, 0.7 ms of CPU per queue page). Building the whole row as one JSON document in
+# PostgreSQL (json_build_object) cut Python further but cost the database more than it saved.
+_JSON_COLS: dict[str, Any] = {"postal_address": Address | None, "fee_documents": tuple[DocumentRef, ...],
+                              "applicant": Applicant, "residence_history": tuple[ResidencePeriod, ...],
+                              "proxy": Proxy | None, "fee": FeeBreakdown | None,
+                              "cross_check": CrossCheckResult | None}
+_DECODE = {name: msgspec.json.Decoder(kind).decode for name, kind in _JSON_COLS.items()}
+_REQ_SELECT = ", ".join(f"{c}::text AS {c}" if c in _JSON_COLS else c
+                        for c in (c.strip() for c in _REQ_COLS.split(",")))
+
 
 class PgRequests:
     def __init__(self, conn: Conn, pii: PiiCipher) -> None:
@@ -83,26 +95,25 @@ class PgRequests:
                 r.updated_at, r.submitted_at, r.closed_at, r.version)
 
     def _row(self, row: asyncpg.Record) -> Request:
-        applicant = msgspec.convert(row["applicant"], Applicant)
+        d = _DECODE
+        applicant = d["applicant"](row["applicant"])
         if row["id_number_enc"] is not None and applicant.id_document is not None:
             applicant = msgspec.structs.replace(applicant, id_document=msgspec.structs.replace(
                 applicant.id_document, number=self.pii.decrypt(row["id_number_enc"])))
-        conv = msgspec.convert
         return Request(
             id=row["id"], ref=row["ref"], requester_id=row["requester_id"],
             certificate_type=CertificateType(row["certificate_type"]), status=Status(row["status"]),
             purpose=row["purpose"], copies=row["copies"], delivery=Delivery(row["delivery"]),
-            postal_address=conv(row["postal_address"], Address) if row["postal_address"] else None,
-            fee_category=FeeCategory(row["fee_category"]),
-            fee_documents=conv(row["fee_documents"], tuple[DocumentRef, ...]), applicant=applicant,
-            prefilled=tuple(row["prefilled"]),
-            residence_history=conv(row["residence_history"], tuple[ResidencePeriod, ...]),
-            proxy=conv(row["proxy"], Proxy) if row["proxy"] else None, online=row["online"],
+            postal_address=d["postal_address"](row["postal_address"]) if row["postal_address"] else None,
+            fee_category=FeeCategory(row["fee_category"]), fee_documents=d["fee_documents"](row["fee_documents"]),
+            applicant=applicant, prefilled=tuple(row["prefilled"]),
+            residence_history=d["residence_history"](row["residence_history"]),
+            proxy=d["proxy"](row["proxy"]) if row["proxy"] else None, online=row["online"],
             requester_level=row["requester_level"], authority_unit_id=row["authority_unit_id"],
-            authority_code=row["authority_code"], fee=conv(row["fee"], FeeBreakdown) if row["fee"] else None,
+            authority_code=row["authority_code"], fee=d["fee"](row["fee"]) if row["fee"] else None,
             deadline_kind=DeadlineKind(row["deadline_kind"]), deadline_reasons=tuple(row["deadline_reasons"]),
             due_at=row["due_at"], paused_at=row["paused_at"],
-            cross_check=conv(row["cross_check"], CrossCheckResult) if row["cross_check"] else None,
+            cross_check=d["cross_check"](row["cross_check"]) if row["cross_check"] else None,
             rejection_reason=row["rejection_reason"], supplement_note=row["supplement_note"],
             created_at=row["created_at"], updated_at=row["updated_at"], submitted_at=row["submitted_at"],
             closed_at=row["closed_at"], version=row["version"])
@@ -130,7 +141,7 @@ class PgRequests:
 
     async def get(self, request_id: uuid.UUID, *, for_update: bool = False) -> Request | None:
         lock = " FOR UPDATE" if for_update else ""
-        row = await self.conn.fetchrow(f"SELECT {_REQ_COLS} FROM judicial_requests WHERE id = $1{lock}", request_id)
+        row = await self.conn.fetchrow(f"SELECT {_REQ_SELECT} FROM judicial_requests WHERE id = $1{lock}", request_id)
         return self._row(row) if row else None
 
     async def save(self, request: Request, step: Step | None = None) -> None:
@@ -164,7 +175,7 @@ class PgRequests:
     async def mine(self, requester_id: uuid.UUID, cursor: str | None, limit: int) -> Page[Request]:
         after = decode_id_cursor(cursor) if cursor else None
         rows = await self.conn.fetch(
-            f"SELECT {_REQ_COLS} FROM judicial_requests WHERE requester_id = $1 AND ($2::uuid IS NULL OR id < $2)"
+            f"SELECT {_REQ_SELECT} FROM judicial_requests WHERE requester_id = $1 AND ($2::uuid IS NULL OR id < $2)"
             " ORDER BY id DESC LIMIT $3", requester_id, after, limit + 1)
         items = [self._row(r) for r in rows[:limit]]
         return Page(items=items, next_cursor=encode_cursor(str(items[-1].id)) if len(rows) > limit else None)
@@ -181,7 +192,7 @@ class PgRequests:
         day_from = datetime.combine(f.submitted_from, datetime.min.time(), HANOI) if f.submitted_from else None
         day_to = (datetime.combine(f.submitted_to, datetime.max.time(), HANOI) if f.submitted_to else None)
         rows = await self.conn.fetch(
-            f"""SELECT {_REQ_COLS} FROM judicial_requests
+            f"""SELECT {_REQ_SELECT} FROM judicial_requests
                 WHERE authority_unit_id = ANY($1::uuid[]) AND status = ANY($2::text[])
                   AND status IN ('submitted', 'received', 'verifying', 'supplement_requested', 'supplemented',
                                  'approved')

@@ -24,28 +24,31 @@ ON CONFLICT (idempotency_key) DO NOTHING
 RETURNING id
 """
 
-# The inbox row and the user's preferences in one round trip: the preferences decide (in Python,
-# domain.notifications.preferences) whether and when the push rows follow. The LEFT JOIN keeps the
-# row when the user has no preferences; ``id`` is NULL when the key was already queued.
-_INSERT_INBOX_WITH_PREFS = f"""
-WITH i AS ({_INSERT_INBOX})
-SELECT (SELECT id FROM i) AS id, p.opted_out, p.quiet_start, p.quiet_end
-FROM (SELECT 1) AS one LEFT JOIN notification_preferences p ON p.user_id = $2
+# The inbox row, one push row per device of the user (carrying the text in that device's locale) and
+# the user's preferences, in one round trip. Whether and when the push goes is decided afterwards in
+# Python (domain.notifications.preferences) from the preferences returned: in the common case (no
+# opt-out, not in quiet hours) the rows stand as inserted; otherwise a second statement delays or
+# drops them, still in the caller's transaction, so the worker never sees them in between. ``id``
+# is NULL when the key was already queued (then no push row is inserted either). Outbox ids are
+# random: the worker orders by available_at, never by id.
+_INSERT_INBOX_AND_PUSH = f"""
+WITH i AS ({_INSERT_INBOX}),
+     p AS (INSERT INTO push_outbox (id, kind, idempotency_key, inbox_id, device_id, payload, legally_required,
+                                    available_at)
+           SELECT gen_random_uuid(), 'token', $10 || ':' || d.id::text, i.id, d.id,
+                  jsonb_build_object('title', $8::jsonb -> d.locale -> 'title', 'body', $8::jsonb -> d.locale -> 'body',
+                                     'data', $11::jsonb), $9, $12
+           FROM i JOIN devices d ON d.user_id = $2
+           ON CONFLICT (idempotency_key) DO NOTHING
+           RETURNING id)
+SELECT (SELECT id FROM i) AS id, (SELECT array_agg(id) FROM p) AS pushes, pr.opted_out, pr.quiet_start, pr.quiet_end
+FROM (SELECT 1) AS one LEFT JOIN notification_preferences pr ON pr.user_id = $2
 """
 
 _PREFS = "SELECT opted_out, quiet_start, quiet_end FROM notification_preferences WHERE user_id = $1"
 
-# One outbox row per device of the user, carrying the text in that device's locale. Outbox ids
-# are random: the worker orders by available_at, never by id.
-_INSERT_PUSH = """
-INSERT INTO push_outbox (id, kind, idempotency_key, inbox_id, device_id, payload, legally_required,
-                         available_at)
-SELECT gen_random_uuid(), 'token', $1 || ':' || d.id::text, $2, d.id,
-       jsonb_build_object('title', $3::jsonb -> d.locale -> 'title', 'body', $3::jsonb -> d.locale -> 'body',
-                          'data', $4::jsonb), $5, $6
-FROM devices d WHERE d.user_id = $7
-ON CONFLICT (idempotency_key) DO NOTHING
-"""
+_DELAY_PUSH = "UPDATE push_outbox SET available_at = $2 WHERE id = ANY($1::uuid[])"
+_DROP_PUSH = "DELETE FROM push_outbox WHERE id = ANY($1::uuid[])"
 
 
 def _preferences(row: Any) -> Preferences:
@@ -72,16 +75,15 @@ class PgNotifier:
         texts = render(n.template, n.params)
         content = {loc: {"title": r.title, "body": r.body} for loc, r in texts.items()}
         link = deep_link(n.object_type, n.object_id)
-        row = await self._conn.fetchrow(
-            _INSERT_INBOX_WITH_PREFS, new_id(), n.user_id, n.category, n.template, n.object_type, n.object_id,
-            link, content, n.legally_required, key)
-        inbox_id = row["id"]
-        if inbox_id is None:
-            return  # already queued under this key
-        prefs = _preferences(row)
-        when: datetime | None = push_available_at(prefs, n.category, n.legally_required, self._clock.now())
-        if when is None:
-            return  # opted out: the inbox entry is the whole notification
+        inbox_id, now = new_id(), self._clock.now()
         data = {"deep_link": link, "inbox_id": str(inbox_id), "category": n.category, "idempotency_key": key}
-        await self._conn.execute(_INSERT_PUSH, key, inbox_id, content, data, n.legally_required, when,
-                                 n.user_id)
+        row = await self._conn.fetchrow(
+            _INSERT_INBOX_AND_PUSH, inbox_id, n.user_id, n.category, n.template, n.object_type, n.object_id,
+            link, content, n.legally_required, key, data, now)
+        if row["id"] is None or not row["pushes"]:
+            return  # already queued under this key, or no device to push to: the inbox entry is all
+        when: datetime | None = push_available_at(_preferences(row), n.category, n.legally_required, now)
+        if when is None:  # opted out: the inbox entry is the whole notification
+            await self._conn.execute(_DROP_PUSH, row["pushes"])
+        elif when != now:  # quiet hours: the push waits for their end
+            await self._conn.execute(_DELAY_PUSH, row["pushes"], when)
