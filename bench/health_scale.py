@@ -1,15 +1,17 @@
 """Health reads at city scale: timeline first page and a FHIR search, small vs large data set.
 
     uv run python -m bench.health_scale [--patients 1000000] [--rows-per-patient 10] [--visits 3]
-                                        [--rounds 3] [--real-json] [--database-url URL]
+                                        [--rounds 6] [--real-json]
 
-A probe citizen's record is ingested through the real use case (``--visits`` realistic visits); the
-two hot reads are timed on it (``--rounds`` rounds of 2,000 runs on one connection, the queries the
-API sends; p99 is the median of the rounds' p99s). Then ``--patients`` other patients are generated
+Two fresh databases on the same server. In each, a probe citizen's record is ingested through the real
+use case (``--visits`` realistic visits). In the large one only, ``--patients`` other patients are generated
 server-side with ``generate_series``, each with one visit of ``--rows-per-patient`` resource rows
 (the probe's Encounter plus a rotating choice of its other rows, under new ids, patients and dates,
 so the indexes hold realistic keys); the table's indexes and constraints are dropped for the load and
-rebuilt from their own definitions afterwards, then VACUUM ANALYZE, and the reads are timed again.
+rebuilt from their own definitions afterwards, then VACUUM ANALYZE. The two hot reads (the queries the
+API sends) are then timed on the probe in both databases, alternating small/large round by round
+(``--rounds`` rounds of 2,000 runs per data set on one connection each), so a load swing on this shared
+machine hits both sides of a round's ratio; the verdict is the median of the rounds' p99 ratios.
 
 Synthetic rows carry every indexed and searched column of the copied row, but by default a stub for
 the two JSON payloads (``{"resourceType": …}`` and ``{}``) instead of the ~2 KB of real JSON: 10 M
@@ -35,7 +37,7 @@ from adapters.dev.health_bundles import DEMO_FACILITIES, typical_bundle
 from adapters.postgres.health.record import SEARCH_SQL, TIMELINE_SQL
 from adapters.postgres.pool import _init_connection
 from adapters.signing.pii import AesPiiProtector
-from bench.database import run_database
+from bench.database import bench_database, server_url
 from bench.report import load_average
 from tests.support.health import FakeClock, pg_citizen, pg_facility, pg_use_cases
 
@@ -62,16 +64,21 @@ def _queries(patient_id: Any) -> dict[str, tuple[str, tuple[Any, ...]]]:
                                          None, None, [], [], [], 0, 20))}
 
 
-async def _reads(conn: Any, patient_id: Any, rounds: int) -> dict[str, list[tuple[float, float]]]:
-    """Per read, (p50, p99) of each round; the two reads alternate round by round (same load)."""
-    queries = _queries(patient_id)
-    for sql, args in queries.values():  # warm-up: prepared statements, the probe's pages in cache
-        for _ in range(100):
-            await conn.fetch(sql, *args)
-    out: dict[str, list[tuple[float, float]]] = {name: [] for name in queries}
-    for _ in range(rounds):
-        for name, (sql, args) in queries.items():
-            out[name].append(await _timed(conn, sql, args))
+async def _reads(small: Any, large: Any, small_patient: Any, large_patient: Any,
+                 rounds: int) -> dict[str, list[tuple[tuple[float, float], tuple[float, float]]]]:
+    """Per read, ((p50, p99) small, (p50, p99) large) of each round: the two data sets alternate round by
+    round, so both sides of a round's ratio see the same load on this shared machine."""
+    sides = ((small, _queries(small_patient)), (large, _queries(large_patient)))
+    for conn, queries in sides:  # warm-up: prepared statements, the probe's pages in cache
+        for sql, args in queries.values():
+            for _ in range(100):
+                await conn.fetch(sql, *args)
+    out: dict[str, list[tuple[tuple[float, float], tuple[float, float]]]] = {name: [] for name in sides[0][1]}
+    for k in range(rounds):
+        for name in out:
+            order = sides if k % 2 == 0 else sides[::-1]
+            timed = {id(conn): await _timed(conn, *queries[name]) for conn, queries in order}
+            out[name].append((timed[id(small)], timed[id(large)]))
     return out
 
 
@@ -140,54 +147,55 @@ async def _generate(conn: Any, probe_patient: Any, patients: int, per_patient: i
         print(f"  rebuilt {i['indexname']} ({time.perf_counter() - t:.0f} s)", file=sys.stderr, flush=True)
 
 
-def _summary(runs: list[tuple[float, float]]) -> tuple[float, float, float, float]:
-    """(median p50, median p99, min p99, max p99) over the rounds."""
-    p99s = [r[1] for r in runs]
-    return statistics.median(r[0] for r in runs), statistics.median(p99s), min(p99s), max(p99s)
-
-
-async def main_async(url: str, patients: int, visits: int, per_patient: int, rounds: int, real_json: bool) -> None:
-    pii = AesPiiProtector(os.urandom(32))
-    conn: Any = await asyncpg.connect(url)
+async def _probe(url: str, pii: AesPiiProtector, visits: int) -> tuple[Any, Any]:
+    """(connection, probe patient id): the probe citizen's record ingested through the real use case."""
+    conn: Any = await asyncpg.connect(url, command_timeout=None)
     await _init_connection(conn)
-    try:
-        await conn.execute("TRUNCATE health_encounters, health_resources, health_patients CASCADE")
-        await conn.execute("DELETE FROM health_facilities")
-        await pg_citizen(conn, pii, PROBE, "Probe")
-        _, principal = await pg_facility(conn, DEMO_FACILITIES[0].code, DEMO_FACILITIES[0].name)
-        clock = FakeClock()
-        start = datetime(2024, 1, 5, 2, 0, tzinfo=UTC)
-        for v in range(visits):
-            async with conn.transaction():
-                result = await pg_use_cases(conn, pii, clock)["ingest"].execute(
-                    principal, typical_bundle(personal_id=PROBE, visit_code=f"P-{v}", seed=v,
-                                              start=start + timedelta(days=90 * v)))
-        patient_id = result.patient_id
-        rows = await conn.fetchval("SELECT count(*) FROM health_resources")
-        small_load = load_average()
-        small = await _reads(conn, patient_id, rounds)
+    await pg_citizen(conn, pii, PROBE, "Probe")
+    _, principal = await pg_facility(conn, DEMO_FACILITIES[0].code, DEMO_FACILITIES[0].name)
+    clock = FakeClock()
+    start = datetime(2024, 1, 5, 2, 0, tzinfo=UTC)
+    for v in range(visits):
+        async with conn.transaction():
+            result = await pg_use_cases(conn, pii, clock)["ingest"].execute(
+                principal, typical_bundle(personal_id=PROBE, visit_code=f"P-{v}", seed=v,
+                                          start=start + timedelta(days=90 * v)))
+    return conn, result.patient_id
 
+
+async def main_async(small_url: str, large_url: str, patients: int, visits: int, per_patient: int, rounds: int,
+                     real_json: bool) -> None:
+    pii = AesPiiProtector(os.urandom(32))
+    small, small_patient = await _probe(small_url, pii, visits)
+    large, large_patient = await _probe(large_url, pii, visits)
+    try:
+        rows = await small.fetchval("SELECT count(*) FROM health_resources")
         t = time.perf_counter()
-        await _generate(conn, patient_id, patients, per_patient, real_json)
-        await conn.execute("VACUUM ANALYZE health_patients, health_encounters, health_resources")
+        await _generate(large, large_patient, patients, per_patient, real_json)
+        await large.execute("VACUUM ANALYZE health_patients, health_encounters, health_resources")
+        await small.execute("VACUUM ANALYZE health_patients, health_encounters, health_resources")
         generated = time.perf_counter() - t
-        total = await conn.fetchval("SELECT count(*) FROM health_resources")
-        size = await conn.fetchval("SELECT pg_size_pretty(pg_total_relation_size('health_resources'))")
-        large_load = load_average()
-        large = await _reads(conn, patient_id, rounds)
-        plans = {name: "\n".join(r[0] for r in await conn.fetch("EXPLAIN " + sql, *args))
-                 for name, (sql, args) in _queries(patient_id).items()}
+        total = await large.fetchval("SELECT count(*) FROM health_resources")
+        size = await large.fetchval("SELECT pg_size_pretty(pg_total_relation_size('health_resources'))")
+        before = load_average()
+        results = await _reads(small, large, small_patient, large_patient, rounds)
+        after = load_average()
+        plans = {name: "\n".join(r[0] for r in await large.fetch("EXPLAIN " + sql, *args))
+                 for name, (sql, args) in _queries(large_patient).items()}
     finally:
-        await conn.close()
+        await small.close()
+        await large.close()
     print(f"health scale bench — probe record {rows} rows; large set {total:,} rows in {size} "
           f"({patients:,} patients x {per_patient} rows, {'real' if real_json else 'stub'} JSON, "
-          f"generated + indexed in {generated:.0f} s); {rounds} rounds of 2,000 runs; "
-          f"load small {small_load}, large {large_load}")
-    for name in small:
-        (s50, s99, s_lo, s_hi), (l50, l99, l_lo, l_hi) = _summary(small[name]), _summary(large[name])
-        print(f"  {name:12s} small p50 {s50:.2f} ms p99 {s99:.2f} ms ({s_lo:.2f}-{s_hi:.2f}) | "
-              f"large p50 {l50:.2f} ms p99 {l99:.2f} ms ({l_lo:.2f}-{l_hi:.2f}) | p99 ratio {l99 / s99:.2f} "
-              f"(target <= 2)")
+          f"generated + indexed in {generated:.0f} s); {rounds} alternating rounds of 2,000 runs per data set; "
+          f"load {before} before, {after} after")
+    for name, per_round in results.items():
+        ratios = sorted(lg[1] / sm[1] for sm, lg in per_round)
+        s50, s99 = statistics.median(sm[0] for sm, _ in per_round), statistics.median(sm[1] for sm, _ in per_round)
+        l50, l99 = statistics.median(lg[0] for _, lg in per_round), statistics.median(lg[1] for _, lg in per_round)
+        print(f"  {name:12s} small p50 {s50:.2f} ms p99 {s99:.2f} ms | large p50 {l50:.2f} ms p99 {l99:.2f} ms | "
+              f"p99 ratio {statistics.median(ratios):.2f} (median of rounds; spread {ratios[0]:.2f}-{ratios[-1]:.2f};"
+              f" target <= 2)")
     for name, plan in plans.items():
         print(f"  {name} plan at scale: {'index scan' if 'Index Scan' in plan and 'Seq Scan' not in plan else plan}")
 
@@ -197,12 +205,13 @@ def main() -> None:
     parser.add_argument("--patients", type=int, default=1_000_000)
     parser.add_argument("--rows-per-patient", type=int, default=10)
     parser.add_argument("--visits", type=int, default=3)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=6)
     parser.add_argument("--real-json", action="store_true")
-    parser.add_argument("--database-url", default=None)
     args = parser.parse_args()
-    with run_database(args.database_url) as (url, _how):
-        asyncio.run(main_async(url, args.patients, args.visits, args.rows_per_patient, args.rounds, args.real_json))
+    # Two fresh databases on one server: the small data set and the large one, measured alternately.
+    with server_url() as (server, _how), bench_database(server) as small, bench_database(server) as large:
+        asyncio.run(main_async(small, large, args.patients, args.visits, args.rows_per_patient, args.rounds,
+                               args.real_json))
 
 
 if __name__ == "__main__":
