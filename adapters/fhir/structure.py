@@ -49,6 +49,9 @@ _UUID = re.compile(r"^urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[
 _B64 = re.compile(r"^[A-Za-z0-9+/\s]*={0,2}\s*$")
 
 
+_REMEMBERED = 20_000  # valid strings remembered per primitive type
+
+
 def _real_date(m: re.Match[str]) -> bool:
     if m.group(5) is None:
         return True
@@ -64,11 +67,22 @@ def _str(v: Any) -> bool:
 
 
 def _pattern(rx: re.Pattern[str], date: bool = False) -> Callable[[Any], bool]:
+    # Most values repeat from bundle to bundle (systems, codes, statuses, units): strings seen valid are
+    # remembered (a set lookup instead of a regex match), in a set bounded by clearing it when full.
+    valid: set[str] = set()
+
     def check(v: Any) -> bool:
-        if not isinstance(v, str):
+        if type(v) is not str:
             return False
+        if v in valid:
+            return True
         m = rx.match(v)
-        return m is not None and (not date or _real_date(m))
+        if m is None or (date and not _real_date(m)):
+            return False
+        if len(valid) >= _REMEMBERED:
+            valid.clear()
+        valid.add(v)
+        return True
     return check
 
 
@@ -113,6 +127,9 @@ class Spec:
     elements: dict[str, Element] = field(default_factory=dict)
     required: tuple[str, ...] = ()
     choices: dict[str, tuple[tuple[str, ...], bool]] = field(default_factory=dict)
+    # The yes/no checkers built from these definitions on first use (``_fast``): as a datatype, as a resource.
+    fast: Callable[[Json], bool] | None = None
+    fast_resource: Callable[[Json], bool] | None = None
 
 
 def _unwrap(annotation: Any) -> tuple[Any, bool]:
@@ -201,6 +218,117 @@ class _Compiler:
 _COMPILER = _Compiler()
 
 
+# --- the yes/no pass ------------------------------------------------------------------------------------
+# Almost every bundle is valid. For those, one pass of specialised closures (one per element, built
+# once per type from the same definitions) answers "no issue at all" without building a FHIRPath, an
+# issue or a method call per node. Only when it says no does the reporting walker below run, so the
+# issues (and their locations) always come from that walker; the yes/no pass must never be laxer
+# than it (tests/unit/test_health_structure.py checks both agree on mutated bundles).
+
+def _fast_of(spec: Spec, is_resource: bool) -> Callable[[Json], bool]:
+    found = spec.fast_resource if is_resource else spec.fast
+    if found is None:
+        found = _build_fast(spec, is_resource)
+        if is_resource:
+            spec.fast_resource = found
+        else:
+            spec.fast = found
+    return found
+
+
+def _fast_any_resource(value: Any) -> bool:
+    if type(value) is not dict:
+        return False
+    rtype = value.get("resourceType")
+    spec = _COMPILER.resource(rtype) if type(rtype) is str else None
+    return spec is not None and (spec.fast_resource or _fast_of(spec, True))(value)
+
+
+def _fast_primitive_ext(value: Any) -> bool:
+    for item in value if type(value) is list else (value,):
+        if item is not None and (type(item) is not dict or not item.keys() <= _PRIMITIVE_EXT_KEYS):
+            return False
+    return True
+
+
+def _true(_: Any) -> bool:
+    return True
+
+
+def _fast_item(el: Element) -> Callable[[Any], bool]:
+    """The check of one value of ``el`` (one item of a repeating element)."""
+    check = el.primitive
+    if check is not None:
+        enum = el.enum
+        if enum is None:
+            return check
+        return lambda v: check(v) and v in enum
+    if el.resource:
+        return _fast_any_resource
+    spec = el.spec
+    if spec is None:
+        spec = el.spec = _COMPILER.spec(el.model)
+    child = spec
+
+    def complex_value(v: Any) -> bool:
+        # Late-bound: types refer to themselves (Extension.extension), so the child is built on first use.
+        return type(v) is dict and bool(v) and (child.fast or _fast_of(child, False))(v)
+    return complex_value
+
+
+def _fast_element(el: Element) -> Callable[[Any], bool]:
+    one = _fast_item(el)
+    if not el.many:
+        return one  # every item check rejects None and lists
+
+    def many(v: Any) -> bool:
+        if type(v) is not list or not v:
+            return False
+        for item in v:  # noqa: SIM110 - all(<genexpr>) costs a generator per list on the hot path
+            if not one(item):
+                return False
+        return True
+    return many
+
+
+def _build_fast(spec: Spec, is_resource: bool) -> Callable[[Json], bool]:
+    handlers: dict[str, Callable[[Any], bool]] = {}
+    for name, el in spec.elements.items():
+        handlers[name] = _fast_element(el)
+        if el.primitive is not None:
+            handlers.setdefault(f"_{name}", _fast_primitive_ext)
+    if is_resource:
+        handlers.setdefault("resourceType", _true)  # checked by whoever chose this spec
+    required = tuple((name, f"_{name}") for name in spec.required)
+    # Each choice element's group number; the groups that must have one element present.
+    group_of = {n: g for g, (names, _) in enumerate(spec.choices.values()) for n in names}
+    needed = tuple(g for g, (_, req) in enumerate(spec.choices.values()) if req)
+    get = handlers.get
+    gget = group_of.get
+
+    def fast(data: Json) -> bool:
+        for key, value in data.items():
+            h = get(key)
+            if h is None or not h(value):
+                return False
+        for name, ext in required:
+            if name not in data and ext not in data:
+                return False
+        if group_of:
+            seen: list[int] = []
+            for key in data:
+                g = gget(key)
+                if g is not None:
+                    if g in seen:
+                        return False  # two elements of one choice
+                    seen.append(g)
+            for g in needed:
+                if g not in seen:
+                    return False
+        return True
+    return fast
+
+
 def _issue(code: IssueType, rule: str, text: str, path: str) -> Issue:
     return Issue(code=code, rule=rule, diagnostics=text, expression=path)
 
@@ -221,6 +349,8 @@ class CompiledValidator:
         if not isinstance(data, dict) or data.get("resourceType") != root:
             issues.append(_issue(IssueType.STRUCTURE, "health.not_a_bundle",
                                  f"the body must be a FHIR {root} resource", root))
+            return issues
+        if _fast_any_resource(data):
             return issues
         self._resource(data, root, issues)
         return issues
