@@ -45,9 +45,17 @@ def content_hash(data: object) -> str:
     return hashlib.sha256(_ENCODER.encode(data)).hexdigest()
 
 
-def _meta(version: int, at: datetime, facility: Facility) -> Json:
-    return {"versionId": str(version), "lastUpdated": at.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-            "source": f"{codes.NAMESPACE}/facility/{facility.code}"}
+def _meta_tail(at: datetime, facility: Facility) -> bytes:
+    """The end of every stored resource's ``meta`` after its versionId (the same for a whole bundle)."""
+    return _PLAIN.encode({"lastUpdated": at.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+                          "source": f"{codes.NAMESPACE}/facility/{facility.code}"})[1:]
+
+
+def _stored_json(rtype: str, rid: uuid.UUID, version: int, meta_tail: bytes, body: bytes) -> bytes:
+    """``{"resourceType", "id", "meta", …body}`` spliced as bytes: the body is never decoded or re-encoded."""
+    head = b'{"resourceType":"%s","id":"%s","meta":{"versionId":"%d",%s' % (
+        rtype.encode(), str(rid).encode(), version, meta_tail)
+    return head + (b"," + body[1:] if len(body) > 2 else b"}")
 
 
 class IngestEncounterBundle:
@@ -164,7 +172,9 @@ class IngestEncounterBundle:
                 new_refs[f"{entry.type}/{entry.resource['id']}"] = f"{target[0]}/{target[1]}"
 
         # Every row has a clinical date (lists are ordered by it): its own, else the visit's start.
-        visit_date = columns("Encounter", checked.encounter.resource).date or now
+        encounter_cols = columns("Encounter", checked.encounter.resource)
+        visit_date = encounter_cols.date or now
+        meta_tail = _meta_tail(now, facility)
         conditions = [e.resource for e in checked.entries if e.type == "Condition"]
         diagnoses = diagnoses_of(conditions)
         upserts: list[StoredResource] = []
@@ -174,7 +184,7 @@ class IngestEncounterBundle:
             if entry.type == "Patient":
                 continue
             rtype, rid = ids[entry.full_url]
-            body = rewrite_references(entry.body, new_refs)
+            body = rewrite_references(entry.body, new_refs, entry.refs)
             digest = hashlib.sha256(body).hexdigest()
             old = existing.get(keys[entry.index])
             if old is not None and old.content_hash == digest:
@@ -183,9 +193,8 @@ class IngestEncounterBundle:
                 seen.add(rid)
                 continue
             version = old.version_id + 1 if old else 1
-            head = _PLAIN.encode({"resourceType": rtype, "id": str(rid), "meta": _meta(version, now, facility)})
-            resource_json = head[:-1] + (b"," + body[1:] if len(body) > 2 else b"}")
-            cols = columns(rtype, entry.resource)
+            resource_json = _stored_json(rtype, rid, version, meta_tail, body)
+            cols = encounter_cols if entry is checked.encounter else columns(rtype, entry.resource)
             if cols.date is None:
                 cols.date = visit_date
             upserts.append(StoredResource(

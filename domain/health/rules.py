@@ -38,6 +38,7 @@ class Entry(msgspec.Struct, frozen=True):
     full_url: str
     resource: Json
     body: bytes  # encode_body(resource): what is stored, hashed and searched for references
+    refs: tuple[str, ...] = ()  # referenced(body), found once for the checks and the rewrite
 
     @property
     def type(self) -> str:
@@ -109,7 +110,8 @@ def check_bundle(bundle: Json, facility: Facility) -> tuple[CheckedBundle | None
             if not isinstance(request, dict) or request.get("method") not in ("POST", "PUT"):
                 issues.append(_issue(IssueType.VALUE, "health.entry_request",
                                      "transaction entries need request.method POST or PUT", f"{where}.request"))
-        entry = Entry(i, full_url, resource, encode_body(resource))
+        body = encode_body(resource)
+        entry = Entry(i, full_url, resource, body, tuple(referenced(body)))
         keys = {full_url}
         if isinstance(resource.get("id"), str):
             keys.add(f"{rtype}/{resource['id']}")
@@ -189,7 +191,7 @@ def _check_references(entry: Entry, by_url: dict[str, Entry], patient: Entry, en
     if entry.type == "Patient":
         return
     contained = {f"#{c.get('id')}" for c in entry.resource.get("contained", []) if isinstance(c, dict)}
-    for value in referenced(entry.body):
+    for value in entry.refs:
         if value in contained or value in by_url:
             continue
         kind = "absolute URL" if "://" in value else "reference"

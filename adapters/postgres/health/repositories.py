@@ -124,6 +124,19 @@ class PgFacilities:
 
 # --- patients --------------------------------------------------------------------------------------------
 
+_ENROL = """INSERT INTO health_patients (id, personal_id_hash) VALUES ($2, $1)
+    ON CONFLICT (personal_id_hash) DO UPDATE SET personal_id_hash = EXCLUDED.personal_id_hash RETURNING id"""
+
+_RESOLVE = f"""
+WITH u AS (SELECT id FROM users WHERE personal_id_hash = $1),
+     p AS (SELECT id, resource_hash FROM health_patients WHERE personal_id_hash = $1),
+     enrolled AS ({_ENROL.replace("VALUES ($2, $1)", "SELECT $2, $1 WHERE EXISTS (SELECT 1 FROM u)"
+                                  " AND NOT EXISTS (SELECT 1 FROM p)")})
+SELECT COALESCE((SELECT id FROM p), (SELECT id FROM enrolled)) AS patient_id,
+       (SELECT resource_hash FROM p) AS resource_hash, (SELECT id FROM u) AS user_id
+"""
+
+
 class PgPatients:
     """Patients keyed by the personal ID's keyed hash (the same hash identity keeps for users)."""
 
@@ -132,26 +145,19 @@ class PgPatients:
         self.pii = pii
 
     async def resolve(self, personal_id: str) -> PatientRef | None:
-        digest = self.pii.lookup_hash(personal_id)
-        row = await self.conn.fetchrow(
-            """SELECT p.id AS patient_id, p.resource_hash, (SELECT id FROM users WHERE personal_id_hash = $1) AS user_id
-               FROM (SELECT 1) AS one LEFT JOIN health_patients p ON p.personal_id_hash = $1""", digest)
-        patient_id, user_id = row["patient_id"], row["user_id"]
-        if patient_id is None:
-            if user_id is None:
-                return None
-            patient_id = await self.enrol_hash(digest)
-        return PatientRef(id=patient_id, user_id=user_id, demographics_hash=row["resource_hash"])
+        # One round trip: the patient, the citizen, and the enrolment of a citizen the record does not
+        # know yet (a first visit). Two first visits of one person at once meet on the unique hash.
+        row = await self.conn.fetchrow(_RESOLVE, self.pii.lookup_hash(personal_id), new_id())
+        if row["patient_id"] is None:
+            return None
+        return PatientRef(id=row["patient_id"], user_id=row["user_id"], demographics_hash=row["resource_hash"])
 
     async def enrol(self, personal_id: str) -> uuid.UUID:
         """Create (or find) the record of a person from the population data (demo seed, imports)."""
         return await self.enrol_hash(self.pii.lookup_hash(personal_id))
 
     async def enrol_hash(self, digest: bytes) -> uuid.UUID:
-        return uuid.UUID(str(await self.conn.fetchval(
-            """INSERT INTO health_patients (id, personal_id_hash) VALUES ($1, $2)
-               ON CONFLICT (personal_id_hash) DO UPDATE SET personal_id_hash = EXCLUDED.personal_id_hash
-               RETURNING id""", new_id(), digest)))
+        return uuid.UUID(str(await self.conn.fetchval(_ENROL, digest, new_id())))
 
     async def of_user(self, user_id: uuid.UUID) -> uuid.UUID | None:
         value = await self.conn.fetchval(
