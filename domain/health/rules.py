@@ -38,11 +38,8 @@ class Entry(msgspec.Struct, frozen=True):
     full_url: str
     resource: Json
     body: bytes  # encode_body(resource): what is stored, hashed and searched for references
+    type: str  # resource["resourceType"], read on every step of ingestion
     refs: tuple[str, ...] = ()  # referenced(body), found once for the checks and the rewrite
-
-    @property
-    def type(self) -> str:
-        return str(self.resource["resourceType"])
 
     @property
     def path(self) -> str:
@@ -111,7 +108,7 @@ def check_bundle(bundle: Json, facility: Facility) -> tuple[CheckedBundle | None
                 issues.append(_issue(IssueType.VALUE, "health.entry_request",
                                      "transaction entries need request.method POST or PUT", f"{where}.request"))
         body = encode_body(resource)
-        entry = Entry(i, full_url, resource, body, tuple(referenced(body)))
+        entry = Entry(i, full_url, resource, body, rtype, tuple(referenced(body)))
         keys = {full_url}
         if isinstance(resource.get("id"), str):
             keys.add(f"{rtype}/{resource['id']}")

@@ -259,3 +259,18 @@ async def test_validate_operation_reports_without_storing() -> None:
     assert unknown == ["health.patient_unknown"]
     assert not w.store.resources
     assert w.store.saves == 0
+
+
+def test_references_are_found_as_the_json_grammar_says() -> None:
+    from domain.health.fhirjson import _REFERENCE, referenced, rewrite_references
+
+    bodies = [b'{"a":{"reference":"Patient/1"},"b":[{"reference":"x\\\\"},{"reference":"q\\"r"}],'
+              b'"c":"\\"reference\\":\\"no\\""}', b'{"reference":""}', b"{}",
+              b'{"reference":"urn:uuid:1","x":{"reference":"urn:uuid:1"},"y":{"reference":"urn:uuid:2"}}']
+    for body in bodies:
+        assert referenced(body) == [m.decode() for m in _REFERENCE.findall(body)]
+    mapping = {"urn:uuid:1": "Encounter/9", "Patient/1": "Patient/p", "no": "never"}
+    assert rewrite_references(bodies[3], mapping) == (
+        b'{"reference":"Encounter/9","x":{"reference":"Encounter/9"},"y":{"reference":"urn:uuid:2"}}')
+    assert rewrite_references(bodies[0], mapping).count(b'"reference":"Patient/p"') == 1
+    assert b'\\"reference\\":\\"no\\"' in rewrite_references(bodies[0], mapping)  # inside a string: untouched
