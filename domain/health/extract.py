@@ -69,17 +69,21 @@ def _list(r: Json, name: str) -> list[Any]:
     return value if isinstance(value, list) else [value] if isinstance(value, dict) else []
 
 
+_CATEGORY: dict[str, Category] = {
+    "Encounter": Category.VISITS, "Condition": Category.PROBLEMS, "DiagnosticReport": Category.LABS,
+    "MedicationRequest": Category.MEDICATIONS, "Immunization": Category.IMMUNIZATIONS,
+    "AllergyIntolerance": Category.ALLERGIES, "Procedure": Category.PROCEDURES,
+    "ServiceRequest": Category.REFERRALS, "Appointment": Category.APPOINTMENTS,
+    "DocumentReference": Category.DOCUMENTS,
+}
+_VISIT_CLASS = {"AMB": "outpatient", "IMP": "inpatient", "EMER": "emergency", "HH": "home", "VR": "virtual"}
+
+
 def category_of(rtype: str, r: Json) -> Category:
     if rtype == "Observation":
         vital = any(c.get("code") == "vital-signs" for cat in _list(r, "category") for c in codings(cat))
         return Category.VITALS if vital else Category.LABS
-    return {
-        "Encounter": Category.VISITS, "Condition": Category.PROBLEMS, "DiagnosticReport": Category.LABS,
-        "MedicationRequest": Category.MEDICATIONS, "Immunization": Category.IMMUNIZATIONS,
-        "AllergyIntolerance": Category.ALLERGIES, "Procedure": Category.PROCEDURES,
-        "ServiceRequest": Category.REFERRALS, "Appointment": Category.APPOINTMENTS,
-        "DocumentReference": Category.DOCUMENTS,
-    }[rtype]
+    return _CATEGORY[rtype]
 
 
 def columns(rtype: str, r: Json) -> Columns:
@@ -112,8 +116,7 @@ def item(rid: uuid.UUID, rtype: str, r: Json, cols: Columns, facility: Facility,
     kw: dict[str, Any] = {}
     if rtype == "Encounter":
         cls = r.get("class", {})
-        kw["visit_class"] = {"AMB": "outpatient", "IMP": "inpatient", "EMER": "emergency",
-                             "HH": "home", "VR": "virtual"}.get(cls.get("code"), cls.get("code"))
+        kw["visit_class"] = _VISIT_CLASS.get(cls.get("code"), cls.get("code"))
         title = next((t for t in (concept_text(x) for x in _list(r, "type")) if t), "Khám bệnh")
         reasons = [concept_text(x) for x in _list(r, "reasonCode")]
         kw["reason"] = next((x for x in reasons if x), None)
