@@ -21,6 +21,7 @@ from domain.health.extract import columns, diagnoses_of, item
 from domain.health.fhirjson import Json, rewrite_references
 from domain.health.issues import BundleRejected, Issue, IssueType
 from domain.health.model import (
+    Demographics,
     EncounterHeader,
     ExistingResource,
     Facility,
@@ -120,8 +121,8 @@ class IngestEncounterBundle:
         # Most bundles are new visits: insert them as such straight away (no lookup first). A visit
         # sent before makes that insert a no-op, and the update path below takes over.
         header, upserts, _, outcomes = self._plan(facility, patient.id, checked, None, {}, bundle_hash, now)
-        if await self.encounters.insert_new(header, upserts):
-            await self._demographics(patient, checked.patient.resource, now)
+        demographics = self._demographics(patient, checked.patient.resource, now)
+        if await self.encounters.insert_new(header, upserts, demographics):  # demographics in the same trip
             return IngestResult(encounter_id=header.id, patient_id=patient.id, created=True,
                                 resources=tuple(outcomes))
 
@@ -142,7 +143,9 @@ class IngestEncounterBundle:
         header, upserts, deletes, outcomes = self._plan(facility, patient.id, checked, found, existing, bundle_hash,
                                                         now)
         await self.encounters.update(header, upserts=upserts, deletes=deletes)
-        await self._demographics(patient, checked.patient.resource, now)
+        if demographics is not None:
+            await self.patients.update_demographics(demographics.patient_id, demographics.body, demographics.digest,
+                                                    demographics.at)
         return IngestResult(encounter_id=header.id, patient_id=patient.id, created=False, resources=tuple(outcomes))
 
     def _plan(self, facility: Facility, patient_id: uuid.UUID, checked: CheckedBundle, found: EncounterHeader | None,
@@ -220,15 +223,18 @@ class IngestEncounterBundle:
                                  if i.get("system") == codes.HEALTH_INSURANCE and i.get("value")), None))
         return header, upserts, deletes, outcomes
 
-    async def _demographics(self, patient: PatientRef, given: Json, now: datetime) -> None:
-        """The newest facility's Patient data, without the personal ID (kept only as a keyed hash)."""
+    @staticmethod
+    def _demographics(patient: PatientRef, given: Json, now: datetime) -> Demographics | None:
+        """The newest facility's Patient data, without the personal ID (kept only as a keyed hash);
+        None when unchanged (usually: then nothing is written)."""
         body = {k: v for k, v in given.items() if k in ("name", "gender", "birthDate", "address", "telecom",
                                                          "deceasedBoolean", "deceasedDateTime", "communication")}
         others = [i for i in given.get("identifier", []) if i.get("system") != codes.PERSONAL_ID]
         body["identifier"] = [{"system": codes.PATIENT, "value": str(patient.id)}, *others]
         digest = content_hash(body)
-        if digest != patient.demographics_hash:  # usually unchanged: no write at all
-            await self.patients.update_demographics(patient.id, body, digest, now)
+        if digest == patient.demographics_hash:
+            return None
+        return Demographics(patient_id=patient.id, body=body, digest=digest, at=now)
 
 
 class ValidateEncounterBundle:

@@ -155,6 +155,15 @@ class PatientRef(msgspec.Struct, frozen=True, kw_only=True):
     demographics_hash: str | None = None
 
 
+class Demographics(msgspec.Struct, frozen=True, kw_only=True):
+    """A Patient's demographics to store (new or changed): the body without the personal ID, its hash."""
+
+    patient_id: uuid.UUID
+    body: dict[str, Any]
+    digest: str
+    at: datetime
+
+
 class StoredPatient(msgspec.Struct, kw_only=True):
     id: uuid.UUID
     version_id: int

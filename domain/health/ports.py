@@ -10,6 +10,7 @@ from domain.health.issues import Issue
 from domain.health.model import (
     AccessEntry,
     Category,
+    Demographics,
     EncounterHeader,
     ExistingResource,
     Facility,
@@ -80,9 +81,12 @@ class Encounters(Protocol):
 
     async def resources_of(self, encounter_id: uuid.UUID) -> list[ExistingResource]: ...
 
-    async def insert_new(self, header: EncounterHeader, resources: list[StoredResource]) -> bool:
-        """Insert a visit never seen before with its resources; False (nothing written) if the
-        facility already sent this visit identifier."""
+    async def insert_new(self, header: EncounterHeader, resources: list[StoredResource],
+                         demographics: Demographics | None = None) -> bool:
+        """Insert a visit never seen before with its resources; False (no visit written) if the
+        facility already sent this visit identifier. ``demographics``: the Patient's, stored in the
+        same round trip (as ``Patients.update_demographics`` would; it may be stored even when the
+        visit was not new, which the caller's update path then repeats as a no-op)."""
         ...
 
     async def update(self, header: EncounterHeader, *, upserts: list[StoredResource],

@@ -13,6 +13,7 @@ from domain.health.ingest import IngestEncounterBundle
 from domain.health.model import (
     AccessEntry,
     Category,
+    Demographics,
     EncounterHeader,
     ExistingResource,
     Facility,
@@ -120,6 +121,7 @@ class FakeStore:
         self.headers: dict[tuple[uuid.UUID, str], EncounterHeader] = {}
         self.resources: dict[uuid.UUID, StoredResource] = {}
         self.saves = 0
+        self.patients: FakePatients | None = None  # where insert_new's demographics go (as in one schema)
 
     async def find(self, facility_id: uuid.UUID, identifier: str) -> EncounterHeader | None:
         return self.headers.get((facility_id, identifier))
@@ -128,7 +130,11 @@ class FakeStore:
         return [ExistingResource(r.id, r.resource_type, r.source_key, r.version_id, r.content_hash, r.last_updated)
                 for r in self.resources.values() if r.encounter_id == encounter_id]
 
-    async def insert_new(self, header: EncounterHeader, resources: list[StoredResource]) -> bool:
+    async def insert_new(self, header: EncounterHeader, resources: list[StoredResource],
+                         demographics: Demographics | None = None) -> bool:
+        if demographics is not None and self.patients is not None:
+            await self.patients.update_demographics(demographics.patient_id, demographics.body, demographics.digest,
+                                                    demographics.at)
         if (header.facility_id, header.identifier) in self.headers:
             return False
         await self.update(header, upserts=resources, deletes=[])
@@ -258,6 +264,7 @@ class World:
     notifier: FakeNotifier = field(default_factory=FakeNotifier)
 
     def __post_init__(self) -> None:
+        self.store.patients = self.patients
         self.policy = AccessPolicy(patients=self.patients, facilities=self.facilities, shares=self.shares,
                                    record=self.store, log=self.log, notifier=self.notifier, clock=self.clock)
         self.ingest = IngestEncounterBundle(facilities=self.facilities, patients=self.patients, encounters=self.store,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from datetime import datetime
@@ -13,6 +14,7 @@ import msgspec
 from domain.health.model import (
     AccessEntry,
     Category,
+    Demographics,
     EncounterHeader,
     ExistingResource,
     Facility,
@@ -137,6 +139,16 @@ SELECT COALESCE((SELECT id FROM p), (SELECT id FROM enrolled)) AS patient_id,
 """
 
 
+# One statement, a no-op when nothing changed: meta is built here from the row's own version.
+# $1 patient, $2 body (JSON), $3 at, $4 digest.
+_DEMOGRAPHICS = """UPDATE health_patients SET version_id = version_id + 1, last_updated = $3, resource_hash = $4,
+    resource = jsonb_build_object('resourceType', 'Patient', 'id', id::text, 'meta',
+        jsonb_build_object('versionId', (version_id + 1)::text,
+                           'lastUpdated', to_char($3 AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')))
+        || $2::text::jsonb
+    WHERE id = $1 AND resource_hash IS DISTINCT FROM $4"""
+
+
 class PgPatients:
     """Patients keyed by the personal ID's keyed hash (the same hash identity keeps for users)."""
 
@@ -183,16 +195,7 @@ class PgPatients:
 
     async def update_demographics(self, patient_id: uuid.UUID, body: dict[str, Any], digest: str,
                                   at: datetime) -> None:
-        # One statement, a no-op when nothing changed: meta is built here from the row's own version.
-        await self.conn.execute(
-            """UPDATE health_patients SET version_id = version_id + 1, last_updated = $3, resource_hash = $4,
-                   resource = jsonb_build_object('resourceType', 'Patient', 'id', id::text, 'meta',
-                       jsonb_build_object('versionId', (version_id + 1)::text,
-                                          'lastUpdated', to_char($3 AT TIME ZONE 'UTC',
-                                                                 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')))
-                              || $2::text::jsonb
-               WHERE id = $1 AND resource_hash IS DISTINCT FROM $4""",
-            patient_id, dumps(body), at, digest)
+        await self.conn.execute(_DEMOGRAPHICS, patient_id, dumps(body), at, digest)
 
 
 # --- encounters (ingestion) ------------------------------------------------------------------------------
@@ -233,6 +236,14 @@ SELECT id FROM header, (SELECT count(*) FROM rows) AS written
 """
 
 
+# The same with the demographics update as one more CTE (a data-modifying CTE always runs), its
+# parameters renumbered after _INSERT_NEW's 23.
+_INSERT_NEW_WITH_DEMOGRAPHICS = _INSERT_NEW.replace(
+    "WITH header AS (",
+    "WITH demographics AS ({}),\nheader AS (".format(
+        re.sub(r"\$([1-4])\b", lambda m: f"${23 + int(m.group(1))}", _DEMOGRAPHICS)), 1)
+
+
 def resource_args(rows: list[StoredResource]) -> tuple[list[Any], ...]:
     """Column arrays of the upsert (one statement for every resource of the bundle)."""
     return ([r.id for r in rows], [r.resource_type for r in rows], [r.source_key for r in rows],
@@ -260,12 +271,17 @@ class PgEncounters:
         return [ExistingResource(r["id"], r["resource_type"], r["source_key"], r["version_id"], r["content_hash"],
                                  r["last_updated"]) for r in rows]
 
-    async def insert_new(self, header: EncounterHeader, resources: list[StoredResource]) -> bool:
-        # Header and resources in one round trip; the resources only go in if the header did.
-        inserted = await self.conn.fetchval(
-            _INSERT_NEW, header.id, header.patient_id, header.facility_id, header.updated_at,
-            *resource_args(resources), header.identifier, header.bundle_hash, header.version, header.received_at,
-            header.insurance_card)
+    async def insert_new(self, header: EncounterHeader, resources: list[StoredResource],
+                         demographics: Demographics | None = None) -> bool:
+        # Header and resources in one round trip; the resources only go in if the header did. The
+        # Patient's demographics (first visit, or changed) ride along in the same statement.
+        args = (header.id, header.patient_id, header.facility_id, header.updated_at, *resource_args(resources),
+                header.identifier, header.bundle_hash, header.version, header.received_at, header.insurance_card)
+        if demographics is None:
+            inserted = await self.conn.fetchval(_INSERT_NEW, *args)
+        else:
+            inserted = await self.conn.fetchval(_INSERT_NEW_WITH_DEMOGRAPHICS, *args, demographics.patient_id,
+                                                dumps(demographics.body), demographics.at, demographics.digest)
         return inserted is not None
 
     async def update(self, header: EncounterHeader, *, upserts: list[StoredResource],
