@@ -34,26 +34,51 @@ def test_hot_reads_use_the_patient_indexes_on_a_large_analysed_table(clean_db: s
         clock = FakeClock()
         for v in range(2):
             async with conn.transaction():
-                result = await pg_use_cases(conn, PII, clock)["ingest"].execute(principal, typical_bundle(
-                    personal_id=AN, visit_code=f"S-{v}", seed=v, start=datetime(2025, 3 + v, 1, 2, tzinfo=UTC)))
+                result = await pg_use_cases(conn, PII, clock)["ingest"].execute(
+                    principal,
+                    typical_bundle(
+                        personal_id=AN, visit_code=f"S-{v}", seed=v, start=datetime(2025, 3 + v, 1, 2, tzinfo=UTC)
+                    ),
+                )
         patient = result.patient_id
         await _generate(conn, patient, 3000, 10, False)
         await conn.execute("ANALYZE health_patients, health_encounters, health_resources")
         assert await conn.fetchval("SELECT count(*) FROM health_resources") == 42 + 30_000
         # The generator rebuilt every index and constraint it dropped for the load.
-        names = {r[0] for r in await conn.fetch(
-            "SELECT indexname FROM pg_indexes WHERE tablename = 'health_resources'")}
+        names = {
+            r[0] for r in await conn.fetch("SELECT indexname FROM pg_indexes WHERE tablename = 'health_resources'")
+        }
         assert {"health_resources_pkey", "health_resources_patient_type", "health_resources_patient_category"} <= names
 
         plans = {name: await _plan(conn, sql, *args) for name, (sql, args) in _queries(patient).items()}
         assert "health_resources_patient_category" in plans["timeline"], plans["timeline"]
         plans["lists"] = await _plan(conn, ITEMS_SQL, patient, ["labs", "vitals"], None, None, None, None, 21)
-        plans["count"] = await _plan(conn, COUNT_SQL, patient, "Observation", ["labs", "vitals"], None,
-                                     ["laboratory"], [], None, None, [], [], [])
-        plans["detail"] = await _plan(conn, f"SELECT {COLS} FROM health_resources WHERE id = $1 AND patient_id = $2",
-                                      result.resources[0].id, patient)
+        plans["count"] = await _plan(
+            conn,
+            COUNT_SQL,
+            patient,
+            "Observation",
+            ["labs", "vitals"],
+            None,
+            ["laboratory"],
+            [],
+            None,
+            None,
+            [],
+            [],
+            [],
+        )
+        plans["detail"] = await _plan(
+            conn,
+            f"SELECT {COLS} FROM health_resources WHERE id = $1 AND patient_id = $2",
+            result.resources[0].id,
+            patient,
+        )
         for name, plan in plans.items():
             assert "Seq Scan" not in plan, (name, plan)
             assert "Index Scan using health_resources_" in plan or "Bitmap Index Scan on health_resources_" in plan, (
-                name, plan)
+                name,
+                plan,
+            )
+
     run(clean_db, body)
