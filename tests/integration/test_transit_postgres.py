@@ -19,8 +19,8 @@ import zxingcpp
 from PIL import Image
 
 from adapters.postgres.pool import connect
-from adapters.postgres.transit.cards import PgPasses
 from adapters.postgres.transit.gates import PgDenyList, PgIssuerKeys, PgTaps
+from adapters.postgres.transit.orders import PgOrders
 from adapters.postgres.transit.seed import product_id
 from adapters.transit_crypto.mobile import ReferencePhone
 from adapters.transit_crypto.offline import OfflineVerifier, keys_to_json
@@ -31,6 +31,7 @@ from domain.identity.principal import Principal
 from domain.transit.codes import NO_EXPIRY, Direction, Network, ProductKind, Rejection
 from domain.transit.denylist import DenyEntry, DenyKind, ListType, decode_deny
 from domain.transit.model import Medium, PassStatus
+from domain.transit.repositories import OrderFacts
 from domain.transit.trust import IssuerKey
 from domain.transit.usecases.cards import DecideApplication, OpenCard, SubmitApplication
 from domain.transit.usecases.catalog import AddPrice, CreateProduct, ListOffers, NewPrice, NewProduct
@@ -456,12 +457,13 @@ def test_two_concurrent_purchases_of_the_same_period_make_one_pass(database_url:
         order = PassOrder(card_id=card_id, product_id=MONTHLY, start_date=OCT)
         both_checked = asyncio.Barrier(2)
 
-        class RacingPasses(PgPasses):
-            """Holds each purchase after its overlap check until the other has checked too (or 0.5 s
-            passed, which is what happens when the card lock makes the second one wait)."""
+        class RacingOrders(PgOrders):
+            """Holds each purchase after reading its order's facts (the passes the overlap check sees)
+            until the other has read them too (or 0.5 s passed, which is what happens when the card
+            lock makes the second one wait)."""
 
-            async def overlapping(self, *args: Any) -> bool:
-                found = await super().overlapping(*args)
+            async def facts(self, *args: Any, **kw: Any) -> OrderFacts | None:
+                found = await super().facts(*args, **kw)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(both_checked.wait(), 0.5)
                 return found
@@ -470,7 +472,7 @@ def test_two_concurrent_purchases_of_the_same_period_make_one_pass(database_url:
             conn = await connect(database_url)
             try:
                 async with conn.transaction():
-                    deps = dataclasses.replace(pg_deps(conn, FixedClock(T0), w.signer), passes=RacingPasses(conn))
+                    deps = dataclasses.replace(pg_deps(conn, FixedClock(T0), w.signer), orders=RacingOrders(conn))
                     await IssuePass(deps).execute(citizen, order, payment_ref=ref)
                 return "issued"
             except Conflict as exc:
