@@ -86,8 +86,8 @@ class ValidatorTransitController(Controller):
                        data: JSONBody[ValidateIn]) -> VerdictOut:
         require_client_kind(client_principal, ClientKind.VALIDATOR)
         code = unb64u(data.code, "code")
-        d = await deps(container, uow.conn)
-        verdict = await gates.ValidateOnline(d, services(container).trust).execute(
+        d, s = await deps(container, uow.conn), services(container)
+        verdict = await gates.ValidateOnline(d, s.trust, s.credentials).execute(
             client_principal, code, Gate(Network(data.network), data.route, data.direction), data.stop, data.tap_id)
         facts = verdict.facts
         return VerdictOut(accepted=verdict.accepted, reason=verdict.reason.value if verdict.reason else None,

@@ -25,6 +25,7 @@ from api.platform.settings import Settings, Spec
 from domain.shared.time import Clock
 from domain.transit.trust import TrustStore
 from domain.transit.usecases.common import Deps
+from domain.transit.validation import VerifiedCredentials
 
 # Transit's own environment variables (``Context.settings``; README's configuration table lists them).
 SETTINGS: dict[str, Spec] = {
@@ -83,6 +84,8 @@ class TransitServices:
     ring: IssuerKeyRing
     trust: TrustStore
     verifier: P256Verifier = field(default_factory=P256Verifier)
+    # Online validation's memory of issuer signatures already verified (one per process, as at a gate).
+    credentials: VerifiedCredentials = field(default_factory=VerifiedCredentials)
     renderer: LazyQrImages = field(default_factory=LazyQrImages)
     blobs: LocalBlobStore | None = None
     _published: bool = False
