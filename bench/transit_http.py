@@ -16,7 +16,7 @@ What runs, against a fresh migrated + seeded database, the service (granian, one
   is a new code the server has not seen (both signatures verified: the server's validator is cold).
   Maximum throughput closed loop (``--connections``), interleaved with the floor (GET /units/D002)
   and the same-work reference (``POST /transit-validate-sql``: the live-state read and the tap insert
-  in BEGIN … COMMIT, no crypto); then latency open loop at half of each one's own maximum
+  no transaction, as the service's; no crypto); then latency open loop at half of each one's own maximum
   (``bench/rate.py``: scheduled times, no coordinated omission), ``--windows`` windows, median and
   worst p99. quality.md: online validation ≥ 0.50 of the one-row floor, p99 < 100 ms (a write).
 * 1,000-tap batch — batches of 1,000 new taps uploaded one after another on one connection (with a
@@ -300,7 +300,7 @@ async def measure_inproc(floor_app: Any, service_app: Any, r: Riders, requests: 
         (InprocRow("transit.validate (cold)", "no memory of verified credentials: both signatures"),
          service_app, lambda: RequestSpec("POST", VALIDATE_PATH, ({**JSON, **r.gate},),
                                           validate_bodies(r, requests, time.time(), 2000.0)), False),
-        (InprocRow("reference: same SQL", "the live-state read and the tap insert in BEGIN … COMMIT, bare app"),
+        (InprocRow("reference: same SQL", "the live-state read and the tap insert (no transaction, as ours), bare app"),
          floor_app, lambda: RequestSpec("POST", TRANSIT_VALIDATE_SQL_PATH, (JSON,),
                                         reference_bodies(r, requests, time.time(), 2000.0)), True),
     ]

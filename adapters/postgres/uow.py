@@ -68,11 +68,16 @@ class PgUnitOfWork:
 
     Only for handlers whose queries are independent single reads (a statement sees one consistent
     snapshot by itself); ``conn`` is then a ``ReadOnlyConnection`` that refuses writes.
+
+    ``autocommit=True``: no BEGIN/COMMIT either, and writes allowed: each statement commits on its
+    own and nothing can be rolled back. Only for work whose change is a single statement (there is
+    nothing for it to be atomic with), decided by the use case (e.g. ``ValidateOnline.needs_transaction``).
     """
 
-    def __init__(self, pool: asyncpg.Pool[Any], *, read_only: bool = False) -> None:
+    def __init__(self, pool: asyncpg.Pool[Any], *, read_only: bool = False, autocommit: bool = False) -> None:
         self._pool = pool
         self._read_only = read_only
+        self._autocommit = autocommit
         self._conn: asyncpg.pool.PoolConnectionProxy[Any] | None = None
         self._view: Any = None
         self._tx: Transaction | None = None
@@ -90,6 +95,8 @@ class PgUnitOfWork:
             self._view = ReadOnlyConnection(self._conn)
             return self
         self._view = self._conn
+        if self._autocommit:
+            return self
         try:
             self._tx = self._conn.transaction()
             await self._tx.start()

@@ -17,7 +17,7 @@ from domain.transit.denylist import DenyEntry, DenyKind, DenySet, ListType
 from domain.transit.issuing import sign_deny_list, sign_paper_ticket
 from domain.transit.model import Medium, PaperTicket, Tap, Trip
 from domain.transit.passback import PassbackMemory
-from domain.transit.qr import PassFacts
+from domain.transit.qr import KIND_DYNAMIC, MalformedCode, PassFacts, peek_kind
 from domain.transit.rules import build_trips, end_of, epoch, hanoi_date, price_on
 from domain.transit.trust import IssuerKey, TrustStore
 from domain.transit.usecases.common import MAX_TAP_BATCH, Deps, UseCase
@@ -115,6 +115,16 @@ class ValidateOnline(UseCase):
         super().__init__(deps)
         self._trust = trust
         self._credentials = credentials
+
+    @staticmethod
+    def needs_transaction(code: bytes) -> bool:
+        """Whether validating ``code`` may change more than one row. A paper ticket's accepted entry writes
+        its tap and a deny-list entry (both or neither); a dynamic code writes its tap alone, one
+        statement, so it needs no BEGIN/COMMIT around it (two round trips on a gate's hot path)."""
+        try:
+            return peek_kind(code) != KIND_DYNAMIC
+        except MalformedCode:
+            return False  # refused before anything is written
 
     async def execute(self, principal: Principal, code: bytes, gate: Gate, stop: str, tap_id: uuid.UUID) -> Verdict:
         self.require_validator(principal)
