@@ -59,8 +59,9 @@ class PgOrders:
     def __init__(self, conn: Conn) -> None:
         self.conn = conn
 
-    async def facts(self, card_id: uuid.UUID, product_id: uuid.UUID, start: datetime, *,
-                    lock: bool = False) -> OrderFacts | None:
+    async def facts(
+        self, card_id: uuid.UUID, product_id: uuid.UUID, start: datetime, *, lock: bool = False
+    ) -> OrderFacts | None:
         if lock:
             # A statement of its own, before the read: a read that waited for the lock inside the same
             # statement would still see the passes as they were when it began (its snapshot), and miss
@@ -77,4 +78,5 @@ class PgOrders:
             holder=Holder(holder[0], holder[1]) if holder is not None else None,
             documents=[application_from_row(_as_dict(APP_COLS, a)) for a in r["o_documents"]],
             prices=[price_from_row(_as_dict(PRICE_COLS, p)) for p in r["o_prices"]],
-            pass_starts=list(r["o_pass_starts"]))
+            pass_starts=list(r["o_pass_starts"]),
+        )
