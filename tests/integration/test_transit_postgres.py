@@ -55,7 +55,7 @@ from domain.transit.usecases.passes import (
     RenewalOrder,
     RevokePass,
 )
-from domain.transit.validation import Gate
+from domain.transit.validation import Gate, VerifiedCredentials
 from tests.support.transit import ADMIN, FixedClock, bind_proof, make_citizen, pg_deps, validator_principal
 
 QR_ONLY = zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
@@ -404,6 +404,39 @@ def test_online_validation_uses_live_state(database_url: str) -> None:
             (True, None), (False, "replay"), (False, "passback"), (True, None), (False, "denied"), (False, "forged")]
         with pytest.raises(Forbidden):
             await online.execute(citizen, code, entry, "S01", uuid.uuid4())
+    run(database_url, body)
+
+
+def test_online_validation_remembers_verified_credentials_but_not_forgeries(database_url: str) -> None:
+    """The process's memory of issuer signatures (shared by every online validation) skips the issuer's
+    signature only for the exact bytes it verified: a credential with an altered issuer signature, under
+    a valid device signature, is still forged. A dynamic code needs no transaction; a paper ticket does."""
+    async def body(w: World) -> None:
+        citizen, card_id = await w.rider()
+        p = await IssuePass(w.deps).execute(citizen, PassOrder(card_id=card_id, product_id=MONTHLY, start_date=OCT),
+                                            payment_ref=f"pay-{uuid.uuid4()}")
+        phone = await w.phone_for(citizen)
+        credential = (await IssueCredential(w.deps).execute(citizen, p.id)).credential
+        phone.install(credential, w.now, w.now)
+        memory = VerifiedCredentials()
+        online = ValidateOnline(w.deps, None, memory)
+        validator, entry, exit_ = validator_principal(), Gate(Network.METRO, 3), Gate(Network.METRO, 3, Direction.OUT)
+        code = phone.code(w.now)
+        assert not ValidateOnline.needs_transaction(code)
+        assert not ValidateOnline.needs_transaction(b"\x00")  # malformed: refused before anything is written
+        assert (await online.execute(validator, code, entry, "S01", uuid.uuid4())).accepted
+        assert memory.get(credential) is not None
+        w.clock.t += timedelta(seconds=20)
+        assert (await online.execute(validator, phone.code(w.now), exit_, "S09", uuid.uuid4())).accepted
+        forged = bytearray(credential)
+        forged[-1] ^= 1  # the issuer's signature ends the credential
+        rogue = ReferencePhone(phone.device)
+        rogue.install(bytes(forged), w.now, w.now)
+        w.clock.t += timedelta(seconds=20)
+        verdict = await online.execute(validator, rogue.code(w.now), entry, "S01", uuid.uuid4())
+        assert verdict.reason is Rejection.FORGED
+        ticket = (await SellPaperTicket(w.deps).execute(w.admin, product_id("metro-single"))).data
+        assert ValidateOnline.needs_transaction(ticket)
     run(database_url, body)
 
 
