@@ -115,7 +115,6 @@ class Passes(Protocol):
         ...
 
 
-
 class OrderFacts(msgspec.Struct, frozen=True, kw_only=True):
     """Everything pricing an order of ``product`` on ``card`` reads, fetched together (buying a pass
     is a write a phone retries: quality.md allows it four round trips in all)."""
@@ -126,8 +125,9 @@ class OrderFacts(msgspec.Struct, frozen=True, kw_only=True):
     holder: Holder | None                      # the card owner's e-ID profile
     documents: list[ConcessionApplication]     # the owner's approved applications, oldest decision first
     prices: list[Price]                        # the product's prices, by category then valid_from
-    pass_starts: list[datetime]                # ``valid_from`` of the card's active passes of the product
-    #                                            that end at or after the order's start (or never end)
+    # ``valid_from`` of the card's active passes of the product that end at or after the order's start
+    # (or never end): the overlap check decides with the order's own end.
+    pass_starts: list[datetime]
 
 
 class Orders(Protocol):
