@@ -181,12 +181,12 @@ class TransitValidateSql(msgspec.Struct, kw_only=True):
 
 @post(TRANSIT_VALIDATE_SQL_PATH, status_code=200)
 async def transit_validate_sql(data: JSONBody[TransitValidateSql], state: State) -> dict[str, bool]:
-    """Reference, not the floor: exactly the SQL of an online validation (the service's adapter: the
-    live-state read, then the tap insert, in BEGIN … COMMIT) without auth, code decoding, the two
-    signature verifications, middleware or logging."""
+    """Reference, not the floor: exactly the SQL of an online validation of a dynamic code (the service's
+    adapter: the live-state read, then the tap insert; no BEGIN … COMMIT, as the service sends none for
+    a change of one statement) without auth, code decoding, signature verification, middleware or logging."""
     now = datetime.now(UTC)
     since = now - timedelta(seconds=Policy().passback_s) if data.direction is Direction.IN else None
-    async with state.pool.acquire() as conn, conn.transaction():
+    async with state.pool.acquire() as conn:
         taps = PgTaps(conn)
         live = await taps.live_state(data.pass_id, [(int(DenyKind.PASS), data.pass_id.bytes),
                                                     (int(DenyKind.DEVICE), data.device_subject)],

@@ -16,7 +16,7 @@ What runs, against a fresh migrated + seeded database, the service (granian, one
   is a new code the server has not seen (both signatures verified: the server's validator is cold).
   Maximum throughput closed loop (``--connections``), interleaved with the floor (GET /units/D002)
   and the same-work reference (``POST /transit-validate-sql``: the live-state read and the tap insert
-  in BEGIN … COMMIT, no crypto); then latency open loop at half of each one's own maximum
+  no transaction, as the service's; no crypto); then latency open loop at half of each one's own maximum
   (``bench/rate.py``: scheduled times, no coordinated omission), ``--windows`` windows, median and
   worst p99. quality.md: online validation ≥ 0.50 of the one-row floor, p99 < 100 ms (a write).
 * 1,000-tap batch — batches of 1,000 new taps uploaded one after another on one connection (with a
@@ -25,7 +25,13 @@ What runs, against a fresh migrated + seeded database, the service (granian, one
 * round trips — the same requests made in this process to the app (ASGI, same database and keys),
   counting every statement asyncpg sends (bench/judicial_submit.py ``RoundTrips``), for validation,
   the batch and a pass purchase. quality.md: a write a mobile client retries ≤ 4 (purchase).
-Writes the ``transit-http`` section of docs/transit-performance.md with ``--write``.
+* ``--inproc`` — instead of the HTTP windows: the floor, online validation and its same-SQL reference
+  called as ASGI apps in this process (as ``bench.inproc``), CPU µs per request, interleaved rounds;
+  validation twice, with the process's memory of verified credentials (a rider's credential seen
+  before: one signature) and without it (both signatures); plus one bare ECDSA verification timed
+  in the same process, which gives the ratio to the floor that the signatures alone allow. The
+  low-noise A/B on a shared machine (the HTTP ratio stays the verdict).
+Writes the ``transit-http`` (or ``transit-inproc``) section of docs/transit-performance.md with ``--write``.
 """
 
 from __future__ import annotations
@@ -46,6 +52,7 @@ from typing import Any
 
 import httpx
 import msgspec
+import uvloop
 
 from adapters.postgres.pool import connect
 from bench import procs, report
@@ -266,6 +273,114 @@ async def count_round_trips(app: Any, r: Riders, requests: int) -> dict[str, flo
     return results
 
 
+@dataclass
+class InprocRow:
+    name: str
+    what: str
+    samples: list[Any] = field(default_factory=list)  # bench.inproc.Sample
+
+    def median(self, attr: str) -> float:
+        return statistics.median(getattr(s, attr) for s in self.samples)
+
+
+async def measure_inproc(floor_app: Any, service_app: Any, r: Riders, requests: int, rounds: int,
+                         concurrency: int) -> tuple[list[InprocRow], float]:
+    """CPU µs per request of each row, in-process, interleaved; and one bare ECDSA verify's µs."""
+    from api.transit.wiring import TransitServices
+    from bench.inproc import drive
+    from bench.transit_verify import BareVerify
+    from domain.transit.validation import VerifiedCredentials
+
+    floor = RequestSpec("GET", FLOOR_PATH, ({},))
+    rows = [
+        (InprocRow("floor", "one indexed single-row query, no transaction"), floor_app, lambda: floor, True),
+        (InprocRow("transit.validate", "credential seen before by this process: the device signature only"),
+         service_app, lambda: RequestSpec("POST", VALIDATE_PATH, ({**JSON, **r.gate},),
+                                          validate_bodies(r, requests, time.time(), 2000.0)), True),
+        (InprocRow("transit.validate (cold)", "no memory of verified credentials: both signatures"),
+         service_app, lambda: RequestSpec("POST", VALIDATE_PATH, ({**JSON, **r.gate},),
+                                          validate_bodies(r, requests, time.time(), 2000.0)), False),
+        (InprocRow("reference: same SQL", "the live-state read and the tap insert (no transaction, as ours), bare app"),
+         floor_app, lambda: RequestSpec("POST", TRANSIT_VALIDATE_SQL_PATH, (JSON,),
+                                        reference_bodies(r, requests, time.time(), 2000.0)), True),
+    ]
+    bare = BareVerify()
+    bare_us: list[float] = []
+    async with Lifespan(floor_app), Lifespan(service_app):
+        services = service_app.state.container.get(TransitServices)
+        shared = services.credentials
+        for round_ in range(rounds + 1):  # round 0 warms statement caches, pools and the credential memory
+            for row, app, spec, remember in rows:
+                services.credentials = shared if remember else VerifiedCredentials(size=0)
+                sample = await drive(app, spec(), requests if round_ else min(300, requests), concurrency)
+                if round_:
+                    row.samples.append(sample)
+                    print(f"  {row.name}: {sample.cpu_us:.0f} µs CPU, {sample.wall_us:.0f} µs wall, {sample.statuses}",
+                          file=sys.stderr, flush=True)
+            services.credentials = shared
+            cpu = time.process_time()
+            bare.time(2000)
+            bare_us.append((time.process_time() - cpu) / 2000 * 1e6)
+    return [row for row, *_ in rows], statistics.median(bare_us)
+
+
+def render_inproc(opts: argparse.Namespace, machine: str, rows: list[InprocRow], bare_us: float,
+                  trips: dict[str, float]) -> str:
+    floor = rows[0].median("cpu_us")
+    lines = ["## Online validation in-process: CPU per request (bench/transit_http.py --inproc)", "", machine, "",
+             f"`uv run python -m bench.transit_http --inproc --requests {opts.requests} --rounds {opts.rounds} "
+             f"--concurrency {opts.concurrency}`; load {report.load_average()}. The floor app and the service app "
+             "called as ASGI apps in this process (no HTTP), interleaved rounds, medians; CPU is this process's "
+             "own (PostgreSQL runs apart). Every request a new code.", "",
+             "| row | CPU µs/request | wall µs/request | floor's CPU ÷ row's | statuses (last round) | what |",
+             "| --- | ---: | ---: | ---: | --- | --- |"]
+    for row in rows:
+        statuses = ", ".join(f"{k}: {v}" for k, v in sorted(row.samples[-1].statuses.items()))
+        lines.append(f"| {row.name} | {row.median('cpu_us'):.0f} | {row.median('wall_us'):.0f} | "
+                     f"{floor / row.median('cpu_us'):.2f} | {statuses} | {row.what} |")
+    lines += ["", f"One bare ECDSA P-256 verification (`cryptography`, key parsed) in this process: **{bare_us:.0f} "
+              "µs**. An endpoint that cost the floor plus the signatures alone would reach "
+              f"{floor / (floor + bare_us):.2f} of the floor with one verification (credential seen before) and "
+              f"{floor / (floor + 2.5 * bare_us):.2f} with a cold code's two plus the device key's decompression "
+              "(≈ 2.5 verifications, bench/transit_verify.py).", "",
+              "Round trips to PostgreSQL per request (BEGIN and COMMIT included): " +
+              ", ".join(f"{name} {n:.1f}" for name, n in trips.items()) + "."]
+    return "\n".join(lines) + "\n"
+
+
+def _inproc(opts: argparse.Namespace, db: str, tmp: str, service_url: str) -> str:
+    from api.platform.access_log import ACCESS_LOG
+    from bench.floor_app import create_app as create_floor_app
+
+    riders = setup(service_url, db)
+    settings = _settings(db, tmp, service_url, "INFO")
+    sink, ACCESS_LOG.sink = ACCESS_LOG.sink, lambda _data: None  # access lines encoded as in production, not shown
+    try:
+        rows, bare_us = uvloop.run(measure_inproc(create_floor_app(db, tmp), _service_app(settings), riders,
+                                                  opts.requests, opts.rounds, opts.concurrency))
+    finally:
+        ACCESS_LOG.sink = sink
+    trips = asyncio.run(count_round_trips(_service_app(_settings(db, tmp, service_url, "WARNING")), riders,
+                                          opts.round_trip_requests))
+    machine = report.machine(asyncio.run(postgres_version(db)), {
+        "Load generator": f"none: {opts.concurrency} in-process ASGI calls in flight (uvloop)"})
+    return render_inproc(opts, machine, rows, bare_us, trips)
+
+
+def _settings(db: str, tmp: str, service_url: str, log_level: str) -> Any:
+    from api.platform.settings import load_settings
+
+    return load_settings({**procs.BENCH_QUOTAS, "DATABASE_URL": db, "DATA_DIR": tmp, "PUBLIC_BASE_URL": service_url,
+                          "ENVIRONMENT": "development", "STANDINS": "true", "RUN_WORKER": "false",
+                          "SEED_DEMO": "false", "LOG_LEVEL": log_level})
+
+
+def _service_app(settings: Any) -> Any:
+    from api.platform.app import create_app
+
+    return create_app(settings)
+
+
 @contextmanager
 def _servers(db: str, data_dir: Path) -> Iterator[tuple[str, str]]:
     with procs.running("floor app", procs.floor_app(db, data_dir=data_dir)) as floor, \
@@ -332,12 +447,23 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--connections", type=int, default=32)
     p.add_argument("--round-trip-requests", type=int, default=20)
     p.add_argument("--round-trips-only", action="store_true", help="count round trips, skip the HTTP measurements")
+    p.add_argument("--inproc", action="store_true", help="in-process CPU per request of online validation instead "
+                   "of the HTTP windows")
+    p.add_argument("--requests", type=int, default=2000, help="--inproc: requests per row and round (default 2000)")
+    p.add_argument("--rounds", type=int, default=3, help="--inproc: interleaved rounds (default 3)")
+    p.add_argument("--concurrency", type=int, default=16, help="--inproc: requests in flight (default 16)")
     p.add_argument("--database-url")
     p.add_argument("--write", action="store_true", help=f"write the result into docs/{OUT.name}")
     opts = p.parse_args(argv)
     with run_database(opts.database_url) as (db, how), tempfile.TemporaryDirectory(prefix="thudo-transit-") as tmp:
         asyncio.run(_seed_reference(db))
         with _servers(db, Path(tmp)) as (floor_url, service_url):
+            if opts.inproc:
+                text = _inproc(opts, db, tmp, service_url)
+                print(text)
+                if opts.write:
+                    report.write_section("transit-inproc", text, OUT)
+                return 0
             measured = _measure(opts, db, tmp, floor_url, service_url)
         machine = report.machine(asyncio.run(postgres_version(db)), {"Database": how})
     if opts.round_trips_only:
@@ -363,16 +489,11 @@ async def _seed_reference(db: str) -> None:
 
 def _measure(opts: argparse.Namespace, db: str, tmp: str, floor_url: str, service_url: str
              ) -> tuple[list[Target], dict[str, list[float]], dict[str, float], str]:
-    from api.platform.app import create_app
-    from api.platform.settings import load_settings
-
     riders = setup(service_url, db)
     targets = [] if opts.round_trips_only else measure_validation(opts, floor_url, service_url, riders)
     batches = {} if opts.round_trips_only else measure_batches(opts, floor_url, service_url, riders)
-    settings = load_settings({"DATABASE_URL": db, "DATA_DIR": tmp, "PUBLIC_BASE_URL": service_url,
-                              "ENVIRONMENT": "development", "STANDINS": "true", "RUN_WORKER": "false",
-                              "SEED_DEMO": "false", "LOG_LEVEL": "WARNING"})
-    trips = asyncio.run(count_round_trips(create_app(settings), riders, opts.round_trip_requests))
+    trips = asyncio.run(count_round_trips(_service_app(_settings(db, tmp, service_url, "WARNING")), riders,
+                                          opts.round_trip_requests))
     return targets, batches, trips, asyncio.run(_online_verdicts(db))
 
 

@@ -28,6 +28,7 @@ from adapters.postgres.pool import create_pool
 from adapters.postgres.transit.cards import PgApplications, PgBindings, PgCards, PgPasses
 from adapters.postgres.transit.catalog import PgCatalog, PgCitizens
 from adapters.postgres.transit.gates import PgDenyList, PgIssuerKeys, PgPaperTickets, PgTaps
+from adapters.postgres.transit.orders import PgOrders
 from adapters.postgres.uow import PgUnitOfWork
 from adapters.transit_crypto.p256 import P256Signer, P256Verifier, generate
 from bench import report
@@ -80,8 +81,8 @@ async def measure(url: str, rounds: int) -> dict[str, list[float]]:
                 c = uow.conn
                 deps = Deps(catalog=PgCatalog(c), citizens=PgCitizens(c), applications=PgApplications(c),
                             cards=PgCards(c), passes=PgPasses(c), bindings=PgBindings(c), keys=PgIssuerKeys(c),
-                            deny=PgDenyList(c), taps=PgTaps(c), tickets=PgPaperTickets(c), notifier=PgNotifier(c),
-                            clock=SystemClock(), signer=signer, verifier=P256Verifier())
+                            deny=PgDenyList(c), taps=PgTaps(c), tickets=PgPaperTickets(c), orders=PgOrders(c),
+                            notifier=PgNotifier(c), clock=SystemClock(), signer=signer, verifier=P256Verifier())
                 received, inserted = await UploadTaps(deps).execute(validator, taps)
                 await uow.commit()
             t2 = time.perf_counter()

@@ -95,16 +95,21 @@ class PgUnitOfWork:
     Only for handlers whose queries are independent single reads (a statement sees one consistent
     snapshot by itself); ``conn`` is then a ``ReadOnlyConnection`` that refuses writes.
 
+    ``autocommit=True``: no BEGIN/COMMIT either, and writes allowed: each statement commits on its
+    own and nothing can be rolled back. Only for work whose change is a single statement (there is
+    nothing for it to be atomic with), decided by the use case (e.g. ``ValidateOnline.needs_transaction``).
+
     ``replica`` (read-only only): the pool of a streaming replica chosen by ``router`` for this unit of
     work. If the replica cannot be reached or fails a statement (connection lost, recovery conflict),
     the unit of work moves to the primary (``pool``) and re-runs the statement; ``served_by`` says
     where it ended up.
     """
 
-    def __init__(self, pool: asyncpg.Pool[Any], *, read_only: bool = False,
+    def __init__(self, pool: asyncpg.Pool[Any], *, read_only: bool = False, autocommit: bool = False,
                  replica: asyncpg.Pool[Any] | None = None, router: ReadRouter | None = None) -> None:
         self._pool = pool
         self._read_only = read_only
+        self._autocommit = autocommit
         self._replica = replica if read_only else None
         self._router = router
         self._from: asyncpg.Pool[Any] = pool
@@ -135,6 +140,8 @@ class PgUnitOfWork:
             self._view = ReadOnlyConnection(self._conn)
             return self
         self._view = self._conn
+        if self._autocommit:
+            return self
         try:
             self._tx = self._conn.transaction()
             await self._tx.start()

@@ -30,6 +30,7 @@ from api.platform.problems import ProblemError
 from domain.errors import Forbidden, Unauthenticated
 from domain.identity.access import (
     require_city_admin,
+    require_client_kind,
     require_level,
     require_staff,
 )
@@ -42,6 +43,9 @@ CurrentUser: TypeAlias = NamedDependency[Principal]
 CurrentClient: TypeAlias = NamedDependency[Principal]
 
 _STATE_KEY = "principal"
+# Handler (or controller) opt: only machine clients of this ``ClientKind``, checked with the caller in
+# ``authenticate_declared`` (a guard would do the same, but Litestar copies the handler for every guard call).
+CLIENT_KIND_OPT = "client_kind"
 
 
 def _bearer(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
@@ -108,7 +112,12 @@ async def authenticate_declared(request: Request[Any, Any, Any]) -> None:
     request never decodes its body nor opens its unit of work. A before_request hook rather than an
     app-wide guard because Litestar copies the handler for every guard call on every request.
     """
-    params = request.route_handler.parsed_fn_signature.parameters
+    handler = request.route_handler
+    kind = handler.opt.get(CLIENT_KIND_OPT)
+    if kind is not None:
+        require_client_kind(await authenticate(request), kind)
+        return
+    params = handler.parsed_fn_signature.parameters
     if "principal" in params:
         await _user(request)
     elif "client_principal" in params:

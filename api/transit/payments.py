@@ -14,6 +14,7 @@ from adapters.postgres.notifications.notifier import PgNotifier
 from adapters.postgres.transit.cards import PgApplications, PgBindings, PgCards, PgPasses
 from adapters.postgres.transit.catalog import PgCatalog, PgCitizens
 from adapters.postgres.transit.gates import PgDenyList, PgIssuerKeys, PgPaperTickets, PgTaps
+from adapters.postgres.transit.orders import PgOrders
 from adapters.transit_crypto.p256 import P256Verifier
 from domain.payments.model import PaymentIntent, Refund
 from domain.payments.ports import PaidObjectHandler
@@ -35,7 +36,7 @@ def _deps(conn: Any) -> Deps:
     clock = SystemClock()
     return Deps(catalog=PgCatalog(conn), citizens=PgCitizens(conn), applications=PgApplications(conn),
                 cards=PgCards(conn), passes=PgPasses(conn), bindings=PgBindings(conn), keys=PgIssuerKeys(conn),
-                deny=PgDenyList(conn), taps=PgTaps(conn), tickets=PgPaperTickets(conn),
+                deny=PgDenyList(conn), taps=PgTaps(conn), tickets=PgPaperTickets(conn), orders=PgOrders(conn),
                 notifier=PgNotifier(conn, clock), clock=clock, signer=_NoSigning(), verifier=P256Verifier())
 
 

@@ -7,11 +7,10 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
-from litestar.connection import ASGIConnection
-from litestar.handlers.base import BaseRouteHandler
 from litestar.params import JSONBody, QueryParameter
 
-from api.identity.auth import CurrentClient, authenticate
+from adapters.postgres.uow import PgUnitOfWork
+from api.identity.auth import CLIENT_KIND_OPT, CurrentClient
 from api.platform.deps import AppContainer, UnitOfWork
 from api.platform.idempotency import idempotent
 from api.transit.common import BEARER, deps, services
@@ -34,16 +33,12 @@ from domain.transit.validation import Gate
 DENY_MEDIA = "application/octet-stream"
 
 
-async def validator_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-    """Before the body is read: only registered validator devices (a facility client or a citizen is 403)."""
-    require_client_kind(await authenticate(connection), ClientKind.VALIDATOR)
-
-
 class ValidatorTransitController(Controller):
     path = "/transit/validator"
     tags = ["transit validators"]
     security = BEARER
-    guards = [validator_guard]
+    # Before the body is read: only registered validator devices (a facility client or a citizen is 403).
+    opt = {CLIENT_KIND_OPT: ClientKind.VALIDATOR}
 
     @get("/keys", operation_id="transitValidatorKeys",
          summary="Issuer public keys with their validity windows (docs/transit-qr.md §10)")
@@ -82,13 +77,18 @@ class ValidatorTransitController(Controller):
 
     @post("/validate", operation_id="transitValidatorValidate", status_code=200,
           summary="Online validation fallback: the reference checks with the server's live deny list and taps")
-    async def validate(self, client_principal: CurrentClient, container: AppContainer, uow: UnitOfWork,
+    async def validate(self, client_principal: CurrentClient, container: AppContainer,
                        data: JSONBody[ValidateIn]) -> VerdictOut:
         require_client_kind(client_principal, ClientKind.VALIDATOR)
         code = unb64u(data.code, "code")
-        d = await deps(container, uow.conn)
-        verdict = await gates.ValidateOnline(d, services(container).trust).execute(
-            client_principal, code, Gate(Network(data.network), data.route, data.direction), data.stop, data.tap_id)
+        s = services(container)
+        # Its own unit of work: a transaction only when the use case may write more than one row.
+        async with PgUnitOfWork(container.pool,
+                                autocommit=not gates.ValidateOnline.needs_transaction(code)) as uow:
+            verdict = await gates.ValidateOnline(await deps(container, uow.conn), s.trust, s.credentials).execute(
+                client_principal, code, Gate(Network(data.network), data.route, data.direction), data.stop,
+                data.tap_id)
+            await uow.commit()
         facts = verdict.facts
         return VerdictOut(accepted=verdict.accepted, reason=verdict.reason.value if verdict.reason else None,
                           kind=verdict.kind, pass_id=facts.pass_id if facts else None,

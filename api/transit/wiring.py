@@ -17,6 +17,7 @@ from adapters.postgres.notifications.notifier import PgNotifier
 from adapters.postgres.transit.cards import PgApplications, PgBindings, PgCards, PgPasses
 from adapters.postgres.transit.catalog import PgCatalog, PgCitizens, unit_id_by_code
 from adapters.postgres.transit.gates import PgDenyList, PgIssuerKeys, PgPaperTickets, PgTaps
+from adapters.postgres.transit.orders import PgOrders
 from adapters.postgres.uow import ACQUIRE_TIMEOUT_S
 from adapters.transit_crypto.keyring import IssuerKeyRing, ensure_issuer_key
 from adapters.transit_crypto.p256 import P256Verifier
@@ -24,6 +25,7 @@ from api.platform.settings import Settings, Spec
 from domain.shared.time import Clock
 from domain.transit.trust import TrustStore
 from domain.transit.usecases.common import Deps
+from domain.transit.validation import VerifiedCredentials
 
 # Transit's own environment variables (``Context.settings``; README's configuration table lists them).
 SETTINGS: dict[str, Spec] = {
@@ -82,6 +84,8 @@ class TransitServices:
     ring: IssuerKeyRing
     trust: TrustStore
     verifier: P256Verifier = field(default_factory=P256Verifier)
+    # Online validation's memory of issuer signatures already verified (one per process, as at a gate).
+    credentials: VerifiedCredentials = field(default_factory=VerifiedCredentials)
     renderer: LazyQrImages = field(default_factory=LazyQrImages)
     blobs: LocalBlobStore | None = None
     _published: bool = False
@@ -121,7 +125,7 @@ def transit_deps(services: TransitServices, conn: Any, clock: Clock, *, staff_un
     """The ports of one unit of work (all on the request's connection = one transaction)."""
     return Deps(catalog=PgCatalog(conn), citizens=PgCitizens(conn), applications=PgApplications(conn),
                 cards=PgCards(conn), passes=PgPasses(conn), bindings=PgBindings(conn), keys=PgIssuerKeys(conn),
-                deny=PgDenyList(conn), taps=PgTaps(conn), tickets=PgPaperTickets(conn),
+                deny=PgDenyList(conn), taps=PgTaps(conn), tickets=PgPaperTickets(conn), orders=PgOrders(conn),
                 notifier=PgNotifier(conn, clock), clock=clock,
                 signer=services.ring.signer(int(clock.now().timestamp())), verifier=services.verifier,
                 renderer=services.renderer, transit_unit_id=staff_unit)

@@ -89,18 +89,16 @@ class CreatePaymentIntent:
             raise InvalidInput("payments.invalid_ttl", field="ttl", rule="range")
         description = " ".join(cmd.description.split())[:140]
         now = self.clock.now()
-        existing = await self.intents.get_for_order(cmd.purpose, cmd.object_id, for_update=True)
-        if existing is None:
-            created = await self.intents.add(PaymentIntent(
-                id=new_id(), ref=new_reference(), owner_id=cmd.owner_id, purpose=cmd.purpose,
-                object_id=cmd.object_id, amount=cmd.amount, description=description, provider=provider_name,
-                status=IntentStatus.REQUIRES_PAYMENT, created_at=now, updated_at=now, expires_at=now + ttl))
-            if created.owner_id != cmd.owner_id:
-                raise OrderOwnedByAnother()
-            if created.amount != cmd.amount:  # a concurrent create won with another price
-                return await self._reuse(created, cmd, provider_name, description, ttl)
-            return await _view(self.providers, created)
-        return await self._reuse(existing, cmd, provider_name, description, ttl)
+        # Insert-or-existing in one call (one round trip): the order's earlier intent, if any, comes
+        # back instead of ours, locked, and is reused by the rules below.
+        fresh = PaymentIntent(
+            id=new_id(), ref=new_reference(), owner_id=cmd.owner_id, purpose=cmd.purpose,
+            object_id=cmd.object_id, amount=cmd.amount, description=description, provider=provider_name,
+            status=IntentStatus.REQUIRES_PAYMENT, created_at=now, updated_at=now, expires_at=now + ttl)
+        stored = await self.intents.add(fresh)
+        if stored.id == fresh.id:
+            return await _view(self.providers, stored)
+        return await self._reuse(stored, cmd, provider_name, description, ttl)
 
     async def _reuse(self, intent: PaymentIntent, cmd: CreateIntent, provider_name: str, description: str,
                      ttl: timedelta) -> IntentView:

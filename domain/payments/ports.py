@@ -40,8 +40,8 @@ class PaymentIntents(Protocol):
                             for_update: bool = False) -> PaymentIntent | None: ...
 
     async def add(self, intent: PaymentIntent) -> PaymentIntent:
-        """Insert; when another transaction created the order's intent first, return that one
-        (one intent per order, also under races)."""
+        """Insert, unless the order already has an intent: then return that one, locked until
+        commit (one intent per order, also under races; the caller tells them apart by ``id``)."""
         ...
 
     async def save(self, intent: PaymentIntent) -> None:

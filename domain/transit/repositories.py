@@ -114,9 +114,27 @@ class Passes(Protocol):
         """Active passes ending within [start, end] that no later pass renews."""
         ...
 
-    async def overlapping(self, card_id: uuid.UUID, product_id: uuid.UUID, start: datetime,
-                          end: datetime | None) -> bool:
-        """An active pass of the same card and product sharing any instant with [start, end]."""
+
+class OrderFacts(msgspec.Struct, frozen=True, kw_only=True):
+    """Everything pricing an order of ``product`` on ``card`` reads, fetched together (buying a pass
+    is a write a phone retries: quality.md allows it four round trips in all)."""
+
+    card: Card
+    product: Product | None                    # None: no such product
+    category: Category | None                  # the card's passenger category (None: unknown code)
+    holder: Holder | None                      # the card owner's e-ID profile
+    documents: list[ConcessionApplication]     # the owner's approved applications, oldest decision first
+    prices: list[Price]                        # the product's prices, by category then valid_from
+    # ``valid_from`` of the card's active passes of the product that end at or after the order's start
+    # (or never end): the overlap check decides with the order's own end.
+    pass_starts: list[datetime]
+
+
+class Orders(Protocol):
+    async def facts(self, card_id: uuid.UUID, product_id: uuid.UUID, start: datetime, *,
+                    lock: bool = False) -> OrderFacts | None:
+        """The facts of an order starting at ``start`` in one read; None: no such card. ``lock``:
+        hold the card row until commit (two purchases for one card cannot both pass the overlap check)."""
         ...
 
 

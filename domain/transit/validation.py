@@ -52,6 +52,7 @@ class Verdict(msgspec.Struct, frozen=True):
     facts: PassFacts | None = None
     timestamp: int | None = None  # the device's timestamp (dynamic codes)
     counter: int | None = None
+    device_subject: bytes | None = None  # accepted dynamic codes: the deny-list subject of the phone's key
 
     @property
     def pass_id(self) -> uuid.UUID | None:
@@ -67,19 +68,40 @@ class _Verified(msgspec.Struct, frozen=True):
     device_subject: bytes
 
 
+class VerifiedCredentials:
+    """Credentials whose issuer signature verified, by their exact bytes (bounded, oldest out first).
+
+    A gate keeps one; the server's online validation builds a ``CodeValidator`` per request and
+    shares one per process, so a rider's second online scan of a credential checks only the device
+    signature, as at a gate. Only the signature is remembered: key windows, expiry and every other
+    time-dependent check run on each code.
+    """
+
+    def __init__(self, size: int = 4096) -> None:
+        self._seen: OrderedDict[bytes, _Verified] = OrderedDict()
+        self._size = size
+
+    def get(self, raw_credential: bytes) -> _Verified | None:
+        return self._seen.get(raw_credential)
+
+    def add(self, raw_credential: bytes, verified: _Verified) -> None:
+        self._seen[raw_credential] = verified
+        if len(self._seen) > self._size:
+            self._seen.popitem(last=False)
+
+
 class CodeValidator:
     """One gate (or one online validation worker). ``memory`` is shared by a station's gates."""
 
     def __init__(self, trust: TrustStore, deny: DenySet, memory: PassbackMemory, verifier: SignatureVerifier,
-                 gate: Gate, policy: Policy | None = None, cache_size: int = 4096) -> None:
+                 gate: Gate, policy: Policy | None = None, credentials: VerifiedCredentials | None = None) -> None:
         self.trust = trust
         self.deny = deny
         self.memory = memory
         self.verifier = verifier
         self.gate = gate
         self.policy = policy or Policy()
-        self._cache: OrderedDict[bytes, _Verified] = OrderedDict()
-        self._cache_size = cache_size
+        self._credentials = credentials if credentials is not None else VerifiedCredentials()
 
     def validate(self, data: bytes, now: int) -> Verdict:
         try:
@@ -119,14 +141,12 @@ class CodeValidator:
         if not key.usable(now, cred.issued_at):
             return _reject(Rejection.KEY_NOT_VALID, "pass", facts)
         raw_cred = cred.raw
-        seen = self._cache.get(raw_cred)
+        seen = self._credentials.get(raw_cred)
         if seen is None or seen.issuer_key != key.public_key:
             if not self.verifier.verify(key.public_key, cred.signature, cred.signed_bytes):
                 return _reject(Rejection.FORGED, "pass", facts)
             seen = _Verified(key.public_key, device_subject(cred.device_key))
-            self._cache[raw_cred] = seen
-            if len(self._cache) > self._cache_size:
-                self._cache.popitem(last=False)
+            self._credentials.add(raw_cred, seen)
         if not self.verifier.verify(cred.device_key, code.signature, code.signed_bytes):
             return _reject(Rejection.FORGED, "pass", facts)
         p = self.policy
@@ -151,7 +171,7 @@ class CodeValidator:
         if memo is not None:
             return _reject(memo, "pass", facts)
         self.memory.remember_code(subject, code.timestamp, code.counter, direction, now)
-        return Verdict(True, None, "pass", facts, code.timestamp, code.counter)
+        return Verdict(True, None, "pass", facts, code.timestamp, code.counter, seen.device_subject)
 
     def _paper(self, data: bytes, now: int) -> Verdict:
         try:

@@ -19,8 +19,8 @@ import zxingcpp
 from PIL import Image
 
 from adapters.postgres.pool import connect
-from adapters.postgres.transit.cards import PgPasses
 from adapters.postgres.transit.gates import PgDenyList, PgIssuerKeys, PgTaps
+from adapters.postgres.transit.orders import PgOrders
 from adapters.postgres.transit.seed import product_id
 from adapters.transit_crypto.mobile import ReferencePhone
 from adapters.transit_crypto.offline import OfflineVerifier, keys_to_json
@@ -31,6 +31,7 @@ from domain.identity.principal import Principal
 from domain.transit.codes import NO_EXPIRY, Direction, Network, ProductKind, Rejection
 from domain.transit.denylist import DenyEntry, DenyKind, ListType, decode_deny
 from domain.transit.model import Medium, PassStatus
+from domain.transit.repositories import OrderFacts
 from domain.transit.trust import IssuerKey
 from domain.transit.usecases.cards import DecideApplication, OpenCard, SubmitApplication
 from domain.transit.usecases.catalog import AddPrice, CreateProduct, ListOffers, NewPrice, NewProduct
@@ -54,7 +55,7 @@ from domain.transit.usecases.passes import (
     RenewalOrder,
     RevokePass,
 )
-from domain.transit.validation import Gate
+from domain.transit.validation import Gate, VerifiedCredentials
 from tests.support.transit import ADMIN, FixedClock, bind_proof, make_citizen, pg_deps, validator_principal
 
 QR_ONLY = zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
@@ -406,6 +407,39 @@ def test_online_validation_uses_live_state(database_url: str) -> None:
     run(database_url, body)
 
 
+def test_online_validation_remembers_verified_credentials_but_not_forgeries(database_url: str) -> None:
+    """The process's memory of issuer signatures (shared by every online validation) skips the issuer's
+    signature only for the exact bytes it verified: a credential with an altered issuer signature, under
+    a valid device signature, is still forged. A dynamic code needs no transaction; a paper ticket does."""
+    async def body(w: World) -> None:
+        citizen, card_id = await w.rider()
+        p = await IssuePass(w.deps).execute(citizen, PassOrder(card_id=card_id, product_id=MONTHLY, start_date=OCT),
+                                            payment_ref=f"pay-{uuid.uuid4()}")
+        phone = await w.phone_for(citizen)
+        credential = (await IssueCredential(w.deps).execute(citizen, p.id)).credential
+        phone.install(credential, w.now, w.now)
+        memory = VerifiedCredentials()
+        online = ValidateOnline(w.deps, None, memory)
+        validator, entry, exit_ = validator_principal(), Gate(Network.METRO, 3), Gate(Network.METRO, 3, Direction.OUT)
+        code = phone.code(w.now)
+        assert not ValidateOnline.needs_transaction(code)
+        assert not ValidateOnline.needs_transaction(b"\x00")  # malformed: refused before anything is written
+        assert (await online.execute(validator, code, entry, "S01", uuid.uuid4())).accepted
+        assert memory.get(credential) is not None
+        w.clock.t += timedelta(seconds=20)
+        assert (await online.execute(validator, phone.code(w.now), exit_, "S09", uuid.uuid4())).accepted
+        forged = bytearray(credential)
+        forged[-1] ^= 1  # the issuer's signature ends the credential
+        rogue = ReferencePhone(phone.device)
+        rogue.install(bytes(forged), w.now, w.now)
+        w.clock.t += timedelta(seconds=20)
+        verdict = await online.execute(validator, rogue.code(w.now), entry, "S01", uuid.uuid4())
+        assert verdict.reason is Rejection.FORGED
+        ticket = (await SellPaperTicket(w.deps).execute(w.admin, product_id("metro-single"))).data
+        assert ValidateOnline.needs_transaction(ticket)
+    run(database_url, body)
+
+
 def test_deny_list_sequence_snapshot_and_delta(database_url: str) -> None:
     async def body(w: World) -> None:
         deny = PgDenyList(w.conn)
@@ -456,12 +490,13 @@ def test_two_concurrent_purchases_of_the_same_period_make_one_pass(database_url:
         order = PassOrder(card_id=card_id, product_id=MONTHLY, start_date=OCT)
         both_checked = asyncio.Barrier(2)
 
-        class RacingPasses(PgPasses):
-            """Holds each purchase after its overlap check until the other has checked too (or 0.5 s
-            passed, which is what happens when the card lock makes the second one wait)."""
+        class RacingOrders(PgOrders):
+            """Holds each purchase after reading its order's facts (the passes the overlap check sees)
+            until the other has read them too (or 0.5 s passed, which is what happens when the card
+            lock makes the second one wait)."""
 
-            async def overlapping(self, *args: Any) -> bool:
-                found = await super().overlapping(*args)
+            async def facts(self, *args: Any, **kw: Any) -> OrderFacts | None:
+                found = await super().facts(*args, **kw)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(both_checked.wait(), 0.5)
                 return found
@@ -470,7 +505,7 @@ def test_two_concurrent_purchases_of_the_same_period_make_one_pass(database_url:
             conn = await connect(database_url)
             try:
                 async with conn.transaction():
-                    deps = dataclasses.replace(pg_deps(conn, FixedClock(T0), w.signer), passes=RacingPasses(conn))
+                    deps = dataclasses.replace(pg_deps(conn, FixedClock(T0), w.signer), orders=RacingOrders(conn))
                     await IssuePass(deps).execute(citizen, order, payment_ref=ref)
                 return "issued"
             except Conflict as exc:

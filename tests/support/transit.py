@@ -12,6 +12,7 @@ from adapters.postgres.notifications.notifier import PgNotifier
 from adapters.postgres.transit.cards import PgApplications, PgBindings, PgCards, PgPasses
 from adapters.postgres.transit.catalog import PgCatalog, PgCitizens
 from adapters.postgres.transit.gates import PgDenyList, PgIssuerKeys, PgPaperTickets, PgTaps
+from adapters.postgres.transit.orders import PgOrders
 from adapters.postgres.transit.seed import CATEGORIES
 from adapters.transit_crypto.mobile import ReferencePhone
 from adapters.transit_crypto.offline import OfflineVerifier
@@ -39,7 +40,7 @@ from domain.transit.model import (
 from domain.transit.model import PaperTicket as PaperTicketRow
 from domain.transit.passback import PassbackMemory
 from domain.transit.qr import PassFacts
-from domain.transit.repositories import Holder, LiveState
+from domain.transit.repositories import Holder, LiveState, OrderFacts
 from domain.transit.trust import IssuerKey
 from domain.transit.usecases.common import Deps
 from domain.transit.usecases.passes import bind_proof_input
@@ -103,7 +104,7 @@ class FixedClock:
 def pg_deps(conn: Any, clock: FixedClock, signer: P256Signer, **kw: Any) -> Deps:
     return Deps(catalog=PgCatalog(conn), citizens=PgCitizens(conn), applications=PgApplications(conn),
                 cards=PgCards(conn), passes=PgPasses(conn), bindings=PgBindings(conn), keys=PgIssuerKeys(conn),
-                deny=PgDenyList(conn), taps=PgTaps(conn), tickets=PgPaperTickets(conn),
+                deny=PgDenyList(conn), taps=PgTaps(conn), tickets=PgPaperTickets(conn), orders=PgOrders(conn),
                 notifier=PgNotifier(conn, clock), clock=clock, signer=signer, verifier=P256Verifier(),
                 renderer=QrImages(), **kw)
 
@@ -255,11 +256,28 @@ class FakePasses:
                  and start <= p.valid_until <= end and p.id not in renewed]
         return sorted(found, key=lambda p: p.valid_until or start)[:limit]
 
-    async def overlapping(self, card_id: uuid.UUID, product_id: uuid.UUID, start: datetime,
-                          end: datetime | None) -> bool:
-        return any(p.card_id == card_id and p.product_id == product_id and p.status is PassStatus.ACTIVE
-                   and (p.valid_until is None or p.valid_until >= start) and (end is None or p.valid_from <= end)
-                   for p in self.rows.values())
+
+class FakeOrders:
+    """``Orders`` over the other fakes (the Postgres adapter reads the same in one statement)."""
+
+    def __init__(self, catalog: FakeCatalog, citizens: FakeCitizens, applications: FakeApplications,
+                 cards: FakeCards, passes: FakePasses) -> None:
+        self.catalog, self.citizens, self.applications, self.cards, self.passes = (
+            catalog, citizens, applications, cards, passes)
+
+    async def facts(self, card_id: uuid.UUID, product_id: uuid.UUID, start: datetime, *,
+                    lock: bool = False) -> OrderFacts | None:
+        card = await self.cards.get(card_id)
+        if card is None:
+            return None
+        return OrderFacts(
+            card=card, product=await self.catalog.product(product_id),
+            category=await self.catalog.category(card.category), holder=await self.citizens.holder(card.user_id),
+            documents=await self.applications.approved_documents(card.user_id),
+            prices=await self.catalog.prices(product_id),
+            pass_starts=[p.valid_from for p in self.passes.rows.values()
+                         if p.card_id == card_id and p.product_id == product_id and p.status is PassStatus.ACTIVE
+                         and (p.valid_until is None or p.valid_until >= start)])
 
 
 class FakeBindings:
@@ -364,7 +382,9 @@ def fake_deps(clock: FixedClock, signer: P256Signer, **kw: Any) -> Deps:
                                                min_age=min_age, max_age=max_age,
                                                document=DocumentKind(doc) if doc else None)
     deny = FakeDenyList()
-    return Deps(catalog=catalog, citizens=FakeCitizens(), applications=FakeApplications(), cards=FakeCards(),
-                passes=FakePasses(), bindings=FakeBindings(), keys=FakeIssuerKeys(), deny=deny,
-                taps=FakeTaps(deny), tickets=FakeTickets(), notifier=FakeNotifier(), clock=clock, signer=signer,
+    citizens, applications, cards, passes = FakeCitizens(), FakeApplications(), FakeCards(), FakePasses()
+    return Deps(catalog=catalog, citizens=citizens, applications=applications, cards=cards, passes=passes,
+                bindings=FakeBindings(), keys=FakeIssuerKeys(), deny=deny, taps=FakeTaps(deny), tickets=FakeTickets(),
+                orders=FakeOrders(catalog, citizens, applications, cards, passes), notifier=FakeNotifier(),
+                clock=clock, signer=signer,
                 verifier=P256Verifier(), renderer=QrImages(), **kw)

@@ -72,3 +72,13 @@ def test_dependencies_resolve_one_at_a_time_with_the_unit_of_work_last() -> None
     assert all(len(batch) == 1 for batch in model.dependency_batches)
     assert order[0] == "principal"
     assert order[-1] == "uow"
+
+
+async def test_autocommit_unit_of_work_sends_its_one_write_without_a_transaction() -> None:
+    """``autocommit=True`` (online validation of a dynamic code): no BEGIN/COMMIT, and writes go through."""
+    pool = _Pool()
+    async with PgUnitOfWork(pool, autocommit=True) as uow:  # type: ignore[arg-type]
+        await uow.conn.fetchrow("INSERT INTO t VALUES ($1) ON CONFLICT DO NOTHING", 1)
+        await uow.commit()
+    assert pool.conn.sent == ["INSERT INTO t VALUES ($1) ON CONFLICT DO NOTHING"]
+    assert pool.released

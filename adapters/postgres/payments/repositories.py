@@ -69,17 +69,16 @@ class PgPaymentIntents:
         return await self._one("purpose = $1 AND object_id = $2", purpose, object_id, for_update=for_update)
 
     async def add(self, intent: PaymentIntent) -> PaymentIntent:
-        # ON CONFLICT waits for a concurrent creator of the same order, then yields no row: the
-        # other transaction's intent is returned instead (one intent per order, also under races).
+        # One statement whether the order is new or not (a purchase is a write a phone retries:
+        # quality.md counts its round trips). On conflict the no-op update locks the order's
+        # existing intent, as ``get_for_order(for_update=True)`` would, and returns it; a concurrent
+        # creator of the same order is waited for, then its intent is returned (one per order).
         row = await self.conn.fetchrow(
             f"""INSERT INTO payment_intents ({INTENT_COLS}) VALUES
                 ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21)
-                ON CONFLICT (purpose, object_id) DO NOTHING RETURNING {INTENT_COLS}""", *_intent_args(intent))
-        if row is not None:
-            return intent_from_row(row)
-        existing = await self.get_for_order(intent.purpose, intent.object_id, for_update=True)
-        assert existing is not None
-        return existing
+                ON CONFLICT (purpose, object_id) DO UPDATE SET updated_at = payment_intents.updated_at
+                RETURNING {INTENT_COLS}""", *_intent_args(intent))
+        return intent_from_row(row)
 
     async def save(self, intent: PaymentIntent) -> None:
         await self.conn.execute(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -22,9 +23,11 @@ from domain.transit.model import (
 )
 
 Conn = Any
+Row = Mapping[str, Any]
 
-_APP = "id, user_id, category, document, evidence_ref, status, valid_until, reason, decided_by, created_at, decided_at"
-_CARD = "id, user_id, number, holder_name, category, status, created_at"
+APP_COLS = ("id, user_id, category, document, evidence_ref, status, valid_until, reason, decided_by, created_at, "
+            "decided_at")
+CARD_COLS = "id, user_id, number, holder_name, category, status, created_at"
 _TICKET_COLS = """id, user_id, card_id, product_id, kind, networks, route, category, category_qr, valid_from,
     valid_until, price_vnd, payment_ref, status, renewed_from, created_at, revoked_at, revoke_reason"""
 _BINDING = "id, user_id, public_key, platform, bound_at, revoked_at"
@@ -38,7 +41,7 @@ def _position(after: Position | None) -> tuple[datetime | None, uuid.UUID | None
     return (after.at, after.id) if after else (None, None)
 
 
-def _application(r: asyncpg.Record) -> ConcessionApplication:
+def application_from_row(r: Row) -> ConcessionApplication:
     return ConcessionApplication(
         id=r["id"], user_id=r["user_id"], category=r["category"], document=DocumentKind(r["document"]),
         evidence_ref=r["evidence_ref"], status=ApplicationStatus(r["status"]), valid_until=r["valid_until"],
@@ -51,14 +54,14 @@ class PgApplications:
 
     async def add(self, a: ConcessionApplication) -> None:
         await self.conn.execute(
-            f"INSERT INTO transit_applications ({_APP}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            f"INSERT INTO transit_applications ({APP_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
             a.id, a.user_id, a.category, a.document.value, a.evidence_ref, a.status.value, a.valid_until, a.reason,
             a.decided_by, a.created_at, a.decided_at)
 
     async def get(self, application_id: uuid.UUID, *, for_update: bool = False) -> ConcessionApplication | None:
         lock = " FOR UPDATE" if for_update else ""
-        r = await self.conn.fetchrow(f"SELECT {_APP} FROM transit_applications WHERE id = $1{lock}", application_id)
-        return _application(r) if r else None
+        r = await self.conn.fetchrow(f"SELECT {APP_COLS} FROM transit_applications WHERE id = $1{lock}", application_id)
+        return application_from_row(r) if r else None
 
     async def save(self, a: ConcessionApplication) -> None:
         await self.conn.execute(
@@ -68,28 +71,28 @@ class PgApplications:
 
     async def approved_documents(self, user_id: uuid.UUID) -> list[ConcessionApplication]:
         rows = await self.conn.fetch(
-            f"SELECT {_APP} FROM transit_applications WHERE user_id = $1 AND status = 'approved' "
+            f"SELECT {APP_COLS} FROM transit_applications WHERE user_id = $1 AND status = 'approved' "
             "ORDER BY decided_at", user_id)
-        return [_application(r) for r in rows]
+        return [application_from_row(r) for r in rows]
 
     async def page_for(self, user_id: uuid.UUID, after: Position | None, limit: int) -> list[ConcessionApplication]:
         rows = await self.conn.fetch(
-            f"SELECT {_APP} FROM transit_applications WHERE user_id = $1 {_BEFORE} "
+            f"SELECT {APP_COLS} FROM transit_applications WHERE user_id = $1 {_BEFORE} "
             "ORDER BY created_at DESC, id DESC LIMIT $4", user_id, *_position(after), limit)
-        return [_application(r) for r in rows]
+        return [application_from_row(r) for r in rows]
 
     async def list_for(self, user_id: uuid.UUID) -> list[ConcessionApplication]:
         rows = await self.conn.fetch(
-            f"SELECT {_APP} FROM transit_applications WHERE user_id = $1 ORDER BY created_at DESC", user_id)
-        return [_application(r) for r in rows]
+            f"SELECT {APP_COLS} FROM transit_applications WHERE user_id = $1 ORDER BY created_at DESC", user_id)
+        return [application_from_row(r) for r in rows]
 
     async def pending(self, limit: int) -> list[ConcessionApplication]:
         rows = await self.conn.fetch(
-            f"SELECT {_APP} FROM transit_applications WHERE status = 'pending' ORDER BY created_at LIMIT $1", limit)
-        return [_application(r) for r in rows]
+            f"SELECT {APP_COLS} FROM transit_applications WHERE status = 'pending' ORDER BY created_at LIMIT $1", limit)
+        return [application_from_row(r) for r in rows]
 
 
-def _card(r: asyncpg.Record) -> Card:
+def card_from_row(r: Row) -> Card:
     return Card(id=r["id"], user_id=r["user_id"], number=r["number"], holder_name=r["holder_name"],
                 category=r["category"], status=CardStatus(r["status"]), created_at=r["created_at"])
 
@@ -102,24 +105,24 @@ class PgCards:
         return int(await self.conn.fetchval("SELECT nextval('transit_card_serial')"))
 
     async def add(self, c: Card) -> None:
-        await self.conn.execute(f"INSERT INTO transit_cards ({_CARD}) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        await self.conn.execute(f"INSERT INTO transit_cards ({CARD_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7)",
                                 c.id, c.user_id, c.number, c.holder_name, c.category, c.status.value, c.created_at)
 
     async def get(self, card_id: uuid.UUID, *, for_update: bool = False) -> Card | None:
         lock = " FOR UPDATE" if for_update else ""
-        r = await self.conn.fetchrow(f"SELECT {_CARD} FROM transit_cards WHERE id = $1{lock}", card_id)
-        return _card(r) if r else None
+        r = await self.conn.fetchrow(f"SELECT {CARD_COLS} FROM transit_cards WHERE id = $1{lock}", card_id)
+        return card_from_row(r) if r else None
 
     async def list_for(self, user_id: uuid.UUID) -> list[Card]:
-        rows = await self.conn.fetch(f"SELECT {_CARD} FROM transit_cards WHERE user_id = $1 ORDER BY created_at",
+        rows = await self.conn.fetch(f"SELECT {CARD_COLS} FROM transit_cards WHERE user_id = $1 ORDER BY created_at",
                                      user_id)
-        return [_card(r) for r in rows]
+        return [card_from_row(r) for r in rows]
 
     async def page_for(self, user_id: uuid.UUID, after: Position | None, limit: int) -> list[Card]:
         rows = await self.conn.fetch(
-            f"SELECT {_CARD} FROM transit_cards WHERE user_id = $1 {_AFTER} ORDER BY created_at, id LIMIT $4",
+            f"SELECT {CARD_COLS} FROM transit_cards WHERE user_id = $1 {_AFTER} ORDER BY created_at, id LIMIT $4",
             user_id, *_position(after), limit)
-        return [_card(r) for r in rows]
+        return [card_from_row(r) for r in rows]
 
 
 def pass_from_row(r: asyncpg.Record) -> Pass:
@@ -176,13 +179,6 @@ class PgPasses:
                 AND NOT EXISTS (SELECT 1 FROM transit_passes r WHERE r.renewed_from = p.id AND r.status = 'active')
                 ORDER BY valid_until LIMIT $3""", start, end, limit)
         return [pass_from_row(r) for r in rows]
-
-    async def overlapping(self, card_id: uuid.UUID, product_id: uuid.UUID, start: datetime,
-                          end: datetime | None) -> bool:
-        return bool(await self.conn.fetchval(
-            """SELECT EXISTS (SELECT 1 FROM transit_passes WHERE card_id = $1 AND product_id = $2
-               AND status = 'active' AND (valid_until IS NULL OR valid_until >= $3)
-               AND ($4::timestamptz IS NULL OR valid_from <= $4))""", card_id, product_id, start, end))
 
 
 def _binding(r: asyncpg.Record) -> DeviceBinding:

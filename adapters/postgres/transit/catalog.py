@@ -3,32 +3,32 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from typing import Any
-
-import asyncpg
 
 from domain.transit.codes import Network, ProductKind
 from domain.transit.model import Category, DocumentKind, Price, Product
 from domain.transit.repositories import Holder
 
 Conn = Any
+Row = Mapping[str, Any]  # an asyncpg record, or a dict of a nested row (adapters/postgres/transit/orders.py)
 
-_PRODUCT = "id, code, name_vi, name_en, kind, networks, route, active"
-_PRICE = "id, product_id, category, amount_vnd, valid_from, valid_to"
-_CATEGORY = "code, qr_code, name_vi, name_en, free, min_age, max_age, document, active"
+PRODUCT_COLS = "id, code, name_vi, name_en, kind, networks, route, active"
+PRICE_COLS = "id, product_id, category, amount_vnd, valid_from, valid_to"
+CATEGORY_COLS = "code, qr_code, name_vi, name_en, free, min_age, max_age, document, active"
 
 
-def product_from_row(r: asyncpg.Record) -> Product:
+def product_from_row(r: Row) -> Product:
     return Product(id=r["id"], code=r["code"], name_vi=r["name_vi"], name_en=r["name_en"], kind=ProductKind(r["kind"]),
                    networks=Network(r["networks"]), route=r["route"], active=r["active"])
 
 
-def _price(r: asyncpg.Record) -> Price:
+def price_from_row(r: Row) -> Price:
     return Price(id=r["id"], product_id=r["product_id"], category=r["category"], amount_vnd=r["amount_vnd"],
                  valid_from=r["valid_from"], valid_to=r["valid_to"])
 
 
-def _category(r: asyncpg.Record) -> Category:
+def category_from_row(r: Row) -> Category:
     return Category(code=r["code"], qr_code=r["qr_code"], name_vi=r["name_vi"], name_en=r["name_en"], free=r["free"],
                     min_age=r["min_age"], max_age=r["max_age"],
                     document=DocumentKind(r["document"]) if r["document"] else None, active=r["active"])
@@ -39,17 +39,17 @@ class PgCatalog:
         self.conn = conn
 
     async def product(self, product_id: uuid.UUID) -> Product | None:
-        r = await self.conn.fetchrow(f"SELECT {_PRODUCT} FROM transit_products WHERE id = $1", product_id)
+        r = await self.conn.fetchrow(f"SELECT {PRODUCT_COLS} FROM transit_products WHERE id = $1", product_id)
         return product_from_row(r) if r else None
 
     async def products(self, *, active_only: bool) -> list[Product]:
         rows = await self.conn.fetch(
-            f"SELECT {_PRODUCT} FROM transit_products WHERE active OR NOT $1 ORDER BY kind, code", active_only)
+            f"SELECT {PRODUCT_COLS} FROM transit_products WHERE active OR NOT $1 ORDER BY kind, code", active_only)
         return [product_from_row(r) for r in rows]
 
     async def add_product(self, p: Product) -> None:
         await self.conn.execute(
-            f"INSERT INTO transit_products ({_PRODUCT}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            f"INSERT INTO transit_products ({PRODUCT_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             p.id, p.code, p.name_vi, p.name_en, int(p.kind), int(p.networks), p.route, p.active)
 
     async def save_product(self, p: Product) -> None:
@@ -64,21 +64,21 @@ class PgCatalog:
         if lock:
             await self.conn.execute("SELECT 1 FROM transit_products WHERE id = $1 FOR UPDATE", product_id)
         rows = await self.conn.fetch(
-            f"SELECT {_PRICE} FROM transit_prices WHERE product_id = $1 ORDER BY category, valid_from", product_id)
-        return [_price(r) for r in rows]
+            f"SELECT {PRICE_COLS} FROM transit_prices WHERE product_id = $1 ORDER BY category, valid_from", product_id)
+        return [price_from_row(r) for r in rows]
 
     async def add_price(self, p: Price) -> None:
         await self.conn.execute(
-            f"INSERT INTO transit_prices ({_PRICE}) VALUES ($1, $2, $3, $4, $5, $6)",
+            f"INSERT INTO transit_prices ({PRICE_COLS}) VALUES ($1, $2, $3, $4, $5, $6)",
             p.id, p.product_id, p.category, p.amount_vnd, p.valid_from, p.valid_to)
 
     async def category(self, code: str) -> Category | None:
-        r = await self.conn.fetchrow(f"SELECT {_CATEGORY} FROM transit_categories WHERE code = $1", code)
-        return _category(r) if r else None
+        r = await self.conn.fetchrow(f"SELECT {CATEGORY_COLS} FROM transit_categories WHERE code = $1", code)
+        return category_from_row(r) if r else None
 
     async def categories(self) -> list[Category]:
-        return [_category(r) for r in await self.conn.fetch(
-            f"SELECT {_CATEGORY} FROM transit_categories ORDER BY qr_code")]
+        return [category_from_row(r) for r in await self.conn.fetch(
+            f"SELECT {CATEGORY_COLS} FROM transit_categories ORDER BY qr_code")]
 
 
 class PgCitizens:

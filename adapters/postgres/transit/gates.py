@@ -110,7 +110,17 @@ class PgTaps:
         self.conn = conn
 
     async def add_batch(self, taps: list[Tap]) -> int:
-        """One statement for the whole batch (arrays through ``unnest``): 1,000 taps, one round trip."""
+        """One statement for the whole batch (arrays through ``unnest``): 1,000 taps, one round trip.
+        A single tap (online validation) goes as plain parameters: encoding 13 one-element arrays costs
+        asyncpg ~25 µs of type checks per call on the gate's hot path."""
+        if len(taps) == 1:
+            t = taps[0]
+            result = await self.conn.execute(
+                f"""INSERT INTO transit_taps ({_TAP}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+                    ON CONFLICT (id) DO NOTHING""",
+                t.id, t.validator_id, t.medium.value, t.subject_id, t.direction.value, int(t.network), t.route,
+                t.stop, t.occurred_at, t.code_timestamp, t.counter, t.accepted, t.reason)
+            return int(result.split()[-1])
         result = await self.conn.execute(
             f"""INSERT INTO transit_taps ({_TAP})
                 SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::uuid[], $5::text[], $6::smallint[],

@@ -13,8 +13,20 @@ from domain.notifications.model import Notification
 from domain.shared.ids import new_id
 from domain.shared.paging import Page, Position, decode_position, page_by
 from domain.transit.model import ApplicationStatus, Card, Category, ConcessionApplication, DocumentKind
+from domain.transit.repositories import Holder
 from domain.transit.rules import card_number, check_eligibility, hanoi_date
 from domain.transit.usecases.common import MAX_CARDS_PER_USER, UseCase
+
+
+def eligible_category(code: str, category: Category | None, holder: Holder | None,
+                      approved: list[ConcessionApplication], day: date) -> Category:
+    """The category ``code`` if the holder belongs to it on ``day`` (``approved``: their staff-approved
+    applications, oldest decision first); raises otherwise."""
+    if category is None:
+        raise InvalidInput("transit.unknown_category", field="category", rule="unknown")
+    documents: dict[DocumentKind, date | None] = {a.document: a.valid_until for a in approved if a.category == code}
+    check_eligibility(category, holder.date_of_birth if holder else None, documents, day)
+    return category
 
 
 class Eligibility(UseCase):
@@ -24,14 +36,9 @@ class Eligibility(UseCase):
         category = await self.d.catalog.category(category_code)
         if category is None:
             raise InvalidInput("transit.unknown_category", field="category", rule="unknown")
-        holder = await self.d.citizens.holder(user_id)
-        documents: dict[DocumentKind, date | None] = {}
-        for a in await self.d.applications.approved_documents(user_id):
-            if a.category == category_code:
-                documents[a.document] = a.valid_until
-        on = day or hanoi_date(self.d.clock.now())
-        check_eligibility(category, holder.date_of_birth if holder else None, documents, on)
-        return category
+        return eligible_category(category_code, category, await self.d.citizens.holder(user_id),
+                                 await self.d.applications.approved_documents(user_id),
+                                 day or hanoi_date(self.d.clock.now()))
 
 
 class SubmitApplication(UseCase):

@@ -20,6 +20,7 @@ from domain.transit.repositories import (
     Citizens,
     DenyList,
     IssuerKeys,
+    Orders,
     PaperTickets,
     Passes,
     Taps,
@@ -42,6 +43,7 @@ class Deps:
     deny: DenyList
     taps: Taps
     tickets: PaperTickets
+    orders: Orders
     notifier: Notifier
     clock: Clock
     signer: IssuerSigner

@@ -13,15 +13,15 @@ from domain.identity.principal import Principal
 from domain.shared.ids import new_id
 from domain.shared.paging import Page, Position, decode_position, page_by
 from domain.transit.codes import Direction, Network, ProductKind, Rejection
-from domain.transit.denylist import DenyEntry, DenyKind, DenySet, ListType, device_subject
+from domain.transit.denylist import DenyEntry, DenyKind, DenySet, ListType
 from domain.transit.issuing import sign_deny_list, sign_paper_ticket
 from domain.transit.model import Medium, PaperTicket, Tap, Trip
 from domain.transit.passback import PassbackMemory
-from domain.transit.qr import PassFacts, decode_code
+from domain.transit.qr import KIND_DYNAMIC, MalformedCode, PassFacts, peek_kind
 from domain.transit.rules import build_trips, end_of, epoch, hanoi_date, price_on
 from domain.transit.trust import IssuerKey, TrustStore
 from domain.transit.usecases.common import MAX_TAP_BATCH, Deps, UseCase
-from domain.transit.validation import CodeValidator, Gate, Verdict
+from domain.transit.validation import CodeValidator, Gate, Verdict, VerifiedCredentials
 
 
 class PublishedKeys(UseCase):
@@ -108,9 +108,23 @@ class ValidateOnline(UseCase):
     copies — deny list rows, and earlier taps for replay and anti-passback. An accepted tap is
     recorded as if it had been uploaded."""
 
-    def __init__(self, deps: Deps, trust: TrustStore | None = None) -> None:
+    def __init__(self, deps: Deps, trust: TrustStore | None = None,
+                 credentials: VerifiedCredentials | None = None) -> None:
+        """``trust``: the process's published keys (else read per call); ``credentials``: the process's
+        memory of credentials whose issuer signature verified (else none: both signatures per code)."""
         super().__init__(deps)
         self._trust = trust
+        self._credentials = credentials
+
+    @staticmethod
+    def needs_transaction(code: bytes) -> bool:
+        """Whether validating ``code`` may change more than one row. A paper ticket's accepted entry writes
+        its tap and a deny-list entry (both or neither); a dynamic code writes its tap alone, one
+        statement, so it needs no BEGIN/COMMIT around it (two round trips on a gate's hot path)."""
+        try:
+            return peek_kind(code) != KIND_DYNAMIC
+        except MalformedCode:
+            return False  # refused before anything is written
 
     async def execute(self, principal: Principal, code: bytes, gate: Gate, stop: str, tap_id: uuid.UUID) -> Verdict:
         self.require_validator(principal)
@@ -119,9 +133,9 @@ class ValidateOnline(UseCase):
         trust = self._trust or TrustStore(await self.d.keys.published())
         # Signatures, key windows, clocks and scope; replay and deny checks follow on live data.
         verdict = CodeValidator(trust, DenySet(), PassbackMemory(window_s=0), self.d.verifier, gate,
-                                self.d.policy).validate(code, at)
+                                self.d.policy, self._credentials).validate(code, at)
         if verdict.accepted and verdict.facts is not None:
-            verdict = await self._live_checks(verdict, verdict.facts, code, gate, now, at)
+            verdict = await self._live_checks(verdict, verdict.facts, gate, now, at)
         if verdict.facts is not None:
             await self.d.taps.add_batch([Tap(
                 id=tap_id, validator_id=principal.id, medium=Medium.PASS if verdict.kind == "pass" else Medium.PAPER,
@@ -133,13 +147,14 @@ class ValidateOnline(UseCase):
                                                  verdict.facts.valid_until)])
         return verdict
 
-    async def _live_checks(self, verdict: Verdict, facts: PassFacts, code: bytes, gate: Gate, now: datetime,
+    async def _live_checks(self, verdict: Verdict, facts: PassFacts, gate: Gate, now: datetime,
                            at: int) -> Verdict:
         subject = facts.pass_id.bytes
         if verdict.kind == "pass":
-            device = device_subject(decode_code(code).credential.device_key)
+            device = verdict.device_subject
             assert verdict.timestamp is not None
             assert verdict.counter is not None
+            assert device is not None
             entry_since = now - timedelta(seconds=self.d.policy.passback_s) if gate.direction is Direction.IN else None
             live = await self.d.taps.live_state(facts.pass_id, [(int(DenyKind.PASS), subject),
                                                                 (int(DenyKind.DEVICE), device)],

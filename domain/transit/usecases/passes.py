@@ -19,7 +19,7 @@ from domain.transit.issuing import credential_expiry, sign_credential
 from domain.transit.model import Card, CardStatus, DeviceBinding, Pass, PassStatus, Product
 from domain.transit.qr import MAX_CREDENTIAL_SECONDS, PassFacts
 from domain.transit.rules import end_of, epoch, hanoi_date, next_start, price_on, sixth_birthday_eve, start_of, validity
-from domain.transit.usecases.cards import Eligibility
+from domain.transit.usecases.cards import eligible_category
 from domain.transit.usecases.common import UseCase
 
 BIND_CONTEXT = b"TQR1-BIND"
@@ -51,36 +51,42 @@ class QuotePass(UseCase):
 
     async def execute(self, principal: Principal, order: PassOrder, *, lock: bool = False) -> Quote:
         """``lock``: hold the card row until commit, so two concurrent purchases for the same card
-        cannot both pass the overlap check."""
+        cannot both pass the overlap check. Everything is read in one round trip (``Orders.facts``);
+        the checks run in the order a client sees their errors: card, product, date, eligibility, price,
+        overlap."""
         self.require_citizen(principal)
-        card = await self.own_card(principal, order.card_id, for_update=lock)
+        facts = await self.d.orders.facts(order.card_id, order.product_id, start_of(order.start_date), lock=lock)
+        if facts is None or facts.card.user_id != principal.id:
+            raise NotFound("transit.card_not_found")
+        card = facts.card
         if card.status is not CardStatus.ACTIVE:
             raise Conflict("transit.card_blocked", field="card_id", rule="active")
-        product = await self.d.catalog.product(order.product_id)
+        product = facts.product
         if product is None or not product.active:
             raise InvalidInput("transit.unknown_product", field="product_id", rule="unknown")
         today = hanoi_date(self.d.clock.now())
         if order.start_date < today or order.start_date > today + timedelta(days=62):
             raise InvalidInput("transit.invalid_start", field="start_date", rule="today_to_62_days")
-        category = await Eligibility(self.d).execute(principal.id, card.category, order.start_date)
+        category = eligible_category(card.category, facts.category, facts.holder, facts.documents, order.start_date)
         first, last = validity(product.kind, order.start_date)
         if product.kind is ProductKind.FREE and not category.free:
             raise InvalidInput("transit.not_eligible", field="product_id", rule="free_category_only")
         if product.kind is ProductKind.FREE and category.max_age is not None:
-            holder = await self.d.citizens.holder(principal.id)
+            holder = facts.holder
             if holder is not None and holder.date_of_birth is not None:
                 last = sixth_birthday_eve(holder.date_of_birth)  # free until the child turns six
         if product.kind is ProductKind.FREE and category.document is not None:
-            docs = [a.valid_until for a in await self.d.applications.approved_documents(principal.id)
-                    if a.category == card.category and a.valid_until is not None]
+            docs = [a.valid_until for a in facts.documents if a.category == card.category and a.valid_until is not None]
             if docs:
                 last = max(docs)
-        price = price_on(await self.d.catalog.prices(product.id), product.id, card.category, order.start_date)
+        price = price_on(facts.prices, product.id, card.category, order.start_date)
         if price is None:
             raise InvalidInput("transit.no_price", field="product_id", rule="no_price_for_category")
         valid_from, valid_until = start_of(first), end_of(last) if last else None
-        if product.kind is not ProductKind.SINGLE_RIDE and await self.d.passes.overlapping(
-                card.id, product.id, valid_from, valid_until):
+        # ``facts.pass_starts``: the active passes of this card and product not ended before valid_from
+        # (validity() starts every pass on its order's start date); one overlaps if it starts by our end.
+        if product.kind is not ProductKind.SINGLE_RIDE and any(
+                valid_until is None or start <= valid_until for start in facts.pass_starts):
             raise Conflict("transit.pass_overlaps", field="start_date", rule="no_overlap")
         return Quote(card=card, product=product, amount_vnd=price.amount_vnd, valid_from=valid_from,
                      valid_until=valid_until)
