@@ -210,6 +210,9 @@ RULES: dict[str, Rule] = {
     "/open311/v2/services/{name}": Rule("public"),
     "/open311/v2/requests/{name}": Rule("public"),
     "/open311/v2/tokens/{name}": Rule("public"),
+    # staff console (cookie-authenticated HTML pages: api/console/pages.py)
+    "/console/lang/{code}": Rule("public", absent="the language switch names no object"),
+    "/console/static/{file_path}": Rule("public", absent="the console's own static files"),
 }
 
 
