@@ -12,8 +12,11 @@ from dataclasses import dataclass
 
 from litestar.types import ControllerRouterHandler
 
+from api.console.admin import AdminPages, may_administer
 from api.console.home import HomeController
+from api.console.judicial import JudicialPages
 from api.console.login import ConsoleLogoutController
+from api.console.stats import StatsPages
 from domain.identity.principal import Principal
 
 
@@ -30,10 +33,16 @@ class NavItem:
 PAGES: list[ControllerRouterHandler] = [
     HomeController,
     ConsoleLogoutController,
+    JudicialPages,
+    StatsPages,
+    AdminPages,
 ]
 
 NAV: list[NavItem] = [
     NavItem("/console/", "app.home"),
+    NavItem("/console/judicial/", "judicial.nav", lambda staff: staff.is_staff),
+    NavItem("/console/stats/", "stats.nav"),
+    NavItem("/console/admin/", "admin.nav", may_administer),
 ]
 
 

@@ -41,15 +41,19 @@ def test_unit_statistics_with_charts_and_csv(http: httpx.Client, database_url: s
     unit = str(sql(database_url, "SELECT id FROM units WHERE code = $1", WARD))
     query = f"unit={unit}&from={period['from']}&to={period['to']}"
     text = ok(staff.get(f"/console/stats/?{query}"))
-    assert text.count("<svg") == 2 and 'role="img"' in text
-    assert "Tiếp nhận" in text and f'href="/console/stats/export.csv?{query}"' in text
+    assert text.count("<svg") == 2
+    assert 'role="img"' in text
+    assert "Tiếp nhận" in text
+    assert f'href="/console/stats/export.csv?{query.replace("&", "&amp;")}"' in text
     # The default: the staff member's own unit, the last 30 days.
     assert f'value="{unit}" selected' in ok(staff.get("/console/stats/"))
     got = staff.get(f"/console/stats/export.csv?{query}")
-    assert got.status_code == 200 and got.headers["content-type"].startswith("text/csv")
+    assert got.status_code == 200
+    assert got.headers["content-type"].startswith("text/csv")
     assert got.content.startswith(b"\xef\xbb\xbf")  # the BOM Excel needs (the API's own CSV writer)
     rows = list(csv.DictReader(io.StringIO(got.content.decode("utf-8-sig"))))
-    assert rows[0]["unit_code"] == WARD and int(rows[0]["handled"]) >= 1
+    assert rows[0]["unit_code"] == WARD
+    assert int(rows[0]["handled"]) >= 1
     # The whole city and another unit are for city admins only.
     assert staff.get(f"/console/stats/?unit=city&from={period['from']}&to={period['to']}").status_code == 403
     other = str(sql(database_url, "SELECT id FROM units WHERE code = 'W00001'"))
@@ -57,7 +61,8 @@ def test_unit_statistics_with_charts_and_csv(http: httpx.Client, database_url: s
     assert staff.get("/console/stats/?from=2026-13-01").status_code == 422
     admin = console_city_admin(http, database_url)
     city = ok(admin.get(f"/console/stats/?unit=city&from={period['from']}&to={period['to']}"))
-    assert "Toàn thành phố" in city and city.count("<svg") == 2
+    assert "Toàn thành phố" in city
+    assert city.count("<svg") == 2
 
 
 def test_admin_pages_are_refused_to_plain_staff(http: httpx.Client, database_url: str) -> None:
@@ -104,7 +109,9 @@ def test_city_admin_keys_categories_facilities_and_authorities(http: httpx.Clien
     assert sql(database_url, "SELECT active FROM health_facilities WHERE id = $1::uuid", fid) is False
 
     authorities = ok(admin.get(f"{ADMIN}/authorities"))
-    assert "S-TP" in authorities and "CA-TP" in authorities and "01/07/2026" in authorities
+    assert "S-TP" in authorities
+    assert "CA-TP" in authorities
+    assert "01/07/2026" in authorities
 
 
 def test_staff_grants_by_city_admin_and_unit_admin(http: httpx.Client, database_url: str) -> None:
@@ -113,9 +120,11 @@ def test_staff_grants_by_city_admin_and_unit_admin(http: httpx.Client, database_
     newcomer = login(http)
     granted = admin.post(f"{ADMIN}/staff/grant", {"unit_id": unit, "role": "handler",
                                                   "personal_id": newcomer.personal_id})
-    assert granted.status_code == 303 and granted.headers["location"] == f"{ADMIN}/staff?unit={unit}&done=granted"
+    assert granted.status_code == 303
+    assert granted.headers["location"] == f"{ADMIN}/staff?unit={unit}&done=granted"
     listing = ok(admin.get(granted.headers["location"]))
-    assert newcomer.user["full_name"] in listing and "Đã cấp quyền" in listing
+    assert newcomer.user["full_name"] in listing
+    assert "Đã cấp quyền" in listing
     assert admin.post(f"{ADMIN}/staff/grant", {"unit_id": unit, "role": "handler",
                                                "personal_id": "12345"}).status_code == 422
 
