@@ -22,6 +22,7 @@ from api.console.common import Req, form_of, see_other, uuid_or_none
 from api.console.inputs import bad_choice
 from api.console.render import render
 from api.console.session import ConsoleUser
+from api.console.stats import every_unit
 from api.console.texts import register
 from api.feedback.common import deps as feedback_deps
 from api.health.wiring import health
@@ -55,11 +56,10 @@ def _require_admin(staff: Principal) -> None:
 
 async def _grant_units(uow: PgUnitOfWork, staff: Principal) -> list[Unit]:
     """Units whose staff the caller manages: every unit for a city admin, else the units they are unit admin of."""
-    directory = PgUnitDirectory(uow.conn)
     if staff.city_admin:
-        kinds = (UnitKind.CITY, UnitKind.DEPARTMENT, UnitKind.DISTRICT, UnitKind.WARD)
-        return [u for k in kinds for u in await directory.list(k, None)]
-    own = [g.unit_id for g in staff.grants if g.role is StaffRole.UNIT_ADMIN]
+        return await every_unit(uow)
+    directory = PgUnitDirectory(uow.conn)
+    own = {g.unit_id for g in staff.grants if g.role is StaffRole.UNIT_ADMIN}
     return [u for u in [await directory.get(i) for i in sorted(own)] if u is not None]
 
 

@@ -33,7 +33,7 @@ def bar_chart(key: str, title: str, rows: Sequence[str], series: Sequence[Series
     legend_h = 24
     height = legend_h + len(rows) * group_h + 4
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" role="img" class="chart" viewBox="0 0 {WIDTH} {height}" '
-             f'width="100%" aria-labelledby="chart-{key}"><title id="chart-{key}">{escape(title)}'
+             f'width="{WIDTH}" height="{height}" aria-labelledby="chart-{key}"><title id="chart-{key}">{escape(title)}'
              f'</title>']
     x = LABEL_W
     for i, s in enumerate(series):

@@ -10,16 +10,16 @@ import uuid
 from typing import Any
 from urllib.parse import urlencode
 
-from api.console.common import Req
-from api.console.render import language, render
-from api.console.session import ConsoleUser
-from api.console.texts import register, text
 from litestar import Controller, Response, get
 
 from adapters.postgres.units.directory import PgUnitDirectory
 from adapters.postgres.uow import PgUnitOfWork
 from api.console.charts import Series, bar_chart
+from api.console.common import Req
 from api.console.inputs import bad_choice, parse_date
+from api.console.render import language, render
+from api.console.session import ConsoleUser
+from api.console.texts import register, text
 from api.feedback.stats import csv_response
 from api.feedback.wiring import reads
 from api.platform.deps import READ_ONLY, AppContainer, UnitOfWork
@@ -60,11 +60,18 @@ def period_of(params: Any, staff: Principal, today: dt.date) -> Period:
     return Period(unit_id, start, end)
 
 
-async def unit_choices(uow: PgUnitOfWork, staff: Principal) -> list[Unit]:
-    """What the unit selector offers: a city admin every district and department; staff their own units."""
+async def every_unit(uow: PgUnitOfWork) -> list[Unit]:
+    """The whole directory, the city first, then departments, districts and wards (each by code)."""
     directory = PgUnitDirectory(uow.conn)
+    kinds = (UnitKind.CITY, UnitKind.DEPARTMENT, UnitKind.DISTRICT, UnitKind.WARD)
+    return [u for k in kinds for u in await directory.list(k, None)]
+
+
+async def unit_choices(uow: PgUnitOfWork, staff: Principal) -> list[Unit]:
+    """What the unit selector offers: a city admin every unit; staff their own units."""
     if staff.city_admin:
-        return [*await directory.list(UnitKind.DISTRICT, None), *await directory.list(UnitKind.DEPARTMENT, None)]
+        return await every_unit(uow)
+    directory = PgUnitDirectory(uow.conn)
     return [u for u in [await directory.get(i) for i in sorted(staff.unit_ids)] if u is not None]
 
 
