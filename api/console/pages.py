@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from litestar.types import ControllerRouterHandler
 
+from api.console.feedback import FEEDBACK_NAV, FEEDBACK_PAGES
 from api.console.home import HomeController
 from api.console.login import ConsoleLogoutController
 from domain.identity.principal import Principal
@@ -30,10 +31,12 @@ class NavItem:
 PAGES: list[ControllerRouterHandler] = [
     HomeController,
     ConsoleLogoutController,
+    *FEEDBACK_PAGES,
 ]
 
 NAV: list[NavItem] = [
     NavItem("/console/", "app.home"),
+    *(NavItem(href, label, visible) for href, label, visible in FEEDBACK_NAV),
 ]
 
 
