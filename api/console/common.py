@@ -38,8 +38,9 @@ async def my_units(uow: PgUnitOfWork, staff: Principal) -> list[MyUnit]:
 
 def see_other(location: str) -> Response[str]:
     """POST-redirect-GET: after a form, the browser loads the page again (a reload never re-posts)."""
-    return Response("", status_code=303, media_type=MediaType.TEXT,
-                    headers={"Location": location, "Cache-Control": "no-store"})
+    return Response(
+        "", status_code=303, media_type=MediaType.TEXT, headers={"Location": location, "Cache-Control": "no-store"}
+    )
 
 
 async def form_of(request: Req) -> dict[str, Any]:

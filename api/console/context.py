@@ -32,12 +32,24 @@ def _url(value: str) -> str:
 
 def console_router() -> Router:
     # Versioned file names (htmx-2.0.11.min.js): a year of caching is safe, a new version is a new name.
-    static = create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False,
-                                        cache_control=CacheControlHeader(max_age=31_536_000, public=True))
-    pages = Router(path="/", route_handlers=PAGES, guards=[session_guard, csrf_guard],
-                   dependencies={"staff": Provide(provide_console_user, sync_to_thread=False)})
-    return Router(path=COOKIE_PATH, route_handlers=[ConsoleLoginController, static, pages],
-                  exception_handlers={Exception: console_exception}, include_in_schema=False)
+    static = create_static_files_router(
+        path="/static",
+        directories=[STATIC],
+        include_in_schema=False,
+        cache_control=CacheControlHeader(max_age=31_536_000, public=True),
+    )
+    pages = Router(
+        path="/",
+        route_handlers=PAGES,
+        guards=[session_guard, csrf_guard],
+        dependencies={"staff": Provide(provide_console_user, sync_to_thread=False)},
+    )
+    return Router(
+        path=COOKIE_PATH,
+        route_handlers=[ConsoleLoginController, static, pages],
+        exception_handlers={Exception: console_exception},
+        include_in_schema=False,
+    )
 
 
 CONSOLE = Context(
@@ -45,9 +57,12 @@ CONSOLE = Context(
     root=[console_router()],
     settings={
         "console_map_tile_url": Spec(
-            "CONSOLE_MAP_TILE_URL", _url, "",
+            "CONSOLE_MAP_TILE_URL",
+            _url,
+            "",
             "Staff console: an OpenStreetMap-style tile server (https://tiles.example.vn/{z}/{x}/{y}.png) for the "
             "small map on a report's page. Empty (default): no map, only the coordinates and a link; the pages "
-            "then load nothing from outside the service."),
+            "then load nothing from outside the service.",
+        ),
     },
 )

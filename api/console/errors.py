@@ -20,9 +20,12 @@ def console_exception(request: Request[Any, Any, Any], exc: Exception) -> Respon
         target = login_url(request, exc.reason)
         # htmx follows HX-Redirect with a full page load instead of swapping a login page into a table.
         headers = {"HX-Redirect": target} if request.headers.get("hx-request") else {"Location": target}
-        response: Response[Any] = Response("", status_code=401 if "HX-Redirect" in headers else 303,
-                                           headers={**headers, "Cache-Control": "no-store"},
-                                           media_type=MediaType.TEXT)
+        response: Response[Any] = Response(
+            "",
+            status_code=401 if "HX-Redirect" in headers else 303,
+            headers={**headers, "Cache-Control": "no-store"},
+            media_type=MediaType.TEXT,
+        )
         if exc.reason:
             response.set_cookie(cleared())
         return response
@@ -31,8 +34,15 @@ def console_exception(request: Request[Any, Any, Any], exc: Exception) -> Respon
     errors = [e.message for e in getattr(problem.content, "errors", [])]
     # After a refused form, "back" is the page the form was on (its action is that page's path + /<step>).
     back = request.url.path.rsplit("/", 1)[0] if request.method == "POST" else ""
-    page = render(request, "error.html", status=problem.status_code or 500, message=detail, errors=errors,
-                  status_code=problem.status_code, back=back)
+    page = render(
+        request,
+        "error.html",
+        status=problem.status_code or 500,
+        message=detail,
+        errors=errors,
+        status_code=problem.status_code,
+        back=back,
+    )
     retry_after = problem.headers.get("Retry-After")
     if retry_after is not None:
         page.headers["Retry-After"] = retry_after

@@ -39,8 +39,13 @@ _REASONS = frozenset({"ended", "no_access", "bye", "failed", "cancelled"})
 
 
 def _redirect(location: str, *cookies: Cookie) -> Response[str]:
-    return Response("", status_code=303, media_type=MediaType.TEXT, cookies=list(cookies),
-                    headers={"Location": location, "Cache-Control": "no-store"})
+    return Response(
+        "",
+        status_code=303,
+        media_type=MediaType.TEXT,
+        cookies=list(cookies),
+        headers={"Location": location, "Cache-Control": "no-store"},
+    )
 
 
 class ConsoleLoginController(Controller):
@@ -50,26 +55,43 @@ class ConsoleLoginController(Controller):
     include_in_schema = False
 
     @get("/login", name="console.login")
-    async def login_page(self, request: Request[Any, Any, Any], next_: NextParam = None,
-                         reason: FromQuery[str | None] = None) -> Response[str]:
+    async def login_page(
+        self, request: Request[Any, Any, Any], next_: NextParam = None, reason: FromQuery[str | None] = None
+    ) -> Response[str]:
         known = reason if reason in _REASONS else None
         return render(request, "login.html", next=safe_next(next_), reason=known)
 
     @get("/login/start", name="console.login_start")
-    async def start(self, request: Request[Any, Any, Any], container: AppContainer, uow: UnitOfWork,
-                    next_: NextParam = None) -> Response[str]:
+    async def start(
+        self, request: Request[Any, Any, Any], container: AppContainer, uow: UnitOfWork, next_: NextParam = None
+    ) -> Response[str]:
         await rate_limit(request, container, "start")
         tx_id, url = await StartLogin(_eid(container), PgLoginTransactions(uow.conn), container.clock).execute(
-            redirect_uri=console_redirect_uri_from(container.settings), level=STAFF_LEVEL)
+            redirect_uri=console_redirect_uri_from(container.settings), level=STAFF_LEVEL
+        )
         # Lax, not Strict: the browser must send it on the cross-site redirect back from VNeID.
-        pending = Cookie(key=LOGIN_COOKIE, value=f"{tx_id}|{safe_next(next_)}", path=COOKIE_PATH, httponly=True,
-                         secure=True, samesite="lax", max_age=int(LOGIN_TTL.total_seconds()))
+        pending = Cookie(
+            key=LOGIN_COOKIE,
+            value=f"{tx_id}|{safe_next(next_)}",
+            path=COOKIE_PATH,
+            httponly=True,
+            secure=True,
+            samesite="lax",
+            max_age=int(LOGIN_TTL.total_seconds()),
+        )
         return _redirect(url, pending)
 
     @get("/login/callback", name="console.login_callback")
-    async def callback(self, request: Request[Any, Any, Any], container: AppContainer, uow: UnitOfWork,
-                       code: FromQuery[str | None] = None, state_: StateParam = None,
-                       iss: FromQuery[str | None] = None, error: FromQuery[str | None] = None) -> Response[str]:
+    async def callback(
+        self,
+        request: Request[Any, Any, Any],
+        container: AppContainer,
+        uow: UnitOfWork,
+        code: FromQuery[str | None] = None,
+        state_: StateParam = None,
+        iss: FromQuery[str | None] = None,
+        error: FromQuery[str | None] = None,
+    ) -> Response[str]:
         await rate_limit(request, container, "callback")
         tx_raw, _, target = request.cookies.get(LOGIN_COOKIE, "").partition("|")
         try:
@@ -80,12 +102,22 @@ class ConsoleLoginController(Controller):
             # The person cancelled at VNeID (access_denied) or the provider refused: the transaction is spent.
             await PgLoginTransactions(uow.conn).take(tx_id, container.clock.now())
             return self._failed(request, "cancelled" if error == "access_denied" else "failed")
-        use_case = CompleteLogin(_eid(container), PgLoginTransactions(uow.conn), PgAccounts(uow.conn),
-                                 container.identity.pii, session_issuer(container, uow), container.clock)
+        use_case = CompleteLogin(
+            _eid(container),
+            PgLoginTransactions(uow.conn),
+            PgAccounts(uow.conn),
+            container.identity.pii,
+            session_issuer(container, uow),
+            container.clock,
+        )
         try:
             tokens, _account, lookup = await use_case.execute(
-                transaction_id=tx_id, code=code, state=state_, issuer=iss,
-                user_agent="console " + request.headers.get("user-agent", ""))
+                transaction_id=tx_id,
+                code=code,
+                state=state_,
+                issuer=iss,
+                user_agent="console " + request.headers.get("user-agent", ""),
+            )
         except CommittedFailure:
             await uow.commit()  # keep the transaction consumed: a replayed callback must not work
             return self._failed(request, "failed")
@@ -104,8 +136,15 @@ class ConsoleLoginController(Controller):
     @get("/lang/{code:str}", name="console.lang")
     async def language(self, code: FromPath[str], next_: NextParam = None) -> Response[str]:
         chosen = code if code in LANGS else "vi"
-        lang = Cookie(key=LANG_COOKIE, value=chosen, path=COOKIE_PATH, httponly=True, secure=True, samesite="lax",
-                      max_age=365 * 86400)
+        lang = Cookie(
+            key=LANG_COOKIE,
+            value=chosen,
+            path=COOKIE_PATH,
+            httponly=True,
+            secure=True,
+            samesite="lax",
+            max_age=365 * 86400,
+        )
         return _redirect(safe_next(next_), lang)
 
 

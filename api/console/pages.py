@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from litestar.types import ControllerRouterHandler
 
 from api.console.admin import AdminPages, may_administer
+from api.console.feedback import FEEDBACK_NAV, FEEDBACK_PAGES
 from api.console.home import HomeController
 from api.console.judicial import JudicialPages
 from api.console.login import ConsoleLogoutController
@@ -33,6 +34,7 @@ class NavItem:
 PAGES: list[ControllerRouterHandler] = [
     HomeController,
     ConsoleLogoutController,
+    *FEEDBACK_PAGES,
     JudicialPages,
     StatsPages,
     AdminPages,
@@ -40,6 +42,7 @@ PAGES: list[ControllerRouterHandler] = [
 
 NAV: list[NavItem] = [
     NavItem("/console/", "app.home"),
+    *(NavItem(href, label, visible) for href, label, visible in FEEDBACK_NAV),
     NavItem("/console/judicial/", "judicial.nav", lambda staff: staff.is_staff),
     NavItem("/console/stats/", "stats.nav"),
     NavItem("/console/admin/", "admin.nav", may_administer),

@@ -28,8 +28,14 @@ HTMX = "htmx-2.0.11.min.js"  # pinned, vendored: api/console/static/README.md
 LANG_COOKIE = "console_lang"
 LANGS = ("vi", "en")
 
-ENV = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(default=True),
-                  undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, auto_reload=False)
+ENV = Environment(
+    loader=FileSystemLoader(TEMPLATES),
+    autoescape=select_autoescape(default=True),
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    auto_reload=False,
+)
 
 
 def _local(value: dt.datetime | None, with_time: bool = True) -> str:
@@ -57,8 +63,10 @@ def _csp(tiles: str) -> str:
     if tiles:
         parts = urlsplit(tiles)
         img += f" {parts.scheme}://{parts.netloc}"
-    return (f"default-src 'self'; img-src {img}; style-src 'self'; script-src 'self'; form-action 'self'; "
-            "base-uri 'none'; object-src 'none'; frame-ancestors 'none'")
+    return (
+        f"default-src 'self'; img-src {img}; style-src 'self'; script-src 'self'; form-action 'self'; "
+        "base-uri 'none'; object-src 'none'; frame-ancestors 'none'"
+    )
 
 
 def render(request: Request[Any, Any, Any], template: str, *, status: int = 200, **values: Any) -> Response[str]:
@@ -70,13 +78,29 @@ def render(request: Request[Any, Any, Any], template: str, *, status: int = 200,
     cookie = request.cookies.get(SESSION_COOKIE, "")
     tiles = tile_url(request)
     html = ENV.get_template(template).render(
-        t=lambda key, **kw: text(key, lang, **kw), lang=lang, staff=staff,
-        csrf=csrf_token(cookie) if cookie else "", csrf_field=CSRF_FIELD,
-        nav=nav_for(staff) if staff is not None else [], path=request.url.path,
-        query=request.url.query, htmx=HTMX, tiles=tiles, **values)
-    return Response(html, status_code=status, media_type=MediaType.HTML,
-                    headers={"Content-Language": lang, "Content-Security-Policy": _csp(tiles),
-                             "Cache-Control": "no-store", "Vary": "Cookie",
-                             # The platform's no-referrer makes Chromium send "Origin: null" on the pages' own
-                             # form posts, which csrf_guard refuses as foreign: keep the origin for our own site.
-                             "Referrer-Policy": "same-origin"})
+        t=lambda key, **kw: text(key, lang, **kw),
+        lang=lang,
+        staff=staff,
+        csrf=csrf_token(cookie) if cookie else "",
+        csrf_field=CSRF_FIELD,
+        nav=nav_for(staff) if staff is not None else [],
+        path=request.url.path,
+        query=request.url.query,
+        htmx=HTMX,
+        tiles=tiles,
+        **values,
+    )
+    return Response(
+        html,
+        status_code=status,
+        media_type=MediaType.HTML,
+        headers={
+            "Content-Language": lang,
+            "Content-Security-Policy": _csp(tiles),
+            "Cache-Control": "no-store",
+            "Vary": "Cookie",
+            # The platform's no-referrer makes Chromium send "Origin: null" on the pages' own form posts,
+            # which csrf_guard refuses as foreign: keep the origin for our own site.
+            "Referrer-Policy": "same-origin",
+        },
+    )

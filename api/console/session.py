@@ -68,8 +68,9 @@ def csrf_token(session_cookie: str) -> str:
 
 
 def session_cookie(value: str, *, max_age: int | None = None) -> Cookie:
-    return Cookie(key=SESSION_COOKIE, value=value, path=COOKIE_PATH, httponly=True, secure=True, samesite="lax",
-                  max_age=max_age)
+    return Cookie(
+        key=SESSION_COOKIE, value=value, path=COOKIE_PATH, httponly=True, secure=True, samesite="lax", max_age=max_age
+    )
 
 
 def cleared(key: str = SESSION_COOKIE) -> Cookie:
@@ -107,8 +108,14 @@ async def session_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseR
     if live is None:
         raise LoginRequired("ended")
     ref = live.session
-    principal = Principal(kind=PrincipalKind.USER, id=ref.user_id, level=ref.level, session_id=ref.session_id,
-                          city_admin=live.city_admin, grants=live.grants)
+    principal = Principal(
+        kind=PrincipalKind.USER,
+        id=ref.user_id,
+        level=ref.level,
+        session_id=ref.session_id,
+        city_admin=live.city_admin,
+        grants=live.grants,
+    )
     try:
         require_console_access(principal)
     except Forbidden:
@@ -152,8 +159,12 @@ def provide_console_user(request: Request[Any, Any, Any]) -> Principal:
     return principal  # type: ignore[no-any-return]
 
 
-i18n.register({
-    "console.login_required": {"vi": "Vui lòng đăng nhập cổng cán bộ", "en": "Please log in to the staff console"},
-    "console.csrf_invalid": {"vi": "Biểu mẫu đã hết hạn hoặc không đến từ cổng cán bộ; vui lòng tải lại trang",
-                             "en": "The form expired or did not come from the console; please reload the page"},
-})
+i18n.register(
+    {
+        "console.login_required": {"vi": "Vui lòng đăng nhập cổng cán bộ", "en": "Please log in to the staff console"},
+        "console.csrf_invalid": {
+            "vi": "Biểu mẫu đã hết hạn hoặc không đến từ cổng cán bộ; vui lòng tải lại trang",
+            "en": "The form expired or did not come from the console; please reload the page",
+        },
+    }
+)

@@ -12,8 +12,9 @@ from tests.support.feedback import sql
 WARD = "W00001"
 
 
-def test_login_sets_a_secure_httponly_samesite_cookie_and_opens_the_home_page(http: httpx.Client,
-                                                                                 clean_db: str) -> None:
+def test_login_sets_a_secure_httponly_samesite_cookie_and_opens_the_home_page(
+    http: httpx.Client, clean_db: str
+) -> None:
     start = http.get("/console/login/start", follow_redirects=False)
     assert start.status_code == 303
     pending = next(h for h in start.headers.get_list("set-cookie") if h.startswith(LOGIN_COOKIE))
@@ -79,8 +80,14 @@ def test_a_revoked_grant_ends_the_console_session(http: httpx.Client, clean_db: 
     # The session itself was revoked: a grant given back later does not revive this cookie.
     grant(clean_db, staff.user_id, WARD, "handler")
     assert staff.get("/console/").status_code == 303
-    assert sql(clean_db, "SELECT revoked_reason FROM sessions WHERE user_id = $1 AND user_agent LIKE 'console%'",
-               staff.user_id) == "console_access_revoked"
+    assert (
+        sql(
+            clean_db,
+            "SELECT revoked_reason FROM sessions WHERE user_id = $1 AND user_agent LIKE 'console%'",
+            staff.user_id,
+        )
+        == "console_access_revoked"
+    )
 
 
 def test_a_citizen_cannot_use_the_console(http: httpx.Client, clean_db: str) -> None:
@@ -102,8 +109,11 @@ def test_a_replayed_or_forged_callback_is_refused(http: httpx.Client, clean_db: 
     assert SESSION_COOKIE not in set_cookies(r)
     start = http.get("/console/login/start", follow_redirects=False)
     pending = set_cookies(start)[LOGIN_COOKIE]
-    r = http.get("/console/login/callback?code=x&state=y", headers={"Cookie": f"{LOGIN_COOKIE}={pending}"},
-                 follow_redirects=False)
+    r = http.get(
+        "/console/login/callback?code=x&state=y",
+        headers={"Cookie": f"{LOGIN_COOKIE}={pending}"},
+        follow_redirects=False,
+    )
     assert r.status_code == 400
     assert SESSION_COOKIE not in set_cookies(r)
 

@@ -47,14 +47,15 @@ class Console:
         return "; ".join(f"{k}={v}" for k, v in pairs.items() if v)
 
     def get(self, path: str, **kw: Any) -> httpx.Response:
-        return self.http.get(path, headers={"Cookie": self._cookies(), **kw.pop("headers", {})},
-                             follow_redirects=False, **kw)
+        return self.http.get(
+            path, headers={"Cookie": self._cookies(), **kw.pop("headers", {})}, follow_redirects=False, **kw
+        )
 
-    def post(self, path: str, data: dict[str, Any] | None = None, *, csrf: bool = True,
-             **kw: Any) -> httpx.Response:
+    def post(self, path: str, data: dict[str, Any] | None = None, *, csrf: bool = True, **kw: Any) -> httpx.Response:
         form = {**(data or {}), **({CSRF_FIELD: self.csrf} if csrf else {})}
-        return self.http.post(path, data=form, headers={"Cookie": self._cookies(), **kw.pop("headers", {})},
-                              follow_redirects=False, **kw)
+        return self.http.post(
+            path, data=form, headers={"Cookie": self._cookies(), **kw.pop("headers", {})}, follow_redirects=False, **kw
+        )
 
 
 def console_session(http: httpx.Client, personal_id: str, next_path: str = "/console/") -> str:
@@ -67,8 +68,9 @@ def console_session(http: httpx.Client, personal_id: str, next_path: str = "/con
     assert auth.status_code in (302, 303), auth.text
     back = httpx.URL(auth.headers["location"])
     assert back.path == "/console/login/callback", back
-    done = http.get(f"{back.path}?{back.query.decode()}", headers={"Cookie": f"{LOGIN_COOKIE}={pending}"},
-                    follow_redirects=False)
+    done = http.get(
+        f"{back.path}?{back.query.decode()}", headers={"Cookie": f"{LOGIN_COOKIE}={pending}"}, follow_redirects=False
+    )
     assert done.status_code == 303, done.text
     assert done.headers["location"] == next_path
     return set_cookies(done)[SESSION_COOKIE]
@@ -80,5 +82,4 @@ def console_login(http: httpx.Client, database_url: str, unit_code: str | None, 
     first: Session = login(http, personal_id=personal_id)  # creates the account the grant is for
     if unit_code is not None:
         grant(database_url, first.user_id, unit_code, role)
-    return Console(http=http, cookie=console_session(http, personal_id), user_id=first.user_id,
-                   personal_id=personal_id)
+    return Console(http=http, cookie=console_session(http, personal_id), user_id=first.user_id, personal_id=personal_id)
