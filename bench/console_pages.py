@@ -69,13 +69,17 @@ def seed(http: httpx.Client, database_url: str, reports: int, requests: int) -> 
     citizens = [auth.login(http) for _ in range(10)]
     report_ids = []
     for i in range(reports):
-        r = http.post("/api/v1/feedback/reports", json=report_body(http, description=f"Lấn chiếm vỉa hè, điểm {i}"),
-                      headers=citizens[i % len(citizens)].headers)
+        r = http.post(
+            "/api/v1/feedback/reports",
+            json=report_body(http, description=f"Lấn chiếm vỉa hè, điểm {i}"),
+            headers=citizens[i % len(citizens)].headers,
+        )
         r.raise_for_status()
         report_ids.append(r.json()["id"])
         if i % 3 == 0:
-            http.post(f"/api/v1/staff/feedback/reports/{report_ids[-1]}/acknowledge",
-                      headers=ward_staff.headers).raise_for_status()
+            http.post(
+                f"/api/v1/staff/feedback/reports/{report_ids[-1]}/acknowledge", headers=ward_staff.headers
+            ).raise_for_status()
     request_ids = []
     for i in range(requests):
         who = citizens[i % len(citizens)]
@@ -85,10 +89,15 @@ def seed(http: httpx.Client, database_url: str, reports: int, requests: int) -> 
         request_ids.append(d.json()["id"])
     boss = auth.login_staff(http, database_url, AUTHORITY, "supervisor")
     for step in ("receive", "verify"):
-        http.post(f"/api/v1/staff/judicial/requests/{request_ids[0]}/{step}", json={},
-                  headers=boss.headers).raise_for_status()
-    return {"report": report_ids[0], "request": request_ids[0], "ward_bearer": ward_staff.access_token,
-            "judicial_bearer": boss.access_token}
+        http.post(
+            f"/api/v1/staff/judicial/requests/{request_ids[0]}/{step}", json={}, headers=boss.headers
+        ).raise_for_status()
+    return {
+        "report": report_ids[0],
+        "request": request_ids[0],
+        "ward_bearer": ward_staff.access_token,
+        "judicial_bearer": boss.access_token,
+    }
 
 
 def targets(http: httpx.Client, database_url: str, ids: dict[str, str]) -> list[Target]:
@@ -108,13 +117,17 @@ def targets(http: httpx.Client, database_url: str, ids: dict[str, str]) -> list[
     api_ward, api_judicial = bearer(ids["ward_bearer"]), bearer(ids["judicial_bearer"])
     return [
         Target("feedback queue", "/console/feedback/", ward.get, "api: staff feedback queue"),
-        Target("feedback report page", f"/console/feedback/reports/{ids['report']}", ward.get,
-               "api: staff feedback report"),
+        Target(
+            "feedback report page", f"/console/feedback/reports/{ids['report']}", ward.get, "api: staff feedback report"
+        ),
         Target("judicial queue", "/console/judicial/", judicial.get, "api: judicial queue"),
-        Target("judicial request page", f"/console/judicial/{ids['request']}", judicial.get,
-               "api: judicial request"),
-        Target("statistics (unit, month)", f"/console/stats/?unit={unit}&{month}", ward.get,
-               "api: statistics (unit, month)"),
+        Target("judicial request page", f"/console/judicial/{ids['request']}", judicial.get, "api: judicial request"),
+        Target(
+            "statistics (unit, month)",
+            f"/console/stats/?unit={unit}&{month}",
+            ward.get,
+            "api: statistics (unit, month)",
+        ),
         Target("statistics (city, month)", f"/console/stats/?unit=city&{month}", admin.get),
         Target("api: staff feedback queue", f"/api/v1/staff/feedback/queue?unit_id={unit}&limit=20", api_ward),
         Target("api: staff feedback report", f"/api/v1/staff/feedback/reports/{ids['report']}", api_ward),
@@ -143,12 +156,12 @@ def measure(server: procs.ServerProcess, found: list[Target], samples: int, warm
     # at a time: their lines alternate in that order.
     for route in {t.route for t in found}:
         sharing = [t for t in found if t.route == route]
-        mine = [x for x in lines if x["route"] == route][before[route]:]
+        mine = [x for x in lines if x["route"] == route][before[route] :]
         bad = [x for x in mine if x["status"] != 200]
         if bad:
             raise RuntimeError(f"{route}: {len(bad)} answers were not 200 (first: {bad[0]})")
         for i, t in enumerate(sharing):
-            t.ms = [float(x["duration_ms"]) for x in mine[i::len(sharing)]]
+            t.ms = [float(x["duration_ms"]) for x in mine[i :: len(sharing)]]
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -165,23 +178,25 @@ def markdown(found: list[Target], machine: str, args: argparse.Namespace, load: 
         ratio = f"{p50 / statistics.median(ref.ms):.1f}×" if ref else ""
         verdict = "" if t.name.startswith("api:") else ("✅ < 100 ms" if p99 < TARGET_MS else "❌ ≥ 100 ms")
         rows.append(f"| {t.name} | `{t.route}` | {len(t.ms)} | {p50:.1f} | {p99:.1f} | {ratio} | {verdict} |")
-    return "\n".join([
-        "## Staff console pages: server time (`bench/console_pages.py`)",
-        "",
-        f"Seeded data: demo seed + {args.reports} feedback reports in ward {WARD} (a third acknowledged) + "
-        f"{args.requests} judicial requests in the {AUTHORITY} queue (one cross-checked). {args.samples} "
-        f"requests per page after {args.warmup} warm-up, one at a time, pages interleaved. Server time = the "
-        "access log's `duration_ms` (session check, use case, rendering). Ratio: page p50 over the p50 of the "
-        "REST API read of the same data by the same use case, same run. Target (issue 15): < 100 ms.",
-        "",
-        machine,
-        "",
-        f"Load average before / after: {load} / {report.load_average()} (other helpers share the machine).",
-        "",
-        "| page | route | n | p50 ms | p99 ms | page / API p50 | target |",
-        "|---|---|---|---|---|---|---|",
-        *rows,
-    ])
+    return "\n".join(
+        [
+            "## Staff console pages: server time (`bench/console_pages.py`)",
+            "",
+            f"Seeded data: demo seed + {args.reports} feedback reports in ward {WARD} (a third acknowledged) + "
+            f"{args.requests} judicial requests in the {AUTHORITY} queue (one cross-checked). {args.samples} "
+            f"requests per page after {args.warmup} warm-up, one at a time, pages interleaved. Server time = the "
+            "access log's `duration_ms` (session check, use case, rendering). Ratio: page p50 over the p50 of the "
+            "REST API read of the same data by the same use case, same run. Target (issue 15): < 100 ms.",
+            "",
+            machine,
+            "",
+            f"Load average before / after: {load} / {report.load_average()} (other helpers share the machine).",
+            "",
+            "| page | route | n | p50 ms | p99 ms | page / API p50 | target |",
+            "|---|---|---|---|---|---|---|",
+            *rows,
+        ]
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -195,9 +210,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-write", action="store_true", help="print the section only")
     args = parser.parse_args(argv)
     load = report.load_average()
-    with run_database(args.database_url) as (url, how), tempfile.TemporaryDirectory() as data, \
-            procs.running("service", procs.service(url, Path(data))) as server, \
-            httpx.Client(base_url=server.base_url, timeout=30) as http:
+    with (
+        run_database(args.database_url) as (url, how),
+        tempfile.TemporaryDirectory() as data,
+        procs.running("service", procs.service(url, Path(data))) as server,
+        httpx.Client(base_url=server.base_url, timeout=30) as http,
+    ):
         ids = seed(http, url, args.reports, args.requests)
         found = targets(http, url, ids)
         measure(server, found, args.samples, args.warmup)

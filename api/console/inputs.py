@@ -24,7 +24,9 @@ def bad_choice(field: str) -> InvalidInput:
     return InvalidInput("console.bad_choice", field=field, rule="one_of")
 
 
-i18n.register({
-    "console.bad_date": {"vi": "Ngày không hợp lệ (yyyy-mm-dd)", "en": "Invalid date (yyyy-mm-dd)"},
-    "console.bad_choice": {"vi": "Giá trị không hợp lệ", "en": "Invalid value"},
-})
+i18n.register(
+    {
+        "console.bad_date": {"vi": "Ngày không hợp lệ (yyyy-mm-dd)", "en": "Invalid date (yyyy-mm-dd)"},
+        "console.bad_choice": {"vi": "Giá trị không hợp lệ", "en": "Invalid value"},
+    }
+)

@@ -39,8 +39,13 @@ class Period:
 
     @property
     def query(self) -> str:
-        return urlencode({"unit": str(self.unit_id) if self.unit_id else CITY, "from": self.start.isoformat(),
-                          "to": self.end.isoformat()})
+        return urlencode(
+            {
+                "unit": str(self.unit_id) if self.unit_id else CITY,
+                "from": self.start.isoformat(),
+                "to": self.end.isoformat(),
+            }
+        )
 
 
 def period_of(params: Any, staff: Principal, today: dt.date) -> Period:
@@ -76,21 +81,40 @@ async def unit_choices(uow: PgUnitOfWork, staff: Principal) -> list[Unit]:
 
 
 def charts(stats: Statistics, lang: str) -> list[Any]:
-    rows = sorted(stats.units, key=lambda r: r.received, reverse=True)[:CHART_ROWS] if len(stats.units) > 1 \
-        else [stats.total] if not stats.units else stats.units
+    rows = (
+        sorted(stats.units, key=lambda r: r.received, reverse=True)[:CHART_ROWS]
+        if len(stats.units) > 1
+        else [stats.total]
+        if not stats.units
+        else stats.units
+    )
     labels = [r.unit_name or r.unit_code or text("stats.total", lang) for r in rows]
 
     def t(key: str) -> str:
         return text(key, lang)
 
     return [
-        bar_chart("volume", t("stats.chart.volume"), labels, [
-            Series(t("stats.received"), [r.received for r in rows]),
-            Series(t("stats.handled"), [r.handled for r in rows]),
-            Series(t("stats.rejected"), [r.rejected for r in rows])]),
-        bar_chart("quality", t("stats.chart.quality"), labels, [
-            Series(t("stats.on_time_pct"), [r.on_time_pct for r in rows]),
-            Series(t("stats.satisfaction_pct"), [r.satisfaction_pct for r in rows])], unit="%", maximum=100.0),
+        bar_chart(
+            "volume",
+            t("stats.chart.volume"),
+            labels,
+            [
+                Series(t("stats.received"), [r.received for r in rows]),
+                Series(t("stats.handled"), [r.handled for r in rows]),
+                Series(t("stats.rejected"), [r.rejected for r in rows]),
+            ],
+        ),
+        bar_chart(
+            "quality",
+            t("stats.chart.quality"),
+            labels,
+            [
+                Series(t("stats.on_time_pct"), [r.on_time_pct for r in rows]),
+                Series(t("stats.satisfaction_pct"), [r.satisfaction_pct for r in rows]),
+            ],
+            unit="%",
+            maximum=100.0,
+        ),
     ]
 
 
@@ -102,41 +126,54 @@ class StatsPages(Controller):
     async def page(self, request: Req, staff: ConsoleUser, container: AppContainer, uow: UnitOfWork) -> Response[str]:
         p = period_of(request.query_params, staff, container.clock.now().astimezone(HANOI).date())
         stats = await FeedbackStatistics(reads(uow)).report(staff, p.start, p.end, p.unit_id)
-        return render(request, "stats/index.html", p=p, stats=stats, charts=charts(stats, language(request)),
-                      units=await unit_choices(uow, staff))
+        return render(
+            request,
+            "stats/index.html",
+            p=p,
+            stats=stats,
+            charts=charts(stats, language(request)),
+            units=await unit_choices(uow, staff),
+        )
 
     @get("/export.csv", name="console.stats.csv", opt=READ_ONLY)
-    async def export(self, request: Req, staff: ConsoleUser, container: AppContainer,
-                     uow: UnitOfWork) -> Response[str]:
+    async def export(self, request: Req, staff: ConsoleUser, container: AppContainer, uow: UnitOfWork) -> Response[str]:
         p = period_of(request.query_params, staff, container.clock.now().astimezone(HANOI).date())
         return csv_response(await FeedbackStatistics(reads(uow)).report(staff, p.start, p.end, p.unit_id))
 
 
-register({
-    "stats.nav": {"vi": "Thống kê", "en": "Statistics"},
-    "stats.title": {"vi": "Thống kê phản ánh hiện trường", "en": "Feedback statistics"},
-    "stats.unit": {"vi": "Đơn vị", "en": "Unit"},
-    "stats.city": {"vi": "Toàn thành phố (mọi đơn vị)", "en": "Whole city (every unit)"},
-    "stats.from": {"vi": "Từ ngày", "en": "From"},
-    "stats.to": {"vi": "Đến ngày", "en": "To"},
-    "stats.show": {"vi": "Xem", "en": "Show"},
-    "stats.csv": {"vi": "Tải CSV", "en": "Download CSV"},
-    "stats.total": {"vi": "Tổng cộng", "en": "Total"},
-    "stats.received": {"vi": "Tiếp nhận", "en": "Received"},
-    "stats.handled": {"vi": "Đã xử lý", "en": "Handled"},
-    "stats.rejected": {"vi": "Từ chối", "en": "Rejected"},
-    "stats.on_time": {"vi": "Đúng hạn", "en": "On time"},
-    "stats.on_time_pct": {"vi": "% đúng hạn", "en": "% on time"},
-    "stats.avg_hours": {"vi": "Thời gian xử lý TB (giờ)", "en": "Avg. handling (hours)"},
-    "stats.ratings": {"vi": "Lượt đánh giá", "en": "Ratings"},
-    "stats.satisfaction_pct": {"vi": "% hài lòng", "en": "% satisfied"},
-    "stats.chart.volume": {"vi": "Số phản ánh tiếp nhận, đã xử lý, từ chối",
-                           "en": "Reports received, handled, rejected"},
-    "stats.chart.quality": {"vi": "Tỷ lệ đúng hạn và hài lòng", "en": "On-time and satisfaction rates"},
-    "stats.chart.top": {"vi": "Biểu đồ: {n} đơn vị tiếp nhận nhiều nhất; bảng: mọi đơn vị.",
-                        "en": "Charts: the {n} units with most reports; table: every unit."},
-    "stats.note": {"vi": "Tiếp nhận: phản ánh tạo trong kỳ. Kết quả: phản ánh đóng trong kỳ. "
-                         "Hài lòng: đánh giá 4–5 sao trong kỳ.",
-                   "en": "Received: reports created in the period. Outcomes: reports closed in it. "
-                         "Satisfied: ratings of 4–5 given in it."},
-})
+register(
+    {
+        "stats.nav": {"vi": "Thống kê", "en": "Statistics"},
+        "stats.title": {"vi": "Thống kê phản ánh hiện trường", "en": "Feedback statistics"},
+        "stats.unit": {"vi": "Đơn vị", "en": "Unit"},
+        "stats.city": {"vi": "Toàn thành phố (mọi đơn vị)", "en": "Whole city (every unit)"},
+        "stats.from": {"vi": "Từ ngày", "en": "From"},
+        "stats.to": {"vi": "Đến ngày", "en": "To"},
+        "stats.show": {"vi": "Xem", "en": "Show"},
+        "stats.csv": {"vi": "Tải CSV", "en": "Download CSV"},
+        "stats.total": {"vi": "Tổng cộng", "en": "Total"},
+        "stats.received": {"vi": "Tiếp nhận", "en": "Received"},
+        "stats.handled": {"vi": "Đã xử lý", "en": "Handled"},
+        "stats.rejected": {"vi": "Từ chối", "en": "Rejected"},
+        "stats.on_time": {"vi": "Đúng hạn", "en": "On time"},
+        "stats.on_time_pct": {"vi": "% đúng hạn", "en": "% on time"},
+        "stats.avg_hours": {"vi": "Thời gian xử lý TB (giờ)", "en": "Avg. handling (hours)"},
+        "stats.ratings": {"vi": "Lượt đánh giá", "en": "Ratings"},
+        "stats.satisfaction_pct": {"vi": "% hài lòng", "en": "% satisfied"},
+        "stats.chart.volume": {
+            "vi": "Số phản ánh tiếp nhận, đã xử lý, từ chối",
+            "en": "Reports received, handled, rejected",
+        },
+        "stats.chart.quality": {"vi": "Tỷ lệ đúng hạn và hài lòng", "en": "On-time and satisfaction rates"},
+        "stats.chart.top": {
+            "vi": "Biểu đồ: {n} đơn vị tiếp nhận nhiều nhất; bảng: mọi đơn vị.",
+            "en": "Charts: the {n} units with most reports; table: every unit.",
+        },
+        "stats.note": {
+            "vi": "Tiếp nhận: phản ánh tạo trong kỳ. Kết quả: phản ánh đóng trong kỳ. "
+            "Hài lòng: đánh giá 4–5 sao trong kỳ.",
+            "en": "Received: reports created in the period. Outcomes: reports closed in it. "
+            "Satisfied: ratings of 4–5 given in it.",
+        },
+    }
+)

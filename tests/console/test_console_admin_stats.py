@@ -24,8 +24,7 @@ def console_city_admin(http: httpx.Client, database_url: str) -> Console:
     personal_id = register_person(http)
     first = login(http, personal_id=personal_id)
     sql(database_url, "UPDATE users SET city_admin = true WHERE id = $1", first.user_id)
-    return Console(http=http, cookie=console_session(http, personal_id), user_id=first.user_id,
-                   personal_id=personal_id)
+    return Console(http=http, cookie=console_session(http, personal_id), user_id=first.user_id, personal_id=personal_id)
 
 
 def ok(r: httpx.Response, status: int = 200) -> str:
@@ -96,12 +95,16 @@ def test_city_admin_keys_categories_facilities_and_authorities(http: httpx.Clien
     finally:
         assert admin.post(f"{ADMIN}/categories/{cat_id}/active", {"active": "1"}).status_code == 303
     assert sql(database_url, "SELECT active FROM feedback_categories WHERE id = $1::uuid", cat_id) is True
-    assert admin.post(f"{ADMIN}/categories/00000000-0000-7000-8000-000000000000/active",
-                      {"active": "1"}).status_code == 404
+    assert (
+        admin.post(f"{ADMIN}/categories/00000000-0000-7000-8000-000000000000/active", {"active": "1"}).status_code
+        == 404
+    )
 
     code = "T" + secrets.token_hex(3).upper()
-    assert admin.post(f"{ADMIN}/facilities", {"code": code, "name": "Trạm y tế thử", "level": "commune"}
-                      ).status_code == 303
+    assert (
+        admin.post(f"{ADMIN}/facilities", {"code": code, "name": "Trạm y tế thử", "level": "commune"}).status_code
+        == 303
+    )
     assert code in ok(admin.get(f"{ADMIN}/facilities"))
     assert admin.post(f"{ADMIN}/facilities", {"code": "x", "name": "Sai mã", "level": "commune"}).status_code == 422
     fid = str(sql(database_url, "SELECT id FROM health_facilities WHERE code = $1", code))
@@ -118,24 +121,32 @@ def test_staff_grants_by_city_admin_and_unit_admin(http: httpx.Client, database_
     admin = console_city_admin(http, database_url)
     unit = str(sql(database_url, "SELECT id FROM units WHERE code = $1", WARD))
     newcomer = login(http)
-    granted = admin.post(f"{ADMIN}/staff/grant", {"unit_id": unit, "role": "handler",
-                                                  "personal_id": newcomer.personal_id})
+    granted = admin.post(
+        f"{ADMIN}/staff/grant", {"unit_id": unit, "role": "handler", "personal_id": newcomer.personal_id}
+    )
     assert granted.status_code == 303
     assert granted.headers["location"] == f"{ADMIN}/staff?unit={unit}&done=granted"
     listing = ok(admin.get(granted.headers["location"]))
     assert newcomer.user["full_name"] in listing
     assert "Đã cấp quyền" in listing
-    assert admin.post(f"{ADMIN}/staff/grant", {"unit_id": unit, "role": "handler",
-                                               "personal_id": "12345"}).status_code == 422
+    assert (
+        admin.post(f"{ADMIN}/staff/grant", {"unit_id": unit, "role": "handler", "personal_id": "12345"}).status_code
+        == 422
+    )
 
     boss = console_staff(http, database_url, WARD, "unit_admin")
     ok(boss.get(f"{ADMIN}/staff"))
     other = str(sql(database_url, "SELECT id FROM units WHERE code = 'W00001'"))
     assert boss.get(f"{ADMIN}/staff?unit={other}").status_code == 403
-    assert boss.post(f"{ADMIN}/staff/grant", {"unit_id": other, "role": "handler",
-                                              "personal_id": newcomer.personal_id}).status_code == 403
+    assert (
+        boss.post(
+            f"{ADMIN}/staff/grant", {"unit_id": other, "role": "handler", "personal_id": newcomer.personal_id}
+        ).status_code
+        == 403
+    )
     assert boss.get(f"{ADMIN}/open311-keys").status_code == 403  # city admins only
-    withdrawn = boss.post(f"{ADMIN}/staff/withdraw", {"unit_id": unit, "role": "handler",
-                                                      "user_id": str(newcomer.user_id)})
+    withdrawn = boss.post(
+        f"{ADMIN}/staff/withdraw", {"unit_id": unit, "role": "handler", "user_id": str(newcomer.user_id)}
+    )
     assert withdrawn.status_code == 303
     assert sql(database_url, "SELECT count(*) FROM staff_grants WHERE user_id = $1", newcomer.user_id) == 0

@@ -74,8 +74,7 @@ def test_queue_request_page_steps_and_the_signed_pdf(http: httpx.Client, databas
     assert [s["to_status"] for s in mine["steps"]][-4:] == ["received", "verifying", "approved", "issued"]
 
 
-def test_another_authority_sees_nothing_and_a_handler_may_not_approve(http: httpx.Client,
-                                                                      database_url: str) -> None:
+def test_another_authority_sees_nothing_and_a_handler_may_not_approve(http: httpx.Client, database_url: str) -> None:
     me = login(http)
     r = submitted(http, me)
     other = console_login(http, database_url, DOJ, "supervisor")
