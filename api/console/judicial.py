@@ -22,7 +22,7 @@ from api.console.texts import register
 from api.judicial.wiring import judicial_deps
 from api.platform.deps import READ_ONLY, AppContainer, UnitOfWork
 from domain.identity.principal import Principal, StaffRole
-from domain.judicial.model import IN_PROCESS, CertificateType, Request, Status
+from domain.judicial.model import IN_PROCESS, CertificateType, DocumentRef, Request, Status
 from domain.judicial.states import TRANSITIONS, Action
 from domain.judicial.usecases import staff as uc
 from domain.judicial.usecases.common import FeePaymentOf
@@ -115,6 +115,7 @@ class JudicialPages(Controller):
             certificate=certificate,
             authority=authority,
             actions=available_steps(r, staff),
+            documents=documents(r),
             done=_done(request.query_params.get("done")),
         )
 
@@ -136,6 +137,25 @@ class JudicialPages(Controller):
         # Required notes and reasons are checked by the use case itself (422 naming the field).
         await use_case(await judicial_deps(container, uow.conn)).execute(staff, request_id, *args)
         return see_other(f"/console/judicial/{request_id}?done={step}")
+
+    @get("/{request_id:uuid}/document", name="console.judicial.document")
+    async def document(
+        self,
+        request: Req,
+        staff: ConsoleUser,
+        container: AppContainer,
+        uow: UnitOfWork,
+        request_id: FromPath[uuid.UUID],
+    ) -> Response[bytes]:
+        """An uploaded file of the request (proxy authorisation, proof of a fee category), to check it."""
+        key = request.query_params.get("key") or ""
+        d = await judicial_deps(container, uow.conn)
+        content_type, data = await uc.RequestDocument(d).execute(staff, request_id, key)
+        return Response(
+            data,
+            media_type=content_type,
+            headers={"Content-Disposition": "attachment", "Cache-Control": "private, no-store"},
+        )
 
     @get("/{request_id:uuid}/certificate.pdf", name="console.judicial.pdf")
     async def pdf(
@@ -242,6 +262,12 @@ register(
         },
         "judicial.field.reason": {"vi": "Lý do từ chối (bắt buộc)", "en": "Reason for rejection (required)"},
         "judicial.done": {"vi": "Đã thực hiện: {step}.", "en": "Done: {step}."},
+        "judicial.documents": {"vi": "Giấy tờ kèm theo", "en": "Attached documents"},
+        "judicial.document.proxy": {
+            "vi": "Văn bản ủy quyền / giấy tờ chứng minh quan hệ",
+            "en": "Authorisation / proof of the relation",
+        },
+        "judicial.document.fee": {"vi": "Giấy tờ miễn, giảm lệ phí", "en": "Proof for a fee reduction or exemption"},
         "judicial.certificate": {"vi": "Phiếu đã cấp", "en": "Issued certificate"},
         "judicial.certificate.pdf": {
             "vi": "Tải phiếu (PDF có chữ ký số)",
@@ -281,6 +307,12 @@ register(
         "judicial.deadline.urgent": {"vi": "24 giờ", "en": "24 hours"},
     }
 )
+
+
+def documents(r: Request) -> list[tuple[str, DocumentRef]]:
+    """The request's uploaded files with what each is for (the proxy's authorisation, fee proofs)."""
+    proxy = [("proxy", r.proxy.document)] if r.proxy and r.proxy.document else []
+    return proxy + [("fee", d) for d in r.fee_documents]
 
 
 def _done(step: str | None) -> str:

@@ -215,7 +215,7 @@ RULES: dict[str, Rule] = {
     "/console/static/{file_path}": Rule("public", absent="the console's own static files"),
     # console: the judicial authority's pages (another authority's staff: 404) and the admin pages (403)
     **{f"/console/judicial/{{request_id}}{tail}": Rule("console-unit", judicial_request)
-       for tail in ("", "/certificate.pdf")},
+       for tail in ("", "/certificate.pdf", "/document")},
     "/console/judicial/{request_id}/{step}": Rule("console-unit", judicial_request, values={"step": "approve"}),
     "/console/admin/categories/{category_id}/active": Rule("console-unit", lambda w: {"category_id": w.category}),
     "/console/admin/open311-keys/{key_id}/revoke": Rule("console-unit", absent="any id: city admins only"),

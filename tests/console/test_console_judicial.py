@@ -5,11 +5,12 @@ authority's request is 404 on every page and form; a handler may not approve."""
 from __future__ import annotations
 
 import io
+from urllib.parse import quote
 
 import httpx
 from pypdf import PdfReader
 
-from tests.api.test_judicial_api import DOJ, POLICE, submitted
+from tests.api.test_judicial_api import DOJ, PDF, POLICE, R, proxy_body, submitted
 from tests.support.auth import login
 from tests.support.console import Console, console_login
 
@@ -109,3 +110,23 @@ def test_supplement_and_reject_need_their_text(http: httpx.Client, database_url:
     assert "Thông tin nhân thân không khớp" in detail
     assert "Từ chối" in detail
     assert http.get(f"/api/v1/judicial/requests/{r['id']}", headers=me.headers).json()["status"] == "rejected"
+
+
+def test_the_proxy_authorisation_is_shown_to_the_authority_only(http: httpx.Client, database_url: str) -> None:
+    proxy = login(http)
+    d = http.post(R, json=proxy_body(), headers=proxy.headers).json()
+    doc = http.post(
+        f"{R}/{d['id']}/documents?kind=proxy", files={"file": ("uq.pdf", PDF, "application/pdf")}, headers=proxy.headers
+    ).json()
+    assert http.post(f"{R}/{d['id']}/submit", json={}, headers=proxy.headers).status_code == 200
+    handler = console_login(http, database_url, POLICE, "handler")
+    detail = page(handler, f"{Q}/{d['id']}")
+    assert "Mẫu 04" in detail
+    link = f"{Q}/{d['id']}/document?key={quote(doc['key'])}"
+    assert f'href="{link}"' in detail
+    got = handler.get(link)
+    assert got.status_code == 200
+    assert got.content == PDF
+    other = console_login(http, database_url, DOJ, "handler")
+    assert other.get(link).status_code == 404
+    assert handler.get(f"{Q}/{d['id']}/document?key=judicial/other").status_code == 404
