@@ -108,10 +108,10 @@ class FeedbackPages(Controller):
         staff: ConsoleUser,
         container: AppContainer,
         uow: UnitOfWork,
-        unit: FromQuery[uuid.UUID | None] = None,
+        unit: FromQuery[str | None] = None,
         status: FromQuery[str | None] = None,
         level: FromQuery[str | None] = None,
-        category: FromQuery[uuid.UUID | None] = None,
+        category: FromQuery[str | None] = None,
         assignee: FromQuery[str | None] = None,
         overdue: FromQuery[str | None] = None,
         cursor: FromQuery[str | None] = None,
@@ -119,13 +119,14 @@ class FeedbackPages(Controller):
         units = await my_units(uow, staff)
         if not units:
             return render(request, "feedback/queue.html", units=[], unit=None)
-        unit_id = unit or units[0].unit.id
+        # Filters arrive from a GET form: an unset one is an empty string, not a missing parameter.
+        unit_id = _choice(uuid.UUID, unit, "unit") or units[0].unit.id
         require_unit_role(staff, unit_id)  # the API's check: a unit of someone else's is refused
         mine = "me" if assignee == "me" else None
         f = QueueFilter(
             status=_choice(Status, status, "status"),
             level=_choice(Level, level, "level"),
-            category_id=category,
+            category_id=_choice(uuid.UUID, category, "category"),
             assignee_id=staff.id if mine else _choice(uuid.UUID, assignee, "assignee"),
             overdue={"yes": True, "no": False}.get(overdue or ""),
         )
@@ -153,7 +154,7 @@ class FeedbackPages(Controller):
             chosen={
                 "status": status or "",
                 "level": level or "",
-                "category": str(category or ""),
+                "category": category or "",
                 "assignee": assignee or "",
                 "overdue": overdue or "",
             },

@@ -95,6 +95,9 @@ def render(request: Request[Any, Any, Any], template: str, *, status: int = 200,
         status_code=status,
         media_type=MediaType.HTML,
         headers={
+            # Not the API's no-referrer: with it Chromium sends "Origin: null" on form posts, which the CSRF
+            # guard must refuse; same-origin still tells no other site where staff came from.
+            "Referrer-Policy": "same-origin",
             "Content-Language": lang,
             "Content-Security-Policy": _csp(tiles),
             "Cache-Control": "no-store",

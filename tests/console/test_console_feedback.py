@@ -43,6 +43,8 @@ def test_queue_lists_the_units_open_reports_with_counts_and_filters(
     # Each filter of the API: status, level, category, assignee, overdue.
     assert first["ref"] not in staff.get(f"{Q}/?status=in_progress").text
     assert first["ref"] in staff.get(f"{Q}/?status=pending").text
+    # The form as a browser submits it: every unset filter is an empty value.
+    assert first["ref"] in staff.get(f"{Q}/?unit=&status=&level=&category=&assignee=&overdue=").text
     assert first["ref"] not in staff.get(f"{Q}/?level=urgent").text
     assert first["ref"] in staff.get(f"{Q}/?category={categories(http)['SIDEWALK']['id']}").text
     assert first["ref"] not in staff.get(f"{Q}/?assignee=me").text
