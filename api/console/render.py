@@ -102,8 +102,5 @@ def render(request: Request[Any, Any, Any], template: str, *, status: int = 200,
             "Content-Security-Policy": _csp(tiles),
             "Cache-Control": "no-store",
             "Vary": "Cookie",
-            # The platform's no-referrer makes Chromium send "Origin: null" on the pages' own form posts,
-            # which csrf_guard refuses as foreign: keep the origin for our own site.
-            "Referrer-Policy": "same-origin",
         },
     )
