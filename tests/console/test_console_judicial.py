@@ -69,6 +69,10 @@ def test_queue_request_page_steps_and_the_signed_pdf(http: httpx.Client, databas
     assert pdf.status_code == 200
     assert pdf.headers["content-type"] == "application/pdf"
     assert "PHIẾU LÝ LỊCH TƯ PHÁP SỐ 1" in PdfReader(io.BytesIO(pdf.content)).pages[0].extract_text()
+    boss.extra_cookies["console_lang"] = "en"  # the same page in English
+    english = page(boss, f"{Q}/{r['id']}")
+    assert "Download the certificate (signed PDF)" in english
+    assert "Residence history since age 14" in english
     # The citizen's API shows what the console did.
     mine = http.get(f"/api/v1/judicial/requests/{r['id']}", headers=me.headers).json()
     assert mine["status"] == "issued"
