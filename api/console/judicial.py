@@ -29,15 +29,16 @@ from domain.judicial.usecases.common import FeePaymentOf
 from domain.shared.paging import MAX_LIMIT
 
 PAGE_SIZE = 25
-# The steps staff take from the console, in the order the buttons appear, with the use case behind each, the
-# form field it needs (note or reason) and whether that field is required.
-STEPS: dict[str, tuple[Action, Any, str, bool]] = {
-    "receive": (Action.RECEIVE, uc.Receive, "note", False),
-    "verify": (Action.VERIFY, uc.StartVerification, "note", False),
-    "supplement-request": (Action.REQUEST_SUPPLEMENT, uc.RequestSupplement, "note", True),
-    "approve": (Action.APPROVE, uc.Approve, "note", False),
-    "issue": (Action.ISSUE, uc.Issue, "", False),
-    "reject": (Action.REJECT, uc.Reject, "reason", True),
+# The steps staff take from the console, in the order the buttons appear (the API's paths), with the workflow
+# action and use case behind each and the form field it passes on ("" for none). Whether a note or reason is
+# required is the use case's rule (422 naming the field); the template marks those fields required too.
+STEPS: dict[str, tuple[Action, Any, str]] = {
+    "receive": (Action.RECEIVE, uc.Receive, "note"),
+    "verify": (Action.VERIFY, uc.StartVerification, "note"),
+    "supplement-request": (Action.REQUEST_SUPPLEMENT, uc.RequestSupplement, "note"),
+    "approve": (Action.APPROVE, uc.Approve, "note"),
+    "issue": (Action.ISSUE, uc.Issue, ""),
+    "reject": (Action.REJECT, uc.Reject, "reason"),
 }
 SUPERVISOR_STEPS = frozenset({"approve", "issue", "reject"})
 QUEUE_STATUSES = [s for s in Status if s in IN_PROCESS or s in (Status.ISSUED, Status.REJECTED, Status.WITHDRAWN)]
@@ -67,7 +68,7 @@ def available_steps(r: Request, staff: Principal) -> list[str]:
     boss = r.authority_unit_id is not None and staff.has_role(r.authority_unit_id, StaffRole.SUPERVISOR)
     return [
         name
-        for name, (action, *_rest) in STEPS.items()
+        for name, (action, _, _) in STEPS.items()
         if r.status in TRANSITIONS[action][0] and (boss or name not in SUPERVISOR_STEPS)
     ]
 
@@ -131,10 +132,9 @@ class JudicialPages(Controller):
     ) -> Response[str]:
         if step not in STEPS:
             raise bad_choice("step")
-        _, use_case, field, _required = STEPS[step]
+        _, use_case, field = STEPS[step]
         form = await form_of(request)
         args = (str(form.get(field, "")),) if field else ()
-        # Required notes and reasons are checked by the use case itself (422 naming the field).
         await use_case(await judicial_deps(container, uow.conn)).execute(staff, request_id, *args)
         return see_other(f"/console/judicial/{request_id}?done={step}")
 
