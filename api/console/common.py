@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,6 +9,8 @@ from litestar import MediaType, Request, Response
 
 from adapters.postgres.units.directory import PgUnitDirectory
 from adapters.postgres.uow import PgUnitOfWork
+from api.platform.problems import ProblemError
+from api.platform.text_guard import NUL_RULE
 from domain.identity.principal import Principal, StaffRole
 from domain.units.model import Unit
 
@@ -43,14 +44,16 @@ def see_other(location: str) -> Response[str]:
     )
 
 
-async def form_of(request: Req) -> dict[str, Any]:
-    """The posted form (already parsed once by the CSRF guard), as a plain dict of its last values."""
-    form = await request.form()
-    return {k: v for k, v in form.items()}
-
-
-def uuid_or_none(value: Any) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str(value)) if value else None
-    except ValueError:
-        return None
+def fields(form: Any, *names: str) -> dict[str, str]:
+    """The named text fields of a posted form that were filled in (an empty optional field is "not given"),
+    trimmed. A NUL character (which PostgreSQL cannot store) is refused here, as the API refuses it in JSON."""
+    out: dict[str, str] = {}
+    for name in names:
+        value = form.get(name)
+        if value in (None, ""):
+            continue
+        text = str(value).strip()
+        if "\x00" in text:
+            raise ProblemError(422, "validation_failed", errors=[(name, NUL_RULE, {})])
+        out[name] = text
+    return out

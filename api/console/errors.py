@@ -12,7 +12,11 @@ from litestar import MediaType, Request, Response
 
 from api.console.render import render
 from api.console.session import LoginRequired, cleared, login_url
+from api.platform import i18n
 from api.platform.problems import handle_exception
+from domain.errors import NotFound
+
+STATIC_PATH = "/console/static/"
 
 
 def console_exception(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
@@ -29,6 +33,10 @@ def console_exception(request: Request[Any, Any, Any], exc: Exception) -> Respon
         if exc.reason:
             response.set_cookie(cleared())
         return response
+    if request.url.path.startswith(STATIC_PATH) and OSError in (type(exc).__mro__ + type(exc.__cause__).__mro__):
+        # A file name the file system refuses (too long, …; Litestar wraps the OSError in a 500) names no
+        # static file: 404, not an outage.
+        exc = NotFound("console.static_not_found")
     problem = handle_exception(request, exc)
     detail = getattr(problem.content, "detail", "")
     errors = [e.message for e in getattr(problem.content, "errors", [])]
@@ -47,3 +55,6 @@ def console_exception(request: Request[Any, Any, Any], exc: Exception) -> Respon
     if retry_after is not None:
         page.headers["Retry-After"] = retry_after
     return page
+
+
+i18n.register({"console.static_not_found": {"vi": "Không có tệp này", "en": "There is no such file"}})

@@ -23,7 +23,7 @@ from adapters.postgres.feedback.repositories import PgCategories
 from adapters.postgres.units.directory import PgUnitDirectory
 from adapters.postgres.uow import PgUnitOfWork
 from api.console import texts
-from api.console.common import Req, my_units, see_other
+from api.console.common import Req, fields, my_units, see_other
 from api.console.render import language, render
 from api.console.session import ConsoleUser
 from api.feedback.citizen import UPLOAD_BODY_LIMIT, upload_limit
@@ -75,11 +75,6 @@ def _form(struct: type[S], values: dict[str, Any]) -> S:
         return msgspec.convert(values, struct, strict=False)
     except msgspec.ValidationError as exc:
         raise ProblemError(422, "validation_failed", errors=[parse_validation_message(str(exc))]) from None
-
-
-def _fields(form: Any, *names: str) -> dict[str, Any]:
-    """The named text fields that were filled in (an empty optional field is "not given")."""
-    return {n: str(form.get(n)).strip() for n in names if form.get(n) not in (None, "")}
 
 
 def tile(lat: float, lon: float, zoom: int = MAP_ZOOM) -> tuple[int, int, int, int]:
@@ -243,7 +238,7 @@ class FeedbackPages(Controller):
     async def assign(
         self, request: Req, staff: ConsoleUser, container: AppContainer, uow: UnitOfWork, report_id: FromPath[uuid.UUID]
     ) -> Response[str]:
-        form = _fields(await request.form(), "assignee_id")
+        form = fields(await request.form(), "assignee_id")
         if form.get("assignee_id") == "me":
             form["assignee_id"] = str(staff.id)
         data = _form(AssignIn, form)
@@ -255,14 +250,14 @@ class FeedbackPages(Controller):
     async def note(
         self, request: Req, staff: ConsoleUser, container: AppContainer, uow: UnitOfWork, report_id: FromPath[uuid.UUID]
     ) -> Response[str]:
-        data = _form(NoteIn, _fields(await request.form(), "text"))
+        data = _form(NoteIn, fields(await request.form(), "text"))
         return await _step(container, uow, report_id, lambda d: steps.AddNote(d).execute(staff, report_id, data.text))
 
     @post("/reports/{report_id:uuid}/category", name="console.feedback.category")
     async def category(
         self, request: Req, staff: ConsoleUser, container: AppContainer, uow: UnitOfWork, report_id: FromPath[uuid.UUID]
     ) -> Response[str]:
-        data = _form(CategoryChangeIn, _fields(await request.form(), "category_id", "level", "reason"))
+        data = _form(CategoryChangeIn, fields(await request.form(), "category_id", "level", "reason"))
         return await _step(
             container,
             uow,
@@ -274,7 +269,7 @@ class FeedbackPages(Controller):
     async def transfer(
         self, request: Req, staff: ConsoleUser, container: AppContainer, uow: UnitOfWork, report_id: FromPath[uuid.UUID]
     ) -> Response[str]:
-        data = _form(TransferIn, _fields(await request.form(), "unit_id", "reason"))
+        data = _form(TransferIn, fields(await request.form(), "unit_id", "reason"))
         await steps.Transfer(deps(container, uow.conn)).execute(staff, report_id, data.unit_id, data.reason)
         # The report now belongs to another unit, whose page this staff member may no longer open.
         return see_other(f"{BASE}/?transferred={report_id}")
@@ -295,7 +290,7 @@ class FeedbackPages(Controller):
                 raise ProblemError(413, "feedback.file_too_large", limit=limit)
             attachment, _ = await steps.AddEvidence(d).execute(staff, report_id, content)
             evidence.append(str(attachment.id))
-        data = _form(HandleIn, {**_fields(form, "reply"), "evidence_ids": evidence})
+        data = _form(HandleIn, {**fields(form, "reply"), "evidence_ids": evidence})
         await steps.Handle(d).execute(staff, report_id, data.reply, data.evidence_ids)
         return see_other(f"{BASE}/reports/{report_id}")
 
@@ -303,7 +298,7 @@ class FeedbackPages(Controller):
     async def reject(
         self, request: Req, staff: ConsoleUser, container: AppContainer, uow: UnitOfWork, report_id: FromPath[uuid.UUID]
     ) -> Response[str]:
-        form = _fields(await request.form(), "template", "reason")
+        form = fields(await request.form(), "template", "reason")
         if "reason" not in form and form.get("template"):
             # A template alone is a complete reason: its text in the staff member's language.
             chosen = next((t for t in REPLY_TEMPLATES if t.code == form["template"] and t.kind == "reject"), None)

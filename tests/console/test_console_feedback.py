@@ -204,3 +204,20 @@ def test_handling_forms_need_their_csrf_token(http: httpx.Client, clean_db: str,
     report = _report(http, citizen)
     assert staff.post(f"{Q}/reports/{report['id']}/acknowledge", csrf=False).status_code == 403
     assert http.get(f"{R}/{report['id']}", headers=citizen.headers).json()["status"] == "pending"
+
+
+def test_hostile_form_values_are_refused_without_a_trace(http: httpx.Client, clean_db: str, citizen: Session) -> None:
+    staff = console_login(http, clean_db, WARD)
+    report = _report(http, citizen)
+    url = f"{Q}/reports/{report['id']}"
+    assert staff.post(f"{url}/notes", {"text": "có ký tự \x00 NUL"}).status_code == 422
+    assert staff.post(f"{url}/notes", {"text": "x" * 4001}).status_code == 422
+    assert staff.post(f"{url}/assign", {"assignee_id": "not-a-uuid"}).status_code == 422
+    from tests.support.feedback import sql
+
+    kinds = sql(
+        clean_db,
+        "SELECT array_agg(kind ORDER BY id) FROM feedback_events WHERE report_id = $1",
+        uuid.UUID(str(report["id"])),
+    )
+    assert kinds == ["submitted"]

@@ -135,3 +135,9 @@ def test_static_assets_are_served_by_the_service(http: httpx.Client) -> None:
     assert r.status_code == 200
     assert "max-age=31536000" in r.headers["cache-control"]
     assert http.get("/console/static/console.css").status_code == 200
+
+
+def test_static_names_the_file_system_refuses_are_not_found(http: httpx.Client) -> None:
+    assert http.get("/console/static/" + "x" * 6000).status_code == 404
+    assert http.get("/console/static/nothing.js").status_code == 404
+    assert http.get("/console/static/../session.py").status_code == 404
