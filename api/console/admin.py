@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from typing import Any
 
 import msgspec
 from litestar import Controller, Response, get, post
@@ -18,8 +19,8 @@ from litestar.params import FromPath
 from adapters.postgres.feedback.repositories import PgCategories
 from adapters.postgres.units.directory import PgUnitDirectory
 from adapters.postgres.uow import PgUnitOfWork
-from api.console.common import Req, form_of, see_other, uuid_or_none
-from api.console.inputs import bad_choice
+from api.console.common import Req, fields, see_other
+from api.console.inputs import bad_choice, uuid_or_none
 from api.console.render import render
 from api.console.session import ConsoleUser
 from api.console.stats import every_unit
@@ -99,8 +100,8 @@ class AdminPages(Controller):
 
     @post("/staff/grant", name="console.admin.staff.grant", status_code=303)
     async def grant(self, request: Req, staff: ConsoleUser, container: AppContainer, uow: UnitOfWork) -> Response[str]:
-        form = await form_of(request)
-        unit_id, role, personal_id = _unit(form), _role(form), str(form.get("personal_id", "")).strip()
+        form = await request.form()
+        unit_id, role, personal_id = _unit(form), _role(form), fields(form, "personal_id").get("personal_id", "")
         if not PERSONAL_ID.match(personal_id):
             raise InvalidInput("console.personal_id", field="personal_id", rule="pattern")
         await grant_admin(container, uow).grant(
@@ -112,7 +113,7 @@ class AdminPages(Controller):
     async def withdraw(
         self, request: Req, staff: ConsoleUser, container: AppContainer, uow: UnitOfWork
     ) -> Response[str]:
-        form = await form_of(request)
+        form = await request.form()
         unit_id, role, user_id = _unit(form), _role(form), uuid_or_none(form.get("user_id"))
         if user_id is None:
             raise bad_choice("user_id")
@@ -141,7 +142,7 @@ class AdminPages(Controller):
         if current is None:
             raise NotFound("feedback.category_not_found")
         fields = {k: v for k, v in msgspec.structs.asdict(current).items() if k in CategoryInput.__struct_fields__}
-        changed = CategoryInput(**{**fields, "active": _flag((await form_of(request)).get("active"))})
+        changed = CategoryInput(**{**fields, "active": _flag((await request.form()).get("active"))})
         await SaveCategory(d).execute(staff, changed, category_id)
         return see_other(f"{ADMIN}/categories")
 
@@ -154,7 +155,7 @@ class AdminPages(Controller):
 
     @post("/open311-keys", name="console.admin.keys.issue")
     async def issue_key(self, request: Req, staff: ConsoleUser, uow: UnitOfWork) -> Response[str]:
-        name = str((await form_of(request)).get("name", "")).strip()
+        name = fields(await request.form(), "name").get("name", "")
         if not 1 <= len(name) <= 200:
             raise InvalidInput("console.name_length", field="name", rule="length")
         admin = partner_key_admin(uow)
@@ -188,14 +189,15 @@ class AdminPages(Controller):
     async def add_facility(
         self, request: Req, staff: ConsoleUser, container: AppContainer, uow: UnitOfWork
     ) -> Response[str]:
-        form = await form_of(request)
+        form = await request.form()
         try:
             level = FacilityLevel(str(form.get("level", "")))
         except ValueError:
             raise bad_choice("level") from None
+        text = fields(form, "code", "name")
         draft = FacilityDraft(
-            code=str(form.get("code", "")).strip().upper(),
-            name=str(form.get("name", "")),
+            code=text.get("code", "").upper(),
+            name=text.get("name", ""),
             level=level,
             district_id=uuid_or_none(form.get("district_id")),
         )
@@ -221,7 +223,7 @@ class AdminPages(Controller):
             level=current.level,
             district_id=current.district_id,
             client_id=current.client_id,
-            active=_flag((await form_of(request)).get("active")),
+            active=_flag((await request.form()).get("active")),
         )
         await registry.update(staff, facility_id, draft)
         return see_other(f"{ADMIN}/facilities")
@@ -239,14 +241,14 @@ class AdminPages(Controller):
         )
 
 
-def _unit(form: dict[str, object]) -> uuid.UUID:
+def _unit(form: Any) -> uuid.UUID:
     unit_id = uuid_or_none(form.get("unit_id"))
     if unit_id is None:
         raise bad_choice("unit_id")
     return unit_id
 
 
-def _role(form: dict[str, object]) -> StaffRole:
+def _role(form: Any) -> StaffRole:
     try:
         return StaffRole(str(form.get("role", "")))
     except ValueError:

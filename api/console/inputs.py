@@ -4,6 +4,7 @@ which means "not set"; anything else malformed is a 422 naming the field, like t
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from typing import Any
 
 from api.platform import i18n
@@ -18,6 +19,14 @@ def parse_date(params: Any, name: str) -> dt.date | None:
         return dt.date.fromisoformat(raw)
     except ValueError:
         raise InvalidInput("console.bad_date", field=name, rule="date") from None
+
+
+def uuid_or_none(value: Any) -> uuid.UUID | None:
+    """A UUID from a form or query field; empty or malformed is None (the caller says whether that is allowed)."""
+    try:
+        return uuid.UUID(str(value)) if value else None
+    except ValueError:
+        return None
 
 
 def bad_choice(field: str) -> InvalidInput:

@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 from litestar import Controller, Response, get, post
 from litestar.params import FromPath
 
-from api.console.common import Req, form_of, see_other
+from api.console.common import Req, fields, see_other
 from api.console.inputs import bad_choice, parse_date
 from api.console.render import render
 from api.console.session import ConsoleUser
@@ -133,8 +133,8 @@ class JudicialPages(Controller):
         if step not in STEPS:
             raise bad_choice("step")
         _, use_case, field = STEPS[step]
-        form = await form_of(request)
-        args = (str(form.get(field, "")),) if field else ()
+        # fields(): trimmed, and a NUL (which PostgreSQL cannot store) refused with 422 like the API's JSON.
+        args = (fields(await request.form(), field).get(field, ""),) if field else ()
         await use_case(await judicial_deps(container, uow.conn)).execute(staff, request_id, *args)
         return see_other(f"/console/judicial/{request_id}?done={step}")
 

@@ -106,6 +106,7 @@ def test_supplement_and_reject_need_their_text(http: httpx.Client, database_url:
     boss = console_login(http, database_url, POLICE, "supervisor")
     empty = act(boss, r["id"], "supplement-request", status=422, note="  ")
     assert "note" in empty.text or "Ghi chú" in empty.text or "bắt buộc" in empty.text
+    act(boss, r["id"], "supplement-request", status=422, note="Bổ sung\x00")  # NUL: refused, as in the API
     act(boss, r["id"], "supplement-request", note="Bổ sung thông tin vợ/chồng")
     assert "Bổ sung thông tin vợ/chồng" in page(boss, f"{Q}/{r['id']}")
     act(boss, r["id"], "reject", status=422, reason="")

@@ -65,7 +65,10 @@ def test_only_pure_reads_are_marked_read_only() -> None:
     # guard runs in a unit of work of its own.
     assert marked == {"meGet", "feedbackMyReports", "feedbackFollowing", "feedbackHeatmap",
                       "console.home", "console.feedback.queue", "console.feedback.overdue",
-                      "console.feedback.report", "console.feedback.file"}
+                      "console.feedback.report", "console.feedback.file",
+                      "console.judicial.queue", "console.judicial.request", "console.stats", "console.stats.csv",
+                      "console.admin", "console.admin.staff", "console.admin.categories", "console.admin.keys",
+                      "console.admin.facilities", "console.admin.authorities"}
 
 
 def test_dependencies_resolve_one_at_a_time_with_the_unit_of_work_last() -> None:
