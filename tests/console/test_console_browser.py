@@ -36,6 +36,19 @@ def _login(w: Watched, personal_id: str) -> None:
     page.wait_for_url(re.compile(r"/console/feedback/?$"))
 
 
+UNLABELLED = """() => [...document.querySelectorAll('input, select, textarea')]
+    .filter(e => e.type !== 'hidden' && e.labels.length === 0 && !e.getAttribute('aria-label'))
+    .map(e => e.outerHTML.slice(0, 80))"""
+
+
+def _accessible(w: Watched) -> None:
+    """Every control has a label; the first Tab reaches the skip link, which leads to the main content."""
+    assert w.page.evaluate(UNLABELLED) == []
+    w.page.keyboard.press("Tab")
+    assert w.page.evaluate("document.activeElement.className") == "skip"
+    assert w.page.evaluate("document.activeElement.getAttribute('href')") == "#main"
+
+
 def _no_outside_requests(w: Watched) -> None:
     assert w.requests, "the browser made no request at all"
     assert w.foreign == [], f"requests left the app's origin: {w.foreign}"
@@ -82,11 +95,13 @@ def test_a_ward_officer_handles_a_report_in_the_browser(
         page.select_option("#f-overdue", "")
         page.wait_for_function("ref => document.querySelector('#queue').textContent.includes(ref)", arg=first["ref"])
         w.shot("02-queue")
+        _accessible(w)
 
         page.click(f"text={first['ref']}")
         page.wait_for_url(re.compile(rf"/console/feedback/reports/{first['id']}$"))
         assert "21.028700, 105.854500" in page.content()
         w.shot("03-report")
+        _accessible(w)
         with page.expect_navigation():
             page.click("#acknowledge")
         assert page.url.endswith(first["id"]), page.inner_text("main")

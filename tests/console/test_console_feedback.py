@@ -221,3 +221,43 @@ def test_hostile_form_values_are_refused_without_a_trace(http: httpx.Client, cle
         uuid.UUID(str(report["id"])),
     )
     assert kinds == ["submitted"]
+
+
+HOSTILE = {
+    "nul": "a\x00b",
+    "long": "x" * 100_000,
+    "deep": "[" * 1000,
+    "big_number": "1" + "0" * 400,
+    "unicode": "\ud7ff\ufffd🙂" * 50,
+    "sql": "'; DROP TABLE feedback_reports; --",
+}
+STEP_FIELDS = {
+    "assign": ("assignee_id",),
+    "notes": ("text",),
+    "category": ("category_id", "level", "reason"),
+    "transfer": ("unit_id", "reason"),
+    "handle": ("reply", "evidence_id"),
+    "reject": ("template", "reason"),
+    "duplicate": ("original",),
+}
+
+
+def test_no_console_step_answers_5xx_to_hostile_form_values(
+    http: httpx.Client, clean_db: str, citizen: Session
+) -> None:
+    staff = console_login(http, clean_db, WARD, "supervisor")
+    report = _report(http, citizen)
+    url = f"{Q}/reports/{report['id']}"
+    failures = []
+    for step, names in STEP_FIELDS.items():
+        for field in names:
+            for label, value in HOSTILE.items():
+                r = staff.post(f"{url}/{step}", {field: value})
+                if r.status_code >= 500:
+                    failures.append(f"{step} {field}={label}: {r.status_code}")
+    for query in ("status", "level", "category", "assignee", "overdue", "unit", "cursor"):
+        for label, value in HOSTILE.items():
+            r = staff.get(f"{Q}/", params={query: value[:6000]})  # a URL longer than that is refused by clients
+            if r.status_code >= 500:
+                failures.append(f"queue {query}={label}: {r.status_code}")
+    assert failures == []
