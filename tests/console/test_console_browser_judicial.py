@@ -20,6 +20,7 @@ from pypdf import PdfReader
 from tests.api.test_feedback_admin_stats import _handled
 from tests.api.test_judicial_api import POLICE, submitted
 from tests.console.browser import Watched, browser
+from tests.console.test_console_browser import UNLABELLED
 from tests.support.auth import grant, login, login_staff, register_person
 from tests.support.feedback import sql
 
@@ -34,6 +35,12 @@ def browser_login(w: Watched, personal_id: str) -> None:
     page.check(f'input[name="personal_id"][value="{personal_id}"]')
     page.click('button[value="approve"]')
     page.wait_for_url(f"{w.origin}/console/")
+
+
+def shot(w: Watched, name: str) -> None:
+    """Every control of the page has a label; then the screenshot for the staff guide."""
+    assert w.page.evaluate(UNLABELLED) == [], name
+    w.shot(name)
 
 
 def _no_outside_requests(w: Watched) -> None:
@@ -70,20 +77,20 @@ def test_a_request_is_approved_and_issued_from_the_console(
         page.select_option("#f-type", "1")
         page.click("button:has-text('Lọc')")
         assert page.locator(f"text={r['ref']}").count() == 1
-        w.shot("judicial-queue")
+        shot(w, "judicial-queue")
         page.click(f"text={r['ref']}")
         page.wait_for_url(f"{base_url}/console/judicial/{r['id']}")
         assert page.locator("h2", has_text="Quá trình cư trú").count() == 1
-        w.shot("judicial-request")
+        shot(w, "judicial-request")
         press(page, "Tiếp nhận (hồ sơ đầy đủ)")
         page.fill("#f-verify", "Tra cứu CSDL lý lịch tư pháp")
         press(page, "Xác minh (tra cứu công an, tòa án)")
         assert "Không có án tích" in page.inner_text("#cross-check")
-        w.shot("judicial-verified")
+        shot(w, "judicial-verified")
         press(page, "Phê duyệt")
         press(page, "Cấp phiếu điện tử")
         assert page.locator("h1 .badge", has_text="Đã cấp phiếu").count() == 1
-        w.shot("judicial-issued")
+        shot(w, "judicial-issued")
         with page.expect_download() as download:
             page.click("#certificate a")
         pdf = Path(download.value.path()).read_bytes()
@@ -104,11 +111,11 @@ def test_statistics_and_admin_pages_for_a_city_admin(http: httpx.Client, base_ur
         browser_login(w, admin)
         page.click("nav >> text=Thống kê")
         assert page.locator("svg.chart").count() == 2
-        w.shot("stats-city")
+        shot(w, "stats-city")
         page.select_option("#f-unit", label="Phường Lý Thái Tổ")
         page.click("button:has-text('Xem')")
         assert page.locator("svg.chart").count() == 2
-        w.shot("stats-unit")
+        shot(w, "stats-unit")
         with page.expect_download() as download:
             page.click("text=Tải CSV")
         assert Path(download.value.path()).read_bytes().startswith(b"\xef\xbb\xbfunit_id,")
@@ -127,5 +134,5 @@ def test_statistics_and_admin_pages_for_a_city_admin(http: httpx.Client, base_ur
                 page.fill("#f-name", "Công ty Dữ liệu Mở Hà Nội")
                 page.click("button:has-text('Cấp khóa mới')")
                 assert page.inner_text("#new-key").startswith("o311_")
-            w.shot(name)
+            shot(w, name)
         _no_outside_requests(w)
