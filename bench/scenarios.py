@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 import msgspec
 
-from bench import judicial_setup, setup_feedback
+from bench import console_setup, judicial_setup, setup_feedback
 from bench.floor_app import FLOOR_PATH, FLOOR_TX_PATH, JUDICIAL_QUEUE_QUERY_PATH, MY_REPORTS_QUERY_PATH
 
 Headers = Mapping[str, str] | Sequence[Mapping[str, str]]
@@ -137,6 +137,15 @@ SCENARIOS: list[Scenario] = [
     Scenario("judicial.queue", "read", "GET", judicial_setup.QUEUE_PATH, setup=judicial_setup.queue_setup,
              note="the authority's staff queue: auth + role check + one index scan (authority, status, due_at) "
                   "for a page of 20 of 30 requests, id numbers decrypted, one statement, no transaction"),
+    Scenario("console.queue", "read", "GET", "/console/feedback/", setup=console_setup.queue_setup,
+             note="staff console: the ward's queue page (50 of 60 open reports) — cookie session checked live, "
+                  "unit names, queue page, counts by status, categories, handlers; HTML rendered"),
+    Scenario("console.report", "read", "GET", "/console/feedback/reports/{report_id}", setup=console_setup.report_setup,
+             note="staff console: a report's page with photo, timeline and every handling form (categories, "
+                  "handlers, the unit directory for transfers)"),
+    Scenario("feedback.staff_queue", "read", "GET", "/api/v1/staff/feedback/queue?unit_id={unit_id}&limit=50",
+             setup=console_setup.api_queue_setup,
+             note="the REST API's staff queue for the same unit and page: console.queue's JSON counterpart"),
     # Contexts append theirs here (bench/README.md, "Adding a scenario").
 ]
 

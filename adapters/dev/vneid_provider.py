@@ -35,7 +35,7 @@ from litestar.params import Body
 from adapters.dev import vneid_pages
 from adapters.dev.vneid_release import ReleasePolicy
 from adapters.vneid.client import ASSERTION_TYPE, pkce_challenge
-from adapters.vneid.config import STANDIN_PATH, client_key_path, redirect_uri_from
+from adapters.vneid.config import STANDIN_PATH, client_key_path, console_redirect_uri_from, redirect_uri_from
 from adapters.vneid.keys import (
     PrivateKey,
     PublicKey,
@@ -436,9 +436,10 @@ def ensure_vneid_dev_keys(settings: Any) -> DevKeys:
 
 def vneid_standin_router(settings: Any) -> Router:
     keys = ensure_vneid_dev_keys(settings)
-    # Registered like at a real provider: our client key and the configured redirect URI only.
+    # Registered like at a real provider: our client key and our redirect URIs only (the app's, the console's).
     client = RegisteredClient(settings.vneid_client_id, public_key=keys.client_key.public_key(),
-                              secret=settings.vneid_client_secret, redirect_uris=(redirect_uri_from(settings),))
+                              secret=settings.vneid_client_secret,
+                              redirect_uris=(redirect_uri_from(settings), console_redirect_uri_from(settings)))
     provider = StandInProvider(issuer=str(settings.base_url) + STANDIN_PATH, clients={client.client_id: client},
                                signing_keys=[(public_jwk(keys.signing_key)["kid"], keys.signing_key)],
                                seal_key=keys.seal_key,

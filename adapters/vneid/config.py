@@ -124,6 +124,14 @@ def redirect_uri_from(settings: Any) -> str:
     return uri or str(settings.base_url) + STANDIN_PATH + "/app-callback"
 
 
+CONSOLE_CALLBACK_PATH = "/console/login/callback"
+
+
+def console_redirect_uri_from(settings: Any) -> str:
+    """The staff console's redirect URI (a browser page of ours): register it at VNeID next to the app's."""
+    return str(settings.base_url) + CONSOLE_CALLBACK_PATH
+
+
 def client_key_path(settings: Any) -> Path:
     raw = getattr(settings, "vneid_client_key_file", "") or ""
     return Path(raw) if raw else Path(settings.data_dir) / "keys" / "vneid-client.pem"

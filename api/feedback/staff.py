@@ -86,7 +86,7 @@ class VisibilityIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     reason: Reason
 
 
-async def _visible(principal: Principal, container: Container, uow: PgUnitOfWork, report_id: uuid.UUID) -> Report:
+async def visible_report(principal: Principal, container: Container, uow: PgUnitOfWork, report_id: uuid.UUID) -> Report:
     """Staff of the report's current unit (or a city admin) may read it; anyone else gets 404."""
     report = await deps(container, uow.conn).reports.get(report_id)
     if report is None or not is_handling_staff(principal, report):
@@ -137,7 +137,7 @@ class StaffFeedbackController(Controller):
     @get("/reports/{report_id:uuid}", operation_id="feedbackStaffReport", summary="A report of my unit")
     async def one(self, principal: CurrentUser, container: AppContainer, uow: UnitOfWork,
                   report_id: FromPath[uuid.UUID]) -> StaffReportOut:
-        out = await report_out(reads(uow), await _visible(principal, container, uow, report_id),
+        out = await report_out(reads(uow), await visible_report(principal, container, uow, report_id),
                                container.clock.now(), staff=True)
         assert isinstance(out, StaffReportOut)
         return out
@@ -146,7 +146,7 @@ class StaffFeedbackController(Controller):
          summary="Full timeline including internal notes")
     async def timeline(self, principal: CurrentUser, container: AppContainer, uow: UnitOfWork,
                        report_id: FromPath[uuid.UUID]) -> list[EventOut]:
-        await _visible(principal, container, uow, report_id)
+        await visible_report(principal, container, uow, report_id)
         return await _timeline(uow, report_id)
 
     @post("/reports/{report_id:uuid}/acknowledge", operation_id="feedbackAcknowledge", status_code=200,

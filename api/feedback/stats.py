@@ -64,18 +64,22 @@ class FeedbackStatsController(Controller):
          media_type="text/csv")
     async def export(self, principal: CurrentUser, uow: UnitOfWork, start: From, end: To,
                      unit_id: FromQuery[uuid.UUID | None] = None) -> Response[str]:
-        out = await FeedbackStatistics(reads(uow)).report(principal, start, end, unit_id)
-        # A UTF-8 byte order mark: without it Excel reads the file as the local code page and garbles Vietnamese.
-        buf = io.StringIO("\ufeff")
-        buf.seek(0, io.SEEK_END)
-        fields = list(StatsRow.__struct_fields__)
-        writer = csv.writer(buf)
-        writer.writerow(fields)
-        for row in [*out.units, out.total]:
-            values = msgspec.to_builtins(row)
-            # Leading =,+,-,@ would be formulas in spreadsheets (CSV injection): unit names are data.
-            writer.writerow(["'" + v if isinstance(v, str) and v[:1] in "=+-@" else
-                             ("" if v is None else v) for v in (values[f] for f in fields)])
-        name = f"feedback-stats-{start}-{end}.csv"
-        return Response(buf.getvalue(), media_type="text/csv",  # Litestar adds the charset
-                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
+        return csv_response(await FeedbackStatistics(reads(uow)).report(principal, start, end, unit_id))
+
+
+def csv_response(out: Statistics) -> Response[str]:
+    """The statistics as a CSV download (one row per unit, then the total): the API's and the staff console's."""
+    # A UTF-8 byte order mark: without it Excel reads the file as the local code page and garbles Vietnamese.
+    buf = io.StringIO("\ufeff")
+    buf.seek(0, io.SEEK_END)
+    fields = list(StatsRow.__struct_fields__)
+    writer = csv.writer(buf)
+    writer.writerow(fields)
+    for row in [*out.units, out.total]:
+        values = msgspec.to_builtins(row)
+        # Leading =,+,-,@ would be formulas in spreadsheets (CSV injection): unit names are data.
+        writer.writerow(["'" + v if isinstance(v, str) and v[:1] in "=+-@" else
+                         ("" if v is None else v) for v in (values[f] for f in fields)])
+    name = f"feedback-stats-{out.start}-{out.end}.csv"
+    return Response(buf.getvalue(), media_type="text/csv",  # Litestar adds the charset
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})

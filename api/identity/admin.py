@@ -72,7 +72,7 @@ class KeyOut(PartnerKey, frozen=True):
     api_key: str | None = None  # shown once, at creation
 
 
-def _grants(container: Container, uow: PgUnitOfWork) -> StaffGrantAdmin:
+def grant_admin(container: Container, uow: PgUnitOfWork) -> StaffGrantAdmin:
     return StaffGrantAdmin(PgStaffGrants(uow.conn), container.identity.pii)
 
 
@@ -80,7 +80,7 @@ def _clients(uow: PgUnitOfWork) -> ClientAdmin:
     return ClientAdmin(PgApiClients(uow.conn), check_public_jwk)
 
 
-def _keys(uow: PgUnitOfWork) -> PartnerKeyAdmin:
+def partner_key_admin(uow: PgUnitOfWork) -> PartnerKeyAdmin:
     return PartnerKeyAdmin(PgPartnerKeys(uow.conn))
 
 
@@ -95,7 +95,7 @@ class StaffGrantsController(Controller):
     async def list_grants(self, principal: CurrentUser, container: AppContainer, uow: UnitOfWork,
                           unit_id: FromQuery[uuid.UUID],
                           cursor: FromQuery[str | None] = None, limit: Limit = MAX_LIMIT) -> Page[StaffGrantOut]:
-        page = await _grants(container, uow).list(principal, unit_id, cursor, limit)
+        page = await grant_admin(container, uow).list(principal, unit_id, cursor, limit)
         return Page(items=[StaffGrantOut(**msgspec.structs.asdict(g)) for g in page.items],
                     next_cursor=page.next_cursor)
 
@@ -103,7 +103,7 @@ class StaffGrantsController(Controller):
           description="Identify the person by user_id or by personal_id (12 digits, never stored in clear).")
     async def create_grant(self, principal: CurrentUser, container: AppContainer, uow: UnitOfWork,
                            data: JSONBody[GrantIn]) -> StaffGrantOut:
-        granted = await _grants(container, uow).grant(principal, unit_id=data.unit_id, role=data.role,
+        granted = await grant_admin(container, uow).grant(principal, unit_id=data.unit_id, role=data.role,
                                                       user_id=data.user_id, personal_id=data.personal_id)
         return StaffGrantOut(**msgspec.structs.asdict(granted))
 
@@ -112,7 +112,7 @@ class StaffGrantsController(Controller):
     async def delete_grant(self, principal: CurrentUser, container: AppContainer, uow: UnitOfWork,
                            unit_id: FromPath[uuid.UUID],
                            user_id: FromPath[uuid.UUID], role: FromPath[str]) -> None:
-        await _grants(container, uow).withdraw(principal, unit_id, user_id, role)
+        await grant_admin(container, uow).withdraw(principal, unit_id, user_id, role)
 
 
 class UsersController(Controller):
@@ -168,19 +168,19 @@ class Open311KeysController(Controller):
     @get("", operation_id="adminOpen311KeysList", summary="Open311 partner API keys (without the keys)")
     async def list_keys(self, principal: CurrentUser, uow: UnitOfWork, cursor: FromQuery[str | None] = None,
                         limit: Limit = MAX_LIMIT) -> Page[KeyOut]:
-        page = await _keys(uow).list(principal, cursor, limit)
+        page = await partner_key_admin(uow).list(principal, cursor, limit)
         return Page(items=[KeyOut(**msgspec.structs.asdict(k)) for k in page.items], next_cursor=page.next_cursor)
 
     @post("", operation_id="adminOpen311KeysCreate", summary="Issue an Open311 partner API key (shown once)",
           status_code=201)
     async def create_key(self, principal: CurrentUser, uow: UnitOfWork, data: JSONBody[KeyIn]) -> KeyOut:
-        issued = await _keys(uow).issue(principal, data.name)
+        issued = await partner_key_admin(uow).issue(principal, data.name)
         return KeyOut(**msgspec.structs.asdict(issued.key), api_key=issued.api_key)
 
     @delete("/{key_id:uuid}", operation_id="adminOpen311KeysRevoke", summary="Revoke an Open311 key",
             status_code=204)
     async def revoke_key(self, principal: CurrentUser, uow: UnitOfWork, key_id: FromPath[uuid.UUID]) -> None:
-        await _keys(uow).revoke(principal, key_id)
+        await partner_key_admin(uow).revoke(principal, key_id)
 
 
 i18n.register({

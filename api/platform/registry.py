@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from api.console.context import CONSOLE
 from api.feedback.context import FEEDBACK
 from api.health.context import HEALTH
 from api.identity.context import IDENTITY
@@ -28,4 +29,5 @@ CONTEXTS: list[Context] = [
     JUDICIAL,
     HEALTH,
     TRANSIT,
+    CONSOLE,  # the staff console: pages over the contexts' use cases (api/console/pages.py)
 ]

@@ -52,6 +52,24 @@ class UnitName(msgspec.Struct, frozen=True):
     name_en: str
 
 
+class QueueCounts(msgspec.Struct, frozen=True):
+    """A unit's open reports by status, and how many of them are overdue (the staff console's header)."""
+
+    by_status: dict[str, int]
+    overdue: int
+
+    @property
+    def open(self) -> int:
+        return sum(self.by_status.values())
+
+
+class StaffMember(msgspec.Struct, frozen=True):
+    """A handler of a unit, as a supervisor picks them for an assignment."""
+
+    user_id: uuid.UUID
+    full_name: str
+
+
 class FeedbackReads(Protocol):
     async def my_reports(self, reporter_id: uuid.UUID, now: datetime, after: uuid.UUID | None,
                          limit: int) -> list[ReportSummary]: ...
@@ -86,5 +104,11 @@ class FeedbackReads(Protocol):
                       category_id: uuid.UUID | None, limit: int) -> list[tuple[int, int, int, int]]: ...
 
     async def stats(self, start: datetime, end: datetime, unit_id: uuid.UUID | None) -> list[UnitStats]: ...
+
+    async def queue_counts(self, unit_id: uuid.UUID, now: datetime) -> QueueCounts: ...
+
+    async def handlers(self, unit_id: uuid.UUID) -> list[StaffMember]:
+        """The unit's staff who may be assigned reports (handlers), by name."""
+        ...
 
     async def unit_names(self, unit_ids: list[uuid.UUID]) -> dict[uuid.UUID, UnitName]: ...

@@ -40,6 +40,12 @@ def require_staff(principal: Principal) -> None:
         raise Forbidden("identity.staff_required")
 
 
+def require_console_access(principal: Principal) -> None:
+    """The staff console serves staff of a unit and city administrators; citizens have the app."""
+    if not (principal.is_user and (principal.is_staff or principal.city_admin)):
+        raise Forbidden("identity.staff_required")
+
+
 def require_client_kind(principal: Principal, *kinds: ClientKind) -> None:
     if principal.kind is not PrincipalKind.CLIENT or (kinds and principal.client_kind not in kinds):
         raise Forbidden("identity.client_required")

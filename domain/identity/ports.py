@@ -65,6 +65,12 @@ class SessionRef(msgspec.Struct, frozen=True, kw_only=True):
     level: int
 
 
+class LiveSession(LiveAccess, frozen=True, kw_only=True):
+    """A live session found by its current refresh token (the staff console's cookie) with its access now."""
+
+    session: SessionRef
+
+
 class RotateOutcome(msgspec.Struct, frozen=True, kw_only=True):
     """``session`` when the token was current; ``reused`` when it had already been rotated."""
 

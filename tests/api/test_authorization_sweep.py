@@ -26,6 +26,7 @@ import pytest
 from api.platform.app import create_app
 from api.platform.settings import Settings
 from tests.support.auth import ClientSession, Session, client_token, login, login_city_admin, login_staff
+from tests.support.console import Console, console_login, console_session
 from tests.support.feedback import R, categories, jpeg_with_gps, sql, submit, upload
 from tests.support.openapi import valid
 from tests.support.transit_api import buy, open_card, paid_pass
@@ -113,7 +114,8 @@ def _none(world: World) -> dict[str, str]:
 @dataclass(frozen=True)
 class Rule:
     """``owner``: citizen (A's own object), unit (staff of the owning unit), admin (city admin),
-    facility (a facility client), public (anyone may read; listed for completeness, not probed).
+    facility (a facility client), console-unit (a staff console page of the owning unit's object, probed with
+    console sessions), public (anyone may read; listed for completeness, not probed).
     ``ids`` fills path parameters naming A's object; parameters it leaves out get a fresh UUID
     (``absent`` says why no real object is made: the refusal is then checked, not the object)."""
 
@@ -210,6 +212,22 @@ RULES: dict[str, Rule] = {
     "/open311/v2/services/{name}": Rule("public"),
     "/open311/v2/requests/{name}": Rule("public"),
     "/open311/v2/tokens/{name}": Rule("public"),
+    # staff console (cookie-authenticated HTML pages: api/console/pages.py): owner "console-unit" is probed
+    # with console sessions (cookie + CSRF token), not bearer tokens
+    **{f"/console/feedback/reports/{{report_id}}{tail}": Rule("console-unit", report)
+       for tail in ("", "/acknowledge", "/assign", "/category", "/duplicate", "/handle", "/notes", "/reject",
+                    "/transfer")},
+    "/console/feedback/reports/{report_id}/files/{file_id}": Rule(
+        "console-unit", lambda w: {**report(w), "file_id": w.photo}),
+    "/console/lang/{code}": Rule("public", absent="the language switch names no object"),
+    "/console/static/{file_path}": Rule("public", absent="the console's own static files"),
+    # console: the judicial authority's pages (another authority's staff: 404) and the admin pages (403)
+    **{f"/console/judicial/{{request_id}}{tail}": Rule("console-unit", judicial_request)
+       for tail in ("", "/certificate.pdf", "/document")},
+    "/console/judicial/{request_id}/{step}": Rule("console-unit", judicial_request, values={"step": "approve"}),
+    "/console/admin/categories/{category_id}/active": Rule("console-unit", lambda w: {"category_id": w.category}),
+    "/console/admin/open311-keys/{key_id}/revoke": Rule("console-unit", absent="any id: city admins only"),
+    "/console/admin/facilities/{facility_id}/active": Rule("console-unit", absent="any id: city admins only"),
 }
 
 
@@ -249,6 +267,17 @@ def _body(document: dict[str, Any], path: str, method: str) -> dict[str, Any]:
     return {"json": valid(schema, components) if schema else {}}
 
 
+# A console form filled validly for every step (so the form's schema does not answer before the access check).
+CONSOLE_FORM = {"text": "x" * 12, "reason": "x" * 12, "assignee_id": "me", "template": "insufficient_info",
+                "unit_id": str(uuid.uuid4()), "original": str(uuid.uuid4()), "reply": "Đã xử lý xong theo quy định.",
+                "evidence_id": str(uuid.uuid4())}
+
+
+def _console_refused(r: httpx.Response) -> bool:
+    """A console page refuses with 403/404, or sends a caller without a console session to the login page."""
+    return r.status_code in (403, 404) or (r.status_code == 303 and r.headers["location"].startswith("/console/login"))
+
+
 def _fill(ids: dict[str, str], m: re.Match[str]) -> str:
     return ids.get(m.group(1), str(uuid.uuid4()))
 
@@ -269,6 +298,11 @@ def test_nobody_but_the_owner_reaches_an_object(http: httpx.Client, database_url
         "admin": {"citizen": a.headers, "unit admin": outsider.headers, "facility client": facility.headers},
         "facility": {"citizen": a.headers, "staff": outsider.headers, "validator client": validator.headers},
     }
+    consoles: dict[str, Console] = {
+        "the reporting citizen": Console(http, console_session(http, a.personal_id), a.user_id, a.personal_id),
+        "staff of another unit": console_login(http, database_url, OUTSIDER_UNIT, "unit_admin"),
+        "no session": Console(http, "", a.user_id, ""),
+    }
     leaks: list[str] = []
     probed = 0
     for path, methods in sorted(_routes(settings).items()):
@@ -278,6 +312,15 @@ def test_nobody_but_the_owner_reaches_an_object(http: httpx.Client, database_url
         ids = {**rule.values, **rule.ids(world)}
         url = re.sub(r"\{(\w+)\}", partial(_fill, ids), path)
         url += f"?{rule.query}" if rule.query else ""
+        if rule.owner == "console-unit":
+            form = {**CONSOLE_FORM, "category_id": world.category}
+            for method in sorted(methods):
+                for who, console in consoles.items():
+                    r = console.get(url) if method == "GET" else console.post(url, form)
+                    probed += 1
+                    if not _console_refused(r):
+                        leaks.append(f"{method} {path} as {who} (console): {r.status_code} {r.text[-220:]}")
+            continue
         for method in sorted(methods):
             body = _body(document, path, method)
             for who, headers in intruders[rule.owner].items():

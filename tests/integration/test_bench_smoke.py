@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import inproc, scale
+from bench import console_pages, inproc, scale
 from bench.database import bench_database
 from bench.rate import run_rate
 from bench.report import write_section
@@ -180,3 +180,18 @@ def test_scale_bench_measures_both_phases_and_loads_the_synthetic_rows(database_
     text = doc.read_text()
     assert "<!-- bench:scale -->" in text
     assert "| large |" in text
+
+
+def test_console_pages_bench_measures_every_page_and_its_reference(database_url: str, tmp_path: Path) -> None:
+    doc = tmp_path / "performance.md"
+    with bench_database(database_url) as scratch:
+        code = console_pages.main(["--samples", "3", "--warmup", "1", "--reports", "3", "--requests", "2",
+                                   "--database-url", scratch, "--output", str(doc)])
+    assert code == 0
+    text = doc.read_text()
+    assert "<!-- bench:console -->" in text
+    for page in ("feedback queue", "judicial queue", "judicial request page", "statistics (city, month)",
+                 "api: judicial request"):
+        assert f"| {page} |" in text
+    # Every page and reference measured three times (the two statistics pages share a route, and are told apart).
+    assert text.count("` | 3 | ") == 11

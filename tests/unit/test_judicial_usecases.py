@@ -287,6 +287,23 @@ async def test_certificate_revocation_flips_status_bits() -> None:
 
 
 
+async def test_issued_certificate_pdf_for_the_authority_staff_only() -> None:
+    w = World()
+    boss, handler = new_staff(), new_staff(DOJ, StaffRole.HANDLER)
+    r = await submitted(w)
+    with pytest.raises(NotFound):  # nothing issued yet
+        await s.IssuedCertificatePdf(w.deps).execute(boss, r.id)
+    for step in (s.Receive, s.StartVerification, s.Approve):
+        r = await step(w.deps).execute(boss, r.id)
+    _, cert = await s.Issue(w.deps).execute(boss, r.id)
+    got, pdf = await s.IssuedCertificatePdf(w.deps).execute(handler, r.id)
+    assert got.id == cert.id
+    assert pdf == w.blobs.data[cert.pdf_key]
+    for outsider in (new_staff(POLICE), new_citizen()):
+        with pytest.raises(NotFound):
+            await s.IssuedCertificatePdf(w.deps).execute(outsider, r.id)
+
+
 async def test_uploaded_documents_for_the_requester_and_the_authority_only() -> None:
     w = World()
     proxy = new_citizen()

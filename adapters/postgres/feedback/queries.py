@@ -30,7 +30,7 @@ from domain.feedback.model import (
     ReportSummary,
     Status,
 )
-from domain.feedback.reads import QueueFilter, SearchFilter, UnitName, UnitStats
+from domain.feedback.reads import QueueCounts, QueueFilter, SearchFilter, StaffMember, UnitName, UnitStats
 
 # The SQL forms of ``OPEN_STATUSES`` and ``Report.is_public``; the partial indexes of the migrations
 # use the same predicates (tests/integration/test_feedback_predicates.py keeps them in step).
@@ -243,6 +243,20 @@ class PgFeedbackQueries:
         return [UnitStats(r["unit_id"], r["received"], r["handled"], r["rejected"], r["on_time"],
                           float(r["avg_hours"]) if r["avg_hours"] is not None else None, r["ratings"],
                           r["satisfied"]) for r in rows]
+
+    async def queue_counts(self, unit_id: uuid.UUID, now: datetime) -> QueueCounts:
+        # One pass over the unit's open reports (the partial index of the queue).
+        rows = await self.conn.fetch(
+            f"""SELECT status, count(*) AS n, count(*) FILTER (WHERE next_deadline_at < $2) AS late
+                FROM feedback_reports WHERE {OPEN_SQL} AND unit_id = $1 GROUP BY status""", unit_id, now)
+        return QueueCounts(by_status={r["status"]: r["n"] for r in rows}, overdue=sum(r["late"] for r in rows))
+
+    async def handlers(self, unit_id: uuid.UUID) -> list[StaffMember]:
+        rows = await self.conn.fetch(
+            """SELECT u.id, u.full_name FROM staff_grants g JOIN users u ON u.id = g.user_id
+               WHERE g.unit_id = $1 AND g.role = 'handler' AND u.suspended_at IS NULL ORDER BY u.full_name, u.id""",
+            unit_id)
+        return [StaffMember(r["id"], r["full_name"]) for r in rows]
 
     async def unit_names(self, unit_ids: list[uuid.UUID]) -> dict[uuid.UUID, UnitName]:
         rows = await self.conn.fetch("SELECT id, code, name_vi, name_en FROM units WHERE id = ANY($1::uuid[])",

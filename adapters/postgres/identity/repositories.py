@@ -14,7 +14,7 @@ import asyncpg
 
 from domain.errors import Forbidden
 from domain.identity.eid import EIdIdentity
-from domain.identity.ports import LiveAccess, LoginTransaction, RotateOutcome, SessionRef, UserAccount
+from domain.identity.ports import LiveAccess, LiveSession, LoginTransaction, RotateOutcome, SessionRef, UserAccount
 from domain.identity.principal import StaffGrant, StaffRole
 from domain.shared.ids import new_id
 
@@ -163,21 +163,36 @@ class SessionGate:
     def __init__(self, pool: asyncpg.Pool[Any]) -> None:
         self._pool = pool
 
-    async def current(self, session_id: uuid.UUID) -> LiveAccess | None:
-        row = await self._pool.fetchrow(
-            """SELECT u.city_admin,
+    _LIVE = """SELECT s.id AS session_id, s.user_id, s.level, u.city_admin,
                       coalesce(array_agg(g.unit_id) FILTER (WHERE g.unit_id IS NOT NULL), '{}') AS units,
                       coalesce(array_agg(g.role) FILTER (WHERE g.unit_id IS NOT NULL), '{}') AS roles
                FROM sessions s
                JOIN users u ON u.id = s.user_id AND u.deletion_requested_at IS NULL AND u.suspended_at IS NULL
                LEFT JOIN staff_grants g ON g.user_id = u.id
-               WHERE s.id = $1 AND s.revoked_at IS NULL AND s.expires_at > now()
-               GROUP BY u.id""", session_id)
+               WHERE {match} AND s.revoked_at IS NULL AND s.expires_at > now()
+               GROUP BY s.id, u.id"""
+    _BY_ID = _LIVE.replace("{match}", "s.id = $1")
+    _BY_REFRESH = _LIVE.replace(
+        "{match}", "s.id = (SELECT session_id FROM refresh_tokens WHERE token_hash = $1 AND used_at IS NULL)")
+
+    async def current(self, session_id: uuid.UUID) -> LiveAccess | None:
+        row = await self._pool.fetchrow(self._BY_ID, session_id)
+        return None if row is None else LiveAccess(city_admin=row["city_admin"], grants=_grants(row))
+
+    async def by_refresh(self, token_hash: bytes) -> LiveSession | None:
+        """The session whose *current* refresh token this is (the staff console's cookie), with its access now.
+
+        A rotated (used) token no longer opens it: whoever refreshed with a stolen copy ends the console's hold.
+        """
+        row = await self._pool.fetchrow(self._BY_REFRESH, token_hash)
         if row is None:
             return None
-        grants = tuple(StaffGrant(unit_id=u, role=StaffRole(r)) for u, r in zip(row["units"], row["roles"],
-                                                                                  strict=True))
-        return LiveAccess(city_admin=row["city_admin"], grants=grants)
+        return LiveSession(city_admin=row["city_admin"], grants=_grants(row), session=SessionRef(
+            session_id=row["session_id"], user_id=row["user_id"], level=row["level"]))
+
+
+def _grants(row: Any) -> tuple[StaffGrant, ...]:
+    return tuple(StaffGrant(unit_id=u, role=StaffRole(r)) for u, r in zip(row["units"], row["roles"], strict=True))
 
 
 async def grant_by_personal_id_hash(conn: Conn, personal_id_hash: bytes, role: str, unit_code: str = "") -> str:

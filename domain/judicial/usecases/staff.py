@@ -215,6 +215,29 @@ class ChangeCertificateStatus(UseCase):
 
 
 
+class IssuedCertificate(UseCase):
+    """The certificate issued for a request of the caller's authority, for staff to hand over or print;
+    another authority's request is 404, and so is a request with no certificate yet."""
+
+    async def execute(self, principal: Principal, request_id: uuid.UUID) -> Certificate:
+        request = await self.staff_request(principal, request_id, lock=False)
+        cert = await self.d.certificates.by_request(request.id)
+        if cert is None:
+            raise NotFound("judicial.certificate_not_found")
+        return cert
+
+
+class IssuedCertificatePdf(UseCase):
+    """The signed PDF of that certificate (the same bytes the holder downloads)."""
+
+    async def execute(self, principal: Principal, request_id: uuid.UUID) -> tuple[Certificate, bytes]:
+        cert = await IssuedCertificate(self.d).execute(principal, request_id)
+        data = await self.d.blobs.get(cert.pdf_key)
+        if data is None:
+            raise NotFound("judicial.certificate_not_found")
+        return cert, data
+
+
 def _conflict(status: str) -> Conflict:
     return Conflict("judicial.certificate_status", status=status)
 

@@ -1,0 +1,59 @@
+"""Small pieces console pages share: the staff member's units with their names, form reading."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from litestar import MediaType, Request, Response
+
+from adapters.postgres.units.directory import PgUnitDirectory
+from adapters.postgres.uow import PgUnitOfWork
+from api.platform.problems import ProblemError
+from api.platform.text_guard import NUL_RULE
+from domain.identity.principal import Principal, StaffRole
+from domain.units.model import Unit
+
+Req = Request[Any, Any, Any]
+
+
+@dataclass(frozen=True)
+class MyUnit:
+    unit: Unit
+    roles: tuple[StaffRole, ...]
+
+    def name(self, lang: str) -> str:
+        return self.unit.name_vi if lang == "vi" else self.unit.name_en
+
+
+async def my_units(uow: PgUnitOfWork, staff: Principal) -> list[MyUnit]:
+    """The units the staff member holds a role in, with their names (one query per unit; staff hold few)."""
+    directory = PgUnitDirectory(uow.conn)
+    out = []
+    for unit_id in sorted(staff.unit_ids):
+        unit = await directory.get(unit_id)
+        if unit is not None:
+            out.append(MyUnit(unit, tuple(sorted(staff.roles_in(unit_id)))))
+    return out
+
+
+def see_other(location: str) -> Response[str]:
+    """POST-redirect-GET: after a form, the browser loads the page again (a reload never re-posts)."""
+    return Response(
+        "", status_code=303, media_type=MediaType.TEXT, headers={"Location": location, "Cache-Control": "no-store"}
+    )
+
+
+def fields(form: Any, *names: str) -> dict[str, str]:
+    """The named text fields of a posted form that were filled in (an empty optional field is "not given"),
+    trimmed. A NUL character (which PostgreSQL cannot store) is refused here, as the API refuses it in JSON."""
+    out: dict[str, str] = {}
+    for name in names:
+        value = form.get(name)
+        if value in (None, ""):
+            continue
+        text = str(value).strip()
+        if "\x00" in text:
+            raise ProblemError(422, "validation_failed", errors=[(name, NUL_RULE, {})])
+        out[name] = text
+    return out
