@@ -99,6 +99,10 @@ class PgUnitOfWork:
     own and nothing can be rolled back. Only for work whose change is a single statement (there is
     nothing for it to be atomic with), decided by the use case (e.g. ``ValidateOnline.needs_transaction``).
 
+    ``begin_check`` (transactional only): a statement sent with BEGIN in the same round trip, expected to
+    find exactly one row; ``confirmed`` says whether it did. The caller's session check rides here
+    (api.identity.auth), so a transactional request makes no round trip of its own for it.
+
     ``replica`` (read-only only): the pool of a streaming replica chosen by ``router`` for this unit of
     work. If the replica cannot be reached or fails a statement (connection lost, recovery conflict),
     the unit of work moves to the primary (``pool``) and re-runs the statement; ``served_by`` says
@@ -106,8 +110,13 @@ class PgUnitOfWork:
     """
 
     def __init__(self, pool: asyncpg.Pool[Any], *, read_only: bool = False, autocommit: bool = False,
-                 replica: asyncpg.Pool[Any] | None = None, router: ReadRouter | None = None) -> None:
+                 replica: asyncpg.Pool[Any] | None = None, router: ReadRouter | None = None,
+                 begin_check: str | None = None) -> None:
         self._pool = pool
+        self._begin_check = None if read_only or autocommit else begin_check
+        self._manual = False
+        # Whether ``begin_check`` found its row (True when there is no check).
+        self.confirmed = True
         self._read_only = read_only
         self._autocommit = autocommit
         self._replica = replica if read_only else None
@@ -143,9 +152,18 @@ class PgUnitOfWork:
         if self._autocommit:
             return self
         try:
-            self._tx = self._conn.transaction()
-            await self._tx.start()
+            if self._begin_check is None:
+                self._tx = self._conn.transaction()
+                await self._tx.start()
+            else:
+                # BEGIN and the check in one round trip: the simple-query protocol runs both, and the status
+                # tag of the last statement counts its rows ("SELECT 1" or "SELECT 0").
+                self._manual = True
+                self.confirmed = await self._conn.execute("BEGIN; " + self._begin_check) == "SELECT 1"
         except BaseException:
+            if self._manual:
+                with contextlib.suppress(asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
+                    await self._conn.execute("ROLLBACK")
             await self._pool.release(self._conn)
             self._conn = self._view = None
             raise
@@ -185,10 +203,15 @@ class PgUnitOfWork:
         self._done = True
         if self._tx is not None:
             await self._tx.commit()
+        elif self._manual:
+            await self._conn.execute("COMMIT")  # type: ignore[union-attr]
 
     async def rollback(self) -> None:
-        if self._tx is not None and not self._done:
+        if (self._tx is not None or self._manual) and not self._done:
             self._done = True
             # A broken connection (database restarted) cannot roll back; the pool discards it on release.
             with contextlib.suppress(asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
-                await self._tx.rollback()
+                if self._tx is not None:
+                    await self._tx.rollback()
+                else:
+                    await self._conn.execute("ROLLBACK")  # type: ignore[union-attr]

@@ -13,10 +13,14 @@
 Tokens are verified by signature, ``typ``, ``iss``/``aud``/``exp``/``nbf``, and the session must
 still be active; a user's grants and admin flag are read from the database with it (one indexed
 query per request, not cached), so a removed grant or ended session is refused on the next request.
+A request that opens a transaction sends that check with its BEGIN instead (one round trip fewer):
+it confirms that the session is live and the token's grants and admin flag are still the live ones;
+when they are not, the live access is read as before and the route's guards run again with it.
 """
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any, TypeAlias
 
 from litestar import Request
@@ -26,6 +30,7 @@ from litestar.handlers import BaseRouteHandler
 
 from adapters.postgres.identity.admin import PgPartnerKeys
 from api.platform import i18n
+from api.platform.deps import BEGIN_CHECK, READ_ONLY_OPT, UOW_OPENED, BeginCheck
 from api.platform.problems import ProblemError
 from domain.errors import Forbidden, Unauthenticated
 from domain.identity.access import (
@@ -62,23 +67,59 @@ async def authenticate(connection: ASGIConnection[Any, Any, Any, Any]) -> Princi
     if cached is not None:
         return cached  # type: ignore[no-any-return]
     identity = connection.app.state.container.identity
+    state = connection.scope.setdefault("state", {})
     try:
         claims = identity.signer.verify(_bearer(connection))
         principal = principal_from(claims)
         if claims.kind is PrincipalKind.USER:
-            live = None if claims.session_id is None else await identity.session_gate.current(claims.session_id)
-            if live is None:
+            if claims.session_id is None:
                 raise Unauthenticated("identity.session_revoked")
-            # Roles as they are now, not as they were when the token was signed (up to its lifetime ago).
-            principal = principal.with_access(live.city_admin, live.grants)
+            if _opens_a_transaction(connection):
+                # Checked in the same round trip as the unit of work's BEGIN, before the handler runs
+                # (api.platform.deps.provide_uow): the token's access is used if it is still the live one.
+                state[BEGIN_CHECK] = BeginCheck(
+                    identity.session_gate.confirmation(claims.session_id, principal.city_admin, principal.grants),
+                    partial(_recheck, identity.session_gate, claims.session_id, connection))
+            else:
+                live = await identity.session_gate.current(claims.session_id)
+                if live is None:
+                    raise Unauthenticated("identity.session_revoked")
+                # Roles as they are now, not as they were when the token was signed (up to its lifetime ago).
+                principal = principal.with_access(live.city_admin, live.grants)
         elif claims.kind is not PrincipalKind.CLIENT:
             raise Unauthenticated("identity.token_invalid")
     except Unauthenticated as exc:
-        # RFC 6750: tell the client which scheme to use and whether its token was the problem.
-        error = "" if exc.code == "identity.token_missing" else ', error="invalid_token"'
-        raise ProblemError(401, exc.code, headers={"WWW-Authenticate": f'Bearer realm="thudo"{error}'}) from None
-    connection.scope.setdefault("state", {})[_STATE_KEY] = principal
+        raise _unauthorized(exc.code) from None
+    state[_STATE_KEY] = principal
     return principal
+
+
+def _unauthorized(code: str) -> ProblemError:
+    # RFC 6750: tell the client which scheme to use and whether its token was the problem.
+    error = "" if code == "identity.token_missing" else ', error="invalid_token"'
+    return ProblemError(401, code, headers={"WWW-Authenticate": f'Bearer realm="thudo"{error}'})
+
+
+def _opens_a_transaction(connection: ASGIConnection[Any, Any, Any, Any]) -> bool:
+    """Whether the request's handler takes a transactional unit of work, where the session check rides
+    with BEGIN; any other request is checked here with a query of its own."""
+    if not isinstance(connection, Request) or connection.scope.get("state", {}).get(UOW_OPENED):
+        return False  # a handler authenticating from inside its unit of work: too late to ride with BEGIN
+    handler = connection.route_handler
+    return "uow" in handler.parsed_fn_signature.parameters and not handler.opt.get(READ_ONLY_OPT)
+
+
+async def _recheck(gate: Any, session_id: Any, connection: ASGIConnection[Any, Any, Any, Any]) -> None:
+    """The check that rode with BEGIN found no row: the session ended (401), or the caller's grants or admin
+    flag changed since the token was signed. Then the request goes on with the access as it is now (the
+    ``principal`` dependency is resolved after the unit of work and reads it) and the route's guards run
+    again with it, so a removed grant is refused and a restored one works, without a new token."""
+    live = await gate.current(session_id)
+    if live is None:
+        raise _unauthorized("identity.session_revoked")
+    state = connection.scope["state"]
+    state[_STATE_KEY] = state[_STATE_KEY].with_access(live.city_admin, live.grants)
+    await connection.route_handler.authorize_connection(connection)
 
 
 async def _user(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
-from typing import Any, TypeAlias
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from typing import Any, NamedTuple, TypeAlias
 
 from litestar import Litestar, Request
 from litestar.di import NamedDependency
@@ -16,6 +16,20 @@ from api.platform.reads import caller_of, count_read
 # ``uow: UnitOfWork`` is the request's unit of work, ``container: AppContainer`` the composition root.
 UnitOfWork: TypeAlias = NamedDependency[PgUnitOfWork]
 AppContainer: TypeAlias = NamedDependency[Container]
+
+class BeginCheck(NamedTuple):
+    """A check sent with the request's BEGIN (``PgUnitOfWork(begin_check=…)``) and what to do, before the
+    handler runs, when it finds no row (refuse, or settle the request otherwise). The caller's session
+    check (api.identity.auth)."""
+
+    sql: str
+    on_no_row: Callable[[], Awaitable[None]]
+
+
+# Request state keys: the BeginCheck, if any; set once the unit of work is being opened (a check that
+# arrives later cannot ride with BEGIN, so api.identity.auth then checks on its own).
+BEGIN_CHECK = "begin_check"
+UOW_OPENED = "uow_opened"
 
 # Handler opt that marks a pure read: ``@get(..., opt=READ_ONLY)``.
 READ_ONLY_OPT = "read_only"
@@ -37,8 +51,14 @@ async def provide_uow(request: Request[Any, Any, Any]) -> AsyncGenerator[PgUnitO
     read_only = bool(request.route_handler.opt.get(READ_ONLY_OPT))
     container = request.app.state.container
     router = container.reads
+    state = request.scope.setdefault("state", {})
+    state[UOW_OPENED] = True
+    check: BeginCheck | None = state.get(BEGIN_CHECK)
+    begin_check = None if check is None else check.sql
     if router is None:
-        async with PgUnitOfWork(container.pool, read_only=read_only) as uow:
+        async with PgUnitOfWork(container.pool, read_only=read_only, begin_check=begin_check) as uow:
+            if not uow.confirmed and check is not None:
+                await check.on_no_row()
             yield uow
             await uow.commit()
     elif read_only:
@@ -49,7 +69,9 @@ async def provide_uow(request: Request[Any, Any, Any]) -> AsyncGenerator[PgUnitO
             finally:
                 count_read(uow.served_by, reason)
     else:
-        async with PgUnitOfWork(container.pool) as uow:
+        async with PgUnitOfWork(container.pool, begin_check=begin_check) as uow:
+            if not uow.confirmed and check is not None:
+                await check.on_no_row()
             yield uow
             await uow.commit()
             caller = caller_of(request)  # after the handler: a login names the account it created
@@ -73,18 +95,19 @@ class ContainerProvider:
         return self.container
 
 
-# Resolved first (the caller) and last (the pooled connection) within one dependency level.
-_FIRST = ("principal", "client_principal")
-_LAST = ("uow",)
+# Resolved last within one dependency level: the unit of work, then the caller. The caller was authenticated
+# by the before_request hook (api.identity.auth.authenticate_declared; a 401/403 never opens a unit of
+# work); its dependency reads that result after the unit of work, whose BEGIN may have settled it.
+_LAST = ("uow", "principal", "client_principal")
 
 
 def _order(dependency: Any) -> tuple[int, str]:
     key = dependency.key
-    return (0 if key in _FIRST else 2 if key in _LAST else 1, key)
+    return (1 + _LAST.index(key) if key in _LAST else 0, key)
 
 
 def resolve_dependencies_in_order(app: Litestar) -> None:
-    """Resolve each handler's dependencies one after another: callers first, ``uow`` last.
+    """Resolve each handler's dependencies one after another: ``uow`` and then the caller last.
 
     Litestar resolves independent dependencies of one level concurrently in an anyio task group.
     For our dependencies (a cached principal, the container, the unit of work) that buys nothing

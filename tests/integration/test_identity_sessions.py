@@ -11,8 +11,10 @@ import pytest
 
 from adapters.postgres.identity.repositories import PgAccounts, PgSessions, SessionGate
 from adapters.postgres.pool import create_pool
+from adapters.postgres.uow import PgUnitOfWork
 from domain.identity.eid import EIdIdentity
 from domain.identity.login import hash_refresh_token
+from domain.identity.principal import StaffGrant, StaffRole
 
 pytestmark = pytest.mark.usefixtures("clean_db")
 
@@ -90,3 +92,38 @@ async def test_pending_grants_apply_at_first_login(database_url: str) -> None:
         assert await conn.fetchval("SELECT count(*) FROM pending_grants") == 0
     finally:
         await conn.close()
+
+
+async def _confirms(pool: asyncpg.Pool, sid: uuid.UUID, city_admin: bool, grants: tuple[StaffGrant, ...]) -> bool:
+    # As the unit of work sends it: with BEGIN, by the simple-query protocol, judged by the status tag.
+    async with PgUnitOfWork(pool, begin_check=SessionGate.confirmation(sid, city_admin, grants)) as uow:
+        return uow.confirmed
+
+
+async def test_the_check_sent_with_begin_confirms_exactly_the_live_access(database_url: str) -> None:
+    pool = await create_pool(database_url, min_size=1, max_size=2)
+    try:
+        user_id, sid = await _user_and_session(pool)
+        assert await _confirms(pool, sid, False, ())
+        units = [await pool.fetchval("SELECT id FROM units WHERE code = $1", c) for c in ("W00001", "W00004")]
+        await pool.execute("INSERT INTO staff_grants (user_id, unit_id, role) VALUES ($1, $2, 'supervisor'), "
+                           "($1, $2, 'handler'), ($1, $3, 'unit_admin')", user_id, *units)
+        # The grants as the token lists them, in any order, match; a token missing one, holding one more or
+        # claiming the admin flag does not (the request then reads the live access, api.identity.auth).
+        live = (StaffGrant(units[1], StaffRole.UNIT_ADMIN), StaffGrant(units[0], StaffRole.HANDLER),
+                StaffGrant(units[0], StaffRole.SUPERVISOR))
+        assert await _confirms(pool, sid, False, live)
+        assert not await _confirms(pool, sid, False, live[:2])
+        assert not await _confirms(pool, sid, False, (*live, StaffGrant(units[1], StaffRole.HANDLER)))
+        assert not await _confirms(pool, sid, True, live)
+        await pool.execute("UPDATE users SET suspended_at = now() WHERE id = $1", user_id)
+        assert not await _confirms(pool, sid, False, live)
+        await pool.execute("UPDATE users SET suspended_at = NULL WHERE id = $1", user_id)
+        async with pool.acquire() as conn:
+            await PgSessions(conn).revoke(sid, "test")
+        assert not await _confirms(pool, sid, False, live)
+        # Nothing is left open: the unit of work rolled back, the pooled connection is idle.
+        assert await pool.fetchval("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                                   "AND state LIKE 'idle in%'") == 0
+    finally:
+        await pool.close()

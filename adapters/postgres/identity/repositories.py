@@ -7,6 +7,7 @@ Implements the ports of ``domain.identity.ports`` on the unit of work's connecti
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 from typing import Any
 
@@ -151,6 +152,10 @@ class PgSessions:
         return len(ids)
 
 
+# What SessionGate.confirmation may render as text: role names and UUIDs.
+_ROLE_LIST = re.compile(r"([a-z_]+@[0-9a-f-]{36})?(,[a-z_]+@[0-9a-f-]{36})*")
+
+
 class SessionGate:
     """The caller's live access, read on every request: one indexed query, never cached.
 
@@ -178,6 +183,26 @@ class SessionGate:
     async def current(self, session_id: uuid.UUID) -> LiveAccess | None:
         row = await self._pool.fetchrow(self._BY_ID, session_id)
         return None if row is None else LiveAccess(city_admin=row["city_admin"], grants=_grants(row))
+
+    @staticmethod
+    def confirmation(session_id: uuid.UUID, city_admin: bool, grants: tuple[StaffGrant, ...]) -> str:
+        """The same check as ``current`` as one statement that finds a row exactly when the session is live
+        and the user's access is still ``city_admin`` and ``grants`` (what the access token says).
+
+        Sent with BEGIN in one round trip (``PgUnitOfWork(begin_check=…)``), so it goes by the
+        simple-query protocol, which takes no parameters: every value is a UUID, a boolean or a role
+        name, rendered from typed values only (nothing the caller wrote reaches the text)."""
+        roles = ",".join(sorted(f"{g.role.value}@{g.unit_id}" for g in grants))
+        if not _ROLE_LIST.fullmatch(roles):
+            raise ValueError("unexpected role text")
+        # string_agg ordered byte-wise (COLLATE "C") to match Python's sort of the same ASCII strings.
+        return f"""SELECT 1 FROM sessions s
+                   JOIN users u ON u.id = s.user_id AND u.deletion_requested_at IS NULL AND u.suspended_at IS NULL
+                   WHERE s.id = '{uuid.UUID(str(session_id))}' AND s.revoked_at IS NULL AND s.expires_at > now()
+                     AND u.city_admin = {"true" if city_admin else "false"}
+                     AND coalesce((SELECT string_agg(g.role || '@' || g.unit_id, ','
+                                                     ORDER BY (g.role || '@' || g.unit_id) COLLATE "C")
+                                   FROM staff_grants g WHERE g.user_id = u.id), '') = '{roles}'"""
 
     async def by_refresh(self, token_hash: bytes) -> LiveSession | None:
         """The session whose *current* refresh token this is (the staff console's cookie), with its access now.
