@@ -48,7 +48,7 @@ async def _deliver(container: Container, kinds: tuple[str, ...]) -> bool:
                                     delivery_policy(container.settings)).execute(kinds)
     _count(report)
     if report.pause_s:
-        log.warning("FCM quota exceeded; pausing pushes", extra={"pause_s": round(report.pause_s, 1)})
+        log.warning("FCM over quota or unavailable; pausing pushes", extra={"pause_s": round(report.pause_s, 1)})
         await asyncio.sleep(report.pause_s)
     return report.claimed > 0
 
