@@ -79,5 +79,5 @@ JOBS = (
     Job("notifications.push", push_messages, idle_s=2.0, concurrency=2, wake_channel="push_outbox"),
     Job("notifications.topics", topic_subscriptions, idle_s=2.0),
     Job("notifications.metrics", outbox_metrics, idle_s=5.0),
-    Job("notifications.purge", purge_finished, idle_s=3600.0),
+    Job("notifications.purge", purge_finished, idle_s=3600.0, once_per_period=True),
 )

@@ -127,7 +127,8 @@ def test_preferences_input_is_checked() -> None:
 async def test_outcomes_map_to_sent_retry_dead_and_token_removal() -> None:
     policy = DeliveryPolicy(max_attempts=3, backoff_base_s=10)
     for outcome, attempts, expect in [("sent", 1, "sent"), ("retry", 1, "retry"), ("retry", 3, "dead"),
-                                      ("quota", 9, "retry"), ("failed", 1, "dead"), ("unregistered", 1, "dead")]:
+                                      ("quota", 9, "retry"), ("unavailable", 9, "retry"), ("failed", 1, "dead"),
+                                      ("unregistered", 1, "dead")]:
         r = row(attempts)
         outbox = FakeOutbox([r])
         report = await DeliverPushBatch(outbox, FakeGateway(outcome), FakeClock(), policy, lambda: 1.0).execute()
@@ -135,11 +136,26 @@ async def test_outcomes_map_to_sent_retry_dead_and_token_removal() -> None:
         assert got == {expect}, (outcome, attempts)
         if outcome == "unregistered":
             assert outbox.finished["drop_devices"] == [r.device_id]
-        if outcome == "quota":
+        if outcome in ("quota", "unavailable"):
             assert report.pause_s > 0
         if expect == "retry":
             [again] = outbox.finished["retry"]  # type: ignore[misc]
             assert again.available_at > NOW
+
+
+class DownGateway(FakeGateway):
+    async def send(self, messages: list[PushMessage]) -> list[SendOutcome]:
+        raise ConnectionError("FCM unreachable")
+
+
+async def test_a_provider_outage_never_dead_letters_however_long_it_lasts() -> None:
+    # Attempts spent while FCM itself is down say nothing about the message: it waits for FCM to return.
+    policy = DeliveryPolicy(max_attempts=3, backoff_base_s=10)
+    outbox = FakeOutbox([row(50), row(1)])
+    report = await DeliverPushBatch(outbox, DownGateway(), FakeClock(), policy, lambda: 1.0).execute()
+    assert not outbox.finished["dead"]
+    assert len(outbox.finished["retry"]) == 2  # type: ignore[arg-type]
+    assert report.pause_s > 0
 
 
 async def test_message_carries_payload_and_collapse_key() -> None:
