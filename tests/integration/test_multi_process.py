@@ -8,12 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 
@@ -22,6 +19,7 @@ from tests.support.cluster import Cluster, cluster
 from tests.support.database import truncate_all
 from tests.support.fcm_recorder import Recorder, fcm_recorder
 from tests.support.feedback import R, report_body
+from tests.support.push import query, queue_messages
 from tests.support.redis import redis_url
 
 pytestmark = pytest.mark.slow
@@ -58,9 +56,6 @@ def running(database_url: str, fcm: Recorder, tmp_path_factory: pytest.TempPathF
 
 
 PERIODS = "SELECT job, runs, period_s, extract(epoch FROM now() - first_run_at)::float8 AS age FROM worker_periods"
-USER = """INSERT INTO users (id, eid_issuer, eid_subject, personal_id_hash, personal_id_enc, full_name, level)
-          VALUES (gen_random_uuid(), 'test', $1, sha256(convert_to($1, 'UTF8')), '\\x00', 'Push test', 2)
-          RETURNING id"""
 OUTBOX_STATES = """SELECT o.status, count(*) AS n FROM push_outbox o JOIN devices d ON d.id = o.device_id
                    WHERE o.kind = 'token' AND d.fcm_token LIKE $1 GROUP BY o.status"""
 
@@ -69,19 +64,8 @@ def _clients(running: Cluster) -> list[httpx.Client]:
     return [httpx.Client(base_url=url, timeout=15) for url in running.urls]
 
 
-def _query(database_url: str, sql: str, *args: Any) -> list[asyncpg.Record]:
-    async def go() -> list[asyncpg.Record]:
-        conn = await asyncpg.connect(database_url)
-        try:
-            return await conn.fetch(sql, *args)
-        finally:
-            await conn.close()
-
-    return asyncio.run(go())
-
-
 def test_periodic_jobs_run_once_per_period_with_two_workers(running: Cluster, database_url: str) -> None:
-    rows = {r["job"]: r for r in _query(database_url, PERIODS)}
+    rows = {r["job"]: r for r in query(database_url, PERIODS)}
     periodic = {
         "idempotency.purge",
         "notifications.purge",
@@ -126,35 +110,10 @@ def test_a_revoked_session_or_grant_is_refused_by_every_server(running: Cluster,
     queue = {"unit_id": str(unit_id(database_url, "D005"))}
     path = "/api/v1/staff/feedback/queue"
     assert [c.get(path, params=queue, headers=staff.headers).status_code for c in (a, b)] == [200, 200]
-    _query(database_url, "DELETE FROM staff_grants WHERE user_id = $1", staff.user_id)
+    query(database_url, "DELETE FROM staff_grants WHERE user_id = $1", staff.user_id)
     # The same access token, not refreshed: roles are read with the session on every request.
     assert [c.get(path, params=queue, headers=staff.headers).status_code for c in (a, b)] == [403, 403]
     assert refresh(a, staff).user["id"] == str(staff.user_id)
-
-
-async def _queue_messages(database_url: str, n: int, tag: str) -> list[str]:
-    """``n`` push messages to ``n`` new devices, committed at once (as a city-wide fan-out would)."""
-    conn = await asyncpg.connect(database_url)
-    try:
-        async with conn.transaction():
-            user = await conn.fetchval(USER, f"{tag}-{uuid.uuid4()}")
-            tokens = [f"{tag}-{i}-{uuid.uuid4().hex}" for i in range(n)]
-            await conn.execute(
-                """INSERT INTO devices (id, user_id, fcm_token, platform, app_version)
-                   SELECT gen_random_uuid(), $1, t, 'android', '1.0' FROM unnest($2::text[]) t""",
-                user,
-                tokens,
-            )
-            await conn.execute(
-                """INSERT INTO push_outbox (id, kind, idempotency_key, device_id, payload)
-                   SELECT gen_random_uuid(), 'token', 'test:' || d.id, d.id,
-                          jsonb_build_object('title', 'Thông báo', 'body', 'Kiểm tra', 'data', '{}'::jsonb)
-                   FROM devices d WHERE d.user_id = $1""",
-                user,
-            )
-        return tokens
-    finally:
-        await conn.close()
 
 
 def _wait_delivered(database_url: str, fcm: Recorder, tokens: list[str], timeout: float) -> None:
@@ -181,12 +140,12 @@ def _metric(base_url: str, name: str) -> float:
 
 
 def _outbox_states(database_url: str, tag: str) -> dict[str, int]:
-    rows = _query(database_url, OUTBOX_STATES, tag + "-%")
+    rows = query(database_url, OUTBOX_STATES, tag + "-%")
     return {r["status"]: r["n"] for r in rows}
 
 
 def test_two_workers_deliver_every_message_exactly_once(running: Cluster, database_url: str, fcm: Recorder) -> None:
-    tokens = asyncio.run(_queue_messages(database_url, 3000, "once"))
+    tokens = asyncio.run(queue_messages(database_url, 3000, "once"))
     _wait_delivered(database_url, fcm, tokens, timeout=60)
     assert _outbox_states(database_url, "once") == {"sent": 3000}
     # Both workers took part (each claims its own batches with SKIP LOCKED): their own metrics say so.
@@ -196,7 +155,7 @@ def test_two_workers_deliver_every_message_exactly_once(running: Cluster, databa
 def test_an_fcm_outage_loses_nothing_and_duplicates_nothing(running: Cluster, database_url: str, fcm: Recorder) -> None:
     fcm.failing = True
     try:
-        tokens = asyncio.run(_queue_messages(database_url, 500, "outage"))
+        tokens = asyncio.run(queue_messages(database_url, 500, "outage"))
         # Longer than a message's own three attempts (1 + 2 + 2 s of backoff at most) would last.
         deadline = time.monotonic() + 8
         while time.monotonic() < deadline:

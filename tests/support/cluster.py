@@ -11,10 +11,12 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from api.platform.registry import CONTEXTS
+from api.platform.settings import load_settings
 from bench.procs import ServerProcess, free_port
 
 
-def _env(database_url: str, redis_url: str, data_dir: Path, extra: Mapping[str, str]) -> dict[str, str]:
+def process_env(database_url: str, redis_url: str, data_dir: Path, extra: Mapping[str, str]) -> dict[str, str]:
     # ENVIRONMENT=test: the VNeID stand-in logs the tests in; every other setting as production runs it.
     return {
         "DATABASE_URL": database_url,
@@ -30,6 +32,17 @@ def _env(database_url: str, redis_url: str, data_dir: Path, extra: Mapping[str, 
         "HOST": "127.0.0.1",
         **extra,
     }
+
+
+def worker_env(database_url: str, data_dir: Path) -> dict[str, str]:
+    """A lone worker's environment (no Redis: workers keep no counters), with the development keys a
+    server would have created in ``data_dir`` before it (``thudo serve`` runs every context's prepare)."""
+    env = process_env(database_url, "", data_dir, {})
+    settings = load_settings(env)
+    for context in CONTEXTS:
+        if context.prepare is not None:
+            context.prepare(settings)
+    return env
 
 
 @dataclass
@@ -73,7 +86,7 @@ def cluster(
     # One public address for all (compose.yaml's PUBLIC_BASE_URL, the proxy): it is the tokens' issuer and
     # audience. Here it is the first server's, where the VNeID stand-in the tests log in with lives.
     port = free_port()
-    base = {**_env(database_url, redis_url, data_dir, env or {}), "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}"}
+    base = {**process_env(database_url, redis_url, data_dir, env or {}), "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}"}
     with ExitStack() as stack:
         # The first server creates the development keys in DATA_DIR (production mounts provisioned ones);
         # the others start once it is ready, so every process signs and verifies with the same keys.

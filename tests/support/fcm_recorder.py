@@ -10,6 +10,7 @@ reach Google in production.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 from collections import Counter
@@ -35,6 +36,7 @@ class Recorder:
     endpoint: str  # FCM_ENDPOINT
     credentials_file: Path  # FCM_CREDENTIALS_FILE
     failing: bool = False
+    delay_s: float = 0.0  # every FCM call takes this long (a batch stays in flight)
     received: Counter[str] = field(default_factory=Counter)  # accepted messages by token
     refused: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -63,6 +65,8 @@ def _wrap(inner: Any, recorder: Recorder) -> Any:
             body += message.get("body", b"")
             if not message.get("more_body"):
                 break
+        if recorder.delay_s:
+            await asyncio.sleep(recorder.delay_s)
         if recorder.failing:
             with recorder.lock:
                 recorder.refused += 1
