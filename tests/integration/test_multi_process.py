@@ -8,19 +8,24 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
 import pytest
 
+from domain.payments.model import EventType
 from tests.support.auth import login, login_staff, refresh, unit_id
 from tests.support.cluster import Cluster, cluster
 from tests.support.database import truncate_all
 from tests.support.fcm_recorder import Recorder, fcm_recorder
 from tests.support.feedback import R, report_body
+from tests.support.payments import notify
 from tests.support.push import query, queue_messages
 from tests.support.redis import redis_url
+from tests.support.transit_api import buy, open_card
 
 pytestmark = pytest.mark.slow
 
@@ -97,6 +102,24 @@ def test_limits_and_quotas_are_shared_by_the_servers(running: Cluster) -> None:
         if r.status_code == 200:
             token = r.json()["refresh_token"]
     assert statuses == [200] * ACCOUNT_LIMIT + [429]
+
+
+def test_a_bank_notification_delivered_to_both_servers_at_once_applies_once(running: Cluster) -> None:
+    """The bank retries through the load balancer: the same notification reaches both replicas together,
+    then an older one ("processing") arrives after it."""
+    a, b = _clients(running)
+    citizen = login(a)
+    order = buy(a, citizen, open_card(a, citizen)["id"]).json()
+    intent = f"/api/v1/payments/intents/{order['payment_intent_id']}"
+    ref, amount = order["payment_ref"], a.get(intent, headers=citizen.headers).json()["amount"]
+    event = uuid.uuid4().hex
+    with ThreadPoolExecutor(2) as pool:
+        answers = list(pool.map(lambda c: notify(c, ref, amount, event_id=event), (a, b)))
+    assert [r.status_code for r in answers] == [200, 200], [r.text for r in answers]
+    assert sorted(r.json()["outcome"] for r in answers) == ["applied", "duplicate"]
+    assert notify(b, ref, amount, EventType.PAYMENT_PROCESSING).json()["outcome"] == "stale"
+    assert [c.get(intent, headers=citizen.headers).json()["status"] for c in (a, b)] == ["succeeded"] * 2
+    assert len(b.get("/api/v1/transit/passes", headers=citizen.headers).json()["items"]) == 1
 
 
 def test_a_revoked_session_or_grant_is_refused_by_every_server(running: Cluster, database_url: str) -> None:
