@@ -57,10 +57,19 @@ async def _drain(url: str, limit_s: float) -> dict[str, int]:
 def _worker(url: str, data_dir: Path, service_port: int, in_flight: int) -> procs.ServerProcess:
     # STANDINS on and no FCM_ENDPOINT: the gateway targets the stand-in at http://HOST:PORT, the service's.
     metrics = procs.free_port()
-    env = {"DATABASE_URL": url, "DATA_DIR": str(data_dir), "ENVIRONMENT": "development", "STANDINS": "true",
-           "DB_POOL_MAX": "4",
-           "HOST": "127.0.0.1", "PORT": str(service_port), "LOG_LEVEL": "WARNING", "FCM_MAX_IN_FLIGHT": str(in_flight),
-           "WORKER_METRICS_PORT": str(metrics), **procs.BENCH_QUOTAS}
+    env = {
+        "DATABASE_URL": url,
+        "DATA_DIR": str(data_dir),
+        "ENVIRONMENT": "development",
+        "STANDINS": "true",
+        "DB_POOL_MAX": "4",
+        "HOST": "127.0.0.1",
+        "PORT": str(service_port),
+        "LOG_LEVEL": "WARNING",
+        "FCM_MAX_IN_FLIGHT": str(in_flight),
+        "WORKER_METRICS_PORT": str(metrics),
+        **procs.BENCH_QUOTAS,
+    }
     return procs.ServerProcess("worker", [sys.executable, "-m", "api.platform.cli", "worker"], env, metrics)
 
 
@@ -82,8 +91,9 @@ def _accepted(service: procs.ServerProcess) -> int:
     return int(httpx.get(service.base_url + "/dev/push/deliveries", params={"limit": 1}).json()["delivered"])
 
 
-def _round(url: str, data_dir: Path, svc: procs.ServerProcess, n_workers: int, args: argparse.Namespace,
-           first: bool) -> dict[str, object]:
+def _round(
+    url: str, data_dir: Path, svc: procs.ServerProcess, n_workers: int, args: argparse.Namespace, first: bool
+) -> dict[str, object]:
     workers = [_worker(url, data_dir, svc.port, args.in_flight) for _ in range(n_workers)]
     try:
         for w in workers:
@@ -99,8 +109,15 @@ def _round(url: str, data_dir: Path, svc: procs.ServerProcess, n_workers: int, a
             w.stop()
     accepted = _accepted(svc) - before
     sent = states.get("sent", 0)
-    return {"workers": n_workers, "elapsed": elapsed, "rate": sent / elapsed, "states": states, "accepted": accepted,
-            "shares": shares, "exactly_once": sent == args.messages == accepted and not states.get("pending")}
+    return {
+        "workers": n_workers,
+        "elapsed": elapsed,
+        "rate": sent / elapsed,
+        "states": states,
+        "accepted": accepted,
+        "shares": shares,
+        "exactly_once": sent == args.messages == accepted and not states.get("pending"),
+    }
 
 
 def main() -> None:
@@ -109,8 +126,11 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--in-flight", type=int, default=8, help="FCM_MAX_IN_FLIGHT per worker process")
     ap.add_argument("--timeout", type=float, default=1800.0)
-    ap.add_argument("--own-postgres", action="store_true",
-                    help="an embedded PostgreSQL of its own (the shared server's connection slots may be taken)")
+    ap.add_argument(
+        "--own-postgres",
+        action="store_true",
+        help="an embedded PostgreSQL of its own (the shared server's connection slots may be taken)",
+    )
     args = ap.parse_args()
     with ExitStack() as stack:
         tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="thudo-push2-"))
@@ -126,17 +146,22 @@ def main() -> None:
         load_before = report.load_average()
         with procs.running("service", procs.service(url, data_dir, {"DB_POOL_MAX": "4"})) as svc:
             # The reference first (one worker process), then the same messages again with --workers.
-            rounds = [_round(url, data_dir, svc, n, args, first=i == 0)
-                      for i, n in enumerate(dict.fromkeys((1, args.workers)))]
+            rounds = [
+                _round(url, data_dir, svc, n, args, first=i == 0)
+                for i, n in enumerate(dict.fromkeys((1, args.workers)))
+            ]
     print(report.machine(pg, {"Load average (1/5/15 min) before → after": f"{load_before} → {report.load_average()}"}))
     for r in rounds:
-        print(f"{r['workers']} worker process(es), FCM_MAX_IN_FLIGHT={args.in_flight}: {args.messages:,} messages in "
-              f"{r['elapsed']:.1f} s after the queueing commit = {r['rate']:,.0f}/s "
-              f"({r['rate'] / rounds[0]['rate']:.2f} × one worker); rows {r['states']}; stand-in accepted "
-              f"{r['accepted']:,}; per worker {', '.join(f'{s:,.0f}' for s in r['shares'])}; "
-              f"exactly once: {'yes' if r['exactly_once'] else 'NO'}")
+        print(
+            f"{r['workers']} worker process(es), FCM_MAX_IN_FLIGHT={args.in_flight}: {args.messages:,} messages in "
+            f"{r['elapsed']:.1f} s after the queueing commit = {r['rate']:,.0f}/s "
+            f"({r['rate'] / rounds[0]['rate']:.2f} × one worker); rows {r['states']}; stand-in accepted "
+            f"{r['accepted']:,}; per worker {', '.join(f'{s:,.0f}' for s in r['shares'])}; "
+            f"exactly once: {'yes' if r['exactly_once'] else 'NO'}"
+        )
     if not all(r["exactly_once"] for r in rounds):
         raise SystemExit(1)
+
 
 if __name__ == "__main__":
     main()
