@@ -66,6 +66,7 @@ def to_message(row: ClaimedRow) -> PushMessage:
 
 # Outcomes about FCM, not about the message: every row waits, and the worker pauses instead of hammering.
 _PROVIDER_WIDE = ("quota", "unavailable")
+OUTAGE_RETRY_MAX_S = 60.0
 
 
 class _Results:
@@ -94,6 +95,10 @@ class _Results:
         elif outcome.outcome in _PROVIDER_WIDE or row.attempts < self.policy.max_attempts:
             # Quota and outages say nothing about the message itself, so they never dead-letter it.
             delay = backoff_s(self.policy, row.attempts, self.rand)
+            if outcome.outcome == "unavailable":
+                # However many attempts an outage used up, look again within a minute: delivery resumes
+                # soon after FCM does, not a WORKER_BACKOFF_MAX_SECONDS later.
+                delay = min(delay, OUTAGE_RETRY_MAX_S)
             if outcome.outcome in _PROVIDER_WIDE:
                 self.pause_s = max(self.pause_s, delay)
             self.retry.append(Reschedule(row.id, self.now + timedelta(seconds=delay), error))
