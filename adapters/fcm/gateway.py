@@ -23,6 +23,7 @@ from typing import Any
 import firebase_admin
 import httpx
 from firebase_admin import credentials, exceptions, messaging
+from firebase_admin._retry import HttpxRetry, HttpxRetryTransport
 from google.auth.credentials import TokenState
 from google.auth.transport.requests import Request as GoogleAuthRequest
 
@@ -53,7 +54,10 @@ def classify_error(exc: BaseException) -> SendOutcome:
         outcome = "unregistered" if _BAD_TOKEN.search(str(exc)) else "failed"
     elif isinstance(exc, messaging.QuotaExceededError | exceptions.ResourceExhaustedError):
         outcome = "quota"
-    else:  # 5xx after the SDK's own retries, timeouts, network, auth/config problems
+    elif isinstance(exc, exceptions.UnavailableError | exceptions.DeadlineExceededError):
+        # FCM down or unreachable (503 UNAVAILABLE, connection errors, timeouts): nothing about this message.
+        outcome = "unavailable"
+    else:  # 500 INTERNAL and anything else about this one message (a poison message still dead-letters)
         outcome = "retry"
     # Only the class name is kept: FCM error texts may echo the token.
     return SendOutcome(outcome, name)
@@ -112,7 +116,14 @@ class FcmGateway:
         self._service: Any = messaging._get_messaging_service(self._app)
         self._google_credential = self._service._credential
         client = self._service._async_client.async_client
-        # The SDK offers no option for this; wrap its own transports (auth, retries unchanged).
+        for transport in client._mounts.values():
+            if isinstance(transport, HttpxRetryTransport):
+                # No retries inside the SDK: its retry loop sends again without closing the refused
+                # response, so during an FCM outage every 503 keeps a connection busy until the pool is
+                # exhausted and the send hangs for good (tests/integration/test_fcm_outage.py). A refused
+                # message goes back to the outbox instead, which retries it durably with backoff.
+                transport._retry = HttpxRetry(max_retries=0)
+        # The SDK offers no option for this; wrap its own transports (auth unchanged).
         client._mounts = {pattern: _BoundedTransport(transport, max_in_flight) if transport else transport
                           for pattern, transport in client._mounts.items()}
         if endpoint:

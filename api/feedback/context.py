@@ -49,7 +49,7 @@ FEEDBACK = Context(
             FeedbackStatsController, *OPEN311_STAFF],
     root=[open311_router()],
     services=lambda settings, pool: build_feedback(settings),
-    jobs=[Job("feedback.deadline_escalation", escalate_overdue, idle_s=60.0)],
+    jobs=[Job("feedback.deadline_escalation", escalate_overdue, idle_s=60.0, once_per_period=True)],
     exporter=_export,
     reference=seed_feedback_categories,
 )

@@ -48,7 +48,7 @@ async def _deliver(container: Container, kinds: tuple[str, ...]) -> bool:
                                     delivery_policy(container.settings)).execute(kinds)
     _count(report)
     if report.pause_s:
-        log.warning("FCM quota exceeded; pausing pushes", extra={"pause_s": round(report.pause_s, 1)})
+        log.warning("FCM over quota or unavailable; pausing pushes", extra={"pause_s": round(report.pause_s, 1)})
         await asyncio.sleep(report.pause_s)
     return report.claimed > 0
 
@@ -79,5 +79,5 @@ JOBS = (
     Job("notifications.push", push_messages, idle_s=2.0, concurrency=2, wake_channel="push_outbox"),
     Job("notifications.topics", topic_subscriptions, idle_s=2.0),
     Job("notifications.metrics", outbox_metrics, idle_s=5.0),
-    Job("notifications.purge", purge_finished, idle_s=3600.0),
+    Job("notifications.purge", purge_finished, idle_s=3600.0, once_per_period=True),
 )

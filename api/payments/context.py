@@ -30,8 +30,8 @@ PAYMENTS = Context(
     root=[BankWebhook],
     services=build_payments,
     jobs=[Job("payments.expire", expire_intents, idle_s=30.0),
-          Job("payments.reconcile", reconcile, idle_s=300.0),
-          Job("payments.daily_report", daily_report, idle_s=3600.0)],
+          Job("payments.reconcile", reconcile, idle_s=300.0, once_per_period=True),
+          Job("payments.daily_report", daily_report, idle_s=3600.0, once_per_period=True)],
     standins=_standins,
     settings=SETTINGS,
 )

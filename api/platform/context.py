@@ -56,6 +56,9 @@ class Job:
     # A PostgreSQL NOTIFY channel that wakes the job at once when new work is committed (LISTEN/NOTIFY);
     # ``idle_s`` stays the fallback poll (rows that become due later, a lost listener connection).
     wake_channel: str | None = None
+    # Housekeeping that must not run once per worker process (purges, escalation, reconciliation):
+    # ``idle_s`` becomes a period that the first worker to claim it (``worker_periods``) runs alone.
+    once_per_period: bool = False
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from api.units.context import UNITS
 
 # The platform's own routes (liveness, readiness, metrics) and housekeeping.
 PLATFORM = Context(name="platform", root=[PlatformController],
-                   jobs=[Job("idempotency.purge", purge_idempotency_keys, idle_s=3600.0)])
+                   jobs=[Job("idempotency.purge", purge_idempotency_keys, idle_s=3600.0, once_per_period=True)])
 
 CONTEXTS: list[Context] = [
     PLATFORM,

@@ -6,7 +6,9 @@ False when it found nothing (it then sleeps ``idle_s``). A context lists its job
 
     Context(name="feedback", ..., jobs=[Job("feedback.deadline_escalation", escalate_overdue, idle_s=60)])
 
-Several worker processes may run at once: the jobs claim rows with ``FOR UPDATE SKIP LOCKED``.
+Several worker processes may run at once: the jobs claim rows with ``FOR UPDATE SKIP LOCKED``, and a
+periodic job (``Job.once_per_period``: purges, escalation, reconciliation) first claims its period in
+``worker_periods``, so it runs once per ``idle_s`` between all workers, not once per worker.
 On shutdown the worker stops taking new batches, lets in-flight ones finish for a few seconds,
 and then cancels them (a cancelled push batch gives its claimed rows back).
 """
@@ -16,7 +18,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
+import socket
 from collections.abc import Sequence
 from typing import Any
 
@@ -24,6 +28,7 @@ import asyncpg
 from prometheus_client import Counter, start_http_server
 
 from adapters.postgres.idempotency import purge_expired
+from adapters.postgres.periods import claim_period
 from api.platform.container import Container, build_container
 from api.platform.context import Job
 from api.platform.settings import Settings
@@ -33,6 +38,7 @@ log = logging.getLogger("thudo.worker")
 JOB_ERRORS = Counter("thudo_worker_job_errors_total", "Unexpected errors in worker jobs", ["job"])
 
 SHUTDOWN_GRACE_S = 10.0
+HOLDER = f"{socket.gethostname()}:{os.getpid()}"  # who ran a period (worker_periods.holder)
 LISTEN_RETRY_S = 5.0
 
 
@@ -98,8 +104,13 @@ class Worker:
 
     async def _loop(self, job: Job) -> None:
         failures = 0
+        busy = False
         while not self._stop.is_set():
             try:
+                # A periodic job that is still busy carries on with the period it won.
+                if job.once_per_period and not busy and (wait := await self._claim(job)) > 0:
+                    await self._sleep(min(wait, job.idle_s))
+                    continue
                 busy = await job.run(self.container)
                 failures = 0
             except Exception:
@@ -110,8 +121,12 @@ class Worker:
                 busy = False
                 await self._sleep(min(60.0, job.idle_s * 2 ** min(failures, 6)))
                 continue
-            if not busy:
+            if not busy and not job.once_per_period:
                 await self._sleep(job.idle_s, self._wake_event(job))
+
+    async def _claim(self, job: Job) -> float:
+        async with self.container.pool.acquire() as conn:
+            return await claim_period(conn, job.name, job.idle_s, HOLDER)
 
     def _wake_event(self, job: Job) -> asyncio.Event | None:
         if self.wakeups is None or job.wake_channel is None:

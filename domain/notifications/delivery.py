@@ -64,6 +64,11 @@ def to_message(row: ClaimedRow) -> PushMessage:
         collapse_key=collapse_key(row.idempotency_key), high_priority=row.legally_required)
 
 
+# Outcomes about FCM, not about the message: every row waits, and the worker pauses instead of hammering.
+_PROVIDER_WIDE = ("quota", "unavailable")
+OUTAGE_RETRY_MAX_S = 60.0
+
+
 class _Results:
     def __init__(self, policy: DeliveryPolicy, now: datetime, rand: Callable[[], float]) -> None:
         self.policy, self.now, self.rand = policy, now, rand
@@ -87,10 +92,14 @@ class _Results:
                 self.drop_tokens.append(row.token)
         elif outcome.outcome == "failed":
             self.dead.append((row.id, error))
-        elif outcome.outcome == "quota" or row.attempts < self.policy.max_attempts:
-            # Quota errors say nothing about the message itself, so they never dead-letter it.
+        elif outcome.outcome in _PROVIDER_WIDE or row.attempts < self.policy.max_attempts:
+            # Quota and outages say nothing about the message itself, so they never dead-letter it.
             delay = backoff_s(self.policy, row.attempts, self.rand)
-            if outcome.outcome == "quota":
+            if outcome.outcome == "unavailable":
+                # However many attempts an outage used up, look again within a minute: delivery resumes
+                # soon after FCM does, not a WORKER_BACKOFF_MAX_SECONDS later.
+                delay = min(delay, OUTAGE_RETRY_MAX_S)
+            if outcome.outcome in _PROVIDER_WIDE:
                 self.pause_s = max(self.pause_s, delay)
             self.retry.append(Reschedule(row.id, self.now + timedelta(seconds=delay), error))
         else:
@@ -135,8 +144,8 @@ class DeliverPushBatch:
     async def _send(self, rows: list[ClaimedRow], results: _Results) -> None:
         try:
             outcomes = await self._gateway.send([to_message(r) for r in rows])
-        except Exception as exc:  # the whole call failed (network, auth): every row retries
-            outcomes = [SendOutcome("retry", type(exc).__name__)] * len(rows)
+        except Exception as exc:  # the whole call failed (network, auth): every row waits for FCM
+            outcomes = [SendOutcome("unavailable", type(exc).__name__)] * len(rows)
         for row, outcome in zip(rows, outcomes, strict=True):
             results.record(row, outcome)
 

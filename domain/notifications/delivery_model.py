@@ -9,9 +9,11 @@ from typing import Literal
 import msgspec
 
 # sent: delivered to FCM. unregistered: token is gone/invalid -> delete the device.
-# retry: transient (5xx, timeout, network). quota: FCM rate limit -> back off everything.
+# retry: transient for this message. quota: FCM rate limit -> back off everything.
+# unavailable: FCM itself is down or unreachable (503, 500, network, timeout) -> back off everything;
+#   like quota it says nothing about the message, so an outage however long never dead-letters it.
 # failed: permanent for this message (malformed) -> dead-letter now.
-Outcome = Literal["sent", "unregistered", "retry", "quota", "failed"]
+Outcome = Literal["sent", "unregistered", "retry", "quota", "unavailable", "failed"]
 
 
 class ClaimedRow(msgspec.Struct, frozen=True, kw_only=True):

@@ -9,15 +9,13 @@ import uuid
 from typing import Any
 
 import httpx
-import msgspec
 import PIL.Image
 import zxingcpp
 
-from adapters.payments import signed_http
-from adapters.payments.bank_notifications import WEBHOOK_TARGET, NotificationBody
-from api.payments.wiring import DEV_PAYMENTS_SECRET, WEBHOOK_PATH
+from api.payments.wiring import WEBHOOK_PATH
 from domain.payments.model import EventType
 from tests.support.auth import Session, login
+from tests.support.payments import notify as _notify
 from tests.support.transit_api import buy, open_card
 
 
@@ -38,16 +36,6 @@ def _wait_for(check: Any, timeout: float = 10.0) -> Any:
         if result or time.monotonic() > deadline:
             return result
         time.sleep(0.05)
-
-
-def _notify(http: httpx.Client, ref: str, amount: int, type_: EventType = EventType.PAYMENT_SUCCEEDED, *,
-            event_id: str | None = None, secret: bytes = DEV_PAYMENTS_SECRET,
-            timestamp: int | None = None) -> httpx.Response:
-    event_id = event_id or uuid.uuid4().hex
-    body = msgspec.json.encode(NotificationBody(event_id=event_id, type=type_, reference=ref, amount=amount,
-                                                currency="VND", transaction_id="FT" + event_id[:10].upper()))
-    headers = signed_http.sign(secret, WEBHOOK_TARGET, body, nonce=event_id, timestamp=timestamp)
-    return http.post(WEBHOOK_PATH, content=body, headers={**headers, "content-type": "application/json"})
 
 
 def test_a_pass_paid_by_scanning_the_vietqr_is_issued(http: httpx.Client) -> None:

@@ -460,6 +460,39 @@ def test_deny_list_sequence_snapshot_and_delta(database_url: str) -> None:
     run(database_url, body)
 
 
+def test_a_gate_syncing_between_two_writers_misses_no_entry(database_url: str) -> None:
+    """Two replicas add to the deny list at once; a gate syncs while the first has not committed yet. Its
+    cursor must not pass the first writer's number, or that entry (a revoked pass) never reaches it."""
+    async def go() -> None:
+        first, second, gate = [await connect(database_url) for _ in range(3)]
+        try:
+            now = int(datetime.now(UTC).timestamp())
+            a, b = uuid.uuid4().bytes, uuid.uuid4().bytes
+            cursor = await PgDenyList(gate).current_seq()
+            slow = first.transaction()
+            await slow.start()
+            await PgDenyList(first).add([DenyEntry(DenyKind.PASS, a, now + 3600)])
+
+            async def fast() -> None:
+                async with second.transaction():
+                    await PgDenyList(second).add([DenyEntry(DenyKind.PASS, b, now + 3600)])
+
+            other = asyncio.create_task(fast())
+            await asyncio.sleep(0.3)
+            # The gate syncs as BuildDenyList does: the head first, then the entries after its cursor.
+            head = await PgDenyList(gate).current_seq()
+            seen = {e.subject for e in await PgDenyList(gate).since(cursor, now)}
+            cursor = head
+            await slow.commit()
+            await other
+            seen |= {e.subject for e in await PgDenyList(gate).since(cursor, now)}
+            assert {a, b} <= seen
+        finally:
+            for conn in (first, second, gate):
+                await conn.close()
+    asyncio.run(go())
+
+
 def test_hot_queries_use_indexes(database_url: str) -> None:
     async def body(w: World) -> None:
         await w.conn.execute("SET LOCAL enable_seqscan = off")

@@ -11,8 +11,12 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 import msgspec
 
+from adapters.payments import signed_http
+from adapters.payments.bank_notifications import WEBHOOK_TARGET, NotificationBody
+from api.payments.wiring import DEV_PAYMENTS_SECRET, WEBHOOK_PATH
 from domain.payments.errors import NotificationRejected, ProviderUnavailable
 from domain.payments.model import (
     Checkout,
@@ -319,3 +323,14 @@ def event(intent: PaymentIntent, type_: EventType, sent_at: datetime, *, event_i
 
 def succeeded_answer(amount: int, ref: str = "TXN-Q") -> ProviderPayment:
     return ProviderPayment(status=ProviderStatus.SUCCEEDED, amount=amount, currency="VND", provider_ref=ref)
+
+
+def notify(http: httpx.Client, ref: str, amount: int, type_: EventType = EventType.PAYMENT_SUCCEEDED, *,
+           event_id: str | None = None, secret: bytes = DEV_PAYMENTS_SECRET,
+           timestamp: int | None = None) -> httpx.Response:
+    """The local bank's signed notification about the payment ``ref`` (``WEBHOOK_PATH``), over HTTP."""
+    event_id = event_id or uuid.uuid4().hex
+    body = msgspec.json.encode(NotificationBody(event_id=event_id, type=type_, reference=ref, amount=amount,
+                                                currency="VND", transaction_id="FT" + event_id[:10].upper()))
+    headers = signed_http.sign(secret, WEBHOOK_TARGET, body, nonce=event_id, timestamp=timestamp)
+    return http.post(WEBHOOK_PATH, content=body, headers={**headers, "content-type": "application/json"})

@@ -9,7 +9,13 @@ from datetime import UTC, datetime, time, timedelta
 import pytest
 
 from domain.errors import InvalidInput
-from domain.notifications.delivery import DeliverPushBatch, DeliveryPolicy, backoff_s, collapse_key
+from domain.notifications.delivery import (
+    OUTAGE_RETRY_MAX_S,
+    DeliverPushBatch,
+    DeliveryPolicy,
+    backoff_s,
+    collapse_key,
+)
 from domain.notifications.delivery_model import ClaimedRow, PushMessage, Reschedule, SendOutcome, TopicOutcome
 from domain.notifications.inbox import checked_preferences
 from domain.notifications.model import Notification
@@ -127,7 +133,8 @@ def test_preferences_input_is_checked() -> None:
 async def test_outcomes_map_to_sent_retry_dead_and_token_removal() -> None:
     policy = DeliveryPolicy(max_attempts=3, backoff_base_s=10)
     for outcome, attempts, expect in [("sent", 1, "sent"), ("retry", 1, "retry"), ("retry", 3, "dead"),
-                                      ("quota", 9, "retry"), ("failed", 1, "dead"), ("unregistered", 1, "dead")]:
+                                      ("quota", 9, "retry"), ("unavailable", 9, "retry"), ("failed", 1, "dead"),
+                                      ("unregistered", 1, "dead")]:
         r = row(attempts)
         outbox = FakeOutbox([r])
         report = await DeliverPushBatch(outbox, FakeGateway(outcome), FakeClock(), policy, lambda: 1.0).execute()
@@ -135,11 +142,36 @@ async def test_outcomes_map_to_sent_retry_dead_and_token_removal() -> None:
         assert got == {expect}, (outcome, attempts)
         if outcome == "unregistered":
             assert outbox.finished["drop_devices"] == [r.device_id]
-        if outcome == "quota":
+        if outcome in ("quota", "unavailable"):
             assert report.pause_s > 0
         if expect == "retry":
             [again] = outbox.finished["retry"]  # type: ignore[misc]
             assert again.available_at > NOW
+
+
+class DownGateway(FakeGateway):
+    async def send(self, messages: list[PushMessage]) -> list[SendOutcome]:
+        raise ConnectionError("FCM unreachable")
+
+
+async def test_a_provider_outage_never_dead_letters_however_long_it_lasts() -> None:
+    # Attempts spent while FCM itself is down say nothing about the message: it waits for FCM to return.
+    policy = DeliveryPolicy(max_attempts=3, backoff_base_s=10)
+    outbox = FakeOutbox([row(50), row(1)])
+    report = await DeliverPushBatch(outbox, DownGateway(), FakeClock(), policy, lambda: 1.0).execute()
+    assert not outbox.finished["dead"]
+    assert len(outbox.finished["retry"]) == 2  # type: ignore[arg-type]
+    assert report.pause_s > 0
+
+
+async def test_during_an_outage_fcm_is_tried_again_within_a_minute_however_long_it_lasted() -> None:
+    # Backoff grows with the attempts an outage used up; capped so that the first pass after FCM returns
+    # comes within a minute rather than after WORKER_BACKOFF_MAX_SECONDS (an hour by default).
+    policy = DeliveryPolicy(backoff_base_s=5, backoff_max_s=3600)
+    outbox = FakeOutbox([row(20)])
+    report = await DeliverPushBatch(outbox, DownGateway(), FakeClock(), policy, lambda: 1.0).execute()
+    [again] = outbox.finished["retry"]  # type: ignore[misc]
+    assert (again.available_at - NOW).total_seconds() == report.pause_s == OUTAGE_RETRY_MAX_S
 
 
 async def test_message_carries_payload_and_collapse_key() -> None:

@@ -45,18 +45,21 @@ class PgDenyList:
         self.conn = conn
 
     async def add(self, entries: list[DenyEntry]) -> None:
-        # One statement; rows in input order take increasing numbers.
+        # One statement; rows in input order take increasing numbers from the head row, whose lock this
+        # transaction holds until it commits (migration 0071: numbers become visible in order).
         await self.conn.execute(
-            """INSERT INTO transit_deny (kind, subject, seq, drop_after)
-               SELECT k, s, nextval('transit_deny_seq'), d
-               FROM unnest($1::smallint[], $2::bytea[], $3::bigint[]) WITH ORDINALITY AS e(k, s, d, n) ORDER BY n
+            """WITH head AS (UPDATE transit_deny_head SET seq = seq + cardinality($1::smallint[]) RETURNING seq)
+               INSERT INTO transit_deny (kind, subject, seq, drop_after)
+               SELECT k, s, head.seq - cardinality($1::smallint[]) + n, d
+               FROM head, unnest($1::smallint[], $2::bytea[], $3::bigint[]) WITH ORDINALITY AS e(k, s, d, n)
+               ORDER BY n
                ON CONFLICT (kind, subject) DO UPDATE
                    SET drop_after = GREATEST(transit_deny.drop_after, EXCLUDED.drop_after), seq = EXCLUDED.seq""",
             [int(e.kind) for e in entries], [e.subject for e in entries], [e.drop_after for e in entries])
 
     async def current_seq(self) -> int:
-        row = await self.conn.fetchrow("SELECT last_value, is_called FROM transit_deny_seq")
-        return int(row["last_value"]) if row["is_called"] else 0
+        """The highest number whose entry is committed: a gate may move its cursor here safely."""
+        return int(await self.conn.fetchval("SELECT seq FROM transit_deny_head"))
 
     async def since(self, seq: int, now: int) -> list[DenyEntry]:
         rows = await self.conn.fetch(
