@@ -119,7 +119,7 @@ def test_write_section_replaces_only_its_own_block(tmp_path: Path) -> None:
 
 def test_bench_run_measures_the_floor_and_every_scenario(wrk, database_url: str, tmp_path: Path) -> None:
     doc = tmp_path / "performance.md"
-    opts = Options(duration=1, connections=4, threads=1, warmup=0, wrk=wrk)
+    opts = Options(duration=1, connections=4, threads=1, warmup=0, wrk=wrk, windows=2, captured=5)
 
     # Its own database: the judicial queue decrypts every listed request with this run's PII key, so
     # requests that other tests stored under their own key must not be in it.
@@ -136,13 +136,19 @@ def test_bench_run_measures_the_floor_and_every_scenario(wrk, database_url: str,
         assert m.ratio > 0
         if m.reference:
             continue
+        assert len(m.opens) == opts.windows
         assert m.open is not None
         assert m.open.completed == m.open.sent
         assert m.open.errors == 0
+        if next(s for s in SCENARIOS if s.name == m.name).same_work:  # its captured statements, replayed
+            assert m.round_trips is not None and m.round_trips >= 1 and m.statements, m.name
+            assert m.same_runs and m.same_runs[0].requests > 0 and m.same_runs[0].errors == 0, m.name
+            assert len(m.same_opens) == opts.windows and all(r.errors == 0 for r in m.same_opens), m.name
     text = doc.read_text()
     assert "<!-- bench:http -->" in text
     assert "| PostgreSQL |" in text
     assert all(f"| {s.name} |" in text for s in SCENARIOS)
+    assert "### Versus the same work" in text
     assert json.loads((tmp_path / "r.json").read_text())["scenarios"][-1]["name"] == REFERENCES[-1].name
 
 
