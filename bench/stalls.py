@@ -173,8 +173,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             during = [g for g in gcs if windows_start <= g[0] <= windows_end]
             print(f"during the windows: {len(during)} GC passes ≥ {SLOW_GC_MS} ms (gen2: "
                   f"{sum(1 for g in during if g[1] == 2)}, longest {max((g[2] for g in during), default=0):.1f} ms)")
-            print("slowest GC passes (whole run, start-up included): " + ", ".join(f"gen{g} {d:.0f} ms at {_clock(t)}" for t, g, d in
-                                                   sorted(gcs, key=lambda x: -x[2])[:8]))
+            slowest = sorted(gcs, key=lambda x: -x[2])[:8]
+            print("slowest GC passes (whole run, start-up included): "
+                  + ", ".join(f"gen{g} {d:.0f} ms at {_clock(t)}" for t, g, d in slowest))
             print(f"p99 median {statistics.median(p99s):.1f} worst {max(p99s):.1f} ms; GC passes ≥ {SLOW_GC_MS} ms: "
                   f"{len(gcs)} (gen2: {sum(1 for g in gcs if g[1] == 2)}, longest "
                   f"{max((g[2] for g in gcs), default=0):.1f} ms); load average {report.load_average()}", flush=True)
