@@ -139,12 +139,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--path", default="/api/v1/me")
     p.add_argument("--rate", type=float, help="offered rate (default: half of the measured maximum)")
     p.add_argument("--service-env", action="append", default=[], metavar="KEY=VALUE")
+    p.add_argument("--no-freeze", action="store_true",
+                   help="the before: serve without gc.freeze() after start-up (api.platform.app.freeze_startup_heap)")
     args = p.parse_args(argv)
     wrk = ensure_wrk() or "wrk"
     env = dict(kv.split("=", 1) for kv in args.service_env)
     with run_database(None) as (db, _), tempfile.TemporaryDirectory(prefix="thudo-stalls-") as tmp:
         trace = Path(tmp) / "gc.log"
-        env = {**env, "THUDO_TRACE_GC": str(trace),
+        env = {**env, "THUDO_TRACE_GC": str(trace), **({"THUDO_TRACE_NO_FREEZE": "1"} if args.no_freeze else {}),
                "PYTHONPATH": os.pathsep.join([str(TRACE_SITE), str(procs.ROOT), os.environ.get("PYTHONPATH", "")])}
         with procs.running("service", procs.service(db, Path(tmp), env)) as svc:
             ctx = BenchContext(svc.base_url, db, Path(tmp))
