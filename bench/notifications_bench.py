@@ -201,6 +201,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--batch", default="", help="WORKER_BATCH_SIZE values to compare (default: the production one)")
     ap.add_argument("--rounds", type=int, default=1)
     ap.add_argument("--server-workers", type=int, default=1, help="granian workers serving the stand-in")
+    ap.add_argument("--standin-latency-ms", type=int, default=0,
+                    help="the stand-in answers each send after this long (FCM_STANDIN_LATENCY_MS: Google's round trip)")
     ap.add_argument("--no-report", action="store_true")
     args = ap.parse_args(argv)
     defaults = load_settings({})
@@ -217,7 +219,8 @@ def main(argv: list[str] | None = None) -> None:
         pg = asyncio.run(postgres_version(url))
         asyncio.run(queue(url, args.messages))
         load_before = report.load_average()
-        launch = procs.service(url, Path(data_dir), {"WORKERS": str(args.server_workers)})
+        launch = procs.service(url, Path(data_dir), {"WORKERS": str(args.server_workers),
+                                                     "FCM_STANDIN_LATENCY_MS": str(args.standin_latency_ms)})
         with procs.running("service", launch) as svc:
             settings = load_settings({}, database_url=url, port=svc.port, data_dir=Path(data_dir), standins=True,
                                      run_worker=False, environment="development")
@@ -251,7 +254,8 @@ def render(args: argparse.Namespace, sdk_runs: list[dict[str, Any]],
 ## Push delivery (bench/notifications_bench.py)
 
 `uv run python -m bench.notifications_bench --messages {args.messages} --rounds {args.rounds}\
-{f' --in-flight {args.in_flight}' if args.in_flight else ''}{f' --batch {args.batch}' if args.batch else ''}` —
+{f' --in-flight {args.in_flight}' if args.in_flight else ''}{f' --batch {args.batch}' if args.batch else ''}\
+{f' --standin-latency-ms {args.standin_latency_ms}' if args.standin_latency_ms else ''}` —
 quality.md: the outbox worker delivers to the local FCM stand-in at ≥ {TARGET_RATIO:.2f} of what
 firebase-admin's `send_each_async` alone reaches against the same stand-in in the same run, with the
 production defaults.
@@ -264,7 +268,8 @@ production defaults.
   concurrency {production.loops}). {args.messages:,} queued messages per run.
 * Order: SDK, worker config 1, SDK, config 2, SDK, …; each worker run's ratio is to the mean of the SDK
   runs just before and after it. Stand-in: the real service under granian with {args.server_workers}
-  worker(s), on the same two cores.
+  worker(s), on the same two cores, answering each send after {args.standin_latency_ms} ms
+  (`FCM_STANDIN_LATENCY_MS`, standing for Google's round trip).
 
 SDK alone: median **{sdk:,.0f} messages/s** over {len(sdk_runs)} runs
 ({' / '.join(f'{_rate(r):,.0f}' for r in sdk_runs)}), {sdk_cpu:.2f} ms of CPU per message in the sending process.
