@@ -162,8 +162,9 @@ SETTINGS: dict[str, Spec] = {
     "fcm_endpoint": Spec("FCM_ENDPOINT", str, "",
                          "Base URL replacing https://fcm.googleapis.com. Empty: Google, or the local "
                          "stand-in (BASE_URL/dev/push) when STANDINS is on and no credentials file is set."),
-    "fcm_max_in_flight": Spec("FCM_MAX_IN_FLIGHT", _positive_int, "100",
-                              "Concurrent FCM requests per worker process (HTTP/2 streams to Google)."),
+    "fcm_max_in_flight": Spec("FCM_MAX_IN_FLIGHT", _positive_int, "32",
+                              "Concurrent FCM requests per worker process (HTTP/2 streams to Google); chosen by "
+                              "bench.notifications_bench (docs/performance.md, push)."),
     "fcm_standin_latency_ms": Spec("FCM_STANDIN_LATENCY_MS", _non_negative_int, "0",
                                    "Development: the local FCM stand-in answers each send after this long "
                                    "(Google's round trip), e.g. to choose FCM_MAX_IN_FLIGHT by measurement."),
@@ -240,7 +241,7 @@ class Settings:
     fcm_project_id: str = "thudo-dev"
     fcm_credentials_file: str = ""
     fcm_endpoint: str = ""
-    fcm_max_in_flight: int = 100
+    fcm_max_in_flight: int = 32
     fcm_standin_latency_ms: int = 0
     worker_batch_size: int = 500
     worker_max_attempts: int = 8
