@@ -1,6 +1,11 @@
-"""Push delivery throughput: 100,000 queued notifications to the local FCM stand-in.
+"""Push delivery throughput: the outbox worker against firebase-admin's ``send_each_async`` alone.
 
-    uv run python -m bench.notifications_bench [--messages 100000] [--concurrency 4] [--server-workers 1]
+    uv run python -m bench.notifications_bench [--messages 100000] [--in-flight 8,32,100] [--batch 100,500]
+        [--standin-latency-ms 30] [--rounds 1] [--server-workers 1]
+
+quality.md: the worker reaches ≥ 0.80 of what the SDK alone reaches against the same stand-in in the same
+run, with the production defaults (always measured; ``--in-flight``/``--batch`` add other settings to
+compare). Order: SDK, worker setting 1, SDK, setting 2, SDK, …
 
 The real path end to end: a fresh migrated database, the real service (``thudo serve`` under
 granian, with the FCM stand-in mounted) in its own process, and in this process the production
