@@ -18,6 +18,7 @@ from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import msgspec
@@ -38,6 +39,7 @@ from api.judicial.schemas import request_out
 from api.judicial.wiring import build_judicial
 from api.platform.settings import load_settings
 from api.transit.schemas import TapBatchIn
+from bench import samework
 from domain.feedback.model import ReportSummary
 from domain.judicial import deadlines
 from domain.judicial.fees import DEFAULT_SCHEDULE, PricingInput, price
@@ -214,6 +216,21 @@ async def transit_taps_sql(validator_id: FromPath[uuid.UUID], data: JSONBody[Tap
     return {"received": len(rows), "inserted": inserted}
 
 
+@get("/same-work/{name:str}")
+async def same_work(name: FromPath[str], state: State) -> list[Any]:
+    """Reference, not the floor: exactly the statements one request of scenario ``name`` sent, as
+    captured from the real endpoint by ``bench/samework.py`` (same transaction boundaries, new ids for
+    what the request created), on a pool built like the service's (its JSON codecs, no reset query);
+    answers the rows. Needs the service's ``DATA_DIR`` (where the capture is saved)."""
+    replayers = state.get("replayers")
+    if replayers is None:
+        replayers = state.replayers = {}
+    if name not in replayers:
+        replayers[name] = samework.load(Path(state.get("data_dir") or os.environ["DATA_DIR"]), name)
+    async with state.service_pool.acquire() as conn:
+        return await replayers[name].run(conn)
+
+
 @get(PLAIN_PATH)
 async def plain() -> dict[str, str]:
     """No database at all: what the server + framework alone cost (used by the server comparison)."""
@@ -235,7 +252,7 @@ def create_app(dsn: str | None = None, data_dir: str | None = None) -> Litestar:
             await app.state.service_pool.close()
 
     handlers = [unit, unit_in_transaction, reports_of, judicial_queue_of, judicial_submit_sql, transit_validate_sql,
-                transit_taps_sql, plain]
+                transit_taps_sql, same_work, plain]
     return Litestar(route_handlers=handlers, lifespan=[lifespan], debug=False)
 
 

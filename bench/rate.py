@@ -33,10 +33,16 @@ class RateResult:
     max_ms: float
     non_2xx: int
     socket_errors: int
+    # The slowest requests: (wall-clock time it was due, epoch seconds; latency ms), at most SLOW_KEPT,
+    # so stalls can be lined up with what the server logged at that moment (GC, flushes, pool).
+    slow: tuple[tuple[float, float], ...] = ()
 
     @property
     def errors(self) -> int:
         return self.non_2xx + self.socket_errors
+
+
+SLOW_KEPT = 50
 
 
 def percentile(sorted_values: list[float], p: float) -> float:
@@ -95,6 +101,7 @@ async def run_rate(base_url: str, spec: RequestSpec, *, rate: float, duration: f
     total = max(1, int(rate * duration))
     queue: asyncio.Queue[tuple[int, float] | None] = asyncio.Queue()
     latencies: list[float] = []
+    timed: list[tuple[float, float]] = []  # (due, latency ms)
     counts = {"non_2xx": 0, "socket": 0, "last": 0.0}
 
     async def connection() -> None:
@@ -121,6 +128,7 @@ async def run_rate(base_url: str, spec: RequestSpec, *, rate: float, duration: f
                 continue
             now = time.perf_counter()
             latencies.append((now - due) * 1000)
+            timed.append((due, latencies[-1]))
             counts["last"] = now
             if not 200 <= status < 400:
                 counts["non_2xx"] += 1
@@ -148,10 +156,12 @@ async def run_rate(base_url: str, spec: RequestSpec, *, rate: float, duration: f
     # Failed, timed out, or cut off at the end: everything that got no answer.
     counts["socket"] = total - len(latencies)
     latencies.sort()
+    wall_offset = time.time() - time.perf_counter()
+    slow = tuple((due + wall_offset, ms) for due, ms in sorted(timed, key=lambda x: -x[1])[:SLOW_KEPT])
     elapsed = (counts["last"] - t0) if counts["last"] else duration
     return RateResult(
         target_rps=rate, sent=total, completed=len(latencies), achieved_rps=len(latencies) / elapsed,
         p50_ms=percentile(latencies, 50), p95_ms=percentile(latencies, 95), p99_ms=percentile(latencies, 99),
         max_ms=latencies[-1] if latencies else float("nan"),
-        non_2xx=int(counts["non_2xx"]), socket_errors=int(counts["socket"]),
+        non_2xx=int(counts["non_2xx"]), socket_errors=int(counts["socket"]), slow=slow,
     )

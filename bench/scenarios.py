@@ -24,9 +24,10 @@ from bench.floor_app import FLOOR_PATH, FLOOR_TX_PATH, JUDICIAL_QUEUE_QUERY_PATH
 Headers = Mapping[str, str] | Sequence[Mapping[str, str]]
 Setup = Callable[["BenchContext"], Headers | Awaitable[Headers]]
 
-# quality.md: reads ≥ 70 % of the floor's throughput and p99 < 50 ms at half their own maximum
-# rate; writes ≥ 50 % and p99 < 100 ms.
+# The old targets (reads ≥ 70 % of the floor, writes ≥ 50 %), still used by bench.inproc's columns;
+# bench.run judges by quality.md's same-work ratio and, for single-object reads, floor_target.
 TARGET_RATIO = {"read": 0.70, "write": 0.50}
+SINGLE_OBJECT_READ = 0.70
 P99_BUDGET_MS = {"read": 50.0, "write": 100.0}
 
 
@@ -61,6 +62,8 @@ class Scenario:
     body_variants: int = 64
     note: str = ""
     explains: str = ""  # references only: the scenario whose same work this is (runs only with it)
+    floor_target: float | None = None  # single-object reads (quality.md): ≥ 0.70 of the one-row floor
+    same_work: bool = True  # capture its statements and measure the bare app running them (bench/samework.py)
 
     @property
     def target_ratio(self) -> float:
@@ -83,6 +86,13 @@ class Scenario:
         idem = self.method == "POST" if self.idempotent is None else self.idempotent
         return RequestSpec(self.method, self.path.format_map(ctx.values), tuple(dict(h) for h in sets) or ({},),
                            bodies, idem)
+
+
+def many_citizens(ctx: BenchContext) -> list[dict[str, str]]:
+    """1,000 citizens' tokens (bench/citizens.py), rotated per request: quality.md's bench realism."""
+    from bench import citizens
+
+    return citizens.headers(ctx)
 
 
 def citizen_headers(ctx: BenchContext) -> dict[str, str]:
@@ -115,13 +125,14 @@ REFERENCES = [
 ]
 
 SCENARIOS: list[Scenario] = [
-    Scenario("platform.live", "read", "GET", "/health/live",
+    Scenario("platform.live", "read", "GET", "/health/live", same_work=False,
              note="no database: middleware (request id, metrics, security headers) + routing + JSON"),
     Scenario("platform.ready", "read", "GET", "/health/ready",
              note="one pooled `SELECT 1` behind a timeout: the closest analogue of an indexed read today"),
-    Scenario("identity.me", "read", "GET", "/api/v1/me", setup=citizen_headers,
-             note="bearer token check (ES256, cached per token; session not revoked), user row + staff grants in one "
-                  "query without a transaction (read-only), masked personal id"),
+    Scenario("identity.me", "read", "GET", "/api/v1/me", setup=many_citizens, floor_target=SINGLE_OBJECT_READ,
+             note="1,000 citizens' tokens in rotation: bearer token check (ES256, cached per token; session not "
+                  "revoked), user row + staff grants in one query without a transaction (read-only), masked "
+                  "personal id"),
     Scenario("feedback.create", "write", "POST", "/api/v1/feedback/reports", body=setup_feedback.report_body,
              setup=setup_feedback.create_setup,
              note="auth + validation + routing (cached centroids) + working-hours deadlines + insert report "

@@ -27,9 +27,26 @@ def report_body(i: int) -> dict[str, Any]:
 
 
 def create_setup(ctx: Any) -> list[dict[str, str]]:
+    """1,000 citizens (bench/citizens.py), each request from the next one."""
+    from bench import citizens
+
     with httpx.Client(base_url=ctx.base_url, timeout=15) as http:
         _STATE["category_id"] = _category_id(http)
-        return [auth.login(http).headers for _ in range(4)]
+    return citizens.headers(ctx)
+
+
+# Test data, not measured SQL: the template citizen's 30 reports (made through the API) copied to every
+# minted citizen, with new ids and refs, so that each has a page of 20 of 30 to read.
+_COPY_REPORTS = """
+INSERT INTO feedback_reports (id, ref, reporter_id, category_id, level, status, description, lat, lon, address,
+                              ward_id, unit_id, answers, publishable, hidden, created_at, updated_at, ack_due_at,
+                              due_at)
+SELECT gen_random_uuid(), r.ref || '-' || c.n, c.id, r.category_id, r.level, r.status, r.description, r.lat, r.lon,
+       r.address, r.ward_id, r.unit_id, r.answers, r.publishable, r.hidden, r.created_at, r.updated_at, r.ack_due_at,
+       r.due_at
+FROM feedback_reports r, unnest($2::uuid[]) WITH ORDINALITY AS c(id, n)
+WHERE r.reporter_id = $1
+"""
 
 
 def duplicates_setup(ctx: Any) -> dict[str, str]:
@@ -39,15 +56,22 @@ def duplicates_setup(ctx: Any) -> dict[str, str]:
         return auth.login(http).headers
 
 
-def my_reports_setup(ctx: Any) -> dict[str, str]:
-    """A citizen with 30 reports; the scenario reads the first page of 20."""
+def my_reports_setup(ctx: Any) -> list[dict[str, str]]:
+    """1,000 citizens with 30 reports each; the scenario reads the first page of 20 of the next one."""
+    import asyncio
+
+    from adapters.postgres.scratch import fetchval_on
+    from bench import citizens
+
     with httpx.Client(base_url=ctx.base_url, timeout=15) as http:
         _STATE["category_id"] = _category_id(http)
-        citizen = auth.login(http)
+        template = auth.login(http)
         for i in range(30):
-            r = http.post("/api/v1/feedback/reports", json=report_body(i), headers=citizen.headers)
+            r = http.post("/api/v1/feedback/reports", json=report_body(i), headers=template.headers)
             r.raise_for_status()
-        return citizen.headers
+    minted = citizens.mint(ctx)
+    asyncio.run(fetchval_on(ctx.database_url, _COPY_REPORTS, template.user_id, [c.user_id for c in minted]))
+    return [c.headers for c in minted]
 
 
 def busiest_reporter(ctx: Any) -> dict[str, str]:

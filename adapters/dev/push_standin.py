@@ -19,6 +19,7 @@ Mounted only when ``STANDINS`` is on (never in production).
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -147,7 +148,11 @@ def _short(token: str) -> str:
 class PushStandIn:
     """State of one stand-in: signing secret, recorded deliveries and topic subscriptions."""
 
-    def __init__(self, service_account_file: Path, history: int = 1000) -> None:
+    def __init__(self, service_account_file: Path, history: int = 1000, latency_s: float = 0.0) -> None:
+        # Each send is answered after ``latency_s`` (FCM_STANDIN_LATENCY_MS): Google is a network round
+        # trip away, the stand-in on loopback is not, and how many requests a worker keeps in flight
+        # only matters with that round trip.
+        self.latency_s = latency_s
         info = json.loads(Path(service_account_file).read_text())
         key = load_private_key(info["private_key"].encode())
         self.client_email: str = info["client_email"]
@@ -218,6 +223,8 @@ def push_standin_router(standin: PushStandIn, project_id: str) -> Router:
             return _fcm_error(400, "INVALID_ARGUMENT",
                               "The registration token is not a valid FCM registration token", "INVALID_ARGUMENT")
         name = f"projects/{project}/messages/{secrets.token_hex(8)}"
+        if standin.latency_s:
+            await asyncio.sleep(standin.latency_s)
         if not req.validate_only:
             standin.delivered += 1
             standin.deliveries.appendleft({

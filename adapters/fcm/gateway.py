@@ -107,7 +107,7 @@ class FcmGateway:
     max_subscription_batch = 1000
 
     def __init__(self, *, project_id: str, credentials_file: str = "", endpoint: str = "",
-                 credential: credentials.Base | None = None, max_in_flight: int = 100) -> None:
+                 credential: credentials.Base | None = None, max_in_flight: int = 32) -> None:
         cred = credential or (credentials.Certificate(credentials_file) if credentials_file
                               else credentials.ApplicationDefault())
         # A named app per gateway: tests and the bench build several side by side.

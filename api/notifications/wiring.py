@@ -37,7 +37,9 @@ def build_push_gateway(settings: Settings) -> FcmGateway:
 
 def push_standin(settings: Settings) -> Router:
     """The stand-in's routes (mounted by ``api.platform.app`` only when the stand-ins are enabled)."""
-    return push_standin_router(PushStandIn(Path(dev_service_account(settings))), settings.fcm_project_id)
+    return push_standin_router(PushStandIn(Path(dev_service_account(settings)),
+                                           latency_s=settings.fcm_standin_latency_ms / 1000),
+                               settings.fcm_project_id)
 
 
 class NotificationServices:

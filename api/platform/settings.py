@@ -60,6 +60,13 @@ def _positive_float(raw: str) -> float:
     return value
 
 
+def _non_negative_int(raw: str) -> int:
+    value = int(raw)
+    if value < 0:
+        raise ValueError("expected zero or a positive integer")
+    return value
+
+
 def _choice(*options: str) -> Callable[[str], str]:
     def parse(raw: str) -> str:
         if raw not in options:
@@ -167,8 +174,12 @@ SETTINGS: dict[str, Spec] = {
     "fcm_endpoint": Spec("FCM_ENDPOINT", str, "",
                          "Base URL replacing https://fcm.googleapis.com. Empty: Google, or the local "
                          "stand-in (BASE_URL/dev/push) when STANDINS is on and no credentials file is set."),
-    "fcm_max_in_flight": Spec("FCM_MAX_IN_FLIGHT", _positive_int, "100",
-                              "Concurrent FCM requests per worker process (HTTP/2 streams to Google)."),
+    "fcm_max_in_flight": Spec("FCM_MAX_IN_FLIGHT", _positive_int, "32",
+                              "Concurrent FCM requests per worker process (HTTP/2 streams to Google); chosen by "
+                              "bench.notifications_bench (docs/performance.md, push)."),
+    "fcm_standin_latency_ms": Spec("FCM_STANDIN_LATENCY_MS", _non_negative_int, "0",
+                                   "Development: the local FCM stand-in answers each send after this long "
+                                   "(Google's round trip), e.g. to choose FCM_MAX_IN_FLIGHT by measurement."),
     "worker_batch_size": Spec("WORKER_BATCH_SIZE", _positive_int, "500",
                               "Push messages claimed and sent per batch (FCM allows at most 500)."),
     "worker_max_attempts": Spec("WORKER_MAX_ATTEMPTS", _positive_int, "8",
@@ -244,7 +255,8 @@ class Settings:
     fcm_project_id: str = "thudo-dev"
     fcm_credentials_file: str = ""
     fcm_endpoint: str = ""
-    fcm_max_in_flight: int = 100
+    fcm_max_in_flight: int = 32
+    fcm_standin_latency_ms: int = 0
     worker_batch_size: int = 500
     worker_max_attempts: int = 8
     worker_backoff_base_seconds: int = 5

@@ -119,7 +119,7 @@ def test_write_section_replaces_only_its_own_block(tmp_path: Path) -> None:
 
 def test_bench_run_measures_the_floor_and_every_scenario(wrk, database_url: str, tmp_path: Path) -> None:
     doc = tmp_path / "performance.md"
-    opts = Options(duration=1, connections=4, threads=1, warmup=0, wrk=wrk)
+    opts = Options(duration=1, connections=4, threads=1, warmup=0, wrk=wrk, windows=2, captured=5)
 
     # Its own database: the judicial queue decrypts every listed request with this run's PII key, so
     # requests that other tests stored under their own key must not be in it.
@@ -127,7 +127,8 @@ def test_bench_run_measures_the_floor_and_every_scenario(wrk, database_url: str,
         result = run(opts, SCENARIOS, output=doc, database_url=scratch, json_path=tmp_path / "r.json")
 
     targets = [*SCENARIOS, *REFERENCES]  # references last: one reads what the scenarios created
-    assert [name for name, _ in result.order][::2] == ["floor"] * (len(targets) + 1)
+    with_same_work = sum(1 for s in SCENARIOS if s.same_work)  # each adds (same work, floor) to the order
+    assert [name for name, _ in result.order][::2] == ["floor"] * (len(targets) + with_same_work + 1)
     assert all(f.requests > 0 and f.errors == 0 for f in result.floors)
     assert [m.name for m in result.scenarios] == [s.name for s in targets]
     for m in result.scenarios:
@@ -136,13 +137,24 @@ def test_bench_run_measures_the_floor_and_every_scenario(wrk, database_url: str,
         assert m.ratio > 0
         if m.reference:
             continue
+        assert len(m.opens) == opts.windows
         assert m.open is not None
         assert m.open.completed == m.open.sent
         assert m.open.errors == 0
+        if next(s for s in SCENARIOS if s.name == m.name).same_work:  # its captured statements, replayed
+            assert m.round_trips is not None, m.name
+            assert m.round_trips >= 1, m.name
+            assert m.statements, m.name
+            assert m.same_runs, m.name
+            assert m.same_runs[0].requests > 0, m.name
+            assert m.same_runs[0].errors == 0, m.name
+            assert len(m.same_opens) == opts.windows, m.name
+            assert all(r.errors == 0 for r in m.same_opens), m.name
     text = doc.read_text()
     assert "<!-- bench:http -->" in text
     assert "| PostgreSQL |" in text
     assert all(f"| {s.name} |" in text for s in SCENARIOS)
+    assert "### Versus the same work" in text
     assert json.loads((tmp_path / "r.json").read_text())["scenarios"][-1]["name"] == REFERENCES[-1].name
 
 

@@ -12,6 +12,7 @@ from typing import Any
 import asyncpg
 
 from adapters.calendar.vietnam import VietnamHolidays
+from adapters.postgres.feedback import queries as feedback_queries
 from adapters.postgres.feedback.queries import PUBLIC_NEAR_SQL, PgFeedbackQueries
 from adapters.postgres.feedback.repositories import NEARBY_SQL, REPORT_COLS, PgCategories, PgReports, PgUnits
 from adapters.postgres.notifications.notifier import PgNotifier
@@ -188,6 +189,23 @@ def test_public_feed_near_a_point_pages_across_index_cells(database_url: str) ->
                 break
             after = page[1].id
         assert seen == sorted(ids[:len(inside)], reverse=True)  # all, once, newest first; not hidden/outside
+
+    run(database_url, body)
+
+
+def test_unit_names_are_remembered_per_process(database_url: str) -> None:
+    """The names shown with every report come from PostgreSQL once, then from memory for a while."""
+    async def body(conn: asyncpg.Connection[Any]) -> None:
+        unit = uuid.uuid4()
+        await conn.execute("INSERT INTO units (id, code, kind, name_vi, name_en) VALUES ($1, $2, 'department', $3, $3)",
+                           unit, f"T{unit.hex[:8]}", "Phòng thử")
+        q = PgFeedbackQueries(conn)
+        assert (await q.unit_names([unit]))[unit].name_vi == "Phòng thử"
+        await conn.execute("UPDATE units SET name_vi = 'Đổi tên' WHERE id = $1", unit)
+        assert (await q.unit_names([unit]))[unit].name_vi == "Phòng thử"  # no round trip: remembered
+        feedback_queries._UNIT_NAMES[unit] = (0.0, feedback_queries._UNIT_NAMES[unit][1])  # expired
+        assert (await q.unit_names([unit]))[unit].name_vi == "Đổi tên"
+        assert await q.unit_names([uuid.uuid4()]) == {}  # unknown ids: nothing, and nothing remembered
 
     run(database_url, body)
 

@@ -6,6 +6,7 @@ The Open311 adapter reuses ``search`` (by category, status, date range).
 
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import datetime
 from typing import Any
@@ -64,6 +65,13 @@ def _event(row: asyncpg.Record) -> Event:
     return Event(id=row["id"], report_id=row["report_id"], kind=EventKind(row["kind"]), status=Status(row["status"]),
                  actor_kind=ActorKind(row["actor_kind"]), actor_id=row["actor_id"], public=row["public"],
                  text=row["text"], data=row["data"], created_at=row["created_at"])
+
+
+# Unit names are reference data (seeded, never edited through the API) shown with every report:
+# remembered per process for a while so that answering a new report costs no round trip for them
+# (bench.run's capture of feedback.create: 6 → 5 statements). Bounded by the number of units.
+UNIT_NAMES_TTL_S = 30.0
+_UNIT_NAMES: dict[uuid.UUID, tuple[float, UnitName]] = {}
 
 
 class PgFeedbackQueries:
@@ -259,6 +267,19 @@ class PgFeedbackQueries:
         return [StaffMember(r["id"], r["full_name"]) for r in rows]
 
     async def unit_names(self, unit_ids: list[uuid.UUID]) -> dict[uuid.UUID, UnitName]:
-        rows = await self.conn.fetch("SELECT id, code, name_vi, name_en FROM units WHERE id = ANY($1::uuid[])",
-                                     unit_ids)
-        return {r["id"]: UnitName(r["code"], r["name_vi"], r["name_en"]) for r in rows}
+        now = time.monotonic()
+        out: dict[uuid.UUID, UnitName] = {}
+        missing = []
+        for unit_id in unit_ids:
+            hit = _UNIT_NAMES.get(unit_id)
+            if hit is not None and hit[0] > now:
+                out[unit_id] = hit[1]
+            else:
+                missing.append(unit_id)
+        if missing:
+            rows = await self.conn.fetch("SELECT id, code, name_vi, name_en FROM units WHERE id = ANY($1::uuid[])",
+                                         missing)
+            for r in rows:
+                out[r["id"]] = name = UnitName(r["code"], r["name_vi"], r["name_en"])
+                _UNIT_NAMES[r["id"]] = (now + UNIT_NAMES_TTL_S, name)
+        return out
