@@ -66,7 +66,8 @@ async def register(url: str, devices: int, per_user: int) -> dict[str, Any]:
         # The same insert with the trigger off, for what the subscription queueing itself costs.
         await conn.execute("CREATE TEMP TABLE d2 (LIKE devices INCLUDING ALL)")
         out["devices no trigger s"] = await _timed(
-            conn, DEVICES.replace("INSERT INTO devices", "INSERT INTO d2").replace("'bench-'", "'plain-'"), per_user)
+            conn, DEVICES.replace("INSERT INTO devices", "INSERT INTO d2").replace("'bench-'", "'plain-'"), per_user
+        )
         await conn.execute("ANALYZE push_outbox")
         return out
     finally:
@@ -79,9 +80,12 @@ async def keep_sample(url: str, sample: int) -> int:
     try:
         await conn.execute(
             """UPDATE push_outbox SET available_at = now() + interval '10 years' WHERE status = 'pending'
-               AND id NOT IN (SELECT id FROM push_outbox WHERE status = 'pending' ORDER BY id LIMIT $1)""", sample)
-        return int(await conn.fetchval(
-            "SELECT count(*) FROM push_outbox WHERE status = 'pending' AND available_at <= now()"))
+               AND id NOT IN (SELECT id FROM push_outbox WHERE status = 'pending' ORDER BY id LIMIT $1)""",
+            sample,
+        )
+        return int(
+            await conn.fetchval("SELECT count(*) FROM push_outbox WHERE status = 'pending' AND available_at <= now()")
+        )
     finally:
         await conn.close()
 
@@ -90,16 +94,25 @@ async def announce(url: str, district: bool) -> tuple[float, int]:
     conn = await connect(url)
     try:
         admin = await conn.fetchval("SELECT id FROM users WHERE eid_issuer = 'bench' LIMIT 1")
-        did, code = (await conn.fetchrow("SELECT id, code FROM units WHERE kind = 'district' ORDER BY code LIMIT 1")
-                     if district else (None, None))
+        did, code = (
+            await conn.fetchrow("SELECT id, code FROM units WHERE kind = 'district' ORDER BY code LIMIT 1")
+            if district
+            else (None, None)
+        )
         before = await conn.fetchval("SELECT count(*) FROM push_outbox")
         t = time.perf_counter()
         async with conn.transaction():
-            await queue_announcement(conn, announcement_id=uuid.uuid4(), district_id=did,
-                                     topic=f"district-{code.lower()}" if code else "city",
-                                     content={"vi": {"title": "Thông báo", "body": "Cắt nước ngày mai"},
-                                              "en": {"title": "Notice", "body": "Water cut tomorrow"}},
-                                     created_by=admin)
+            await queue_announcement(
+                conn,
+                announcement_id=uuid.uuid4(),
+                district_id=did,
+                topic=f"district-{code.lower()}" if code else "city",
+                content={
+                    "vi": {"title": "Thông báo", "body": "Cắt nước ngày mai"},
+                    "en": {"title": "Notice", "body": "Water cut tomorrow"},
+                },
+                created_by=admin,
+            )
         took = time.perf_counter() - t
         return took, int(await conn.fetchval("SELECT count(*) FROM push_outbox")) - before
     finally:
@@ -113,7 +126,9 @@ async def move_district(url: str, users: int) -> tuple[float, int]:
         t = time.perf_counter()
         await conn.execute(
             """UPDATE users SET district_id = (SELECT id FROM units WHERE kind = 'district' ORDER BY code DESC LIMIT 1)
-               WHERE id IN (SELECT id FROM users WHERE eid_issuer = 'bench' ORDER BY eid_subject LIMIT $1)""", users)
+               WHERE id IN (SELECT id FROM users WHERE eid_issuer = 'bench' ORDER BY eid_subject LIMIT $1)""",
+            users,
+        )
         took = time.perf_counter() - t
         return took, int(await conn.fetchval("SELECT count(*) FROM push_outbox")) - before
     finally:
@@ -123,28 +138,42 @@ async def move_district(url: str, users: int) -> tuple[float, int]:
 async def _pending(url: str) -> None:
     conn = await connect(url)
     try:  # park what is still due so the next delivery measures only what follows
-        await conn.execute("UPDATE push_outbox SET available_at = now() + interval '10 years' "
-                           "WHERE status = 'pending' AND available_at <= now()")
+        await conn.execute(
+            "UPDATE push_outbox SET available_at = now() + interval '10 years' "
+            "WHERE status = 'pending' AND available_at <= now()"
+        )
     finally:
         await conn.close()
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--devices", type=int, default=1_000_000)
     ap.add_argument("--devices-per-user", type=int, default=10)
     ap.add_argument("--sample", type=int, default=20_000, help="subscription rows actually sent to the stand-in")
     ap.add_argument("--move", type=int, default=1000, help="citizens moved to another district")
     ap.add_argument("--in-flight", type=int, default=8)
-    args = ap.parse_args()
-    with server_url() as (server, how), bench_database(server) as url, \
-            tempfile.TemporaryDirectory(prefix="thudo-topics-") as data_dir:
+    ap.add_argument("--output", type=Path, default=report.DOC)
+    args = ap.parse_args(argv)
+    with (
+        server_url() as (server, how),
+        bench_database(server) as url,
+        tempfile.TemporaryDirectory(prefix="thudo-topics-") as data_dir,
+    ):
         pg = asyncio.run(postgres_version(url))
         reg = asyncio.run(register(url, args.devices, args.devices_per_user))
-        sampled = asyncio.run(keep_sample(url, args.sample))
+        asyncio.run(keep_sample(url, args.sample))
         with procs.running("service", procs.service(url, Path(data_dir))) as svc:
-            settings = load_settings({}, database_url=url, port=svc.port, data_dir=Path(data_dir), standins=True,
-                                     run_worker=False, environment="development", fcm_max_in_flight=args.in_flight)
+            settings = load_settings(
+                {},
+                database_url=url,
+                port=svc.port,
+                data_dir=Path(data_dir),
+                standins=True,
+                run_worker=False,
+                environment="development",
+                fcm_max_in_flight=args.in_flight,
+            )
             sub = asyncio.run(deliver_topics(url, settings))
             city_q, city_rows = asyncio.run(announce(url, district=False))
             city = asyncio.run(deliver(url, settings, 1))
@@ -155,10 +184,10 @@ def main() -> None:
     per_token_ms = sub["elapsed"] * 1000 / max(1, sub["sent"])
     total_rows = reg["rows"]
     text = f"""
-## Topics: announcements and topic membership with {reg['devices']:,} devices (bench/topics_bench.py)
+## Topics: announcements and topic membership with {reg["devices"]:,} devices (bench/topics_bench.py)
 
 `uv run python -m bench.topics_bench --devices {args.devices} --devices-per-user {args.devices_per_user} \
---sample {args.sample} --move {args.move}` — a fresh migrated database; {reg['devices']:,} devices of
+--sample {args.sample} --move {args.move}` — a fresh migrated database; {reg["devices"]:,} devices of
 {args.devices // args.devices_per_user:,} citizens spread over the districts, registered in one statement with the
 real triggers of migration 0021 on; the worker's real use case (`DeliverPushBatch`) and FCM gateway
 (firebase-admin) against the local FCM stand-in served by the real service. One delivery loop,
@@ -166,18 +195,18 @@ real triggers of migration 0021 on; the worker's real use case (`DeliverPushBatc
 
 | What | Outbox rows written | Time | Per unit |
 |---|---:|---:|---:|
-| register {reg['devices']:,} devices (trigger queues `city` + district subscriptions) | {total_rows:,} | \
-{reg['devices s']:.1f} s | {reg['devices s'] * 1e6 / reg['devices']:.0f} µs/device \
-(same insert without the trigger: {reg['devices no trigger s'] * 1e6 / reg['devices']:.0f} µs) |
-| send {sub['sent']:,} of those subscriptions to the stand-in ({sub['batches']} claims of ≤ 4,000 rows, \
-calls of ≤ 1,000 tokens per topic) | — | {sub['elapsed']:.1f} s | {per_token_ms:.2f} ms/token → \
+| register {reg["devices"]:,} devices (trigger queues `city` + district subscriptions) | {total_rows:,} | \
+{reg["devices s"]:.1f} s | {reg["devices s"] * 1e6 / reg["devices"]:.0f} µs/device \
+(same insert without the trigger: {reg["devices no trigger s"] * 1e6 / reg["devices"]:.0f} µs) |
+| send {sub["sent"]:,} of those subscriptions to the stand-in ({sub["batches"]} claims of ≤ 4,000 rows, \
+calls of ≤ 1,000 tokens per topic) | — | {sub["elapsed"]:.1f} s | {per_token_ms:.2f} ms/token → \
 {total_rows * per_token_ms / 1000 / 60:,.1f} min for all {total_rows:,} at this rate, one loop |
 | city-wide announcement: queue | {city_rows} | {city_q * 1000:.1f} ms | — |
-| city-wide announcement: worker sends the topic message | — | {city['elapsed'] * 1000:.0f} ms | \
-{city['sent']} message(s) |
+| city-wide announcement: worker sends the topic message | — | {city["elapsed"] * 1000:.0f} ms | \
+{city["sent"]} message(s) |
 | district announcement: queue | {dist_rows} | {dist_q * 1000:.1f} ms | — |
-| district announcement: worker sends the topic message | — | {dist['elapsed'] * 1000:.0f} ms | \
-{dist['sent']} message(s) |
+| district announcement: worker sends the topic message | — | {dist["elapsed"] * 1000:.0f} ms | \
+{dist["sent"]} message(s) |
 | move {args.move:,} citizens ({args.move * args.devices_per_user:,} devices) to another district | \
 {move_rows:,} | {move_s * 1000:.0f} ms | {move_rows / max(1, args.move * args.devices_per_user):.0f} rows/device |
 
@@ -192,7 +221,7 @@ one-off back-fill, spread by the worker over time; day to day only new devices a
 
 {report.machine(pg, {"Database": how, "Load average (1/5/15 min) at the end": report.load_average()})}
 """
-    report.write_section("topics", text)
+    report.write_section("topics", text, args.output)
     print(text)
 
 
