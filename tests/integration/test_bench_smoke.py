@@ -207,3 +207,22 @@ def test_console_pages_bench_measures_every_page_and_its_reference(database_url:
         assert f"| {page} |" in text
     # Every page and reference measured three times (the two statistics pages share a route, and are told apart).
     assert text.count("` | 3 | ") == 11
+
+
+def test_open_app_and_topics_benches_run_end_to_end(tmp_path: Path) -> None:
+    """City-scale generators, the alternating open-loop "open the app" run and the topics bench, tiny."""
+    from bench import open_app, topics_bench
+
+    out = tmp_path / "perf.md"
+    assert open_app.main(["--citizens", "300", "--reports", "600", "--health", "700", "--passes", "100",
+                          "--inbox-per-citizen", "2", "--rate", "5", "--duration", "1", "--rounds", "1",
+                          "--probes", "1", "--output", str(out)]) == 0
+    text = out.read_text()
+    assert "<!-- bench:open-app -->" in text
+    assert "| whole open |" in text
+    assert "Failed calls: small 0, large 0." in text
+    assert "| transit_taps | 0 | 1,000 |" in text  # 100 passes × 10 taps, generated in the database
+    topics_bench.main(["--devices", "200", "--sample", "20", "--move", "2", "--output", str(out)])
+    topics = out.read_text().split("<!-- bench:topics -->")[1]
+    assert "| city-wide announcement: queue | 1 |" in topics  # one outbox row, whatever the devices
+    assert "| register 200 devices (trigger queues `city` + district subscriptions) | 400 |" in topics
