@@ -34,19 +34,30 @@ def _make(ctx: Any, http: httpx.Client) -> dict[str, Any]:
     people = [auth.login(http) for _ in range(3)]
     first = ""
     for i in range(QUEUE_SIZE):
-        body = {"category_id": category, "description": f"Xe máy đỗ kín vỉa hè, điểm số {i}",
-                "address": f"Số {i} phố Hàng Khay", **HOAN_KIEM}
+        body = {
+            "category_id": category,
+            "description": f"Xe máy đỗ kín vỉa hè, điểm số {i}",
+            "address": f"Số {i} phố Hàng Khay",
+            **HOAN_KIEM,
+        }
         r = http.post("/api/v1/feedback/reports", json=body, headers=people[i % 3].headers)
         r.raise_for_status()
         first = first or r.json()["id"]
-    photo = http.post(f"/api/v1/feedback/reports/{first}/photos", headers=people[0].headers,
-                      files={"file": ("p.jpg", jpeg_with_gps(), "image/jpeg")})
+    photo = http.post(
+        f"/api/v1/feedback/reports/{first}/photos",
+        headers=people[0].headers,
+        files={"file": ("p.jpg", jpeg_with_gps(), "image/jpeg")},
+    )
     photo.raise_for_status()
     staff = console.console_login(http, ctx.database_url, WARD, "supervisor")
     auth.grant(ctx.database_url, staff.user_id, WARD, "handler")
     api = auth.refresh(http, auth.login(http, personal_id=staff.personal_id))
-    return {"cookie": staff.cookie, "report_id": first, "unit_id": str(auth.unit_id(ctx.database_url, WARD)),
-            "headers": api.headers}
+    return {
+        "cookie": staff.cookie,
+        "report_id": first,
+        "unit_id": str(auth.unit_id(ctx.database_url, WARD)),
+        "headers": api.headers,
+    }
 
 
 def queue_setup(ctx: Any) -> dict[str, str]:
