@@ -19,12 +19,13 @@ from litestar.params import FromPath
 from adapters.postgres.feedback.repositories import PgCategories
 from adapters.postgres.units.directory import PgUnitDirectory
 from adapters.postgres.uow import PgUnitOfWork
-from api.console.common import Req, fields, see_other
+from api.console.common import Req, fields, form_as, see_other
 from api.console.inputs import bad_choice, uuid_or_none
 from api.console.render import render
 from api.console.session import ConsoleUser
 from api.console.stats import every_unit
 from api.console.texts import register
+from api.feedback.admin import CategoryIn, category_input
 from api.feedback.common import deps as feedback_deps
 from api.health.wiring import health
 from api.identity.admin import grant_admin, partner_key_admin
@@ -32,7 +33,7 @@ from api.judicial.wiring import services as judicial_services
 from api.platform import i18n
 from api.platform.deps import READ_ONLY, AppContainer, UnitOfWork
 from domain.errors import Forbidden, InvalidInput, NotFound
-from domain.feedback.model import CategoryInput
+from domain.feedback.model import CategoryInput, Level
 from domain.feedback.usecases.admin import SaveCategory
 from domain.health.facilities import FacilityDraft
 from domain.health.model import FacilityLevel
@@ -66,6 +67,38 @@ async def _grant_units(uow: PgUnitOfWork, staff: Principal) -> list[Unit]:
 
 def _flag(value: object) -> bool:
     return str(value) in ("1", "true", "on")
+
+
+async def _category_form(request: Req, staff: Principal, uow: PgUnitOfWork,
+                         category_id: uuid.UUID | None) -> Response[str]:
+    """The form that creates a category, or edits one (its Open311 questions are kept as they are)."""
+    require_city_admin(staff)
+    current = None if category_id is None else await PgCategories(uow.conn).get(category_id)
+    if category_id is not None and current is None:
+        raise NotFound("feedback.category_not_found")
+    return render(request, "admin/category.html", category=current, levels=list(Level),
+                  departments=await PgUnitDirectory(uow.conn).list(UnitKind.DEPARTMENT, None))
+
+
+async def _save_category(request: Req, staff: Principal, container: Any, uow: PgUnitOfWork,
+                         category_id: uuid.UUID | None) -> Response[str]:
+    require_city_admin(staff)
+    d = feedback_deps(container, uow.conn)
+    current = None if category_id is None else await d.categories.get(category_id)
+    if category_id is not None and current is None:
+        raise NotFound("feedback.category_not_found")
+    form = await request.form()
+    text = fields(form, "code", "name_vi", "name_en", "description_vi", "description_en", "group", "keywords",
+                  "default_level", "normal_hours", "complex_hours", "urgent_hours", "department_id")
+    keywords = [k.strip() for k in text.pop("keywords", "").split(",") if k.strip()]
+    sla = {k: text.pop(k) for k in ("normal_hours", "complex_hours", "urgent_hours") if k in text}
+    questions = [msgspec.to_builtins(q) for q in current.questions] if current else []
+    # The API's own schema (CategoryIn: lengths, patterns, SLA bounds); the questions stay as they are.
+    data = form_as(CategoryIn, {**text, "keywords": keywords, "sla": sla, "questions": questions,
+                                "route_to_department": _flag(form.get("route_to_department")),
+                                "active": current.active if current else True})
+    saved = await SaveCategory(d).execute(staff, category_input(data), category_id)
+    return see_other(f"{ADMIN}/categories?done={saved.code}")
 
 
 class AdminPages(Controller):
@@ -125,7 +158,29 @@ class AdminPages(Controller):
     @get("/categories", name="console.admin.categories", opt=READ_ONLY)
     async def categories(self, request: Req, staff: ConsoleUser, uow: UnitOfWork) -> Response[str]:
         require_city_admin(staff)
-        return render(request, "admin/categories.html", categories=await PgCategories(uow.conn).list(active_only=False))
+        categories = await PgCategories(uow.conn).list(active_only=False)
+        done = request.query_params.get("done", "")
+        return render(request, "admin/categories.html", categories=categories,
+                      saved=done if any(c.code == done for c in categories) else "")
+
+    @get("/categories/new", name="console.admin.category.new", opt=READ_ONLY)
+    async def new_category(self, request: Req, staff: ConsoleUser, uow: UnitOfWork) -> Response[str]:
+        return await _category_form(request, staff, uow, None)
+
+    @get("/categories/{category_id:uuid}", name="console.admin.category", opt=READ_ONLY)
+    async def category(self, request: Req, staff: ConsoleUser, uow: UnitOfWork,
+                       category_id: FromPath[uuid.UUID]) -> Response[str]:
+        return await _category_form(request, staff, uow, category_id)
+
+    @post("/categories", name="console.admin.category.create", status_code=303)
+    async def create_category(self, request: Req, staff: ConsoleUser, container: AppContainer,
+                              uow: UnitOfWork) -> Response[str]:
+        return await _save_category(request, staff, container, uow, None)
+
+    @post("/categories/{category_id:uuid}", name="console.admin.category.save", status_code=303)
+    async def save_category(self, request: Req, staff: ConsoleUser, container: AppContainer, uow: UnitOfWork,
+                            category_id: FromPath[uuid.UUID]) -> Response[str]:
+        return await _save_category(request, staff, container, uow, category_id)
 
     @post("/categories/{category_id:uuid}/active", name="console.admin.category.active", status_code=303)
     async def category_active(
@@ -291,11 +346,32 @@ register(
         "admin.staff.withdrawn": {"vi": "Đã thu hồi quyền.", "en": "Withdrawn."},
         "admin.categories": {"vi": "Lĩnh vực phản ánh", "en": "Feedback categories"},
         "admin.categories.intro": {
-            "vi": "Ngừng sử dụng một lĩnh vực: phản ánh cũ vẫn giữ lĩnh vực đó. Thêm mới hoặc sửa "
-            "câu hỏi bổ sung qua API quản trị.",
-            "en": "Retiring a category keeps it on existing reports. Create categories or edit "
-            "their questions through the admin API.",
+            "vi": "Ngừng sử dụng một lĩnh vực: phản ánh cũ vẫn giữ lĩnh vực đó. Câu hỏi bổ sung (Open311) "
+            "của một lĩnh vực được sửa qua API quản trị; biểu mẫu này giữ nguyên chúng.",
+            "en": "Retiring a category keeps it on existing reports. A category's extra (Open311) questions "
+            "are edited through the admin API; this form keeps them as they are.",
         },
+        "admin.categories.new": {"vi": "Thêm lĩnh vực", "en": "New category"},
+        "admin.categories.edit": {"vi": "Sửa", "en": "Edit"},
+        "admin.categories.saved": {"vi": "Đã lưu lĩnh vực {code}.", "en": "Category {code} saved."},
+        "admin.categories.name_vi": {"vi": "Tên (tiếng Việt)", "en": "Name (Vietnamese)"},
+        "admin.categories.name_en": {"vi": "Tên (tiếng Anh)", "en": "Name (English)"},
+        "admin.categories.description_vi": {"vi": "Mô tả (tiếng Việt)", "en": "Description (Vietnamese)"},
+        "admin.categories.description_en": {"vi": "Mô tả (tiếng Anh)", "en": "Description (English)"},
+        "admin.categories.group": {"vi": "Nhóm", "en": "Group"},
+        "admin.categories.keywords": {"vi": "Từ khóa (cách nhau bởi dấu phẩy)", "en": "Keywords (comma-separated)"},
+        "admin.categories.level": {"vi": "Mức độ mặc định", "en": "Default level"},
+        "admin.categories.normal_hours": {"vi": "Thời hạn thường (giờ làm việc)",
+                                          "en": "Normal deadline (working hours)"},
+        "admin.categories.complex_hours": {"vi": "Thời hạn phức tạp (giờ làm việc)",
+                                           "en": "Complex deadline (working hours)"},
+        "admin.categories.urgent_hours": {"vi": "Thời hạn khẩn (giờ làm việc, tối đa 4)",
+                                          "en": "Urgent deadline (working hours, at most 4)"},
+        "admin.categories.department": {"vi": "Sở, ngành phụ trách", "en": "Responsible department"},
+        "admin.categories.no_department": {"vi": "— không —", "en": "— none —"},
+        "admin.categories.route": {"vi": "Chuyển phản ánh tới sở, ngành (không tới địa phương)",
+                                   "en": "Route reports to the department (not the locality)"},
+        "admin.categories.save": {"vi": "Lưu", "en": "Save"},
         "admin.categories.code": {"vi": "Mã", "en": "Code"},
         "admin.categories.name": {"vi": "Tên", "en": "Name"},
         "admin.categories.sla": {

@@ -12,9 +12,8 @@ import math
 import re
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any
 
-import msgspec
 from litestar import Controller, Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.params import FromPath, FromQuery
@@ -23,7 +22,7 @@ from adapters.postgres.feedback.repositories import PgCategories
 from adapters.postgres.units.directory import PgUnitDirectory
 from adapters.postgres.uow import PgUnitOfWork
 from api.console import texts
-from api.console.common import Req, fields, my_units, see_other
+from api.console.common import Req, fields, form_as, my_units, see_other
 from api.console.render import language, render
 from api.console.session import ConsoleUser
 from api.feedback.citizen import UPLOAD_BODY_LIMIT, upload_limit
@@ -41,7 +40,7 @@ from api.feedback.staff import (
 from api.feedback.wiring import reads
 from api.platform.container import Container
 from api.platform.deps import READ_ONLY, AppContainer, UnitOfWork
-from api.platform.problems import ProblemError, parse_validation_message
+from api.platform.problems import ProblemError
 from domain.errors import NotFound
 from domain.feedback.model import AttachmentKind, Level, Status
 from domain.feedback.reads import QueueFilter
@@ -55,7 +54,6 @@ from domain.shared.paging import encode_cursor
 BASE = "/console/feedback"
 PAGE_SIZE = 50
 MAP_ZOOM = 17
-S = TypeVar("S", bound=msgspec.Struct)
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
@@ -67,14 +65,6 @@ def _choice(kind: Any, value: str | None, field: str) -> Any:
         return kind(value)
     except ValueError:
         raise ProblemError(422, "validation_failed", errors=[(field, "enum", {})]) from None
-
-
-def _form(struct: type[S], values: dict[str, Any]) -> S:
-    """The form held to the API's schema for the same step (lengths, patterns, UUIDs): 422 otherwise."""
-    try:
-        return msgspec.convert(values, struct, strict=False)
-    except msgspec.ValidationError as exc:
-        raise ProblemError(422, "validation_failed", errors=[parse_validation_message(str(exc))]) from None
 
 
 def tile(lat: float, lon: float, zoom: int = MAP_ZOOM) -> tuple[int, int, int, int]:
@@ -241,7 +231,7 @@ class FeedbackPages(Controller):
         form = fields(await request.form(), "assignee_id")
         if form.get("assignee_id") == "me":
             form["assignee_id"] = str(staff.id)
-        data = _form(AssignIn, form)
+        data = form_as(AssignIn, form)
         return await _step(
             container, uow, report_id, lambda d: steps.Assign(d).execute(staff, report_id, data.assignee_id)
         )
@@ -250,14 +240,14 @@ class FeedbackPages(Controller):
     async def note(
         self, request: Req, staff: ConsoleUser, container: AppContainer, uow: UnitOfWork, report_id: FromPath[uuid.UUID]
     ) -> Response[str]:
-        data = _form(NoteIn, fields(await request.form(), "text"))
+        data = form_as(NoteIn, fields(await request.form(), "text"))
         return await _step(container, uow, report_id, lambda d: steps.AddNote(d).execute(staff, report_id, data.text))
 
     @post("/reports/{report_id:uuid}/category", name="console.feedback.category")
     async def category(
         self, request: Req, staff: ConsoleUser, container: AppContainer, uow: UnitOfWork, report_id: FromPath[uuid.UUID]
     ) -> Response[str]:
-        data = _form(CategoryChangeIn, fields(await request.form(), "category_id", "level", "reason"))
+        data = form_as(CategoryChangeIn, fields(await request.form(), "category_id", "level", "reason"))
         return await _step(
             container,
             uow,
@@ -269,7 +259,7 @@ class FeedbackPages(Controller):
     async def transfer(
         self, request: Req, staff: ConsoleUser, container: AppContainer, uow: UnitOfWork, report_id: FromPath[uuid.UUID]
     ) -> Response[str]:
-        data = _form(TransferIn, fields(await request.form(), "unit_id", "reason"))
+        data = form_as(TransferIn, fields(await request.form(), "unit_id", "reason"))
         await steps.Transfer(deps(container, uow.conn)).execute(staff, report_id, data.unit_id, data.reason)
         # The report now belongs to another unit, whose page this staff member may no longer open.
         return see_other(f"{BASE}/?transferred={report_id}")
@@ -290,7 +280,7 @@ class FeedbackPages(Controller):
                 raise ProblemError(413, "feedback.file_too_large", limit=limit)
             attachment, _ = await steps.AddEvidence(d).execute(staff, report_id, content)
             evidence.append(str(attachment.id))
-        data = _form(HandleIn, {**fields(form, "reply"), "evidence_ids": evidence})
+        data = form_as(HandleIn, {**fields(form, "reply"), "evidence_ids": evidence})
         await steps.Handle(d).execute(staff, report_id, data.reply, data.evidence_ids)
         return see_other(f"{BASE}/reports/{report_id}")
 
@@ -304,7 +294,7 @@ class FeedbackPages(Controller):
             chosen = next((t for t in REPLY_TEMPLATES if t.code == form["template"] and t.kind == "reject"), None)
             if chosen is not None:
                 form["reason"] = chosen.text_vi if language(request) == "vi" else chosen.text_en
-        data = _form(RejectIn, form)
+        data = form_as(RejectIn, form)
         return await _step(
             container, uow, report_id, lambda d: steps.Reject(d).execute(staff, report_id, data.reason, data.template)
         )
@@ -315,7 +305,7 @@ class FeedbackPages(Controller):
     ) -> Response[str]:
         # Staff paste the original's id or its console link; the id is taken from either.
         found = _UUID.search(str((await request.form()).get("original", "")))
-        data = _form(DuplicateIn, {"original_id": found.group(0)} if found else {})
+        data = form_as(DuplicateIn, {"original_id": found.group(0)} if found else {})
         return await _step(
             container, uow, report_id, lambda d: steps.MarkDuplicate(d).execute(staff, report_id, data.original_id)
         )

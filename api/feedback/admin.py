@@ -64,7 +64,7 @@ class CategoryIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     active: bool = True
 
 
-def _domain(data: CategoryIn) -> CategoryInput:
+def category_input(data: CategoryIn) -> CategoryInput:
     return msgspec.convert(msgspec.to_builtins(data), CategoryInput)
 
 
@@ -82,7 +82,7 @@ class AdminFeedbackController(Controller):
     async def create(self, request: Request[Any, Any, Any], principal: CurrentUser, container: AppContainer,
                      uow: UnitOfWork, data: JSONBody[CategoryIn]) -> Response[Category]:
         async def run() -> Response[Any]:
-            category = await SaveCategory(deps(container, uow.conn)).execute(principal, _domain(data))
+            category = await SaveCategory(deps(container, uow.conn)).execute(principal, category_input(data))
             return Response(msgspec.to_builtins(category), status_code=201)
         return await idempotent(request, uow, f"user:{principal.id}", run)
 
@@ -91,4 +91,4 @@ class AdminFeedbackController(Controller):
     async def update(self, principal: CurrentUser, container: AppContainer, uow: UnitOfWork,
                      category_id: FromPath[uuid.UUID],
                      data: JSONBody[CategoryIn]) -> Category:
-        return await SaveCategory(deps(container, uow.conn)).execute(principal, _domain(data), category_id)
+        return await SaveCategory(deps(container, uow.conn)).execute(principal, category_input(data), category_id)

@@ -226,6 +226,7 @@ RULES: dict[str, Rule] = {
        for tail in ("", "/certificate.pdf", "/document")},
     "/console/judicial/{request_id}/{step}": Rule("console-unit", judicial_request, values={"step": "approve"}),
     "/console/admin/categories/{category_id}/active": Rule("console-unit", lambda w: {"category_id": w.category}),
+    "/console/admin/categories/{category_id}": Rule("console-unit", lambda w: {"category_id": w.category}),
     "/console/admin/open311-keys/{key_id}/revoke": Rule("console-unit", absent="any id: city admins only"),
     "/console/admin/facilities/{facility_id}/active": Rule("console-unit", absent="any id: city admins only"),
 }
