@@ -213,4 +213,25 @@ def _close_objects(node: dict[str, Any], annotation: Any, components: dict[str, 
     for field in msgspec.structs.fields(struct):
         sub = node["properties"].get(field.encode_name)
         if isinstance(sub, dict):
+            _constrain_optional(sub, hints.get(field.name))
             _close_objects(sub, hints.get(field.name), components)
+
+
+_CONSTRAINTS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf", "minLength",
+                "maxLength", "pattern", "minItems", "maxItems")
+
+
+def _constrain_optional(node: dict[str, Any], annotation: Any) -> None:
+    """Litestar drops the ``Meta`` constraints of an optional field (``Annotated[int, Meta(ge=0)] | None``
+    becomes ``oneOf: [integer, null]``); msgspec, which enforces them, states them: copy its bounds, lengths
+    and patterns onto the matching branch, so generated clients and fuzzers see what the server refuses."""
+    if typing.get_origin(annotation) not in (typing.Union, types.UnionType) or "oneOf" not in node:
+        return
+    for arg in typing.get_args(annotation):
+        if typing.get_origin(arg) is not typing.Annotated:
+            continue
+        stated = msgspec.json.schema(arg)
+        rules = {k: v for k, v in stated.items() if k in _CONSTRAINTS}
+        for branch in node["oneOf"]:
+            if rules and branch.get("type") == stated.get("type"):
+                branch.update(rules)
