@@ -79,8 +79,10 @@ def _use_every_read(http: httpx.Client, url: str, settings: Settings) -> None:
             for headers in (a.headers, staff.headers, world.admin.headers, gate):
                 http.get(path, headers=headers)
             continue
-        if rule.owner == "facility":
-            continue  # FHIR reads: health's own EXPLAIN tests (tests/integration/test_health_postgres.py)
+        if rule.owner in ("facility", "console-unit"):
+            # FHIR reads: health's own EXPLAIN tests (tests/integration/test_health_postgres.py); console
+            # pages run the same use cases and queries as the staff API routes called here.
+            continue
         ids = {**rule.values, **rule.ids(world)}
         target = re.sub(r"\{(\w+)\}", partial(_fill, ids), path) + (f"?{rule.query}" if rule.query else "")
         http.get(target, headers=callers[rule.owner])
