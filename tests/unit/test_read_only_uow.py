@@ -68,6 +68,7 @@ def test_only_pure_reads_are_marked_read_only() -> None:
                       "console.feedback.report", "console.feedback.file",
                       "console.judicial.queue", "console.judicial.request", "console.stats", "console.stats.csv",
                       "console.admin", "console.admin.staff", "console.admin.categories", "console.admin.keys",
+                      "console.admin.category", "console.admin.category.new",
                       "console.admin.facilities", "console.admin.authorities"}
 
 
