@@ -60,9 +60,8 @@ async def _grant_units(uow: PgUnitOfWork, staff: Principal) -> list[Unit]:
     """Units whose staff the caller manages: every unit for a city admin, else the units they are unit admin of."""
     if staff.city_admin:
         return await every_unit(uow)
-    directory = PgUnitDirectory(uow.conn)
     own = {g.unit_id for g in staff.grants if g.role is StaffRole.UNIT_ADMIN}
-    return [u for u in [await directory.get(i) for i in sorted(own)] if u is not None]
+    return await PgUnitDirectory(uow.conn).get_many(sorted(own))
 
 
 def _flag(value: object) -> bool:

@@ -29,14 +29,9 @@ class MyUnit:
 
 
 async def my_units(uow: PgUnitOfWork, staff: Principal) -> list[MyUnit]:
-    """The units the staff member holds a role in, with their names (one query per unit; staff hold few)."""
-    directory = PgUnitDirectory(uow.conn)
-    out = []
-    for unit_id in sorted(staff.unit_ids):
-        unit = await directory.get(unit_id)
-        if unit is not None:
-            out.append(MyUnit(unit, tuple(sorted(staff.roles_in(unit_id)))))
-    return out
+    """The units the staff member holds a role in, with their names (one query)."""
+    units = await PgUnitDirectory(uow.conn).get_many(sorted(staff.unit_ids))
+    return [MyUnit(unit, tuple(sorted(staff.roles_in(unit.id)))) for unit in units]
 
 
 def see_other(location: str) -> Response[str]:

@@ -76,8 +76,7 @@ async def unit_choices(uow: PgUnitOfWork, staff: Principal) -> list[Unit]:
     """What the unit selector offers: a city admin every unit; staff their own units."""
     if staff.city_admin:
         return await every_unit(uow)
-    directory = PgUnitDirectory(uow.conn)
-    return [u for u in [await directory.get(i) for i in sorted(staff.unit_ids)] if u is not None]
+    return await PgUnitDirectory(uow.conn).get_many(sorted(staff.unit_ids))
 
 
 def charts(stats: Statistics, lang: str) -> list[Any]:

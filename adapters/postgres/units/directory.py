@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import builtins
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 import asyncpg
@@ -31,3 +33,9 @@ class PgUnitDirectory:
     async def get(self, unit_id: uuid.UUID) -> Unit | None:
         row = await self._conn.fetchrow(f"SELECT {_COLUMNS} FROM units WHERE active AND id = $1", unit_id)
         return None if row is None else _unit(row)
+
+    async def get_many(self, unit_ids: Sequence[uuid.UUID]) -> builtins.list[Unit]:
+        """The active units among ``unit_ids``, in that order, in one query."""
+        rows = await self._conn.fetch(f"SELECT {_COLUMNS} FROM units WHERE active AND id = ANY($1)", list(unit_ids))
+        found = {r["id"]: _unit(r) for r in rows}
+        return [found[i] for i in unit_ids if i in found]
