@@ -30,7 +30,7 @@ from litestar.handlers import BaseRouteHandler
 
 from adapters.postgres.identity.admin import PgPartnerKeys
 from api.platform import i18n
-from api.platform.deps import BEGIN_CHECK, READ_ONLY_OPT, UOW_OPENED, BeginCheck
+from api.platform.deps import BEGIN_CHECK, UOW_OPENED, BeginCheck, opens_transaction
 from api.platform.problems import ProblemError
 from domain.errors import Forbidden, Unauthenticated
 from domain.identity.access import (
@@ -105,8 +105,7 @@ def _opens_a_transaction(connection: ASGIConnection[Any, Any, Any, Any]) -> bool
     with BEGIN; any other request is checked here with a query of its own."""
     if not isinstance(connection, Request) or connection.scope.get("state", {}).get(UOW_OPENED):
         return False  # a handler authenticating from inside its unit of work: too late to ride with BEGIN
-    handler = connection.route_handler
-    return "uow" in handler.parsed_fn_signature.parameters and not handler.opt.get(READ_ONLY_OPT)
+    return opens_transaction(connection.route_handler)
 
 
 async def _recheck(gate: Any, session_id: Any, connection: ASGIConnection[Any, Any, Any, Any]) -> None:

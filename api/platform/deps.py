@@ -36,6 +36,15 @@ READ_ONLY_OPT = "read_only"
 READ_ONLY: dict[str, Any] = {READ_ONLY_OPT: True}
 
 
+def is_read_only(handler: Any) -> bool:
+    return bool(handler.opt.get(READ_ONLY_OPT))
+
+
+def opens_transaction(handler: Any) -> bool:
+    """Whether the handler takes a unit of work that begins a transaction (not a marked pure read)."""
+    return "uow" in handler.parsed_fn_signature.parameters and not is_read_only(handler)
+
+
 async def provide_uow(request: Request[Any, Any, Any]) -> AsyncGenerator[PgUnitOfWork, None]:
     """One transaction per request: committed when the handler returns, rolled back on any error.
 
@@ -48,7 +57,7 @@ async def provide_uow(request: Request[Any, Any, Any]) -> AsyncGenerator[PgUnitO
     replica unless the caller's last write is not replayed there yet, or it is down or lagging), and
     every committed write is recorded for its caller before the response leaves.
     """
-    read_only = bool(request.route_handler.opt.get(READ_ONLY_OPT))
+    read_only = is_read_only(request.route_handler)
     container = request.app.state.container
     router = container.reads
     state = request.scope.setdefault("state", {})
