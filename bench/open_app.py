@@ -159,7 +159,7 @@ async def generate(url: str, opts: argparse.Namespace) -> dict[str, float]:
     took = await scale.load(url, opts.citizens, opts.reports)
     conn = await connect(url)
     try:
-        await conn.execute("SET synchronous_commit = off")
+        await city_data.bulk_session(conn)
         t = time.perf_counter()
         template = await city_data.health_template(conn)
         await city_data.health_bulk(conn, template, opts.health, t)
