@@ -30,7 +30,6 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from adapters.postgres.feedback.queries import PgFeedbackQueries
 from adapters.postgres.judicial.authorities import load_default_schedule
 from adapters.postgres.judicial.repositories import PgRequests
-from adapters.postgres.notifications.notifier import PgNotifier
 from adapters.postgres.pool import create_pool as create_service_pool
 from adapters.postgres.transit.gates import PgTaps
 from adapters.signing.pii import AesPiiProtector, load_or_create_master_key
@@ -131,8 +130,8 @@ async def judicial_queue_of(unit_id: FromPath[uuid.UUID], state: State,
 async def judicial_submit_sql(requester_id: FromPath[uuid.UUID], request_id: FromPath[uuid.UUID],
                               state: State) -> dict[str, object]:
     """Reference, not the floor: exactly the SQL of ``POST /api/v1/judicial/requests/{id}/submit`` (the
-    service's adapters: the draft ``FOR UPDATE``, the update + its step in one statement, the
-    notification's inbox + push rows, in BEGIN … COMMIT), the same domain rules (the residence check,
+    service's adapters: the draft ``FOR UPDATE``, then the update, its step and the notification's
+    inbox + push rows in one statement, in BEGIN … COMMIT), the same domain rules (the residence check,
     pricing, the authority in force, the working-day deadline) and the same JSON, without auth,
     middleware, session check or logging. Nothing is owed on the bench's drafts (city support), so
     no payment intent, as in the service."""
@@ -156,10 +155,10 @@ async def judicial_submit_sql(requester_id: FromPath[uuid.UUID], request_id: Fro
             draft, status=Status.SUBMITTED, fee=fee, authority_unit_id=authority.unit_id,
             authority_code=authority.code, deadline_kind=kind, deadline_reasons=reasons,
             due_at=deadlines.due_at(calendar, now, kind), submitted_at=now, updated_at=now, version=draft.version + 1)
-        await requests.save(done, Step(id=new_id(), request_id=done.id, from_status=draft.status,
-                                       to_status=done.status, actor_kind=ActorKind.CITIZEN, actor_id=requester_id,
-                                       at=now, data={"amount_due": fee.amount_due, "authority": authority.code}))
-        await PgNotifier(conn).notify(Notification(
+        step = Step(id=new_id(), request_id=done.id, from_status=draft.status, to_status=done.status,
+                    actor_kind=ActorKind.CITIZEN, actor_id=requester_id, at=now,
+                    data={"amount_due": fee.amount_due, "authority": authority.code})
+        await requests.save(done, step, Notification(
             user_id=requester_id, category="judicial", template="judicial.submitted", object_type="judicial_request",
             object_id=str(done.id), params={"ref": done.ref}, legally_required=True,
             idempotency_key=f"judicial.submitted:{done.id}:{done.version}"))

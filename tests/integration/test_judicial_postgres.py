@@ -81,12 +81,13 @@ class World:
         key, cert, root = ensure_dev_pki(tmp / "pki", "S-TP", "So Tu phap Ha Noi")
         self.cross = StandInCrossCheck()
         self.status_lists = PgStatusLists(conn)
+        notifier = PgNotifier(conn, self.clock)
         self.deps = Deps(
-            requests=PgRequests(conn, PII), certificates=PgCertificates(conn), status_lists=self.status_lists,
+            requests=PgRequests(conn, PII, notifier), certificates=PgCertificates(conn), status_lists=self.status_lists,
             share_codes=PgShareCodes(conn), verifications=PgVerifications(conn), cross_check=self.cross,
             population=StandInPopulation(conn, PII, extra=applicant()), signer=VcJwtSigner(self.issuers),
             renderer=PdfRenderer({"S-TP": PadesSigner.from_files(key, cert, (root,), "Sở Tư pháp")}),
-            blobs=LocalBlobStore(tmp / "blobs"), notifier=PgNotifier(conn, self.clock), clock=self.clock,
+            blobs=LocalBlobStore(tmp / "blobs"), notifier=notifier, clock=self.clock,
             calendar=WorkingCalendar(VietnamHolidays()), authorities=default_schedule(units),
             settings=Settings(verify_base_url="https://thudo.example/judicial/verify"))
 
