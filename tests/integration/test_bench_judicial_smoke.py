@@ -29,7 +29,8 @@ def test_judicial_bench_measures_submit_and_queue_with_round_trips(database_url:
         rows = judicial_submit.run(opts, database_url=scratch)
 
     assert [r.name for r in rows] == ["floor", "floor.in_transaction", "judicial.draft", "judicial.submit",
-                                      "judicial.queue", "floor.judicial_queue_query", "floor.judicial_submit_sql"]
+                                      "judicial.queue", "floor.judicial_queue_query", "floor.judicial_submit_sql",
+                                      "floor.judicial_draft_sql"]
     by = {r.name: r for r in rows}
     for row in rows:
         [sample] = row.samples
@@ -53,4 +54,5 @@ def test_judicial_bench_measures_submit_and_queue_with_round_trips(database_url:
     text = doc.read_text()
     assert "<!-- bench:judicial -->" in text
     assert "| judicial.submit |" in text
+    assert "| judicial.draft ÷ its same-work reference (CPU per request) |" in text
     assert "round trips per request" in text
