@@ -178,7 +178,7 @@ async def judicial_draft_sql(request: Request[Any, Any, Any], requester_id: From
                              data: JSONBody[DraftIn], state: State) -> Response[bytes]:
     """Reference, not the floor: exactly the SQL of ``POST /api/v1/judicial/requests`` with an
     ``Idempotency-Key`` (BEGIN, the population stand-in's pre-fill, request + first step in one
-    statement, the key's row sent with COMMIT), the same use case (``StartDraft``: pre-fill, the
+    statement, the key's row, COMMIT), the same use case (``StartDraft``: pre-fill, the
     citizen's fields merged) and the same JSON, without auth, session check, middleware or logging.
     BEGIN carries a trivial ``SELECT 1`` where the service's carries the session check."""
     pii, now = _pii(state), datetime.now(UTC)
@@ -194,9 +194,10 @@ async def judicial_draft_sql(request: Request[Any, Any, Any], requester_id: From
         headers = {"Location": f"/api/v1/judicial/requests/{r.id}"}
         canonical = msgspec.json.encode(msgspec.json.decode(await request.body()), order="sorted")  # as the service
         fingerprint = hashlib.sha256(b"POST " + request.url.path.encode() + b"\n" + canonical).hexdigest()
-        if not await idempotency.store_and_commit(uow, f"user:{requester_id}", request.headers["idempotency-key"],
-                                                  fingerprint, 201, body, headers):
+        if not await idempotency.store(uow.conn, f"user:{requester_id}", request.headers["idempotency-key"],
+                                       fingerprint, 201, body, headers):
             raise NotFoundException()  # the bench sends a fresh key per request
+        await uow.commit()
     return Response(body, status_code=201, media_type="application/json", headers=headers)
 
 

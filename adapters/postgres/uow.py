@@ -196,33 +196,15 @@ class PgUnitOfWork:
         self._conn = await self._pool.acquire(timeout=ACQUIRE_TIMEOUT_S)
         return self._conn
 
-    async def commit(self, final: str | None = None) -> None:
-        """Commit; a no-op after ``rollback()`` (a handler that discarded its change on purpose).
-
-        ``final``: a last statement of the transaction, without parameters (its values rendered into its
-        text by its adapter). When BEGIN went by the simple-query protocol (``begin_check``), it is sent
-        with COMMIT in one round trip; PostgreSQL skips the COMMIT if it fails, and the transaction is then
-        rolled back and its error raised. After ``rollback()`` it runs on its own."""
+    async def commit(self) -> None:
+        """Commit; a no-op after ``rollback()`` (a handler that discarded its change on purpose)."""
         if self._done:
-            if final is not None:
-                await self._conn.execute(final)  # type: ignore[union-attr]
             return
         self._done = True
-        try:
-            if final is not None and self._manual:
-                await self._conn.execute(f"{final};\nCOMMIT")  # type: ignore[union-attr]
-                return
-            if final is not None:
-                await self._conn.execute(final)  # type: ignore[union-attr]
-            if self._tx is not None:
-                await self._tx.commit()
-            elif self._manual:
-                await self._conn.execute("COMMIT")  # type: ignore[union-attr]
-        except BaseException:
-            if final is not None:
-                self._done = False
-                await self.rollback()
-            raise
+        if self._tx is not None:
+            await self._tx.commit()
+        elif self._manual:
+            await self._conn.execute("COMMIT")  # type: ignore[union-attr]
 
     async def rollback(self) -> None:
         if (self._tx is not None or self._manual) and not self._done:

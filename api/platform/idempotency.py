@@ -1,8 +1,7 @@
 """``Idempotency-Key`` for creating POSTs: a retry returns the first response, never a second record.
 
 The handler's change runs first; then the key is inserted with the response, in the *same
-transaction*, so both commit or neither does (one statement: no separate claim and update), sent
-with the COMMIT in one round trip.
+transaction*, so both commit or neither does (one statement: no separate claim and update).
 
 * The key is new: stored, committed with the change.
 * The key was used by a committed request: the insert finds it taken; this request's change is
@@ -72,7 +71,7 @@ async def idempotent(request: Request[Any, Any, Any], uow: PgUnitOfWork, princip
     encoded = msgspec.json.encode(response.content)
     kept = {k: v for k, v in response.headers.items() if k.lower() in KEPT_HEADERS}
     status = response.status_code or request.route_handler.status_code or 200
-    if await idempotency_keys.store_and_commit(uow, principal, key, fingerprint, status, encoded, kept):
+    if await idempotency_keys.store(uow.conn, principal, key, fingerprint, status, encoded, kept):
         return Response(encoded, status_code=status, media_type="application/json",
                         headers=dict(response.headers))
     earlier = await _earlier(uow, principal, key)
