@@ -12,6 +12,7 @@ or under uvicorn for the server comparison in ``bench.servers``.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import uuid
 from collections.abc import AsyncGenerator
@@ -22,34 +23,39 @@ from typing import Any
 
 import asyncpg
 import msgspec
-from litestar import Litestar, get, post
+from litestar import Litestar, Request, Response, get, post
 from litestar.datastructures import State
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery, JSONBody
 
+from adapters.dev.judicial_standins import StandInPopulation
+from adapters.postgres import idempotency
 from adapters.postgres.feedback.queries import PgFeedbackQueries
 from adapters.postgres.judicial.authorities import load_default_schedule
 from adapters.postgres.judicial.repositories import PgRequests
-from adapters.postgres.notifications.notifier import PgNotifier
 from adapters.postgres.pool import create_pool as create_service_pool
 from adapters.postgres.transit.gates import PgTaps
+from adapters.postgres.uow import PgUnitOfWork
 from adapters.signing.pii import AesPiiProtector, load_or_create_master_key
 from api.feedback.common import page
-from api.judicial.schemas import request_out
+from api.judicial.schemas import DraftIn, request_out, to_domain
 from api.judicial.wiring import build_judicial
 from api.platform.settings import load_settings
 from api.transit.schemas import TapBatchIn
 from bench import samework
 from domain.feedback.model import ReportSummary
+from domain.identity.principal import Principal, PrincipalKind
 from domain.judicial import deadlines
 from domain.judicial.fees import DEFAULT_SCHEDULE, PricingInput, price
 from domain.judicial.model import ActorKind, Status, Step
 from domain.judicial.ports import QueueFilter
 from domain.judicial.submission import check_rules, hanoi_resident
+from domain.judicial.usecases.citizen import DraftInput, StartDraft
+from domain.judicial.usecases.common import Deps
 from domain.notifications.model import Notification
 from domain.shared.ids import new_id
 from domain.shared.paging import Page
-from domain.shared.time import HANOI
+from domain.shared.time import HANOI, SystemClock
 from domain.transit.codes import Direction, Network
 from domain.transit.denylist import DenyKind
 from domain.transit.model import Medium, Tap
@@ -62,6 +68,7 @@ FLOOR_TX_PATH = "/units-in-transaction/D002"
 MY_REPORTS_QUERY_PATH = "/reports-of/{reporter_id}?limit=20"
 JUDICIAL_QUEUE_QUERY_PATH = "/judicial-queue-of/{unit_id}?limit=20"
 JUDICIAL_SUBMIT_SQL_PATH = "/judicial-submit-sql"
+JUDICIAL_DRAFT_SQL_PATH = "/judicial-draft-sql"
 PLAIN_PATH = "/plain"
 TRANSIT_VALIDATE_SQL_PATH = "/transit-validate-sql"
 TRANSIT_TAPS_SQL_PATH = "/transit-taps-sql"
@@ -131,8 +138,8 @@ async def judicial_queue_of(unit_id: FromPath[uuid.UUID], state: State,
 async def judicial_submit_sql(requester_id: FromPath[uuid.UUID], request_id: FromPath[uuid.UUID],
                               state: State) -> dict[str, object]:
     """Reference, not the floor: exactly the SQL of ``POST /api/v1/judicial/requests/{id}/submit`` (the
-    service's adapters: the draft ``FOR UPDATE``, the update + its step in one statement, the
-    notification's inbox + push rows, in BEGIN … COMMIT), the same domain rules (the residence check,
+    service's adapters: the draft ``FOR UPDATE``, then the update, its step and the notification's
+    inbox + push rows in one statement, in BEGIN … COMMIT), the same domain rules (the residence check,
     pricing, the authority in force, the working-day deadline) and the same JSON, without auth,
     middleware, session check or logging. Nothing is owed on the bench's drafts (city support), so
     no payment intent, as in the service."""
@@ -156,14 +163,42 @@ async def judicial_submit_sql(requester_id: FromPath[uuid.UUID], request_id: Fro
             draft, status=Status.SUBMITTED, fee=fee, authority_unit_id=authority.unit_id,
             authority_code=authority.code, deadline_kind=kind, deadline_reasons=reasons,
             due_at=deadlines.due_at(calendar, now, kind), submitted_at=now, updated_at=now, version=draft.version + 1)
-        await requests.save(done, Step(id=new_id(), request_id=done.id, from_status=draft.status,
-                                       to_status=done.status, actor_kind=ActorKind.CITIZEN, actor_id=requester_id,
-                                       at=now, data={"amount_due": fee.amount_due, "authority": authority.code}))
-        await PgNotifier(conn).notify(Notification(
+        step = Step(id=new_id(), request_id=done.id, from_status=draft.status, to_status=done.status,
+                    actor_kind=ActorKind.CITIZEN, actor_id=requester_id, at=now,
+                    data={"amount_due": fee.amount_due, "authority": authority.code})
+        await requests.save(done, step, Notification(
             user_id=requester_id, category="judicial", template="judicial.submitted", object_type="judicial_request",
             object_id=str(done.id), params={"ref": done.ref}, legally_required=True,
             idempotency_key=f"judicial.submitted:{done.id}:{done.version}"))
     return request_out(done, now)
+
+
+@post(JUDICIAL_DRAFT_SQL_PATH + "/{requester_id:uuid}", status_code=201)
+async def judicial_draft_sql(request: Request[Any, Any, Any], requester_id: FromPath[uuid.UUID],
+                             data: JSONBody[DraftIn], state: State) -> Response[bytes]:
+    """Reference, not the floor: exactly the SQL of ``POST /api/v1/judicial/requests`` with an
+    ``Idempotency-Key`` (BEGIN, the population stand-in's pre-fill, request + first step in one
+    statement, the key's row, COMMIT), the same use case (``StartDraft``: pre-fill, the
+    citizen's fields merged) and the same JSON, without auth, session check, middleware or logging.
+    BEGIN carries a trivial ``SELECT 1`` where the service's carries the session check."""
+    pii, now = _pii(state), datetime.now(UTC)
+    async with PgUnitOfWork(state.service_pool, begin_check="SELECT 1") as uow:
+        unused: Any = None  # ports StartDraft does not use
+        deps = Deps(requests=PgRequests(uow.conn, pii), certificates=unused, status_lists=unused,
+                    share_codes=unused, verifications=unused, cross_check=unused,
+                    population=StandInPopulation(uow.conn, pii), signer=unused, renderer=unused, blobs=unused,
+                    notifier=unused, clock=SystemClock(), calendar=unused, authorities=unused)
+        me = Principal(kind=PrincipalKind.USER, id=requester_id, level=2)
+        r = await StartDraft(deps).execute(me, to_domain(data, DraftInput))
+        body = msgspec.json.encode(request_out(r, now))
+        headers = {"Location": f"/api/v1/judicial/requests/{r.id}"}
+        canonical = msgspec.json.encode(msgspec.json.decode(await request.body()), order="sorted")  # as the service
+        fingerprint = hashlib.sha256(b"POST " + request.url.path.encode() + b"\n" + canonical).hexdigest()
+        if not await idempotency.store(uow.conn, f"user:{requester_id}", request.headers["idempotency-key"],
+                                       fingerprint, 201, body, headers):
+            raise NotFoundException()  # the bench sends a fresh key per request
+        await uow.commit()
+    return Response(body, status_code=201, media_type="application/json", headers=headers)
 
 
 class TransitValidateSql(msgspec.Struct, kw_only=True):
@@ -251,7 +286,8 @@ def create_app(dsn: str | None = None, data_dir: str | None = None) -> Litestar:
             await app.state.pool.close()
             await app.state.service_pool.close()
 
-    handlers = [unit, unit_in_transaction, reports_of, judicial_queue_of, judicial_submit_sql, transit_validate_sql,
+    handlers = [unit, unit_in_transaction, reports_of, judicial_queue_of, judicial_submit_sql,
+                judicial_draft_sql, transit_validate_sql,
                 transit_taps_sql, same_work, plain]
     return Litestar(route_handlers=handlers, lifespan=[lifespan], debug=False)
 

@@ -84,10 +84,11 @@ async def judicial_deps(container: Container, conn: Any) -> Deps:
     certs = await s.certificates(conn)
     identity = container.identity
     fees = PgFeePayments(conn)  # what the citizen still owes goes through the payments context
-    return Deps(requests=PgRequests(conn, identity.pii), certificates=PgCertificates(conn),
+    notifier = PgNotifier(conn, container.clock)  # also writes a transition's notice in its update statement
+    return Deps(requests=PgRequests(conn, identity.pii, notifier), certificates=PgCertificates(conn),
                 status_lists=PgStatusLists(conn), share_codes=PgShareCodes(conn), verifications=PgVerifications(conn),
                 cross_check=s.cross_check, population=StandInPopulation(conn, identity.pii), signer=certs.signer,
-                renderer=certs.renderer, blobs=s.blobs, notifier=PgNotifier(conn, container.clock),
+                renderer=certs.renderer, blobs=s.blobs, notifier=notifier,
                 clock=container.clock, calendar=s.calendar, authorities=await s.authorities(conn),
                 attempts=identity.limiter, settings=s.config, fee_payments=fees,
                 open_fee_payment=OpenFeePayment(intent_creator(container, conn), fees, container.clock),

@@ -23,6 +23,7 @@ from domain.judicial.model import (
     Step,
     Verification,
 )
+from domain.notifications.model import Notification
 from domain.shared.paging import Page
 
 
@@ -42,8 +43,11 @@ class Requests(Protocol):
 
     async def get(self, request_id: uuid.UUID, *, for_update: bool = False) -> Request | None: ...
 
-    async def save(self, request: Request, step: Step | None = None) -> None:
-        """Store the new state (optimistic on ``version``) and, when given, the history step."""
+    async def save(self, request: Request, step: Step | None = None,
+                   notification: Notification | None = None) -> None:
+        """Store the new state (optimistic on ``version``) and, when given, the history step and the
+        notification of the change (with a step only; written in the same unit of work, and only if the
+        change was stored: a store may write all three in one statement)."""
         ...
 
     async def delete_draft(self, request_id: uuid.UUID) -> None: ...

@@ -56,7 +56,7 @@ from domain.judicial.usecases import sharing as sh
 from domain.judicial.usecases import staff as s
 from domain.judicial.usecases.common import Deps, Settings
 from tests.support.judicial import FakeClock, applicant, history
-from tests.support.notifications import make_user
+from tests.support.notifications import make_devices, make_user
 
 PII = AesPiiProtector(b"k" * 32)
 
@@ -81,12 +81,13 @@ class World:
         key, cert, root = ensure_dev_pki(tmp / "pki", "S-TP", "So Tu phap Ha Noi")
         self.cross = StandInCrossCheck()
         self.status_lists = PgStatusLists(conn)
+        notifier = PgNotifier(conn, self.clock)
         self.deps = Deps(
-            requests=PgRequests(conn, PII), certificates=PgCertificates(conn), status_lists=self.status_lists,
+            requests=PgRequests(conn, PII, notifier), certificates=PgCertificates(conn), status_lists=self.status_lists,
             share_codes=PgShareCodes(conn), verifications=PgVerifications(conn), cross_check=self.cross,
             population=StandInPopulation(conn, PII, extra=applicant()), signer=VcJwtSigner(self.issuers),
             renderer=PdfRenderer({"S-TP": PadesSigner.from_files(key, cert, (root,), "Sở Tư pháp")}),
-            blobs=LocalBlobStore(tmp / "blobs"), notifier=PgNotifier(conn, self.clock), clock=self.clock,
+            blobs=LocalBlobStore(tmp / "blobs"), notifier=notifier, clock=self.clock,
             calendar=WorkingCalendar(VietnamHolidays()), authorities=default_schedule(units),
             settings=Settings(verify_base_url="https://thudo.example/judicial/verify"))
 
@@ -250,6 +251,36 @@ def test_optimistic_version_and_status_list_allocation(database_url: str, tmp_pa
         assert await conn.fetchval("SELECT is_full FROM judicial_status_lists WHERE id = $1", refs[0].list_id)
         fresh = await small.allocate("S-TP", StatusPurpose.SUSPENSION)
         assert fresh.list_id != refs[0].list_id
+    run(database_url, body)
+
+
+def test_a_transition_and_its_notice_go_in_one_statement_with_the_preferences(database_url: str,
+                                                                             tmp_path: Path) -> None:
+    """Submit writes the request, its step and the requester's notice (inbox + one push row per device in
+    its locale) in one statement; the requester's quiet hours still delay the push (their second
+    statement); a stale version writes none of them."""
+    async def body(conn: asyncpg.Connection[Any]) -> None:
+        units = await _units(conn)
+        w = World(conn, tmp_path, units)  # 09:00 in Hanoi
+        me, _ = await _people(conn, units["S-TP"])
+        await make_devices(conn, me.id, 1, locale="vi")
+        await make_devices(conn, me.id, 1, locale="en")
+        await conn.execute("INSERT INTO notification_preferences (user_id, opted_out, quiet_start, quiet_end) "
+                           "VALUES ($1, '{judicial}', '08:00', '10:00')", me.id)
+        d = await c.StartDraft(w.deps).execute(me, c.DraftInput(purpose="x", residence_history=history(),
+                                                                applicant=applicant()))
+        r = await c.Submit(w.deps).execute(me, d.id, accepted_amount_due=0)
+        inbox = await conn.fetch("SELECT id, template, object_id FROM notification_inbox WHERE user_id = $1", me.id)
+        assert [(x["template"], x["object_id"]) for x in inbox] == [("judicial.submitted", str(r.id))]
+        pushes = await conn.fetch("SELECT payload, available_at FROM push_outbox WHERE inbox_id = $1", inbox[0]["id"])
+        assert len({x["payload"]["title"] for x in pushes}) == 2  # one per device, each in its own locale
+        # Legally required: the opt-out does not drop it, the quiet hours delay it to 10:00 in Hanoi.
+        assert {x["available_at"] for x in pushes} == {datetime(2026, 3, 2, 3, 0, tzinfo=UTC)}
+        stale = msgspec.structs.replace(r, status=Status.RECEIVED, version=r.version + 2)
+        with pytest.raises(Conflict):
+            await s.Receive(w.deps).move(stale, stale, None)
+        assert await conn.fetchval("SELECT count(*) FROM notification_inbox WHERE user_id = $1", me.id) == 1
+        assert [x.to_status for x in await w.deps.requests.steps(r.id)] == [Status.DRAFT, Status.SUBMITTED]
     run(database_url, body)
 
 

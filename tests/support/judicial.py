@@ -96,6 +96,7 @@ class FakeRequests:
         self.rows: dict[uuid.UUID, Request] = {}
         self.step_rows: list[Step] = []
         self.seq = 0
+        self.notifier: FakeNotifier | None = None  # set by World: what ``save`` hands a notification to
 
     async def add(self, request: Request, first_step: Step) -> Request:
         self.seq += 1
@@ -107,12 +108,17 @@ class FakeRequests:
     async def get(self, request_id: uuid.UUID, *, for_update: bool = False) -> Request | None:
         return self.rows.get(request_id)
 
-    async def save(self, request: Request, step: Step | None = None) -> None:
+    async def save(self, request: Request, step: Step | None = None,
+                   notification: Notification | None = None) -> None:
         if request.version != self.rows[request.id].version + 1:
             raise Conflict("judicial.concurrent_update")
         self.rows[request.id] = request
         if step is not None:
             self.step_rows.append(step)
+        if notification is not None:  # as the PostgreSQL store does: the notifier's rows, same unit of work
+            assert step is not None
+            assert self.notifier is not None
+            await self.notifier.notify(notification)
 
     async def delete_draft(self, request_id: uuid.UUID) -> None:
         if request_id in self.rows and self.rows[request_id].status.value == "draft":
@@ -297,6 +303,7 @@ class World:
         self.signer = FakeSigner()
         self.blobs = FakeBlobs()
         self.notifier = FakeNotifier()
+        self.requests.notifier = self.notifier
         self.attempts = FakeAttempts()
         self.deps = Deps(requests=self.requests, certificates=self.certificates, status_lists=self.status_lists,
                          share_codes=self.share_codes, verifications=self.verifications,

@@ -10,6 +10,8 @@ from typing import Any, Protocol
 import asyncpg
 import msgspec
 
+from adapters.postgres.notifications.notifier import COLUMNS as NOTIFICATION_COLUMNS
+from adapters.postgres.notifications.notifier import PgNotifier
 from domain.errors import Conflict, InvalidInput
 from domain.judicial.model import (
     IN_PROCESS,
@@ -35,6 +37,7 @@ from domain.judicial.model import (
     VerificationOutcome,
 )
 from domain.judicial.ports import QueueFilter
+from domain.notifications.model import Notification
 from domain.shared.ids import new_id
 from domain.shared.paging import Page, decode_cursor, decode_id_cursor, encode_cursor
 from domain.shared.time import HANOI
@@ -76,9 +79,11 @@ _REQ_SELECT = ", ".join(f"{c}::text AS {c}" if c in _JSON_COLS else c
 
 
 class PgRequests:
-    def __init__(self, conn: Conn, pii: PiiCipher) -> None:
+    def __init__(self, conn: Conn, pii: PiiCipher, notifier: PgNotifier | None = None) -> None:
         self.conn = conn
         self.pii = pii
+        # Writes the requester's notification within ``save``'s statement (same connection, same transaction).
+        self._notifier = notifier or PgNotifier(conn)
 
     def _args(self, r: Request) -> tuple[Any, ...]:
         applicant, enc = r.applicant, None
@@ -144,24 +149,38 @@ class PgRequests:
         row = await self.conn.fetchrow(f"SELECT {_REQ_SELECT} FROM judicial_requests WHERE id = $1{lock}", request_id)
         return self._row(row) if row else None
 
-    async def save(self, request: Request, step: Step | None = None) -> None:
+    async def save(self, request: Request, step: Step | None = None,
+                   notification: Notification | None = None) -> None:
         sets = ", ".join(f"{c.strip()} = ${i}" for i, c in enumerate(_REQ_COLS.split(","), 1) if i > 3)
         update = (f"UPDATE judicial_requests SET {sets}"
                   " WHERE id = $1 AND ref = $2 AND requester_id = $3 AND version = $34 - 1")
         if step is None:
+            assert notification is None
             updated = await self.conn.fetchval(f"WITH u AS ({update} RETURNING 1) SELECT count(*) FROM u",
                                                *self._args(request))
-        else:
-            assert step.request_id == request.id
-            updated = await self.conn.fetchval(
-                f"""WITH u AS ({update} RETURNING id),
-                         s AS (INSERT INTO judicial_steps (id, request_id, from_status, to_status, actor_kind,
-                                                           actor_id, at, note, data)
-                               SELECT {self._STEP_VALUES.replace("$1", "u.id")} FROM u)
-                    SELECT count(*) FROM u""",
-                *self._args(request), *self._step_args(step))
-        if updated != 1:
+            if updated != 1:
+                raise Conflict("judicial.concurrent_update")
+            return
+        assert step.request_id == request.id
+        ctes = f"""u AS ({update} RETURNING id),
+                   s AS (INSERT INTO judicial_steps (id, request_id, from_status, to_status, actor_kind,
+                                                     actor_id, at, note, data)
+                         SELECT {self._STEP_VALUES.replace("$1", "u.id")} FROM u)"""
+        args = (*self._args(request), *self._step_args(step))
+        if notification is None:
+            updated = await self.conn.fetchval(f"WITH {ctes} SELECT count(*) FROM u", *args)
+            if updated != 1:
+                raise Conflict("judicial.concurrent_update")
+            return
+        # The requester's notification (inbox + push rows + their preferences) rides in the same statement,
+        # written only if the request was (selected from ``u``): one round trip for the whole transition.
+        pending = self._notifier.pending(notification)
+        row = await self.conn.fetchrow(
+            f"WITH {ctes}, {pending.ctes(len(args) + 1, source='u')}\n"
+            f"SELECT (SELECT count(*) FROM u) AS updated, {NOTIFICATION_COLUMNS}", *args, *pending.args)
+        if row["updated"] != 1:
             raise Conflict("judicial.concurrent_update")
+        await pending.settle(self.conn, row)
 
     async def delete_draft(self, request_id: uuid.UUID) -> None:
         await self.conn.execute("DELETE FROM judicial_requests WHERE id = $1 AND status = 'draft'", request_id)

@@ -116,14 +116,15 @@ class UseCase:
 
     async def move(self, before: Request, after: Request, actor: Principal | None, *, note: str = "",
                    data: dict[str, Any] | None = None) -> Request:
-        """Save ``after``, record the step from ``before.status`` and notify the requester."""
+        """Save ``after``, record the step from ``before.status`` and notify the requester, all three handed
+        to the store together (it writes them in one statement: one round trip per transition)."""
         after = replace(after, updated_at=self.d.clock.now(), version=before.version + 1)
-        await self.d.requests.save(after, self.step(after, before.status, actor, note=note, data=data))
-        await self.d.notifier.notify(Notification(
-            user_id=after.requester_id, category="judicial", template=f"judicial.{after.status.value}",
-            object_type="judicial_request", object_id=str(after.id), params={"ref": after.ref},
-            legally_required=True,
-            idempotency_key=f"judicial.{after.status.value}:{after.id}:{after.version}"))
+        await self.d.requests.save(
+            after, self.step(after, before.status, actor, note=note, data=data),
+            Notification(user_id=after.requester_id, category="judicial", template=f"judicial.{after.status.value}",
+                         object_type="judicial_request", object_id=str(after.id), params={"ref": after.ref},
+                         legally_required=True,
+                         idempotency_key=f"judicial.{after.status.value}:{after.id}:{after.version}"))
         return after
 
 
