@@ -55,10 +55,10 @@ def _meta_tail(at: datetime, facility: Facility) -> bytes:
                           "source": f"{codes.NAMESPACE}/facility/{facility.code}"})[1:]
 
 
-def _stored_json(rtype: str, rid: uuid.UUID, version: int, meta_tail: bytes, body: bytes) -> bytes:
+def _stored_json(rtype: str, rid: str, version: int, meta_tail: bytes, body: bytes) -> bytes:
     """``{"resourceType", "id", "meta", …body}`` spliced as bytes: the body is never decoded or re-encoded."""
     head = b'{"resourceType":"%s","id":"%s","meta":{"versionId":"%d",%s' % (
-        rtype.encode(), str(rid).encode(), version, meta_tail)
+        rtype.encode(), rid.encode(), version, meta_tail)
     return head + (b"," + body[1:] if len(body) > 2 else b"}")
 
 
@@ -165,25 +165,28 @@ class IngestEncounterBundle:
         encounter_id = found.id if found is not None else new_id()
         bind = patient_id != BUNDLE_PATIENT
         # Our ids first (kept for resources already stored), so references can be rewritten.
-        ids: dict[str, tuple[str, uuid.UUID]] = {}
+        # (type, id, id as text) by fullUrl; the text is made once (it goes into references and the JSON).
+        ids: dict[str, tuple[str, uuid.UUID, str]] = {}
         new_refs: dict[str, str] = {}
         keys: dict[int, tuple[str, str]] = {}
         for entry in checked.entries:
-            if entry.type == "Patient":
-                target = ("Patient", BUNDLE_PATIENT)
-            elif entry.type == "Encounter":
-                target = ("Encounter", encounter_id)
+            rtype = entry.type
+            if rtype == "Patient":
+                rid = BUNDLE_PATIENT
+            elif rtype == "Encounter":
+                rid = encounter_id
                 keys[entry.index] = ("Encounter", source_key(entry))
             else:
-                key = (entry.type, source_key(entry))
+                key = (rtype, source_key(entry))
                 keys[entry.index] = key
                 old = existing.get(key)
-                target = (entry.type, old.id if old else new_id())
-            ids[entry.full_url] = target
-            new_refs[entry.full_url] = f"{target[0]}/{target[1]}"
-            if isinstance(entry.resource.get("id"), str):
-                ids[f"{entry.type}/{entry.resource['id']}"] = target
-                new_refs[f"{entry.type}/{entry.resource['id']}"] = f"{target[0]}/{target[1]}"
+                rid = old.id if old else new_id()
+            text = str(rid)
+            ids[entry.full_url] = (rtype, rid, text)
+            new_refs[entry.full_url] = ref = f"{rtype}/{text}"
+            own = entry.resource.get("id")
+            if isinstance(own, str):
+                new_refs[f"{rtype}/{own}"] = ref
 
         # Every row has a clinical date (lists are ordered by it): its own, else the visit's start.
         encounter_cols = columns("Encounter", checked.encounter.resource)
@@ -197,7 +200,7 @@ class IngestEncounterBundle:
         for entry in checked.entries:
             if entry.type == "Patient":
                 continue
-            rtype, rid = ids[entry.full_url]
+            rtype, rid, rid_text = ids[entry.full_url]
             body = rewrite_references(entry.body, new_refs, entry.refs)
             digest = hashlib.sha256(body).hexdigest()
             old = existing.get(keys[entry.index])
@@ -207,7 +210,7 @@ class IngestEncounterBundle:
                 seen.add(rid)
                 continue
             version = old.version_id + 1 if old else 1
-            resource_json = _stored_json(rtype, rid, version, meta_tail, body)
+            resource_json = _stored_json(rtype, rid_text, version, meta_tail, body)
             if bind:
                 resource_json = bind_patient(resource_json, patient_id)
             cols = encounter_cols if entry is checked.encounter else columns(rtype, entry.resource)
