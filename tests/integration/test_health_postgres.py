@@ -214,3 +214,40 @@ def test_the_visit_statement_finds_the_patient_binds_their_id_and_keeps_their_de
         assert str(BUNDLE_PATIENT) not in await stored_json()
         assert await conn.fetchval("SELECT count(DISTINCT patient_id) FROM health_resources") == 1
     run(clean_db, body)
+
+
+def test_two_first_visits_of_one_person_at_once_meet_on_one_patient(clean_db: str) -> None:
+    """The visit statement enrols a first-time patient; a second one racing it waits on the unique hash,
+    then keeps that patient and stores its own demographics (they differ)."""
+    async def go() -> None:
+        a, b = await connect(clean_db), await connect(clean_db)
+        try:
+            await pg_citizen(a, PII, AN)
+            _, f0 = await pg_facility(a, DEMO_FACILITIES[0].code, DEMO_FACILITIES[0].name)
+            _, f1 = await pg_facility(a, DEMO_FACILITIES[1].code, DEMO_FACILITIES[1].name)
+            one = typical_bundle(personal_id=AN, facility=DEMO_FACILITIES[0])
+            two = typical_bundle(personal_id=AN, facility=DEMO_FACILITIES[1], visit_code="V-2", seed=2)
+            two["entry"][entry_index(two, "Patient")]["resource"]["name"] = [{"text": "Tên khác"}]
+            ta, tb = a.transaction(), b.transaction()
+            await ta.start()
+            first = await pg_use_cases(a, PII, FakeClock())["ingest"].execute(f0, one)
+            await tb.start()
+            racing = asyncio.create_task(pg_use_cases(b, PII, FakeClock())["ingest"].execute(f1, two))
+            await asyncio.sleep(0.3)
+            assert not racing.done()  # waiting on the first one's enrolment
+            await ta.commit()
+            second = await racing
+            await tb.commit()
+            assert second.created
+            assert second.patient_id == first.patient_id
+            patient = await a.fetchrow("SELECT version_id, resource FROM health_patients")
+            assert await _count(a, "health_patients") == 1
+            assert patient["version_id"] == 2
+            assert patient["resource"]["name"] == [{"text": "Tên khác"}]
+            assert patient["resource"]["id"] == str(first.patient_id)
+            assert await a.fetchval("SELECT count(DISTINCT patient_id) FROM health_resources") == 1
+            assert await _count(a, "health_encounters") == 2
+        finally:
+            await a.close()
+            await b.close()
+    asyncio.run(go())
