@@ -4,7 +4,8 @@
 
 * ours — the ingestion use case per bundle, in one transaction on a pooled connection, exactly as the
   API will run it: structural validation (compiled from fhir.resources' definitions), business checks,
-  patient lookup, idempotency lookup, the rows, the demographics, the citizen's notification.
+  then one statement that finds (or enrols) the patient, stores changed demographics and inserts the
+  visit with its rows unless it was sent before; then the citizen's notification.
 * reference — the same rows (read back from ours' run, then removed) inserted plainly: BEGIN, the
   encounter row, the resources in the same one-statement upsert, COMMIT.
 * the two alternate: ``--rounds`` rounds of ours on fresh bundles, each followed at once by the

@@ -64,7 +64,8 @@ def health(container: Container, conn: Any) -> Health:
     notifier = PgNotifier(conn, clock)
     policy = AccessPolicy(patients=patients, facilities=facilities, shares=shares, record=record, log=log,
                           notifier=notifier, clock=clock)
-    ingest = IngestEncounterBundle(facilities=facilities, patients=patients, encounters=PgEncounters(conn),
+    ingest = IngestEncounterBundle(facilities=facilities, patients=patients,
+                                   encounters=PgEncounters(conn, container.identity.pii),
                                    validator=services.validator, notifier=notifier, clock=clock)
     return Health(policy=policy, ingest=ingest, validate=ValidateEncounterBundle(ingest, services.library),
                   citizen=CitizenRecord(policy, record), fhir=FhirReads(policy, record, patients),

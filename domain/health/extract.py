@@ -165,7 +165,7 @@ def item(rid: uuid.UUID, rtype: str, r: Json, cols: Columns, facility: Facility,
         kw["content_type"] = att.get("contentType")
         kw["size"] = att.get("size")
         kw["note"] = att.get("title")
-    clinical = status_code(r.get("clinicalStatus"))
+    clinical = cols.clinical_status  # status_code(r.get("clinicalStatus")), as columns() found it
     return RecordItem(
         id=rid, category=cols.category, resource_type=rtype, title=str(title), date=cols.date,
         status=clinical or cols.status, code=str(coding["code"]) if coding and coding.get("code") else None,

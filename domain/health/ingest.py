@@ -21,6 +21,7 @@ from domain.health.extract import columns, diagnoses_of, item
 from domain.health.fhirjson import Json, rewrite_references
 from domain.health.issues import BundleRejected, Issue, IssueType
 from domain.health.model import (
+    BUNDLE_PATIENT,
     Demographics,
     EncounterHeader,
     ExistingResource,
@@ -29,6 +30,7 @@ from domain.health.model import (
     PatientRef,
     ResourceOutcome,
     StoredResource,
+    bind_patient,
 )
 from domain.health.ports import Encounters, Facilities, Patients, StructureValidator
 from domain.health.rules import CheckedBundle, check_bundle, source_key
@@ -40,6 +42,7 @@ from domain.shared.time import Clock
 
 _ENCODER = msgspec.json.Encoder(order="sorted")
 _PLAIN = msgspec.json.Encoder()
+_BUNDLE_PATIENT_ID = str(BUNDLE_PATIENT)
 
 
 def content_hash(data: object) -> str:
@@ -52,10 +55,10 @@ def _meta_tail(at: datetime, facility: Facility) -> bytes:
                           "source": f"{codes.NAMESPACE}/facility/{facility.code}"})[1:]
 
 
-def _stored_json(rtype: str, rid: uuid.UUID, version: int, meta_tail: bytes, body: bytes) -> bytes:
+def _stored_json(rtype: str, rid: str, version: int, meta_tail: bytes, body: bytes) -> bytes:
     """``{"resourceType", "id", "meta", …body}`` spliced as bytes: the body is never decoded or re-encoded."""
     head = b'{"resourceType":"%s","id":"%s","meta":{"versionId":"%d",%s' % (
-        rtype.encode(), str(rid).encode(), version, meta_tail)
+        rtype.encode(), rid.encode(), version, meta_tail)
     return head + (b"," + body[1:] if len(body) > 2 else b"}")
 
 
@@ -86,13 +89,7 @@ class IngestEncounterBundle:
         checked, issues = check_bundle(bundle, facility)
         if checked is None or issues:
             raise BundleRejected(issues)
-        found = await self.patients.resolve(checked.personal_id)
-        if found is None:
-            raise BundleRejected([Issue(
-                code=IssueType.NOT_FOUND, rule="health.patient_unknown",
-                diagnostics="no citizen has this personal ID", expression=f"{checked.patient.path}.identifier")])
-        user_id = found.user_id
-        result = await self._store(facility, found, checked)
+        result, user_id = await self._store(facility, checked)
         if result.created and user_id is not None:
             await self.notifier.notify(Notification(
                 user_id=user_id, category="health", template="health.new_visit", object_type="health_visit",
@@ -115,17 +112,30 @@ class IngestEncounterBundle:
         seen = {i.expression for i in structure}
         return [i for i in issues if i.expression not in seen]
 
-    async def _store(self, facility: Facility, patient: PatientRef, checked: CheckedBundle) -> IngestResult:
+    async def _store(self, facility: Facility, checked: CheckedBundle) -> tuple[IngestResult, uuid.UUID | None]:
+        """The visit stored; (its result, the app user to notify)."""
         now = self.clock.now()
         bundle_hash = hashlib.sha256(b"\n".join(e.body for e in checked.entries)).hexdigest()
-        # Most bundles are new visits: insert them as such straight away (no lookup first). A visit
-        # sent before makes that insert a no-op, and the update path below takes over.
-        header, upserts, _, outcomes = self._plan(facility, patient.id, checked, None, {}, bundle_hash, now)
-        demographics = self._demographics(patient, checked.patient.resource, now)
-        if await self.encounters.insert_new(header, upserts, demographics):  # demographics in the same trip
+        # Most bundles are new visits of known patients: insert them as such straight away, planned for
+        # BUNDLE_PATIENT, in the statement that finds (or enrols) the patient and stores the Patient's
+        # demographics (no lookup first). A visit sent before makes that insert a no-op, and the update
+        # path below takes over.
+        header, upserts, _, outcomes = self._plan(facility, BUNDLE_PATIENT, checked, None, {}, bundle_hash, now)
+        visit = await self.encounters.insert_new(checked.personal_id, header, upserts,
+                                                 self._demographics(checked.patient.resource, now))
+        patient = visit.patient
+        if patient is None:
+            raise BundleRejected([Issue(
+                code=IssueType.NOT_FOUND, rule="health.patient_unknown",
+                diagnostics="no citizen has this personal ID", expression=f"{checked.patient.path}.identifier")])
+        if visit.inserted:
             return IngestResult(encounter_id=header.id, patient_id=patient.id, created=True,
-                                resources=tuple(outcomes))
+                                resources=tuple(outcomes)), patient.user_id
+        return await self._update(facility, patient, checked, bundle_hash, now), patient.user_id
 
+    async def _update(self, facility: Facility, patient: PatientRef, checked: CheckedBundle, bundle_hash: str,
+                      now: datetime) -> IngestResult:
+        """A visit sent before: matched resources keep their ids; changed ones get a new version."""
         found = await self.encounters.find(facility.id, checked.visit_identifier)
         if found is None:  # removed between the two statements: the client retries
             raise Conflict("health.encounter_concurrent")
@@ -143,36 +153,40 @@ class IngestEncounterBundle:
         header, upserts, deletes, outcomes = self._plan(facility, patient.id, checked, found, existing, bundle_hash,
                                                         now)
         await self.encounters.update(header, upserts=upserts, deletes=deletes)
-        if demographics is not None:
-            await self.patients.update_demographics(demographics.patient_id, demographics.body, demographics.digest,
-                                                    demographics.at)
         return IngestResult(encounter_id=header.id, patient_id=patient.id, created=False, resources=tuple(outcomes))
 
     def _plan(self, facility: Facility, patient_id: uuid.UUID, checked: CheckedBundle, found: EncounterHeader | None,
               existing: dict[tuple[str, str], ExistingResource], bundle_hash: str, now: datetime
               ) -> tuple[EncounterHeader, list[StoredResource], list[uuid.UUID], list[ResourceOutcome]]:
-        """The rows to write for this bundle, given what is stored (nothing for a new visit)."""
+        """The rows to write for this bundle, given what is stored (nothing for a new visit).
+
+        References to the Patient always name ``BUNDLE_PATIENT`` in the hashed body; the stored JSON has
+        ``patient_id`` bound in unless that is ``BUNDLE_PATIENT`` itself (then the store binds it)."""
         encounter_id = found.id if found is not None else new_id()
+        bind = patient_id != BUNDLE_PATIENT
         # Our ids first (kept for resources already stored), so references can be rewritten.
-        ids: dict[str, tuple[str, uuid.UUID]] = {}
+        # (type, id, id as text) by fullUrl; the text is made once (it goes into references and the JSON).
+        ids: dict[str, tuple[str, uuid.UUID, str]] = {}
         new_refs: dict[str, str] = {}
         keys: dict[int, tuple[str, str]] = {}
         for entry in checked.entries:
-            if entry.type == "Patient":
-                target = ("Patient", patient_id)
-            elif entry.type == "Encounter":
-                target = ("Encounter", encounter_id)
+            rtype = entry.type
+            if rtype == "Patient":
+                rid = BUNDLE_PATIENT
+            elif rtype == "Encounter":
+                rid = encounter_id
                 keys[entry.index] = ("Encounter", source_key(entry))
             else:
-                key = (entry.type, source_key(entry))
+                key = (rtype, source_key(entry))
                 keys[entry.index] = key
                 old = existing.get(key)
-                target = (entry.type, old.id if old else new_id())
-            ids[entry.full_url] = target
-            new_refs[entry.full_url] = f"{target[0]}/{target[1]}"
-            if isinstance(entry.resource.get("id"), str):
-                ids[f"{entry.type}/{entry.resource['id']}"] = target
-                new_refs[f"{entry.type}/{entry.resource['id']}"] = f"{target[0]}/{target[1]}"
+                rid = old.id if old else new_id()
+            text = str(rid)
+            ids[entry.full_url] = (rtype, rid, text)
+            new_refs[entry.full_url] = ref = f"{rtype}/{text}"
+            own = entry.resource.get("id")
+            if isinstance(own, str):
+                new_refs[f"{rtype}/{own}"] = ref
 
         # Every row has a clinical date (lists are ordered by it): its own, else the visit's start.
         encounter_cols = columns("Encounter", checked.encounter.resource)
@@ -186,7 +200,7 @@ class IngestEncounterBundle:
         for entry in checked.entries:
             if entry.type == "Patient":
                 continue
-            rtype, rid = ids[entry.full_url]
+            rtype, rid, rid_text = ids[entry.full_url]
             body = rewrite_references(entry.body, new_refs, entry.refs)
             digest = hashlib.sha256(body).hexdigest()
             old = existing.get(keys[entry.index])
@@ -196,7 +210,9 @@ class IngestEncounterBundle:
                 seen.add(rid)
                 continue
             version = old.version_id + 1 if old else 1
-            resource_json = _stored_json(rtype, rid, version, meta_tail, body)
+            resource_json = _stored_json(rtype, rid_text, version, meta_tail, body)
+            if bind:
+                resource_json = bind_patient(resource_json, patient_id)
             cols = encounter_cols if entry is checked.encounter else columns(rtype, entry.resource)
             if cols.date is None:
                 cols.date = visit_date
@@ -224,17 +240,14 @@ class IngestEncounterBundle:
         return header, upserts, deletes, outcomes
 
     @staticmethod
-    def _demographics(patient: PatientRef, given: Json, now: datetime) -> Demographics | None:
-        """The newest facility's Patient data, without the personal ID (kept only as a keyed hash);
-        None when unchanged (usually: then nothing is written)."""
+    def _demographics(given: Json, now: datetime) -> Demographics:
+        """The newest facility's Patient data, without the personal ID (kept only as a keyed hash), naming
+        the patient as ``BUNDLE_PATIENT``; the store writes it only when its digest changed (usually not)."""
         body = {k: v for k, v in given.items() if k in ("name", "gender", "birthDate", "address", "telecom",
                                                          "deceasedBoolean", "deceasedDateTime", "communication")}
         others = [i for i in given.get("identifier", []) if i.get("system") != codes.PERSONAL_ID]
-        body["identifier"] = [{"system": codes.PATIENT, "value": str(patient.id)}, *others]
-        digest = content_hash(body)
-        if digest == patient.demographics_hash:
-            return None
-        return Demographics(patient_id=patient.id, body=body, digest=digest, at=now)
+        body["identifier"] = [{"system": codes.PATIENT, "value": _BUNDLE_PATIENT_ID}, *others]
+        return Demographics(patient_id=BUNDLE_PATIENT, body=body, digest=content_hash(body), at=now)
 
 
 class ValidateEncounterBundle:

@@ -156,12 +156,42 @@ class PatientRef(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class Demographics(msgspec.Struct, frozen=True, kw_only=True):
-    """A Patient's demographics to store (new or changed): the body without the personal ID, its hash."""
+    """A Patient's demographics to store (new or changed): the body without the personal ID, its hash.
+
+    Planned before the patient is known: ``body`` names them as ``BUNDLE_PATIENT`` (see there).
+    """
 
     patient_id: uuid.UUID
     body: dict[str, Any]
     digest: str
     at: datetime
+
+
+# The bundle's patient in rows planned before the store has found (or enrolled) them: every
+# reference to the Patient points at ``Patient/<BUNDLE_PATIENT>`` and the patient columns hold it;
+# the store puts the real id in its place in the very statement that writes the visit
+# (``bind_patient``), so ingesting a new visit needs no lookup round trip first. Content hashes are
+# taken over the placeholder form, so they stay comparable whichever path wrote the row.
+BUNDLE_PATIENT = uuid.UUID("5b3f1c2e-8d4a-4e7b-9a61-0c2f7e9d4b18")
+PATIENT_REFERENCE_PLACEHOLDER = b'"reference":"Patient/%s"' % str(BUNDLE_PATIENT).encode()
+
+
+def bind_patient(resource_json: bytes, patient_id: uuid.UUID) -> bytes:
+    """A planned resource's JSON with the real patient in place of ``BUNDLE_PATIENT``.
+
+    Only whole ``"reference":"Patient/…"`` members are replaced: inside JSON strings every quote is
+    escaped, so that sequence occurs nowhere else.
+    """
+    return resource_json.replace(PATIENT_REFERENCE_PLACEHOLDER,
+                                 b'"reference":"Patient/%s"' % str(patient_id).encode())
+
+
+class NewVisit(msgspec.Struct, frozen=True, kw_only=True):
+    """What ``Encounters.insert_new`` did: the patient (None: nobody has that personal ID, nothing
+    written) and whether the visit was new (False: the facility sent this visit identifier before)."""
+
+    patient: PatientRef | None
+    inserted: bool
 
 
 class StoredPatient(msgspec.Struct, kw_only=True):

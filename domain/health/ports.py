@@ -14,6 +14,7 @@ from domain.health.model import (
     EncounterHeader,
     ExistingResource,
     Facility,
+    NewVisit,
     PatientRef,
     Share,
     ShareGrant,
@@ -81,12 +82,16 @@ class Encounters(Protocol):
 
     async def resources_of(self, encounter_id: uuid.UUID) -> list[ExistingResource]: ...
 
-    async def insert_new(self, header: EncounterHeader, resources: list[StoredResource],
-                         demographics: Demographics | None = None) -> bool:
-        """Insert a visit never seen before with its resources; False (no visit written) if the
-        facility already sent this visit identifier. ``demographics``: the Patient's, stored in the
-        same round trip (as ``Patients.update_demographics`` would; it may be stored even when the
-        visit was not new, which the caller's update path then repeats as a no-op)."""
+    async def insert_new(self, personal_id: str, header: EncounterHeader, resources: list[StoredResource],
+                         demographics: Demographics) -> NewVisit:
+        """In one round trip: the patient of ``personal_id`` (known to the record, or a citizen known
+        to the city, then enrolled on the spot, as ``Patients.resolve``), the Patient's
+        ``demographics`` stored unless their digest is unchanged (as ``Patients.update_demographics``),
+        and the visit with its resources if the facility never sent this visit identifier before.
+
+        The rows are planned with ``BUNDLE_PATIENT`` for the patient (columns and references); the
+        store writes the patient's real id instead (``bind_patient``). Nothing is written when
+        nobody has that personal ID."""
         ...
 
     async def update(self, header: EncounterHeader, *, upserts: list[StoredResource],

@@ -217,6 +217,13 @@ def _check_references(entry: Entry, by_url: dict[str, Entry], patient: Entry, en
                                  "must refer to the bundle's Encounter", f"{entry.path}.{ee}"))
 
 
+# The coded concept of each type whose code systems are checked (built once, not per entry).
+_CONCEPT_ELEMENT: dict[str, str] = {
+    "Observation": "code", "DiagnosticReport": "code", "Immunization": "vaccineCode",
+    "MedicationRequest": "medicationCodeableConcept", "AllergyIntolerance": "code", "Procedure": "code",
+}
+
+
 def _check_codes(entry: Entry, issues: list[Issue]) -> None:
     r, path = entry.resource, entry.path
     if entry.type == "Condition":
@@ -229,9 +236,7 @@ def _check_codes(entry: Entry, issues: list[Issue]) -> None:
             issues.append(_issue(IssueType.CODE_INVALID, "health.icd10_format",
                                  "not an ICD-10 code (letter, two digits, optional .subcode)",
                                  f"{path}.code.coding[{i}].code"))
-    concept_el = {"Observation": "code", "DiagnosticReport": "code", "Immunization": "vaccineCode",
-                  "MedicationRequest": "medicationCodeableConcept", "AllergyIntolerance": "code",
-                  "Procedure": "code"}.get(entry.type)
+    concept_el = _CONCEPT_ELEMENT.get(entry.type)
     if concept_el is not None:
         concept = r.get(concept_el)
         if entry.type == "MedicationRequest" and concept is None:

@@ -15,8 +15,9 @@ from adapters.dev.health_bundles import DEMO_FACILITIES, demo_history, typical_b
 from adapters.postgres.health.record import SEARCH_SQL, TIMELINE_SQL
 from adapters.postgres.pool import connect
 from adapters.signing.pii import AesPiiProtector
+from domain.health import codes
 from domain.health.issues import BundleRejected
-from domain.health.model import Category
+from domain.health.model import BUNDLE_PATIENT, Category
 from domain.health.reading import Search
 from domain.identity.principal import Principal, PrincipalKind
 from tests.support.health import FakeClock, entry_index, pg_citizen, pg_facility, pg_use_cases
@@ -153,3 +154,100 @@ def test_one_bad_resource_stores_nothing_and_a_changed_resend_updates(clean_db: 
         assert await conn.fetchval("SELECT version FROM health_encounters") == 2
         assert await _count(conn, "health_resources") == len(bundle["entry"]) - 1
     run(clean_db, body)
+
+
+def test_the_visit_statement_finds_the_patient_binds_their_id_and_keeps_their_demographics(clean_db: str) -> None:
+    """A new visit is one statement with the patient lookup in it: the rows are planned for a placeholder
+    patient, and what is stored names the real one everywhere (columns, references, the Patient)."""
+    async def body(conn: Any) -> None:
+        clock = FakeClock()
+        _, principal = await pg_facility(conn, DEMO_FACILITIES[0].code, DEMO_FACILITIES[0].name)
+        with pytest.raises(BundleRejected) as err:  # nobody has this personal ID: nothing written at all
+            await _ingest(conn, clock, principal, typical_bundle(personal_id=AN))
+        assert [(x.rule, x.expression) for x in err.value.issues] == [
+            ("health.patient_unknown", "Bundle.entry[0].resource.identifier")]
+        for table in ("health_patients", "health_encounters", "health_resources", "notification_inbox"):
+            assert await _count(conn, table) == 0, table
+
+        await pg_citizen(conn, PII, AN)
+        bundle = typical_bundle(personal_id=AN)
+        first = await _ingest(conn, clock, principal, bundle)  # a first visit: enrolled in the same statement
+        pid = first.patient_id
+        assert await conn.fetchval("SELECT count(*) FROM health_patients WHERE id = $1", pid) == 1
+        assert await conn.fetchval("SELECT count(DISTINCT patient_id) FROM health_resources") == 1
+        assert await conn.fetchval("SELECT patient_id FROM health_resources LIMIT 1") == pid
+        assert await conn.fetchval("SELECT patient_id FROM health_encounters") == pid
+        patient = await conn.fetchrow("SELECT version_id, resource FROM health_patients")
+        assert patient["version_id"] == 1
+        assert patient["resource"]["id"] == str(pid)
+        assert {"system": codes.PATIENT, "value": str(pid)} in patient["resource"]["identifier"]
+        assert patient["resource"]["meta"]["versionId"] == "1"
+
+        async def stored_json() -> str:
+            return "\n".join(await conn.fetchval("SELECT array_agg(resource::text) FROM health_resources") or [])
+        subjects = await conn.fetch("SELECT resource #>> '{subject,reference}' AS s FROM health_resources "
+                                    "WHERE resource ? 'subject'")
+        assert subjects
+        assert all(r["s"] == f"Patient/{pid}" for r in subjects)
+        assert str(BUNDLE_PATIENT) not in await stored_json()
+
+        # Another visit with the same demographics leaves the Patient as it is …
+        await _ingest(conn, clock, principal, typical_bundle(personal_id=AN, visit_code="V-2", seed=2))
+        assert await conn.fetchval("SELECT version_id FROM health_patients") == 1
+        # … changed ones make a new version.
+        renamed = typical_bundle(personal_id=AN, visit_code="V-3", seed=3)
+        p = entry_index(renamed, "Patient")
+        renamed["entry"][p]["resource"]["name"] = [{"text": "Nguyễn Văn Mới"}]
+        await _ingest(conn, clock, principal, renamed)
+        patient = await conn.fetchrow("SELECT version_id, resource FROM health_patients")
+        assert patient["version_id"] == 2
+        assert patient["resource"]["name"] == [{"text": "Nguyễn Văn Mới"}]
+        assert patient["resource"]["id"] == str(pid)
+
+        # A changed resend takes the update path (the patient known by then): the same binding.
+        changed = copy.deepcopy(bundle)
+        j = entry_index(changed, "Observation", 4)
+        changed["entry"][j]["resource"]["valueQuantity"]["value"] = 6.1
+        second = await _ingest(conn, clock, principal, changed)
+        assert second.patient_id == pid
+        assert [o.outcome for o in second.resources].count("updated") == 1
+        assert str(BUNDLE_PATIENT) not in await stored_json()
+        assert await conn.fetchval("SELECT count(DISTINCT patient_id) FROM health_resources") == 1
+    run(clean_db, body)
+
+
+def test_two_first_visits_of_one_person_at_once_meet_on_one_patient(clean_db: str) -> None:
+    """The visit statement enrols a first-time patient; a second one racing it waits on the unique hash,
+    then keeps that patient and stores its own demographics (they differ)."""
+    async def go() -> None:
+        a, b = await connect(clean_db), await connect(clean_db)
+        try:
+            await pg_citizen(a, PII, AN)
+            _, f0 = await pg_facility(a, DEMO_FACILITIES[0].code, DEMO_FACILITIES[0].name)
+            _, f1 = await pg_facility(a, DEMO_FACILITIES[1].code, DEMO_FACILITIES[1].name)
+            one = typical_bundle(personal_id=AN, facility=DEMO_FACILITIES[0])
+            two = typical_bundle(personal_id=AN, facility=DEMO_FACILITIES[1], visit_code="V-2", seed=2)
+            two["entry"][entry_index(two, "Patient")]["resource"]["name"] = [{"text": "Tên khác"}]
+            ta, tb = a.transaction(), b.transaction()
+            await ta.start()
+            first = await pg_use_cases(a, PII, FakeClock())["ingest"].execute(f0, one)
+            await tb.start()
+            racing = asyncio.create_task(pg_use_cases(b, PII, FakeClock())["ingest"].execute(f1, two))
+            await asyncio.sleep(0.3)
+            assert not racing.done()  # waiting on the first one's enrolment
+            await ta.commit()
+            second = await racing
+            await tb.commit()
+            assert second.created
+            assert second.patient_id == first.patient_id
+            patient = await a.fetchrow("SELECT version_id, resource FROM health_patients")
+            assert await _count(a, "health_patients") == 1
+            assert patient["version_id"] == 2
+            assert patient["resource"]["name"] == [{"text": "Tên khác"}]
+            assert patient["resource"]["id"] == str(first.patient_id)
+            assert await a.fetchval("SELECT count(DISTINCT patient_id) FROM health_resources") == 1
+            assert await _count(a, "health_encounters") == 2
+        finally:
+            await a.close()
+            await b.close()
+    asyncio.run(go())

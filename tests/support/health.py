@@ -7,10 +7,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import msgspec
+
 from adapters.fhir.structure import CompiledValidator
 from domain.health.access import AccessPolicy
 from domain.health.ingest import IngestEncounterBundle
 from domain.health.model import (
+    BUNDLE_PATIENT,
     AccessEntry,
     Category,
     Demographics,
@@ -18,11 +21,13 @@ from domain.health.model import (
     ExistingResource,
     Facility,
     FacilityLevel,
+    NewVisit,
     PatientRef,
     Share,
     ShareGrant,
     StoredPatient,
     StoredResource,
+    bind_patient,
 )
 from domain.health.reading import CitizenRecord, FhirReads
 from domain.health.sharing import AccessHistory, Sharing
@@ -130,15 +135,21 @@ class FakeStore:
         return [ExistingResource(r.id, r.resource_type, r.source_key, r.version_id, r.content_hash, r.last_updated)
                 for r in self.resources.values() if r.encounter_id == encounter_id]
 
-    async def insert_new(self, header: EncounterHeader, resources: list[StoredResource],
-                         demographics: Demographics | None = None) -> bool:
-        if demographics is not None and self.patients is not None:
-            await self.patients.update_demographics(demographics.patient_id, demographics.body, demographics.digest,
-                                                    demographics.at)
+    async def insert_new(self, personal_id: str, header: EncounterHeader, resources: list[StoredResource],
+                         demographics: Demographics) -> NewVisit:
+        assert self.patients is not None
+        patient = await self.patients.resolve(personal_id)
+        if patient is None:
+            return NewVisit(patient=None, inserted=False)
+        body = msgspec.json.decode(msgspec.json.encode(demographics.body).replace(
+            str(BUNDLE_PATIENT).encode(), str(patient.id).encode()))
+        await self.patients.update_demographics(patient.id, body, demographics.digest, demographics.at)
         if (header.facility_id, header.identifier) in self.headers:
-            return False
-        await self.update(header, upserts=resources, deletes=[])
-        return True
+            return NewVisit(patient=patient, inserted=False)
+        await self.update(msgspec.structs.replace(header, patient_id=patient.id), upserts=[
+            msgspec.structs.replace(r, patient_id=patient.id, resource_json=bind_patient(r.resource_json, patient.id))
+            for r in resources], deletes=[])
+        return NewVisit(patient=patient, inserted=True)
 
     async def update(self, header: EncounterHeader, *, upserts: list[StoredResource],
                      deletes: list[uuid.UUID]) -> None:
@@ -320,7 +331,7 @@ def pg_use_cases(conn: Any, pii: Any, clock: Any, facility_cache: Any = None) ->
     policy = AccessPolicy(patients=patients, facilities=facilities, shares=shares, record=record, log=log,
                           notifier=notifier, clock=clock)
     return {
-        "ingest": IngestEncounterBundle(facilities=facilities, patients=patients, encounters=PgEncounters(conn),
+        "ingest": IngestEncounterBundle(facilities=facilities, patients=patients, encounters=PgEncounters(conn, pii),
                                         validator=_VALIDATOR, notifier=notifier, clock=clock),
         "citizen": CitizenRecord(policy, record), "fhir": FhirReads(policy, record, patients),
         "sharing": Sharing(policy=policy, shares=shares, facilities=facilities, log=log, clock=clock),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import time
 import uuid
 from datetime import datetime
@@ -12,6 +11,8 @@ import asyncpg
 import msgspec
 
 from domain.health.model import (
+    BUNDLE_PATIENT,
+    PATIENT_REFERENCE_PLACEHOLDER,
     AccessEntry,
     Category,
     Demographics,
@@ -19,6 +20,7 @@ from domain.health.model import (
     ExistingResource,
     Facility,
     FacilityLevel,
+    NewVisit,
     PatientRef,
     ReaderKind,
     Share,
@@ -221,27 +223,64 @@ ON CONFLICT (id) DO UPDATE SET category = EXCLUDED.category, fhir_categories = E
 """
 
 
-_INSERT_NEW = """
-WITH header AS (
+def _patient_json(pid: str, version: str) -> str:
+    """The stored Patient: resourceType, id and meta built here, then the demographics ($25) naming the
+    patient as BUNDLE_PATIENT, with the patient's id put in its place."""
+    return (f"""jsonb_build_object('resourceType', 'Patient', 'id', {pid}::text, 'meta',
+        jsonb_build_object('versionId', ({version})::text,
+                           'lastUpdated', to_char($4 AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')))
+        || replace($25::text, '"{BUNDLE_PATIENT}"', '"' || {pid}::text || '"')::jsonb""")
+
+
+# The resource's JSON with the patient's id in place of BUNDLE_PATIENT (``bind_patient``, in SQL).
+_BOUND_RESOURCE = (f"replace(r.resource, '{PATIENT_REFERENCE_PLACEHOLDER.decode()}', "
+                   "'\"reference\":\"Patient/' || header.patient_id::text || '\"')::jsonb")
+
+
+# A new visit in one round trip, patient included (``PgEncounters.insert_new``):
+#   u, p       the citizen and the patient of the personal ID's keyed hash ($2);
+#   enrolled   a citizen the record does not know yet (a first visit) enrolled with the demographics
+#              (two first visits of one person at once meet on the unique hash: the later one keeps
+#              the patient and stores its demographics if they differ);
+#   demographics  a known patient's, rewritten only when their digest ($26) changed;
+#   header     the visit, unless the facility sent this identifier before (or nobody has that ID);
+#   rows       its resources (only if the header went in), the patient bound into their JSON.
+# $1 encounter id, $3 facility, $4 now, $5-$18 the resource columns, $19 identifier, $20 bundle hash,
+# $21 version, $22 received_at, $23 insurance card, $24 a new patient id, $25 demographics, $26 digest.
+_INSERT_NEW = f"""
+WITH u AS (SELECT id FROM users WHERE personal_id_hash = $2),
+p AS (SELECT id FROM health_patients WHERE personal_id_hash = $2),
+enrolled AS (
+    INSERT INTO health_patients AS hp (id, personal_id_hash, version_id, last_updated, resource_hash, resource)
+    SELECT $24::uuid, $2, 1, $4, $26, {_patient_json("$24::uuid", "1")}
+    WHERE EXISTS (SELECT 1 FROM u) AND NOT EXISTS (SELECT 1 FROM p)
+    ON CONFLICT (personal_id_hash) DO UPDATE SET
+        version_id = hp.version_id + (hp.resource_hash IS DISTINCT FROM $26)::int,
+        last_updated = CASE WHEN hp.resource_hash IS DISTINCT FROM $26 THEN $4 ELSE hp.last_updated END,
+        resource = CASE WHEN hp.resource_hash IS DISTINCT FROM $26 THEN {_patient_json("hp.id", "hp.version_id + 1")}
+                        ELSE hp.resource END,
+        resource_hash = $26
+    RETURNING id
+), demographics AS (
+    UPDATE health_patients hp SET version_id = hp.version_id + 1, last_updated = $4, resource_hash = $26,
+        resource = {_patient_json("hp.id", "hp.version_id + 1")}
+    FROM p WHERE hp.id = p.id AND hp.resource_hash IS DISTINCT FROM $26
+), patient AS (
+    SELECT COALESCE((SELECT id FROM p), (SELECT id FROM enrolled)) AS id
+), header AS (
     INSERT INTO health_encounters (id, facility_id, patient_id, identifier, bundle_hash, version, received_at,
                                    updated_at, insurance_card)
-    VALUES ($1, $3, $2, $19, $20, $21, $22, $4, $23)
-    ON CONFLICT (facility_id, identifier) DO NOTHING RETURNING id
+    SELECT $1, $3, patient.id, $19, $20, $21, $22, $4, $23 FROM patient WHERE patient.id IS NOT NULL
+    ON CONFLICT (facility_id, identifier) DO NOTHING RETURNING id, patient_id
 ), rows AS (
 """ + _UPSERT_RESOURCES.replace("FROM unnest(", "FROM header, unnest(").replace(
-    "SELECT r.id, $1,", "SELECT r.id, header.id,").strip() + """
+    "SELECT r.id, $1, $2,", "SELECT r.id, header.id, header.patient_id,").replace(
+    "r.resource::jsonb", _BOUND_RESOURCE).strip() + """
     RETURNING 1
 )
-SELECT id FROM header, (SELECT count(*) FROM rows) AS written
+SELECT (SELECT id FROM patient) AS patient_id, (SELECT id FROM u) AS user_id,
+       EXISTS (SELECT 1 FROM header) AS inserted, (SELECT count(*) FROM rows) AS written
 """
-
-
-# The same with the demographics update as one more CTE (a data-modifying CTE always runs), its
-# parameters renumbered after _INSERT_NEW's 23.
-_INSERT_NEW_WITH_DEMOGRAPHICS = _INSERT_NEW.replace(
-    "WITH header AS (",
-    "WITH demographics AS ({}),\nheader AS (".format(
-        re.sub(r"\$([1-4])\b", lambda m: f"${23 + int(m.group(1))}", _DEMOGRAPHICS)), 1)
 
 
 def resource_args(rows: list[StoredResource]) -> tuple[list[Any], ...]:
@@ -254,8 +293,9 @@ def resource_args(rows: list[StoredResource]) -> tuple[list[Any], ...]:
 
 
 class PgEncounters:
-    def __init__(self, conn: Conn) -> None:
+    def __init__(self, conn: Conn, pii: PiiProtector) -> None:
         self.conn = conn
+        self.pii = pii
 
     async def find(self, facility_id: uuid.UUID, identifier: str) -> EncounterHeader | None:
         row = await self.conn.fetchrow(
@@ -271,18 +311,17 @@ class PgEncounters:
         return [ExistingResource(r["id"], r["resource_type"], r["source_key"], r["version_id"], r["content_hash"],
                                  r["last_updated"]) for r in rows]
 
-    async def insert_new(self, header: EncounterHeader, resources: list[StoredResource],
-                         demographics: Demographics | None = None) -> bool:
-        # Header and resources in one round trip; the resources only go in if the header did. The
-        # Patient's demographics (first visit, or changed) ride along in the same statement.
-        args = (header.id, header.patient_id, header.facility_id, header.updated_at, *resource_args(resources),
-                header.identifier, header.bundle_hash, header.version, header.received_at, header.insurance_card)
-        if demographics is None:
-            inserted = await self.conn.fetchval(_INSERT_NEW, *args)
-        else:
-            inserted = await self.conn.fetchval(_INSERT_NEW_WITH_DEMOGRAPHICS, *args, demographics.patient_id,
-                                                dumps(demographics.body), demographics.at, demographics.digest)
-        return inserted is not None
+    async def insert_new(self, personal_id: str, header: EncounterHeader, resources: list[StoredResource],
+                         demographics: Demographics) -> NewVisit:
+        # Patient, demographics, header and resources in one round trip (see _INSERT_NEW); the
+        # resources only go in if the header did, the header only if the patient was found.
+        row = await self.conn.fetchrow(
+            _INSERT_NEW, header.id, self.pii.lookup_hash(personal_id), header.facility_id, header.updated_at,
+            *resource_args(resources), header.identifier, header.bundle_hash, header.version, header.received_at,
+            header.insurance_card, new_id(), dumps(demographics.body), demographics.digest)
+        if row["patient_id"] is None:
+            return NewVisit(patient=None, inserted=False)
+        return NewVisit(patient=PatientRef(id=row["patient_id"], user_id=row["user_id"]), inserted=row["inserted"])
 
     async def update(self, header: EncounterHeader, *, upserts: list[StoredResource],
                      deletes: list[uuid.UUID]) -> None:

@@ -67,7 +67,7 @@ async def seed_health(conn: Any, pii: PiiProtector, *, years: int = 3) -> int:
     patients = PgPatients(conn, pii)
     clock = SystemClock()
     ingest = IngestEncounterBundle(facilities=_SeedFacilities(conn, mapping), patients=patients,
-                                   encounters=PgEncounters(conn), validator=CompiledValidator(),
+                                   encounters=PgEncounters(conn, pii), validator=CompiledValidator(),
                                    notifier=PgNotifier(conn, clock), clock=clock)
     sent = 0
     for n, (pid, family, given, gender, born) in enumerate(DEMO_PATIENTS):
