@@ -143,6 +143,34 @@ class PgTaps:
                 ORDER BY occurred_at LIMIT 5000""", pass_ids, since)
         return [_tap(r) for r in rows]
 
+    async def add_checked(self, tap: Tap, deny: list[tuple[int, bytes]], now: int, entry_since: datetime | None,
+                          reasons: tuple[str | None, ...]) -> tuple[LiveState, bool]:
+        # ``live_state``'s three reads, then the tap whose reason is ``reasons`` at ``LiveState.index``
+        # of what they found; one statement, so no transaction is needed around it (one write). The
+        # insert does not see itself: the reads are of the taps stored before it, as when they were two.
+        r = await self.conn.fetchrow(
+            f"""WITH s AS (
+                   SELECT EXISTS (SELECT 1 FROM transit_deny d
+                              JOIN unnest($12::smallint[], $13::bytea[]) AS q(k, s) ON d.kind = q.k AND d.subject = q.s
+                              WHERE d.drop_after >= $14) AS denied,
+                          EXISTS (SELECT 1 FROM transit_taps WHERE subject_id = $4 AND code_timestamp = $10
+                              AND counter = $11 AND accepted) AS seen,
+                          (SELECT direction FROM transit_taps WHERE $15::timestamptz IS NOT NULL AND subject_id = $4
+                              AND accepted AND occurred_at >= $15 ORDER BY occurred_at DESC LIMIT 1) AS last_direction),
+               v AS (SELECT s.*, ($16::text[])[1 + (s.denied::int * 2 + s.seen::int) * 3
+                                     + CASE s.last_direction WHEN 'in' THEN 1 WHEN 'out' THEN 2 ELSE 0 END] AS reason
+                     FROM s),
+               ins AS (INSERT INTO transit_taps ({_TAP})
+                       SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, v.reason IS NULL, v.reason FROM v
+                       ON CONFLICT (id) DO NOTHING RETURNING 1)
+               SELECT v.denied, v.seen, v.last_direction, EXISTS (SELECT 1 FROM ins) AS inserted FROM v""",
+            tap.id, tap.validator_id, tap.medium.value, tap.subject_id, tap.direction.value, int(tap.network),
+            tap.route, tap.stop, tap.occurred_at, tap.code_timestamp, tap.counter,
+            [k for k, _ in deny], [s for _, s in deny], now, entry_since, list(reasons))
+        last = r["last_direction"]
+        return (LiveState(denied=r["denied"], code_seen=r["seen"], last_direction=Direction(last) if last else None),
+                r["inserted"])
+
     async def live_state(self, subject_id: uuid.UUID, deny: list[tuple[int, bytes]], now: int, code_timestamp: int,
                          counter: int, entry_since: datetime | None) -> LiveState:
         r = await self.conn.fetchrow(
