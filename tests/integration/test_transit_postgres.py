@@ -543,6 +543,8 @@ def test_hot_queries_use_indexes(database_url: str) -> None:
             ("SELECT 1 FROM transit_taps WHERE subject_id = $1 AND accepted AND occurred_at >= $2 "
              "ORDER BY occurred_at DESC LIMIT 1", (uuid.uuid4(), T0)),
             ("SELECT 1 FROM transit_deny WHERE seq > $1 AND drop_after >= $2 ORDER BY seq", (0, 0)),
+            ("SELECT 1 FROM transit_deny d WHERE (d.kind, d.subject) IN (($1::smallint, $2::bytea), "
+             "($3::smallint, $4::bytea)) AND d.drop_after >= $5", (1, b"a" * 16, 2, b"b" * 16, 0)),
             ("SELECT 1 FROM transit_passes WHERE user_id = $1 ORDER BY created_at DESC LIMIT 200", (uuid.uuid4(),)),
             ("SELECT 1 FROM transit_passes WHERE user_id = $1 AND (created_at, id) < ($2, $3) "
              "ORDER BY created_at DESC, id DESC LIMIT 21", (uuid.uuid4(), T0, uuid.uuid4())),
