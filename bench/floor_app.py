@@ -59,6 +59,7 @@ from domain.shared.time import HANOI, SystemClock
 from domain.transit.codes import Direction, Network
 from domain.transit.denylist import DenyKind
 from domain.transit.model import Medium, Tap
+from domain.transit.usecases.gates import LIVE_REASONS
 from domain.transit.validation import Policy
 
 # `units.code` carries a unique index (migrations/0001_foundation.sql); D002 is seeded by `thudo seed`.
@@ -219,21 +220,19 @@ class TransitValidateSql(msgspec.Struct, kw_only=True):
 @post(TRANSIT_VALIDATE_SQL_PATH, status_code=200)
 async def transit_validate_sql(data: JSONBody[TransitValidateSql], state: State) -> dict[str, bool]:
     """Reference, not the floor: exactly the SQL of an online validation of a dynamic code (the service's
-    adapter: the live-state read, then the tap insert; no BEGIN … COMMIT, as the service sends none for
-    a change of one statement) without auth, code decoding, signature verification, middleware or logging."""
+    adapter: the live-state read and the tap insert in one statement, ``PgTaps.add_checked``; no BEGIN …
+    COMMIT, as the service sends none for a change of one statement) without auth, code decoding,
+    signature verification, middleware or logging."""
     now = datetime.now(UTC)
     since = now - timedelta(seconds=Policy().passback_s) if data.direction is Direction.IN else None
     async with state.pool.acquire() as conn:
-        taps = PgTaps(conn)
-        live = await taps.live_state(data.pass_id, [(int(DenyKind.PASS), data.pass_id.bytes),
-                                                    (int(DenyKind.DEVICE), data.device_subject)],
-                                     int(now.timestamp()), data.timestamp, data.counter, since)
-        accepted = not (live.denied or live.code_seen or live.last_direction is Direction.IN)
-        await taps.add_batch([Tap(id=data.tap_id, validator_id=data.validator_id, medium=Medium.PASS,
-                                  subject_id=data.pass_id, direction=data.direction, network=Network(data.network),
-                                  route=data.route, stop=data.stop, occurred_at=now, code_timestamp=data.timestamp,
-                                  counter=data.counter, accepted=accepted, reason=None if accepted else "replay")])
-    return {"accepted": accepted}
+        live, _ = await PgTaps(conn).add_checked(
+            Tap(id=data.tap_id, validator_id=data.validator_id, medium=Medium.PASS, subject_id=data.pass_id,
+                direction=data.direction, network=Network(data.network), route=data.route, stop=data.stop,
+                occurred_at=now, code_timestamp=data.timestamp, counter=data.counter, accepted=True, reason=None),
+            [(int(DenyKind.PASS), data.pass_id.bytes), (int(DenyKind.DEVICE), data.device_subject)],
+            int(now.timestamp()), since, LIVE_REASONS)
+    return {"accepted": not (live.denied or live.code_seen or live.last_direction is Direction.IN)}
 
 
 @post(TRANSIT_TAPS_SQL_PATH + "/{validator_id:uuid}", status_code=200)

@@ -24,7 +24,8 @@ What runs, against a fresh migrated + seeded database, the service (granian, one
   into the same structs and running the same insert. quality.md: ≤ 2× the reference's time.
 * round trips — the same requests made in this process to the app (ASGI, same database and keys),
   counting every statement asyncpg sends (bench/judicial_submit.py ``RoundTrips``), for validation,
-  the batch and a pass purchase. quality.md: a write a mobile client retries ≤ 4 (purchase).
+  the batch and a pass purchase (new orders; the same orders bought again under new keys). quality.md: a
+  write a mobile client retries ≤ 4 (purchase).
 * ``--inproc`` — instead of the HTTP windows: the floor, online validation and its same-SQL reference
   called as ASGI apps in this process (as ``bench.inproc``), CPU µs per request, interleaved rounds;
   validation twice, with the process's memory of verified credentials (a rider's credential seen
@@ -46,7 +47,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -266,10 +267,15 @@ async def count_round_trips(app: Any, r: Riders, requests: int) -> dict[str, flo
                               list(validate_bodies(r, requests, start, 1000.0)))
             await per_request("transit.taps (1,000)", TAPS_PATH, {**JSON, **r.gate},
                               [tap_batch(r.pass_ids) for _ in range(3)], idem=True)
-            body = msgspec.json.encode({"card_id": r.card_id, "product_id": str(product_id("metro-day")),
-                                        "start_date": today})
+            # A new order each time (its own start date): the phone's purchase, retried with its key. Then
+            # the same order bought again under new keys: the order's intent exists and is reused.
+            orders = [msgspec.json.encode({"card_id": r.card_id, "product_id": str(product_id("metro-day")),
+                                           "start_date": (date.fromisoformat(today) + timedelta(days=40 + n))
+                                           .isoformat()}) for n in range(5)]
             await per_request("transit.purchase", "/api/v1/transit/purchases", {**JSON, **r.citizen},
-                              [body] * 5, idem=True)
+                              orders, idem=True)
+            await per_request("transit.purchase (same order again)", "/api/v1/transit/purchases",
+                              {**JSON, **r.citizen}, orders, idem=True)
     return results
 
 

@@ -47,6 +47,32 @@ async def store(conn: Conn, principal: str, key: str, fingerprint: str, status: 
     return bool(stored)
 
 
+@dataclass
+class PendingKey:
+    """A key's row written by another write's statement (``insert_sql``) instead of by ``store``: the
+    business change and its key then cost one round trip. The write sets ``stored``: ``True`` stored,
+    ``False`` the key was taken (as ``store`` returning ``False``), ``None`` not tried (its condition
+    did not hold: the caller falls back to ``store``)."""
+
+    principal: str
+    key: str
+    fingerprint: str
+    status: int
+    body: bytes
+    headers: dict[str, str] = field(default_factory=dict)
+    stored: bool | None = None
+
+    def insert_sql(self, first: int, when: str) -> tuple[str, tuple[Any, ...]]:
+        """``store``'s INSERT for a data-modifying CTE, its parameters numbered from ``$first``, inserting
+        only if the SQL condition ``when`` holds; it returns one row (``true``) if it stored the key."""
+        p = [f"${n}" for n in range(first, first + 6)]
+        sql = (f"INSERT INTO idempotency_keys (principal, key, fingerprint, status, body, headers)"
+               f" SELECT {p[0]}::text, {p[1]}::text, {p[2]}::text, {p[3]}::int, {p[4]}::bytea, {p[5]}::text::jsonb"
+               f" WHERE {when} ON CONFLICT (principal, key) DO NOTHING RETURNING true")
+        return sql, (self.principal, self.key, self.fingerprint, self.status, self.body,
+                     msgspec.json.encode(self.headers).decode())
+
+
 async def find(conn: Conn, principal: str, key: str) -> StoredResponse | None:
     row = await conn.fetchrow(
         "SELECT fingerprint, status, body, headers::text AS headers FROM idempotency_keys"

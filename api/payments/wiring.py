@@ -94,9 +94,10 @@ def services(container: Container) -> PaymentServices:
     return container.get(PaymentServices)
 
 
-def intent_creator(container: Container, conn: Any) -> CreatePaymentIntent:
-    """Creates (or returns) an order's payment intent in the caller's transaction."""
-    return CreatePaymentIntent(PgPaymentIntents(conn), services(container).providers, container.clock,
+def intent_creator(container: Container, conn: Any, intents: PgPaymentIntents | None = None) -> CreatePaymentIntent:
+    """Creates (or returns) an order's payment intent in the caller's transaction. ``intents``: the
+    caller's adapter on ``conn``, to put a row on its next insert (``api.payments.idempotency``)."""
+    return CreatePaymentIntent(intents or PgPaymentIntents(conn), services(container).providers, container.clock,
                                default_provider=PROVIDER)
 
 

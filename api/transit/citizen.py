@@ -14,7 +14,9 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, FromQuery, JSONBody, QueryParameter
 
 from adapters.blobs.images import sniff
+from adapters.postgres.payments import PgPaymentIntents
 from api.identity.auth import CurrentUser, level2_guard
+from api.payments.idempotency import Fold, idempotent_folded
 from api.payments.wiring import intent_creator
 from api.platform.container import Container
 from api.platform.deps import AppContainer, UnitOfWork
@@ -26,7 +28,6 @@ from api.transit.schemas import (
     ApplicationOut,
     CardIn,
     CardOut,
-    CheckoutOut,
     CredentialOut,
     FreeClaimIn,
     OrderIn,
@@ -45,10 +46,11 @@ from api.transit.schemas import (
     unb64u,
 )
 from domain.errors import InvalidInput
-from domain.payments.intents import CreateIntent
+from domain.payments.intents import CreateIntent, IntentView
 from domain.payments.model import PAID
 from domain.shared.ids import new_id
 from domain.shared.paging import Page
+from domain.transit.model import Pass
 from domain.transit.usecases import cards, gates, passes, purchase
 
 # The card named in the body is not one of the caller's (or does not exist).
@@ -68,19 +70,30 @@ class DocumentUpload(msgspec.Struct):
     file: UploadFile
 
 
-async def _purchase(container: Container, uow: Any, principal: Any, order: passes.PassOrder) -> PurchaseOut:
-    d = await deps(container, uow.conn)
-    quote, key = await purchase.PlaceOrder(d).execute(principal, order)
-    view = await intent_creator(container, uow.conn).execute(CreateIntent(
-        owner_id=principal.id, purpose=purchase.PASS_PURPOSE, object_id=key, amount=quote.amount_vnd,
-        description=f"Ve {quote.product.code} the {quote.card.number}"))
+def _purchase_out(quote: passes.Quote, key: str, view: IntentView, paid: Pass | None) -> PurchaseOut:
     intent = view.intent
-    paid = await d.passes.by_payment_ref(str(intent.id)) if intent.status in PAID else None
-    checkout: CheckoutOut | None = checkout_out(view.checkout)
     return PurchaseOut(order=key, amount_vnd=quote.amount_vnd, valid_from=quote.valid_from,
                        valid_until=quote.valid_until, payment_intent_id=intent.id, payment_status=intent.status.value,
-                       payment_ref=intent.ref, expires_at=intent.expires_at, checkout=checkout,
+                       payment_ref=intent.ref, expires_at=intent.expires_at, checkout=checkout_out(view.checkout),
                        pass_id=paid.id if paid else None)
+
+
+async def _purchase(container: Container, uow: Any, principal: Any, order: passes.PassOrder,
+                    fold: Fold | None) -> Response[PurchaseOut]:
+    """The order's payment intent. With ``fold`` the answer is built from the intent's draft and its
+    idempotency row goes in the intent's insert (one round trip for both, if the order is new)."""
+    d = await deps(container, uow.conn)
+    quote, key = await purchase.PlaceOrder(d).execute(principal, order)
+    intents = PgPaymentIntents(uow.conn)
+    creator = intent_creator(container, uow.conn, intents)
+    cmd = CreateIntent(owner_id=principal.id, purpose=purchase.PASS_PURPOSE, object_id=key, amount=quote.amount_vnd,
+                       description=f"Ve {quote.product.code} the {quote.card.number}")
+    draft = await creator.draft(cmd)
+    if fold is not None:
+        intents.rider = fold.row(201, _purchase_out(quote, key, draft, None))
+    view = await creator.execute(cmd, draft)
+    paid = await d.passes.by_payment_ref(str(view.intent.id)) if view.intent.status in PAID else None
+    return Response(_purchase_out(quote, key, view, paid), status_code=201)
 
 
 class CitizenTransitController(Controller):
@@ -167,18 +180,18 @@ class CitizenTransitController(Controller):
                   uow: UnitOfWork, data: JSONBody[OrderIn]) -> Response[PurchaseOut]:
         order = passes.PassOrder(card_id=data.card_id, product_id=data.product_id, start_date=data.start_date)
 
-        async def run() -> Response[Any]:
-            return Response(await _purchase(container, uow, principal, order), status_code=201)
-        return await idempotent(request, uow, f"user:{principal.id}", run)
+        async def run(fold: Fold | None) -> Response[Any]:
+            return await _purchase(container, uow, principal, order, fold)
+        return await idempotent_folded(request, uow, f"user:{principal.id}", run)
 
     @post("/passes/{pass_id:uuid}/renewal", operation_id="transitPassRenew", status_code=201, guards=[level2_guard],
           summary="Renew a pass: the same card and product from the day after it ends (paid like a purchase)")
     async def renew(self, request: Request[Any, Any, Any], principal: CurrentUser, container: AppContainer,
                     uow: UnitOfWork, pass_id: FromPath[uuid.UUID]) -> Response[PurchaseOut]:
-        async def run() -> Response[Any]:
+        async def run(fold: Fold | None) -> Response[Any]:
             order = await passes.RenewalOrder(await deps(container, uow.conn)).execute(principal, pass_id)
-            return Response(await _purchase(container, uow, principal, order), status_code=201)
-        return await idempotent(request, uow, f"user:{principal.id}", run)
+            return await _purchase(container, uow, principal, order, fold)
+        return await idempotent_folded(request, uow, f"user:{principal.id}", run)
 
     @post("/passes/free", operation_id="transitPassClaimFree", status_code=201, guards=[level2_guard],
           responses=CARD_NOT_FOUND,

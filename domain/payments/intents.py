@@ -79,7 +79,13 @@ class CreatePaymentIntent:
         self.default_provider = default_provider
         self.default_ttl = default_ttl
 
-    async def execute(self, cmd: CreateIntent) -> IntentView:
+    async def draft(self, cmd: CreateIntent) -> IntentView:
+        """The intent the order gets if it has none yet, with its checkout; nothing is stored.
+
+        For a caller that must know its answer before the write, to send it in the same statement
+        (a retried purchase stores its idempotency row with the intent: one round trip for both).
+        Pass it to ``execute``: it is stored as is if the order is new, and returned as is.
+        """
         check_purpose(cmd.purpose)
         check_amount(cmd.amount)
         provider_name = cmd.provider or self.default_provider
@@ -89,16 +95,26 @@ class CreatePaymentIntent:
             raise InvalidInput("payments.invalid_ttl", field="ttl", rule="range")
         description = " ".join(cmd.description.split())[:140]
         now = self.clock.now()
-        # Insert-or-existing in one call (one round trip): the order's earlier intent, if any, comes
-        # back instead of ours, locked, and is reused by the rules below.
-        fresh = PaymentIntent(
+        return await _view(self.providers, PaymentIntent(
             id=new_id(), ref=new_reference(), owner_id=cmd.owner_id, purpose=cmd.purpose,
             object_id=cmd.object_id, amount=cmd.amount, description=description, provider=provider_name,
-            status=IntentStatus.REQUIRES_PAYMENT, created_at=now, updated_at=now, expires_at=now + ttl)
+            status=IntentStatus.REQUIRES_PAYMENT, created_at=now, updated_at=now, expires_at=now + ttl))
+
+    async def execute(self, cmd: CreateIntent, draft: IntentView | None = None) -> IntentView:
+        """``draft``: this command's ``draft`` (made by the caller beforehand); returned as is when stored."""
+        if draft is None:
+            draft = await self.draft(cmd)
+        fresh = draft.intent
+        if (fresh.owner_id, fresh.purpose, fresh.object_id, fresh.amount) != (
+                cmd.owner_id, cmd.purpose, cmd.object_id, cmd.amount):
+            raise ValueError("the draft is not this command's")
+        # Insert-or-existing in one call (one round trip): the order's earlier intent, if any, comes
+        # back instead of ours, locked, and is reused by the rules below.
         stored = await self.intents.add(fresh)
         if stored.id == fresh.id:
-            return await _view(self.providers, stored)
-        return await self._reuse(stored, cmd, provider_name, description, ttl)
+            return draft
+        ttl = cmd.ttl or self.default_ttl
+        return await self._reuse(stored, cmd, fresh.provider, fresh.description, ttl)
 
     async def _reuse(self, intent: PaymentIntent, cmd: CreateIntent, provider_name: str, description: str,
                      ttl: timedelta) -> IntentView:

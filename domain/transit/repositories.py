@@ -178,6 +178,17 @@ class LiveState(msgspec.Struct, frozen=True):
     code_seen: bool
     last_direction: Direction | None = None
 
+    def index(self) -> int:
+        """This state's place among all of them (``LIVE_STATES``): a store that reads the state and writes
+        the tap in one statement looks its verdict up in a table made by the domain (``Taps.add_checked``)."""
+        return (self.denied * 2 + self.code_seen) * 3 + _LAST.index(self.last_direction)
+
+
+_LAST: tuple[Direction | None, ...] = (None, Direction.IN, Direction.OUT)
+# Every live state, in ``LiveState.index`` order: (denied, code seen, last direction none / in / out).
+LIVE_STATES = tuple(LiveState(denied=d, code_seen=c, last_direction=last)
+                    for d in (False, True) for c in (False, True) for last in _LAST)
+
 
 class Taps(Protocol):
     async def add_batch(self, taps: list[Tap]) -> int:
@@ -192,6 +203,14 @@ class Taps(Protocol):
         on the hot path of a gate): whether any of ``deny`` (kind, subject) is on the deny list at
         ``now``, whether this code (timestamp, counter) of the subject was accepted before, and the
         direction of the subject's latest accepted tap after ``entry_since`` (None: not asked)."""
+        ...
+
+    async def add_checked(self, tap: Tap, deny: list[tuple[int, bytes]], now: int, entry_since: datetime | None,
+                          reasons: tuple[str | None, ...]) -> tuple[LiveState, bool]:
+        """``live_state`` for ``tap`` (its subject, code timestamp and counter) and the tap's insert in one
+        round trip (online validation's hot path): the tap is stored with the reason the domain gives
+        for the state read, ``reasons[state.index()]`` (``None``: accepted), whatever ``tap.accepted``
+        and ``tap.reason`` say. Returns the state read and whether the tap was new (ids are stored once)."""
         ...
 
 

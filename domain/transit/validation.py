@@ -69,7 +69,7 @@ class _Verified(msgspec.Struct, frozen=True):
 
 
 class VerifiedCredentials:
-    """Credentials whose issuer signature verified, by their exact bytes (bounded, oldest out first).
+    """Credentials whose issuer signature verified, by their exact bytes (bounded, least recently used out first).
 
     A gate keeps one; the server's online validation builds a ``CodeValidator`` per request and
     shares one per process, so a rider's second online scan of a credential checks only the device
@@ -82,7 +82,10 @@ class VerifiedCredentials:
         self._size = size
 
     def get(self, raw_credential: bytes) -> _Verified | None:
-        return self._seen.get(raw_credential)
+        found = self._seen.get(raw_credential)
+        if found is not None:
+            self._seen.move_to_end(raw_credential)  # a rider scanning every day stays while one-off scans go
+        return found
 
     def add(self, raw_credential: bytes, verified: _Verified) -> None:
         self._seen[raw_credential] = verified

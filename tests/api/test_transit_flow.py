@@ -4,11 +4,13 @@ then cancel and see the deny list stop it."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
+import asyncpg
 import httpx
 import pytest
 from litestar import Litestar
@@ -23,6 +25,7 @@ from domain.transit.validation import Gate
 from tests.support.auth import client_token, login
 from tests.support.live import serve
 from tests.support.transit_api import (
+    METRO_DAY,
     MONTHLY_ALL,
     ShiftedClock,
     b64u,
@@ -182,3 +185,47 @@ def test_a_refund_revokes_the_pass_and_lists_it_for_gates(http: httpx.Client, da
     inbox = http.get("/api/v1/me/inbox", headers=citizen.headers).json()["items"]
     assert sorted(m["template"] for m in inbox if m["object_id"] == pass_id) == ["transit.pass_issued",
                                                                                  "transit.pass_revoked"]
+
+
+def _intents_of(database_url: str, object_id: str) -> int:
+    async def go() -> int:
+        conn = await asyncpg.connect(database_url)
+        try:
+            return int(await conn.fetchval("SELECT count(*) FROM payment_intents WHERE object_id = $1", object_id))
+        finally:
+            await conn.close()
+    return asyncio.run(go())
+
+
+def test_a_purchase_stores_its_key_with_the_intent_and_replays_like_any_creating_post(
+        http: httpx.Client, database_url: str) -> None:
+    """The purchase's idempotency row rides in the intent's insert (api.payments.idempotency); the
+    answers must be those of ``idempotent``: the first response replayed byte for byte, 422 for the
+    key with another order (whose intent is then not kept), and a repeated order (its intent exists,
+    so the row goes the usual way) still keyed."""
+    citizen = login(http)
+    card = open_card(http, citizen)
+    start = datetime.now(HANOI).date() + timedelta(days=30)
+    key = str(uuid.uuid4())
+    first = buy(http, citizen, card["id"], key=key, start=start)
+    assert first.status_code == 201, first.text
+    assert "Idempotent-Replayed" not in first.headers
+    retry = buy(http, citizen, card["id"], key=key, start=start)
+    assert (retry.status_code, retry.headers.get("Idempotent-Replayed")) == (201, "true")
+    assert retry.content == first.content
+
+    other_day = start + timedelta(days=1)
+    reused = buy(http, citizen, card["id"], key=key, start=other_day)
+    assert reused.status_code == 422
+    assert reused.json()["code"] == "idempotency.key_reused"
+    order_key = f"{card['id']}:{METRO_DAY}:{other_day.isoformat()}"
+    assert _intents_of(database_url, order_key) == 0  # the refused attempt's intent was rolled back
+    assert _intents_of(database_url, f"{card['id']}:{METRO_DAY}:{start.isoformat()}") == 1
+
+    second_key = str(uuid.uuid4())
+    same_order = buy(http, citizen, card["id"], key=second_key, start=start)
+    assert same_order.status_code == 201
+    assert same_order.json()["payment_intent_id"] == first.json()["payment_intent_id"]
+    replayed = buy(http, citizen, card["id"], key=second_key, start=start)
+    assert replayed.headers.get("Idempotent-Replayed") == "true"
+    assert replayed.content == same_order.content

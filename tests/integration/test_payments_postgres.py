@@ -17,6 +17,7 @@ import pytest
 
 from adapters.payments import signed_http
 from adapters.payments.bank_notifications import WEBHOOK_TARGET, VietQrConfig, VietQrProvider
+from adapters.postgres.idempotency import PendingKey
 from adapters.postgres.payments import PgPaymentIntents, PgPaymentsTransactions
 from adapters.postgres.pool import create_pool
 from domain.payments.errors import NotificationRejected
@@ -363,3 +364,46 @@ async def test_lapsed_intents_are_claimed_once_per_recheck(backend: tuple[Any, A
         assert got is not None
         assert got.updated_at == lapsed_at  # the bookkeeping is not a change of the intent
         assert open_one.intent.id not in [i.id for i in await claim(clock.now() + timedelta(hours=5))]
+
+
+async def test_a_rider_row_is_stored_with_a_new_intent_only(env: Env) -> None:
+    """The request's idempotency row rides in the intent's insert (api.payments.idempotency): stored
+    if the intent is new, not tried if the order had one, refused if the key is taken."""
+    principal = f"user:{env.owner}"
+
+    async def create(object_id: str, key: str) -> tuple[PaymentIntent, PendingKey, int]:
+        rider = PendingKey(principal, key, "f" * 64, 201, b'{"order":"' + object_id.encode() + b'"}')
+        async with env.pool.acquire() as conn, conn.transaction():
+            intents = PgPaymentIntents(conn, rider=rider)
+            creator = CreatePaymentIntent(intents, env.providers, env.clock, default_provider="vietqr")
+            cmd = CreateIntent(owner_id=env.owner, purpose="transit.pass", object_id=object_id, amount=10_000,
+                               description="Ve ngay")
+            draft = await creator.draft(cmd)
+            view = await creator.execute(cmd, draft)
+            assert intents.rider is None  # used once
+            assert (view is draft) == (rider.stored is not None)  # the draft is the answer iff stored
+        rows = await env.fetch("SELECT body FROM idempotency_keys WHERE principal = $1 AND key = $2", principal, key)
+        return view.intent, rider, len(rows)
+
+    first, rider, rows = await create("ride-1", "k1")
+    assert (rider.stored, rows) == (True, 1)
+    again, rider, rows = await create("ride-1", "k2")  # the order has its intent: the rider is not sent
+    assert again.id == first.id
+    assert (rider.stored, rows) == (None, 0)
+    other, rider, rows = await create("ride-2", "k1")  # a new order under a key already stored
+    assert rider.stored is False
+    assert rows == 1
+    assert (await env.fetch("SELECT body FROM idempotency_keys WHERE key = 'k1'"))[0]["body"] \
+        == b'{"order":"ride-1"}'
+    assert other.object_id == "ride-2"
+
+
+async def test_a_draft_of_another_command_is_refused(env: Env) -> None:
+    async with env.pool.acquire() as conn, conn.transaction():
+        creator = CreatePaymentIntent(PgPaymentIntents(conn), env.providers, env.clock, default_provider="vietqr")
+        cmd = CreateIntent(owner_id=env.owner, purpose="transit.pass", object_id="d-1", amount=10_000,
+                           description="Ve ngay")
+        draft = await creator.draft(msgspec.structs.replace(cmd, amount=20_000))
+        with pytest.raises(ValueError, match="draft"):
+            await creator.execute(cmd, draft)
+    assert await env.fetch("SELECT 1 FROM payment_intents WHERE object_id = 'd-1'") == []

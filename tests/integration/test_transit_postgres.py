@@ -30,8 +30,8 @@ from domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from domain.identity.principal import Principal
 from domain.transit.codes import NO_EXPIRY, Direction, Network, ProductKind, Rejection
 from domain.transit.denylist import DenyEntry, DenyKind, ListType, decode_deny
-from domain.transit.model import Medium, PassStatus
-from domain.transit.repositories import OrderFacts
+from domain.transit.model import Medium, PassStatus, Tap
+from domain.transit.repositories import LIVE_STATES, LiveState, OrderFacts
 from domain.transit.trust import IssuerKey
 from domain.transit.usecases.cards import DecideApplication, OpenCard, SubmitApplication
 from domain.transit.usecases.catalog import AddPrice, CreateProduct, ListOffers, NewPrice, NewProduct
@@ -407,6 +407,47 @@ def test_online_validation_uses_live_state(database_url: str) -> None:
     run(database_url, body)
 
 
+def test_the_one_statement_of_online_validation_stores_the_domains_reason_for_each_live_state(
+        database_url: str) -> None:
+    """``PgTaps.add_checked`` reads the live state and writes the tap in one statement; the tap's reason
+    is the domain's table looked up at ``LiveState.index`` of what the statement read, so the SQL's index
+    must be the domain's: each label below is stored only if both agree."""
+    reasons = (None, *(f"state-{n}" for n in range(1, len(LIVE_STATES))))
+
+    async def body(w: World) -> None:
+        taps, subject, device = PgTaps(w.conn), uuid.uuid4(), b"d" * 16
+        deny = [(int(DenyKind.PASS), subject.bytes), (int(DenyKind.DEVICE), device)]
+        since = T0 - timedelta(hours=1)
+
+        async def check(at: datetime, direction: Direction, ts: int, entry_since: datetime | None,
+                        expected: LiveState, tap_id: uuid.UUID | None = None) -> bool:
+            tap = Tap(id=tap_id or uuid.uuid4(), validator_id=uuid.uuid4(), medium=Medium.PASS, subject_id=subject,
+                      direction=direction, network=Network.METRO, route=3, stop="S01", occurred_at=at,
+                      code_timestamp=ts, counter=0, accepted=True, reason=None)
+            live, inserted = await taps.add_checked(tap, deny, int(at.timestamp()), entry_since, reasons)
+            assert live == expected
+            stored = await w.conn.fetchrow("SELECT accepted, reason FROM transit_taps WHERE id = $1", tap.id)
+            if inserted:  # else the row is the first attempt's
+                assert (stored["accepted"], stored["reason"]) == (reasons[live.index()] is None,
+                                                                  reasons[live.index()])
+            return inserted
+
+        first = uuid.uuid4()
+        assert await check(T0, Direction.IN, 1, since, LiveState(False, False, None), first)  # accepted
+        assert not await check(T0, Direction.IN, 1, since, LiveState(False, True, Direction.IN), first)  # stored once
+        assert await w.conn.fetchval("SELECT accepted FROM transit_taps WHERE id = $1", first)
+        assert await check(T0 + timedelta(seconds=1), Direction.OUT, 1, since, LiveState(False, True, Direction.IN))
+        await taps.add_batch([Tap(id=uuid.uuid4(), validator_id=uuid.uuid4(), medium=Medium.PASS, subject_id=subject,
+                                  direction=Direction.OUT, network=Network.METRO, route=3, stop="S09",
+                                  occurred_at=T0 + timedelta(seconds=2), code_timestamp=2, counter=0, accepted=True)])
+        assert await check(T0 + timedelta(seconds=3), Direction.IN, 3, since, LiveState(False, False, Direction.OUT))
+        await PgDenyList(w.conn).add([DenyEntry(DenyKind.DEVICE, device, int(T0.timestamp()) + 3600)])
+        assert await check(T0 + timedelta(seconds=4), Direction.IN, 1, since, LiveState(True, True, Direction.OUT))
+        assert await check(T0 + timedelta(seconds=5), Direction.IN, 9, None, LiveState(True, False, None))
+        assert sorted({s.index() for s in LIVE_STATES}) == list(range(len(LIVE_STATES)))
+    run(database_url, body)
+
+
 def test_online_validation_remembers_verified_credentials_but_not_forgeries(database_url: str) -> None:
     """The process's memory of issuer signatures (shared by every online validation) skips the issuer's
     signature only for the exact bytes it verified: a credential with an altered issuer signature, under
@@ -502,6 +543,8 @@ def test_hot_queries_use_indexes(database_url: str) -> None:
             ("SELECT 1 FROM transit_taps WHERE subject_id = $1 AND accepted AND occurred_at >= $2 "
              "ORDER BY occurred_at DESC LIMIT 1", (uuid.uuid4(), T0)),
             ("SELECT 1 FROM transit_deny WHERE seq > $1 AND drop_after >= $2 ORDER BY seq", (0, 0)),
+            ("SELECT 1 FROM transit_deny d WHERE (d.kind, d.subject) IN (($1::smallint, $2::bytea), "
+             "($3::smallint, $4::bytea)) AND d.drop_after >= $5", (1, b"a" * 16, 2, b"b" * 16, 0)),
             ("SELECT 1 FROM transit_passes WHERE user_id = $1 ORDER BY created_at DESC LIMIT 200", (uuid.uuid4(),)),
             ("SELECT 1 FROM transit_passes WHERE user_id = $1 AND (created_at, id) < ($2, $3) "
              "ORDER BY created_at DESC, id DESC LIMIT 21", (uuid.uuid4(), T0, uuid.uuid4())),

@@ -354,6 +354,15 @@ class FakeTaps:
                          code_seen=any(t.code_timestamp == code_timestamp and t.counter == counter for t in mine),
                          last_direction=last.direction if last else None)
 
+    async def add_checked(self, tap: Tap, deny: list[tuple[int, bytes]], now: int, entry_since: datetime | None,
+                          reasons: tuple[str | None, ...]) -> tuple[LiveState, bool]:
+        assert tap.code_timestamp is not None
+        assert tap.counter is not None
+        live = await self.live_state(tap.subject_id, deny, now, tap.code_timestamp, tap.counter, entry_since)
+        reason = reasons[live.index()]
+        inserted = await self.add_batch([msgspec.structs.replace(tap, accepted=reason is None, reason=reason)])
+        return live, inserted == 1
+
 
 class FakeTickets:
     def __init__(self) -> None:

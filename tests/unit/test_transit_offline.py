@@ -14,6 +14,7 @@ from domain.transit.denylist import DenyEntry, DenyKind, DenyListGap, DenyListRe
 from domain.transit.passback import PassbackMemory
 from domain.transit.qr import CODE_SIGNED_LEN, CREDENTIAL_LEN, PassFacts
 from domain.transit.trust import IssuerKey
+from domain.transit.validation import VerifiedCredentials, _Verified
 from tests.support.transit import DAY, NOW, Issuer, gate, monthly_facts, paper_facts, phone_with
 
 
@@ -261,3 +262,15 @@ def test_verifier_port_never_raises_on_bad_input() -> None:
     assert not v.verify(signer.public_key, bytes(64), b"x")      # r = s = 0
     n = (0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551).to_bytes(32, "big")
     assert not v.verify(signer.public_key, n + sig[32:], b"x")   # r out of range
+
+
+def test_the_memory_of_verified_credentials_drops_the_least_recently_used() -> None:
+    """A rider whose credential is scanned again stays remembered while credentials seen once go first."""
+    memory = VerifiedCredentials(size=2)
+    seen = {name: _Verified(issuer_key=b"k", device_subject=name) for name in (b"a", b"b", b"c")}
+    memory.add(b"a", seen[b"a"])
+    memory.add(b"b", seen[b"b"])
+    assert memory.get(b"a") == seen[b"a"]  # used again: now the most recent
+    memory.add(b"c", seen[b"c"])
+    assert memory.get(b"b") is None
+    assert (memory.get(b"a"), memory.get(b"c")) == (seen[b"a"], seen[b"c"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 import asyncpg
 
@@ -49,9 +49,20 @@ def _intent_args(i: PaymentIntent) -> tuple[Any, ...]:
 _LOCK = {False: "", True: " FOR UPDATE"}
 
 
+class Rider(Protocol):
+    """A row another store inserts in the statement that adds an intent, if the intent is new
+    (``adapters.postgres.idempotency.PendingKey``: the request's idempotency row)."""
+
+    stored: bool | None
+
+    def insert_sql(self, first: int, when: str) -> tuple[str, tuple[Any, ...]]: ...
+
+
 class PgPaymentIntents:
-    def __init__(self, conn: Conn) -> None:
+    def __init__(self, conn: Conn, *, rider: Rider | None = None) -> None:
         self.conn = conn
+        # Sent with the next ``add`` only (then dropped): ``rider.stored`` tells what became of it.
+        self.rider = rider
 
     async def _one(self, where: str, *args: Any, for_update: bool) -> PaymentIntent | None:
         row = await self.conn.fetchrow(f"SELECT {INTENT_COLS} FROM payment_intents WHERE {where}{_LOCK[for_update]}",
@@ -73,12 +84,22 @@ class PgPaymentIntents:
         # quality.md counts its round trips). On conflict the no-op update locks the order's
         # existing intent, as ``get_for_order(for_update=True)`` would, and returns it; a concurrent
         # creator of the same order is waited for, then its intent is returned (one per order).
-        row = await self.conn.fetchrow(
-            f"""INSERT INTO payment_intents ({INTENT_COLS}) VALUES
+        insert = f"""INSERT INTO payment_intents ({INTENT_COLS}) VALUES
                 ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21)
                 ON CONFLICT (purpose, object_id) DO UPDATE SET updated_at = payment_intents.updated_at
-                RETURNING {INTENT_COLS}""", *_intent_args(intent))
-        return intent_from_row(row)
+                RETURNING {INTENT_COLS}"""
+        rider, self.rider = self.rider, None
+        if rider is None:
+            return intent_from_row(await self.conn.fetchrow(insert, *_intent_args(intent)))
+        # The rider's row goes in the same statement, only if the intent is ours (new): an order that
+        # already had one is answered by the reuse rules, so the rider's precomputed row would be wrong.
+        also, extra = rider.insert_sql(22, "EXISTS (SELECT 1 FROM i WHERE i.id = $1)")
+        row = await self.conn.fetchrow(
+            f"WITH i AS ({insert}), r AS ({also}) SELECT i.*, EXISTS (SELECT 1 FROM r) AS rider_stored FROM i",
+            *_intent_args(intent), *extra)
+        stored = intent_from_row(row)
+        rider.stored = bool(row["rider_stored"]) if stored.id == intent.id else None
+        return stored
 
     async def save(self, intent: PaymentIntent) -> None:
         await self.conn.execute(

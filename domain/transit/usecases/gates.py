@@ -18,6 +18,7 @@ from domain.transit.issuing import sign_deny_list, sign_paper_ticket
 from domain.transit.model import Medium, PaperTicket, Tap, Trip
 from domain.transit.passback import PassbackMemory
 from domain.transit.qr import KIND_DYNAMIC, MalformedCode, PassFacts, peek_kind
+from domain.transit.repositories import LIVE_STATES, LiveState
 from domain.transit.rules import build_trips, end_of, epoch, hanoi_date, price_on
 from domain.transit.trust import IssuerKey, TrustStore
 from domain.transit.usecases.common import MAX_TAP_BATCH, Deps, UseCase
@@ -134,43 +135,57 @@ class ValidateOnline(UseCase):
         # Signatures, key windows, clocks and scope; replay and deny checks follow on live data.
         verdict = CodeValidator(trust, DenySet(), PassbackMemory(window_s=0), self.d.verifier, gate,
                                 self.d.policy, self._credentials).validate(code, at)
-        if verdict.accepted and verdict.facts is not None:
-            verdict = await self._live_checks(verdict, verdict.facts, gate, now, at)
-        if verdict.facts is not None:
-            await self.d.taps.add_batch([Tap(
-                id=tap_id, validator_id=principal.id, medium=Medium.PASS if verdict.kind == "pass" else Medium.PAPER,
-                subject_id=verdict.facts.pass_id, direction=gate.direction, network=gate.networks, route=gate.route,
-                stop=stop, occurred_at=now, code_timestamp=verdict.timestamp, counter=verdict.counter,
-                accepted=verdict.accepted, reason=verdict.reason.value if verdict.reason else None)])
-            if verdict.accepted and verdict.kind == "paper" and gate.direction is Direction.IN:
-                await self.d.deny.add([DenyEntry(DenyKind.TICKET_ENTERED, verdict.facts.pass_id.bytes,
-                                                 verdict.facts.valid_until)])
+        facts = verdict.facts
+        if facts is None:
+            return verdict
+
+        def tap(v: Verdict) -> Tap:
+            return Tap(id=tap_id, validator_id=principal.id, medium=Medium.PASS if v.kind == "pass" else Medium.PAPER,
+                       subject_id=facts.pass_id, direction=gate.direction, network=gate.networks, route=gate.route,
+                       stop=stop, occurred_at=now, code_timestamp=v.timestamp, counter=v.counter,
+                       accepted=v.accepted, reason=v.reason.value if v.reason else None)
+        if verdict.accepted and verdict.kind == "pass":
+            # The live checks and the tap in one statement: the tap's verdict is looked up in the table of
+            # ``_live_verdict`` over every live state, so the rule (and its precedence) stays here.
+            device = verdict.device_subject
+            assert device is not None
+            entry_since = now - timedelta(seconds=self.d.policy.passback_s) if gate.direction is Direction.IN else None
+            live, _ = await self.d.taps.add_checked(
+                tap(verdict), [(int(DenyKind.PASS), facts.pass_id.bytes), (int(DenyKind.DEVICE), device)], at,
+                entry_since, LIVE_REASONS)
+            refusal = _live_verdict(live)
+            return verdict if refusal is None else _refuse(verdict, refusal)
+        if verdict.accepted:
+            verdict = await self._live_checks(verdict, facts, gate, now, at)
+        await self.d.taps.add_batch([tap(verdict)])
+        if verdict.accepted and verdict.kind == "paper" and gate.direction is Direction.IN:
+            await self.d.deny.add([DenyEntry(DenyKind.TICKET_ENTERED, facts.pass_id.bytes, facts.valid_until)])
         return verdict
 
     async def _live_checks(self, verdict: Verdict, facts: PassFacts, gate: Gate, now: datetime,
                            at: int) -> Verdict:
+        """A paper ticket's checks (a dynamic code's are ``_live_verdict``, in its tap's statement)."""
         subject = facts.pass_id.bytes
-        if verdict.kind == "pass":
-            device = verdict.device_subject
-            assert verdict.timestamp is not None
-            assert verdict.counter is not None
-            assert device is not None
-            entry_since = now - timedelta(seconds=self.d.policy.passback_s) if gate.direction is Direction.IN else None
-            live = await self.d.taps.live_state(facts.pass_id, [(int(DenyKind.PASS), subject),
-                                                                (int(DenyKind.DEVICE), device)],
-                                                at, verdict.timestamp, verdict.counter, entry_since)
-            if live.denied:
-                return _refuse(verdict, Rejection.DENIED)
-            if live.code_seen:
-                return _refuse(verdict, Rejection.REPLAY)
-            if live.last_direction is Direction.IN:
-                return _refuse(verdict, Rejection.PASSBACK)
-            return verdict
         if await self.d.deny.denied([(int(DenyKind.PASS), subject)], at):
             return _refuse(verdict, Rejection.DENIED)
         if gate.direction is Direction.IN and await self.d.deny.denied([(int(DenyKind.TICKET_ENTERED), subject)], at):
             return _refuse(verdict, Rejection.TICKET_USED)
         return verdict
+
+
+def _live_verdict(live: LiveState) -> Rejection | None:
+    """A dynamic code that passed its offline checks, against the server's live state (first match wins)."""
+    if live.denied:
+        return Rejection.DENIED
+    if live.code_seen:
+        return Rejection.REPLAY
+    if live.last_direction is Direction.IN:
+        return Rejection.PASSBACK
+    return None
+
+
+# ``_live_verdict`` of every live state, as stored with the tap (``Taps.add_checked``): None = accepted.
+LIVE_REASONS = tuple(r.value if (r := _live_verdict(s)) else None for s in LIVE_STATES)
 
 
 def _refuse(verdict: Verdict, reason: Rejection) -> Verdict:
