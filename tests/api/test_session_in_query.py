@@ -1,0 +1,70 @@
+"""``GET /me`` carries the caller's session check in its own query (api.identity.auth, ``SESSION_IN_QUERY``):
+one round trip, and still refused on the very next request once the session is not live."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from types import SimpleNamespace
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+
+from adapters.postgres.pool import create_pool
+from api.identity.auth import SESSION_IN_QUERY
+from api.platform.deps import DEFERRED_SESSION, READ_ONLY, provide_uow
+from tests.support.auth import login
+
+
+def _execute(database_url: str, sql: str, *args: Any) -> None:
+    async def go() -> None:
+        conn = await asyncpg.connect(database_url)
+        try:
+            await conn.execute(sql, *args)
+        finally:
+            await conn.close()
+    asyncio.run(go())
+
+
+def test_an_expired_session_is_refused_by_the_profile_query(http: httpx.Client, database_url: str) -> None:
+    person, other = login(http), login(http)
+    assert http.get("/api/v1/me", headers=person.headers).json()["id"] == str(person.user_id)
+    _execute(database_url, "UPDATE sessions SET expires_at = now() - interval '1 second' WHERE id = $1",
+             person.session_id)
+    r = http.get("/api/v1/me", headers=person.headers)
+    assert r.status_code == 401
+    assert r.json()["code"] == "identity.session_revoked"
+    assert 'error="invalid_token"' in r.headers["www-authenticate"]
+    assert http.get("/api/v1/me", headers=other.headers).status_code == 200
+
+
+def test_a_revoked_session_is_refused_and_a_live_one_shows_live_grants(http: httpx.Client, database_url: str) -> None:
+    person = login(http)
+    _execute(database_url, "UPDATE users SET city_admin = true WHERE id = $1", person.user_id)
+    assert http.get("/api/v1/me", headers=person.headers).json()["city_admin"] is True  # as it is now
+    _execute(database_url, "UPDATE sessions SET revoked_at = now() WHERE id = $1", person.session_id)
+    assert http.get("/api/v1/me", headers=person.headers).status_code == 401
+
+
+async def test_a_handler_that_does_not_settle_the_deferred_check_cannot_answer(database_url: str) -> None:
+    pool = await create_pool(database_url, min_size=1, max_size=1)
+    try:
+        state: dict[str, Any] = {DEFERRED_SESSION: uuid.uuid4()}
+        request = SimpleNamespace(route_handler=SimpleNamespace(opt={**READ_ONLY, **SESSION_IN_QUERY}),
+                                  app=SimpleNamespace(state=SimpleNamespace(container=SimpleNamespace(
+                                      reads=None, pool=pool))),
+                                  scope={"state": state})
+        gen = provide_uow(request)  # type: ignore[arg-type]
+        await gen.__anext__()
+        with pytest.raises(RuntimeError, match="deferred session"):
+            await gen.__anext__()
+        # Settled (the handler popped it): the unit of work ends normally.
+        gen = provide_uow(request)  # type: ignore[arg-type]
+        await gen.__anext__()
+        state.pop(DEFERRED_SESSION)
+        with pytest.raises(StopAsyncIteration):
+            await gen.__anext__()
+    finally:
+        await pool.close()
