@@ -164,7 +164,7 @@ async def measure(floor_app: ASGIApp, service_app: ASGIApp, targets: list[tuple[
     profiles = {row.name: cProfile.Profile() for row, app, _ in plan if profile and app is service_app}
     async with Lifespan(floor_app), Lifespan(service_app):
         for _, app, spec in plan:  # warm-up: statement caches, pools, token caches (every token verified once)
-            await drive(app, spec, max(min(300, requests), len(spec.headers)), concurrency)
+            await drive(app, spec, max(min(300, requests), min(len(spec.headers), requests)), concurrency)
         for _ in range(rounds):  # interleaved, so drift of a noisy machine hits every row alike
             for row, app, spec in plan:
                 prof = profiles.get(row.name)

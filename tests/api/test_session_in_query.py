@@ -1,5 +1,6 @@
-"""``GET /me`` carries the caller's session check in its own query (api.identity.auth, ``SESSION_IN_QUERY``):
-one round trip, and still refused on the very next request once the session is not live."""
+"""``GET /me`` and ``GET /feedback/reports`` carry the caller's session check in their own query
+(api.identity.auth, ``SESSION_IN_QUERY``): one round trip, and still refused on the very next request once
+the session is not live."""
 
 from __future__ import annotations
 
@@ -46,6 +47,21 @@ def test_a_revoked_session_is_refused_and_a_live_one_shows_live_grants(http: htt
     assert http.get("/api/v1/me", headers=person.headers).json()["city_admin"] is True  # as it is now
     _execute(database_url, "UPDATE sessions SET revoked_at = now() WHERE id = $1", person.session_id)
     assert http.get("/api/v1/me", headers=person.headers).status_code == 401
+
+
+def test_my_reports_carry_the_session_check(http: httpx.Client, database_url: str) -> None:
+    person = login(http)
+    r = http.get("/api/v1/feedback/reports", headers=person.headers)
+    assert r.status_code == 200
+    assert r.json()["items"] == []  # a live session without reports: an empty page, not a 401
+    _execute(database_url, "UPDATE users SET suspended_at = now() WHERE id = $1", person.user_id)
+    r = http.get("/api/v1/feedback/reports", headers=person.headers)
+    assert r.status_code == 401
+    assert r.json()["code"] == "identity.session_revoked"
+    _execute(database_url, "UPDATE users SET suspended_at = NULL WHERE id = $1", person.user_id)
+    assert http.get("/api/v1/feedback/reports", headers=person.headers).status_code == 200
+    _execute(database_url, "UPDATE sessions SET revoked_at = now() WHERE id = $1", person.session_id)
+    assert http.get("/api/v1/feedback/reports", headers=person.headers).status_code == 401
 
 
 async def test_a_handler_that_does_not_settle_the_deferred_check_cannot_answer(database_url: str) -> None:

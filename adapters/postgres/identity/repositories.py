@@ -158,6 +158,25 @@ LIVE_SESSIONS = """FROM sessions s
                JOIN users u ON u.id = s.user_id AND u.deletion_requested_at IS NULL AND u.suspended_at IS NULL"""
 LIVE_WHERE = "s.revoked_at IS NULL AND s.expires_at > now()"
 
+
+
+def within_live_session(sql: str, *, session: str, user: str) -> str:
+    """``sql`` (a query whose first column is never NULL) answered only while session ``session`` of user
+    ``user`` (parameter references such as ``$4``) is live, by the same rule as ``SessionGate``: no row at
+    all when it is not, one row of NULLs when it is and ``sql`` finds nothing (``rows_in_live_session``).
+    A read that carries the caller's session check in its own round trip (api.identity.auth,
+    ``SESSION_IN_QUERY``)."""
+    return (f"SELECT q.* FROM (SELECT 1 {LIVE_SESSIONS} WHERE s.id = {session} AND u.id = {user} AND {LIVE_WHERE})"
+            f" live LEFT JOIN LATERAL ({sql}) q ON true")
+
+
+def rows_in_live_session(rows: list[Any]) -> list[Any] | None:
+    """The rows of a ``within_live_session`` query, or None when the session was not live."""
+    if not rows:
+        return None
+    return [] if rows[0][0] is None else rows
+
+
 # What SessionGate.confirmation may render as text: role names and UUIDs.
 _ROLE_LIST = re.compile(r"([a-z_]+@[0-9a-f-]{36})?(,[a-z_]+@[0-9a-f-]{36})*")
 
