@@ -161,7 +161,9 @@ async def measure(floor_app: ASGIApp, service_app: ASGIApp, targets: list[tuple[
                              round_trips=same_work[sc.name]),
                          floor_app, RequestSpec("GET", samework.PATH.format(name=sc.name), ({},))))
     plan += [(Row(sc.name, "reference"), floor_app, spec) for sc, spec in references]
-    profiles = {row.name: cProfile.Profile() for row, app, _ in plan if profile and app is service_app}
+    # The service's rows and their same work (the reference's profile is the other column of the comparison).
+    profiles = {row.name: cProfile.Profile() for row, app, _ in plan
+                if profile and (app is service_app or row.same_work_of)}
     async with Lifespan(floor_app), Lifespan(service_app):
         for _, app, spec in plan:  # warm-up: statement caches, pools, token caches (every token verified once)
             await drive(app, spec, max(min(300, requests), min(len(spec.headers), requests)), concurrency)

@@ -171,7 +171,8 @@ def test_inproc_bench_measures_cpu_per_request_of_every_row(database_url: str, t
     assert [r.name for r in rows] == ["floor", *(n for name in names for n in (name, f"{name} (same work)")),
                                       *(r.name for r in REFERENCES)]
     assert {r.same_work_of: r.round_trips for r in rows if r.same_work_of}["identity.me"] == 1  # /me: one statement
-    assert sorted(p.name for p in (tmp_path / "profiles").iterdir()) == sorted(f"{n}.pstats" for n in names)
+    assert sorted(p.name for p in (tmp_path / "profiles").iterdir()) == sorted(
+        f"{n}.pstats" for name in names for n in (name, f"{name} (same work)"))
     for row in rows:
         [sample] = row.samples
         assert sum(sample.statuses.values()) == 20
