@@ -130,7 +130,7 @@ def _defers_session_check(connection: ASGIConnection[Any, Any, Any, Any]) -> boo
     if not isinstance(connection, Request) or connection.scope.get("state", {}).get(UOW_OPENED):
         return False
     handler = connection.route_handler
-    return (bool(handler.opt.get(SESSION_IN_QUERY_OPT)) and is_read_only(handler) and not handler.guards
+    return (bool(handler.opt.get(SESSION_IN_QUERY_OPT)) and is_read_only(handler) and not handler.resolve_guards()
             and connection.app.state.container.reads is None)
 
 

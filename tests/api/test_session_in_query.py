@@ -84,3 +84,22 @@ async def test_a_handler_that_does_not_settle_the_deferred_check_cannot_answer(d
             await gen.__anext__()
     finally:
         await pool.close()
+
+
+def test_the_check_is_deferred_only_for_marked_read_only_handlers_without_guards() -> None:
+    from api.identity.auth import _defers_session_check, user_guard
+
+    def request(opt: dict[str, Any], guards: list[Any], reads: Any = None) -> Any:
+        from litestar import Request
+
+        handler = SimpleNamespace(opt=opt, resolve_guards=lambda: guards)
+        req = Request.__new__(Request)
+        req.scope = {"state": {}, "route_handler": handler,  # type: ignore[typeddict-unknown-key]
+                     "litestar_app": SimpleNamespace(state=SimpleNamespace(container=SimpleNamespace(reads=reads)))}
+        return req
+
+    assert _defers_session_check(request({**READ_ONLY, **SESSION_IN_QUERY}, []))
+    assert not _defers_session_check(request({**READ_ONLY, **SESSION_IN_QUERY}, [user_guard]))  # a controller guard
+    assert not _defers_session_check(request(SESSION_IN_QUERY, []))  # not read-only
+    assert not _defers_session_check(request(READ_ONLY, []))  # not marked
+    assert not _defers_session_check(request({**READ_ONLY, **SESSION_IN_QUERY}, [], reads=object()))  # replicas
