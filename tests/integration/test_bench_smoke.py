@@ -173,6 +173,11 @@ def test_inproc_bench_measures_cpu_per_request_of_every_row(database_url: str, t
     assert {r.same_work_of: r.round_trips for r in rows if r.same_work_of}["identity.me"] == 1  # /me: one statement
     assert sorted(p.name for p in (tmp_path / "profiles").iterdir()) == sorted(
         f"{n}.pstats" for name in names for n in (name, f"{name} (same work)"))
+    from bench import overhead_table
+
+    text = overhead_table.table(tmp_path / "profiles", "identity.me", 20, 300.0, 200.0)
+    assert "| **whole request** | **300** | **200** |" in text
+    assert "| observability middleware (request id, headers, metrics, access line) |" in text
     for row in rows:
         [sample] = row.samples
         assert sum(sample.statuses.values()) == 20
