@@ -12,13 +12,21 @@ Scenarios are those of ``bench/scenarios.py`` (plus its references, on the floor
 stand-in), and the in-process app shares its keys (``DATA_DIR``) and issuer, so the same tokens
 verify.
 
-    uv run python -m bench.inproc [--requests 3000] [--rounds 2] [--scenarios NAME ...]
+Each scenario also gets its **same-work** row (``--same-work``, default on): its statements captured
+from the real endpoint (``bench/samework.py``) and replayed by the floor app, as ``bench.run`` does over
+HTTP; "÷ same work" is quality.md's overhead ratio, here in CPU per request. ``--profile DIR`` runs
+cProfile around the service's measured drives (one ``.pstats`` file per scenario, plus a summary of
+the top functions by own time on stderr) to see where the CPU goes beyond the reference.
+
+    uv run python -m bench.inproc [--requests 3000] [--rounds 2] [--scenarios NAME ...] [--profile DIR]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
+import pstats
 import statistics
 import sys
 import tempfile
@@ -31,12 +39,12 @@ from typing import Any
 
 import uvloop
 
-from bench import procs, report
+from bench import procs, report, samework
 from bench.database import postgres_version, run_database
 from bench.scenarios import FLOOR, REFERENCES, BenchContext, RequestSpec, Scenario, select
 
 ASGIApp = Any
-DEFAULT_SCENARIOS = ("identity.me", "feedback.my_reports", "feedback.create")
+DEFAULT_SCENARIOS = ("identity.me", "feedback.my_reports", "feedback.create", "judicial.queue")
 
 
 @dataclass
@@ -51,6 +59,8 @@ class Row:
     name: str
     kind: str
     samples: list[Sample] = field(default_factory=list)
+    same_work_of: str = ""  # a same-work row: the scenario whose captured statements it replays
+    round_trips: float = 0.0
 
     @property
     def cpu_us(self) -> float:
@@ -140,18 +150,40 @@ class Lifespan:
 
 async def measure(floor_app: ASGIApp, service_app: ASGIApp, targets: list[tuple[Scenario, RequestSpec]],
                   references: list[tuple[Scenario, RequestSpec]], floor_spec: RequestSpec, *, requests: int,
-                  rounds: int, concurrency: int) -> list[Row]:
-    plan = [(Row("floor", "read"), floor_app, floor_spec),
-            *((Row(sc.name, sc.kind), service_app, spec) for sc, spec in targets),
-            *((Row(sc.name, "reference"), floor_app, spec) for sc, spec in references)]
+                  rounds: int, concurrency: int, same_work: dict[str, float] | None = None,
+                  profile: Path | None = None) -> list[Row]:
+    same_work = same_work or {}
+    plan: list[tuple[Row, ASGIApp, RequestSpec]] = [(Row("floor", "read"), floor_app, floor_spec)]
+    for sc, spec in targets:  # each scenario followed by its same work
+        plan.append((Row(sc.name, sc.kind), service_app, spec))
+        if sc.name in same_work:
+            plan.append((Row(f"{sc.name} (same work)", "reference", same_work_of=sc.name,
+                             round_trips=same_work[sc.name]),
+                         floor_app, RequestSpec("GET", samework.PATH.format(name=sc.name), ({},))))
+    plan += [(Row(sc.name, "reference"), floor_app, spec) for sc, spec in references]
+    # The service's rows and their same work (the reference's profile is the other column of the comparison).
+    profiles = {row.name: cProfile.Profile() for row, app, _ in plan
+                if profile and (app is service_app or row.same_work_of)}
     async with Lifespan(floor_app), Lifespan(service_app):
-        for _, app, spec in plan:  # warm-up: statement caches, pools, token caches
-            await drive(app, spec, min(300, requests), concurrency)
+        for _, app, spec in plan:  # warm-up: statement caches, pools, token caches (every token verified once)
+            await drive(app, spec, max(min(300, requests), min(len(spec.headers), requests)), concurrency)
         for _ in range(rounds):  # interleaved, so drift of a noisy machine hits every row alike
             for row, app, spec in plan:
-                row.samples.append(await drive(app, spec, requests, concurrency))
+                prof = profiles.get(row.name)
+                if prof is not None:
+                    prof.enable()
+                try:
+                    row.samples.append(await drive(app, spec, requests, concurrency))
+                finally:
+                    if prof is not None:
+                        prof.disable()
                 print(f"  {row.name}: {row.samples[-1].cpu_us:.0f} µs CPU, {row.samples[-1].wall_us:.0f} µs wall "
                       f"per request, {row.samples[-1].statuses}", file=sys.stderr, flush=True)
+    if profile:
+        for name, prof in profiles.items():
+            prof.dump_stats(profile / f"{name}.pstats")
+            print(f"\n== {name}: top functions by own time (cProfile: absolute figures inflated) ==", file=sys.stderr)
+            pstats.Stats(prof, stream=sys.stderr).sort_stats("tottime").print_stats(25)
     return [row for row, _, _ in plan]
 
 
@@ -163,12 +195,16 @@ def render(rows: list[Row], opts: argparse.Namespace, machine: str) -> str:
            "process (no HTTP, no load generator), interleaved; medians of the rounds. CPU is this process's "
            "own time (PostgreSQL runs apart). Not the verdict (that is the HTTP table above): a low-noise "
            "view of what our code costs per request.", "", machine, "",
-           "| Target | CPU µs/request | wall µs/request | CPU × floor | floor's CPU ÷ target's | statuses |",
-           "|---|---:|---:|---:|---:|---|"]
+           "| Target | CPU µs/request | wall µs/request | CPU × floor | floor's CPU ÷ target's | "
+           "same work's CPU ÷ target's | statuses |",
+           "|---|---:|---:|---:|---:|---:|---|"]
+    same = {row.same_work_of: row for row in rows if row.same_work_of}
     for row in rows:
         statuses = ", ".join(f"{k}: {v}" for k, v in sorted(row.samples[-1].statuses.items()))
+        ref = same.get(row.name)
+        vs_same = f"{ref.cpu_us / row.cpu_us:.2f}" if ref else ""
         out.append(f"| {row.name} | {row.cpu_us:.0f} | {row.wall_us:.0f} | {row.cpu_us / floor.cpu_us:.2f} | "
-                   f"{floor.cpu_us / row.cpu_us:.2f} | {statuses} |")
+                   f"{floor.cpu_us / row.cpu_us:.2f} | {vs_same} | {statuses} |")
     return "\n".join(out)
 
 
@@ -190,6 +226,13 @@ def run(opts: argparse.Namespace, scenarios: Sequence[Scenario], database_url: s
         targets = [(sc, sc.prepare(ctx)) for sc in scenarios]
         references = [(sc, sc.prepare(ctx)) for sc in REFERENCES] if opts.references else []
         floor_spec = FLOOR.prepare(BenchContext("", db, Path(tmp)))
+        if opts.profile:
+            opts.profile.mkdir(parents=True, exist_ok=True)
+        same_work: dict[str, float] = {}
+        if opts.same_work:  # saved under DATA_DIR, where the floor app's /same-work/{name} reads it
+            for sc, spec in targets:
+                if sc.same_work:
+                    same_work[sc.name] = samework.capture(ctx, sc.name, spec, opts.captured).round_trips
         settings = load_settings({**BENCH_QUOTAS, "DATABASE_URL": db, "DATA_DIR": tmp, "PUBLIC_BASE_URL": service_url,
                                   "ENVIRONMENT": "development", "STANDINS": "true", "RUN_WORKER": "false",
                                   "SEED_DEMO": "false", "LOG_LEVEL": "INFO"})
@@ -200,7 +243,8 @@ def run(opts: argparse.Namespace, scenarios: Sequence[Scenario], database_url: s
         try:
             # uvloop: the event loop granian serves the app with in production.
             rows = uvloop.run(measure(create_floor_app(db, tmp), create_app(settings), targets, references, floor_spec,
-                                      requests=opts.requests, rounds=opts.rounds, concurrency=opts.concurrency))
+                                      requests=opts.requests, rounds=opts.rounds, concurrency=opts.concurrency,
+                                      same_work=same_work, profile=opts.profile))
         finally:
             ACCESS_LOG.sink = sink
         machine = report.machine(asyncio.run(postgres_version(db)), {
@@ -218,10 +262,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--output", type=Path, default=report.DOC)
     p.add_argument("--no-references", dest="references", action="store_false",
                    help="skip the floor app's reference rows (bench/scenarios.py REFERENCES)")
+    p.add_argument("--no-same-work", dest="same_work", action="store_false",
+                   help="skip the same-work rows (bench/samework.py capture + floor-app replay)")
+    p.add_argument("--captured", type=int, default=200, help="requests captured per scenario for its same work")
+    p.add_argument("--profile", type=Path, default=None,
+                   help="cProfile the service's measured drives; .pstats per scenario into this directory")
     opts = p.parse_args(argv)
     rows = run(opts, select(opts.scenarios))
+    same = {row.same_work_of: row for row in rows if row.same_work_of}
     for row in rows:
-        print(f"{row.name}: {row.cpu_us:.0f} µs CPU per request ({rows[0].cpu_us / row.cpu_us:.2f} of the floor's)")
+        extra = f", {same[row.name].cpu_us / row.cpu_us:.2f} of its same work's" if row.name in same else ""
+        print(f"{row.name}: {row.cpu_us:.0f} µs CPU per request ({rows[0].cpu_us / row.cpu_us:.2f} of the floor's"
+              f"{extra})")
     return 0
 
 

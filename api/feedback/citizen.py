@@ -29,7 +29,7 @@ from api.feedback.common import (
     send_file,
 )
 from api.feedback.wiring import reads
-from api.identity.auth import CurrentUser
+from api.identity.auth import SESSION_IN_QUERY, CurrentUser, deferred_session, settle_deferred_session
 from api.platform.container import Container
 from api.platform.deps import READ_ONLY, AppContainer, UnitOfWork
 from api.platform.idempotency import idempotent
@@ -181,11 +181,18 @@ class CitizenFeedbackController(Controller):
         await citizen.UnfollowReport(deps(container, uow.conn)).execute(principal, report_id)
 
     @get("/reports", operation_id="feedbackMyReports", summary="My reports, newest first (cursor paged)",
-         opt=READ_ONLY)
-    async def mine(self, principal: CurrentUser, container: AppContainer, uow: UnitOfWork,
-                   cursor: FromQuery[str | None] = None, limit: Limit = 20) -> Page[ReportSummary]:
-        return page(await reads(uow).my_reports(principal.id, container.clock.now(), after(cursor),
-                                                                 limit + 1), limit)
+         opt={**READ_ONLY, **SESSION_IN_QUERY})
+    async def mine(self, request: Request[Any, Any, Any], principal: CurrentUser, container: AppContainer,
+                   uow: UnitOfWork, cursor: FromQuery[str | None] = None, limit: Limit = 20) -> Page[ReportSummary]:
+        session_id = deferred_session(request)
+        if session_id is None:  # checked on its own already (read replicas)
+            return page(await reads(uow).my_reports(principal.id, container.clock.now(), after(cursor), limit + 1),
+                        limit)
+        # One round trip: the page, read only while the caller's session is live.
+        items = await reads(uow).my_reports_in_session(principal.id, session_id, container.clock.now(),
+                                                       after(cursor), limit + 1)
+        settle_deferred_session(request, items is not None)
+        return page(items or [], limit)
 
     @get("/following", operation_id="feedbackFollowing", summary="Reports I follow (status only, cursor paged)",
          opt=READ_ONLY)

@@ -20,6 +20,7 @@ when they are not, the live access is read as before and the route's guards run 
 
 from __future__ import annotations
 
+import uuid
 from functools import partial
 from typing import Any, TypeAlias
 
@@ -30,7 +31,14 @@ from litestar.handlers import BaseRouteHandler
 
 from adapters.postgres.identity.admin import PgPartnerKeys
 from api.platform import i18n
-from api.platform.deps import BEGIN_CHECK, UOW_OPENED, BeginCheck, opens_transaction
+from api.platform.deps import (
+    BEGIN_CHECK,
+    DEFERRED_SESSION,
+    UOW_OPENED,
+    BeginCheck,
+    is_read_only,
+    opens_transaction,
+)
 from api.platform.problems import ProblemError
 from domain.errors import Forbidden, Unauthenticated
 from domain.identity.access import (
@@ -51,6 +59,13 @@ _STATE_KEY = "principal"
 # Handler (or controller) opt: only machine clients of this ``ClientKind``, checked with the caller in
 # ``authenticate_declared`` (a guard would do the same, but Litestar copies the handler for every guard call).
 CLIENT_KIND_OPT = "client_kind"
+# Handler opt for a read-only handler whose one query carries the caller's session check itself (``GET /me``:
+# the profile found only while the session is live): the check is not sent on its own, the handler calls
+# ``deferred_session`` and ``settle_deferred_session``, and a request it did not settle fails (500, never a
+# 2xx; api.platform.deps.provide_uow). Only without guards (they would need the live grants first) and
+# without read replicas (the check must see the primary, like SessionGate); otherwise the check runs as usual.
+SESSION_IN_QUERY_OPT = "session_in_query"
+SESSION_IN_QUERY: dict[str, Any] = {SESSION_IN_QUERY_OPT: True}
 
 
 def _bearer(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
@@ -80,6 +95,8 @@ async def authenticate(connection: ASGIConnection[Any, Any, Any, Any]) -> Princi
                 state[BEGIN_CHECK] = BeginCheck(
                     identity.session_gate.confirmation(claims.session_id, principal.city_admin, principal.grants),
                     partial(_recheck, identity.session_gate, claims.session_id, connection))
+            elif _defers_session_check(connection):
+                state[DEFERRED_SESSION] = claims.session_id
             else:
                 live = await identity.session_gate.current(claims.session_id)
                 if live is None:
@@ -106,6 +123,28 @@ def _opens_a_transaction(connection: ASGIConnection[Any, Any, Any, Any]) -> bool
     if not isinstance(connection, Request) or connection.scope.get("state", {}).get(UOW_OPENED):
         return False  # a handler authenticating from inside its unit of work: too late to ride with BEGIN
     return opens_transaction(connection.route_handler)
+
+
+def _defers_session_check(connection: ASGIConnection[Any, Any, Any, Any]) -> bool:
+    """Whether the handler's own query checks the session (``SESSION_IN_QUERY``, see there for the rules)."""
+    if not isinstance(connection, Request) or connection.scope.get("state", {}).get(UOW_OPENED):
+        return False
+    handler = connection.route_handler
+    return (bool(handler.opt.get(SESSION_IN_QUERY_OPT)) and is_read_only(handler) and not handler.resolve_guards()
+            and connection.app.state.container.reads is None)
+
+
+def deferred_session(request: Request[Any, Any, Any]) -> uuid.UUID | None:
+    """The caller's session id, if its live check was left to this handler's query (``SESSION_IN_QUERY``)."""
+    return request.scope.get("state", {}).get(DEFERRED_SESSION)
+
+
+def settle_deferred_session(request: Request[Any, Any, Any], live: bool) -> None:
+    """The handler's query said whether the session is live: 401 ``identity.session_revoked`` when it is not,
+    exactly as the check on its own would have answered."""
+    request.scope["state"].pop(DEFERRED_SESSION, None)
+    if not live:
+        raise _unauthorized("identity.session_revoked")
 
 
 async def _recheck(gate: Any, session_id: Any, connection: ASGIConnection[Any, Any, Any, Any]) -> None:

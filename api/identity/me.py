@@ -16,7 +16,7 @@ from msgspec import Meta
 
 from adapters.postgres.identity.me import PgConsents, PgDevices, list_sessions
 from adapters.postgres.uow import PgUnitOfWork
-from api.identity.auth import CurrentUser
+from api.identity.auth import SESSION_IN_QUERY, CurrentUser, deferred_session, settle_deferred_session
 from api.identity.export import export_all
 from api.identity.schemas import Locale, UserOut, user_out
 from api.identity.support import my_account, sessions
@@ -106,9 +106,18 @@ class MeController(Controller):
     tags = ["me"]
     security = BEARER
 
-    @get("", operation_id="meGet", summary="My profile (personal id masked)", opt=READ_ONLY)
-    async def me(self, principal: CurrentUser, container: AppContainer, uow: UnitOfWork) -> UserOut:
-        return user_out(await my_account(container, uow).profile(principal.id))
+    @get("", operation_id="meGet", summary="My profile (personal id masked)", opt={**READ_ONLY, **SESSION_IN_QUERY})
+    async def me(self, request: Request[Any, Any, Any], principal: CurrentUser, container: AppContainer,
+                 uow: UnitOfWork) -> UserOut:
+        account = my_account(container, uow)
+        session_id = deferred_session(request)
+        if session_id is None:  # checked on its own already (read replicas)
+            return user_out(await account.profile(principal.id))
+        # One round trip: the profile, found only while the caller's session is live.
+        profile = await account.profile_in_session(principal.id, session_id)
+        settle_deferred_session(request, profile is not None)
+        assert profile is not None
+        return user_out(profile)
 
     @patch("", operation_id="mePatch", summary="Change my language or home district",
            description="Name, date of birth and personal id come from VNeID and cannot be edited.")

@@ -30,6 +30,9 @@ class BeginCheck(NamedTuple):
 # arrives later cannot ride with BEGIN, so api.identity.auth then checks on its own).
 BEGIN_CHECK = "begin_check"
 UOW_OPENED = "uow_opened"
+# Request state key: the caller's session id whose live check the handler's own query carries
+# (api.identity.auth, ``SESSION_IN_QUERY``); the handler removes it once its query settled it.
+DEFERRED_SESSION = "deferred_session"
 
 # Handler opt that marks a pure read: ``@get(..., opt=READ_ONLY)``.
 READ_ONLY_OPT = "read_only"
@@ -69,6 +72,8 @@ async def provide_uow(request: Request[Any, Any, Any]) -> AsyncGenerator[PgUnitO
             if not uow.confirmed and check is not None:
                 await check.on_no_row()
             yield uow
+            if state.get(DEFERRED_SESSION) is not None:  # never answer for a session nobody checked
+                raise RuntimeError("the handler did not settle the caller's deferred session check")
             await uow.commit()
     elif read_only:
         replica, reason = await router.route(caller_of(request))

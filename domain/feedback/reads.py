@@ -74,6 +74,12 @@ class FeedbackReads(Protocol):
     async def my_reports(self, reporter_id: uuid.UUID, now: datetime, after: uuid.UUID | None,
                          limit: int) -> list[ReportSummary]: ...
 
+    async def my_reports_in_session(self, reporter_id: uuid.UUID, session_id: uuid.UUID, now: datetime,
+                                    after: uuid.UUID | None, limit: int) -> list[ReportSummary] | None:
+        """The same page, read only while ``session_id`` is a live session of the reporter (None if not): the
+        caller's session check in the page's own round trip."""
+        ...
+
     async def followed(self, user_id: uuid.UUID, now: datetime, after: uuid.UUID | None,
                        limit: int) -> list[ReportSummary]: ...
 

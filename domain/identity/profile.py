@@ -48,6 +48,11 @@ class Profiles(Protocol):
         """The user row with its staff grants (one round trip)."""
         ...
 
+    async def get_in_session(self, user_id: uuid.UUID, session_id: uuid.UUID) -> ProfileRecord | None:
+        """The same, found only while ``session_id`` is a live session of that user: the caller's session
+        check and the profile in one round trip (None: the session ended, or the account is closed)."""
+        ...
+
     async def update(self, user_id: uuid.UUID, locale: str | None, district_id: uuid.UUID | None) -> None: ...
 
     async def unit_kind(self, unit_id: uuid.UUID) -> str | None: ...
@@ -91,6 +96,11 @@ class MyAccount:
 
     async def profile(self, user_id: uuid.UUID) -> Profile:
         return self._view(await self._record(user_id))
+
+    async def profile_in_session(self, user_id: uuid.UUID, session_id: uuid.UUID) -> Profile | None:
+        """The profile if ``session_id`` is still a live session of this user, else None."""
+        record = await self._profiles.get_in_session(user_id, session_id)
+        return None if record is None else self._view(record)
 
     async def update(self, user_id: uuid.UUID, *, locale: str | None, district_id: uuid.UUID | None) -> Profile:
         if district_id is not None and await self._profiles.unit_kind(district_id) != "district":

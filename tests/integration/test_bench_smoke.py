@@ -160,14 +160,24 @@ def test_bench_run_measures_the_floor_and_every_scenario(wrk, database_url: str,
 
 def test_inproc_bench_measures_cpu_per_request_of_every_row(database_url: str, tmp_path: Path) -> None:
     doc = tmp_path / "performance.md"
-    opts = argparse.Namespace(requests=20, rounds=1, concurrency=4, references=True, output=doc)
+    opts = argparse.Namespace(requests=20, rounds=1, concurrency=4, references=True, output=doc, same_work=True,
+                              captured=3, profile=tmp_path / "profiles")
 
     with bench_database(database_url) as scratch:  # own database, as above
         rows = inproc.run(opts, select(["identity.me", "feedback.my_reports", "feedback.create"]),
                           database_url=scratch)
 
-    assert [r.name for r in rows] == ["floor", "identity.me", "feedback.my_reports", "feedback.create",
+    names = ["identity.me", "feedback.my_reports", "feedback.create"]
+    assert [r.name for r in rows] == ["floor", *(n for name in names for n in (name, f"{name} (same work)")),
                                       *(r.name for r in REFERENCES)]
+    assert {r.same_work_of: r.round_trips for r in rows if r.same_work_of}["identity.me"] == 1  # /me: one statement
+    assert sorted(p.name for p in (tmp_path / "profiles").iterdir()) == sorted(
+        f"{n}.pstats" for name in names for n in (name, f"{name} (same work)"))
+    from bench import overhead_table
+
+    text = overhead_table.table(tmp_path / "profiles", "identity.me", 20, 300.0, 200.0)
+    assert "| **whole request** | **300** | **200** |" in text
+    assert "| observability middleware (request id, headers, metrics, access line) |" in text
     for row in rows:
         [sample] = row.samples
         assert sum(sample.statuses.values()) == 20

@@ -20,6 +20,7 @@ from adapters.postgres.feedback.repositories import (
     newest_per_cell,
     report_from_row,
 )
+from adapters.postgres.identity.repositories import rows_in_live_session, within_live_session
 from domain.feedback.geo import BBox, index_cells
 from domain.feedback.model import (
     OPEN_STATUSES,
@@ -88,9 +89,11 @@ class PgFeedbackQueries:
         return [report_from_row(r) for r in rows]
 
     async def _summaries(self, sql: _Sql, now: datetime, after: uuid.UUID | None, limit: int, *,
-                         staff: bool = False, follower: bool = False) -> list[ReportSummary]:
+                         staff: bool = False, follower: bool = False,
+                         session: tuple[uuid.UUID, uuid.UUID] | None = None) -> list[ReportSummary] | None:
         """List rows: only the columns a list shows (no answers, description cut in SQL). A follower sees
-        the description and address only while the report may be followed (``may_follow``)."""
+        the description and address only while the report may be followed (``may_follow``). With
+        ``session`` (its id, its user's id) the page is read only while that session is live (None if not)."""
         if after is not None:
             sql.add("id < ?", after)
         sql.args += [now, limit]
@@ -99,25 +102,35 @@ class PgFeedbackQueries:
         description, address = ((f"CASE WHEN {FOLLOWABLE_SQL} THEN left(description, 200) ELSE '' END",
                                  f"CASE WHEN {FOLLOWABLE_SQL} THEN address ELSE '' END") if follower
                                 else ("left(description, 200)", "address"))
-        rows = await self.conn.fetch(
-            f"""SELECT id, ref, status, coalesce(next_deadline_at < ${n - 1}, false), category_id, level,
-                       {description}, {address}, unit_id, created_at, updated_at, due_at, {assignee},
-                       (SELECT u.name_vi FROM units u WHERE u.id = feedback_reports.unit_id),
-                       (SELECT u.name_en FROM units u WHERE u.id = feedback_reports.unit_id)
-                FROM feedback_reports WHERE {sql.where()} ORDER BY id DESC LIMIT ${n}""", *sql.args)
-        return [ReportSummary(*r) for r in rows]
+        query = f"""SELECT id, ref, status, coalesce(next_deadline_at < ${n - 1}, false) AS overdue, category_id,
+                       level, {description} AS description, {address} AS address, unit_id, created_at, updated_at,
+                       due_at, {assignee} AS assignee_id,
+                       (SELECT u.name_vi FROM units u WHERE u.id = feedback_reports.unit_id) AS unit_name_vi,
+                       (SELECT u.name_en FROM units u WHERE u.id = feedback_reports.unit_id) AS unit_name_en
+                FROM feedback_reports WHERE {sql.where()} ORDER BY id DESC LIMIT ${n}"""
+        if session is None:
+            return [ReportSummary(*r) for r in await self.conn.fetch(query, *sql.args)]
+        query = within_live_session(query, session=f"${n + 1}", user=f"${n + 2}")
+        rows = rows_in_live_session(list(await self.conn.fetch(query, *sql.args, *session)))
+        return None if rows is None else [ReportSummary(*r) for r in rows]
 
     async def my_reports(self, reporter_id: uuid.UUID, now: datetime, after: uuid.UUID | None,
                          limit: int) -> list[ReportSummary]:
         sql = _Sql()
         sql.add("reporter_id = ?", reporter_id)
-        return await self._summaries(sql, now, after, limit)
+        return await self._summaries(sql, now, after, limit) or []
+
+    async def my_reports_in_session(self, reporter_id: uuid.UUID, session_id: uuid.UUID, now: datetime,
+                                    after: uuid.UUID | None, limit: int) -> list[ReportSummary] | None:
+        sql = _Sql()
+        sql.add("reporter_id = ?", reporter_id)
+        return await self._summaries(sql, now, after, limit, session=(session_id, reporter_id))
 
     async def followed(self, user_id: uuid.UUID, now: datetime, after: uuid.UUID | None,
                        limit: int) -> list[ReportSummary]:
         sql = _Sql()
         sql.add("id IN (SELECT report_id FROM feedback_followers WHERE user_id = ?)", user_id)
-        return await self._summaries(sql, now, after, limit, follower=True)
+        return await self._summaries(sql, now, after, limit, follower=True) or []
 
     async def queue(self, unit_id: uuid.UUID, f: QueueFilter, now: datetime, after: uuid.UUID | None,
                     limit: int) -> list[ReportSummary]:
@@ -136,7 +149,7 @@ class PgFeedbackQueries:
             sql.add("next_deadline_at < ?", now)
         elif f.overdue is False:
             sql.add("(next_deadline_at IS NULL OR next_deadline_at >= ?)", now)
-        return await self._summaries(sql, now, after, limit, staff=True)
+        return await self._summaries(sql, now, after, limit, staff=True) or []
 
     async def public_near(self, box: BBox, after: uuid.UUID | None, limit: int) -> list[Report]:
         """Newest public reports in the box: at most ``limit`` from each index cell it touches (index

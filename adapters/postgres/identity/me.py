@@ -6,6 +6,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
+from adapters.postgres.identity.repositories import LIVE_SESSIONS, LIVE_WHERE
 from domain.identity.principal import StaffGrant, StaffRole
 from domain.identity.profile import ProfileRecord
 from domain.shared.ids import new_id
@@ -89,21 +90,39 @@ LEFT JOIN LATERAL (SELECT array_agg(unit_id ORDER BY unit_id, role) AS units,
                    FROM staff_grants WHERE user_id = u.id) g ON true
 WHERE u.id = $1"""
 
+# The same row, found only while session $2 of that user is live: the caller's session check
+# (adapters.postgres.identity.repositories.SessionGate, same conditions) carried by the profile query, so
+# ``GET /me`` makes one round trip instead of two (api.identity.auth, ``SESSION_IN_QUERY``).
+_PROFILE_IN_SESSION_SQL = """
+SELECT u.id, u.full_name, u.personal_id_enc, u.date_of_birth, u.level, u.locale, u.district_id, u.city_admin,
+       u.deletion_requested_at, g.units AS grant_units, g.roles AS grant_roles
+""" + LIVE_SESSIONS + """
+LEFT JOIN LATERAL (SELECT array_agg(unit_id ORDER BY unit_id, role) AS units,
+                          array_agg(role ORDER BY unit_id, role) AS roles
+                   FROM staff_grants WHERE user_id = u.id) g ON true
+WHERE s.id = $2 AND u.id = $1 AND """ + LIVE_WHERE
+
+
+def _record(row: Any) -> ProfileRecord | None:
+    if row is None:
+        return None
+    grants = tuple(StaffGrant(unit_id=u, role=StaffRole(r))
+                   for u, r in zip(row["grant_units"] or (), row["grant_roles"] or (), strict=True))
+    return ProfileRecord(id=row["id"], full_name=row["full_name"], personal_id_enc=bytes(row["personal_id_enc"]),
+                         date_of_birth=row["date_of_birth"], level=row["level"], locale=row["locale"],
+                         district_id=row["district_id"], city_admin=row["city_admin"], grants=grants,
+                         deletion_requested_at=row["deletion_requested_at"])
+
 
 class PgProfiles:
     def __init__(self, conn: Conn) -> None:
         self._conn = conn
 
     async def get(self, user_id: uuid.UUID) -> ProfileRecord | None:
-        row = await self._conn.fetchrow(_PROFILE_SQL, user_id)
-        if row is None:
-            return None
-        grants = tuple(StaffGrant(unit_id=u, role=StaffRole(r))
-                       for u, r in zip(row["grant_units"] or (), row["grant_roles"] or (), strict=True))
-        return ProfileRecord(id=row["id"], full_name=row["full_name"], personal_id_enc=bytes(row["personal_id_enc"]),
-                             date_of_birth=row["date_of_birth"], level=row["level"], locale=row["locale"],
-                             district_id=row["district_id"], city_admin=row["city_admin"], grants=grants,
-                             deletion_requested_at=row["deletion_requested_at"])
+        return _record(await self._conn.fetchrow(_PROFILE_SQL, user_id))
+
+    async def get_in_session(self, user_id: uuid.UUID, session_id: uuid.UUID) -> ProfileRecord | None:
+        return _record(await self._conn.fetchrow(_PROFILE_IN_SESSION_SQL, user_id, session_id))
 
     async def update(self, user_id: uuid.UUID, locale: str | None, district_id: uuid.UUID | None) -> None:
         await self._conn.execute(

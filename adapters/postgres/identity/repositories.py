@@ -154,9 +154,28 @@ class PgSessions:
 
 # What makes a session live, shared by every form of the check below: not ended (logout, revocation,
 # expiry), and its person neither suspended nor being deleted.
-_LIVE_SESSIONS = """FROM sessions s
+LIVE_SESSIONS = """FROM sessions s
                JOIN users u ON u.id = s.user_id AND u.deletion_requested_at IS NULL AND u.suspended_at IS NULL"""
-_LIVE_WHERE = "s.revoked_at IS NULL AND s.expires_at > now()"
+LIVE_WHERE = "s.revoked_at IS NULL AND s.expires_at > now()"
+
+
+
+def within_live_session(sql: str, *, session: str, user: str) -> str:
+    """``sql`` (a query whose first column is never NULL) answered only while session ``session`` of user
+    ``user`` (parameter references such as ``$4``) is live, by the same rule as ``SessionGate``: no row at
+    all when it is not, one row of NULLs when it is and ``sql`` finds nothing (``rows_in_live_session``).
+    A read that carries the caller's session check in its own round trip (api.identity.auth,
+    ``SESSION_IN_QUERY``)."""
+    return (f"SELECT q.* FROM (SELECT 1 {LIVE_SESSIONS} WHERE s.id = {session} AND u.id = {user} AND {LIVE_WHERE})"
+            f" live LEFT JOIN LATERAL ({sql}) q ON true")
+
+
+def rows_in_live_session(rows: list[Any]) -> list[Any] | None:
+    """The rows of a ``within_live_session`` query, or None when the session was not live."""
+    if not rows:
+        return None
+    return [] if rows[0][0] is None else rows
+
 
 # What SessionGate.confirmation may render as text: role names and UUIDs.
 _ROLE_LIST = re.compile(r"([a-z_]+@[0-9a-f-]{36})?(,[a-z_]+@[0-9a-f-]{36})*")
@@ -177,9 +196,9 @@ class SessionGate:
     _LIVE = """SELECT s.id AS session_id, s.user_id, s.level, u.city_admin,
                       coalesce(array_agg(g.unit_id) FILTER (WHERE g.unit_id IS NOT NULL), '{}') AS units,
                       coalesce(array_agg(g.role) FILTER (WHERE g.unit_id IS NOT NULL), '{}') AS roles
-               """ + _LIVE_SESSIONS + """
+               """ + LIVE_SESSIONS + """
                LEFT JOIN staff_grants g ON g.user_id = u.id
-               WHERE {match} AND """ + _LIVE_WHERE + """
+               WHERE {match} AND """ + LIVE_WHERE + """
                GROUP BY s.id, u.id"""
     _BY_ID = _LIVE.replace("{match}", "s.id = $1")
     _BY_REFRESH = _LIVE.replace(
@@ -201,8 +220,8 @@ class SessionGate:
         if not _ROLE_LIST.fullmatch(roles):
             raise ValueError("unexpected role text")
         # string_agg ordered byte-wise (COLLATE "C") to match Python's sort of the same ASCII strings.
-        return f"""SELECT 1 {_LIVE_SESSIONS}
-                   WHERE s.id = '{uuid.UUID(str(session_id))}' AND {_LIVE_WHERE}
+        return f"""SELECT 1 {LIVE_SESSIONS}
+                   WHERE s.id = '{uuid.UUID(str(session_id))}' AND {LIVE_WHERE}
                      AND u.city_admin = {"true" if city_admin else "false"}
                      AND coalesce((SELECT string_agg(g.role || '@' || g.unit_id, ','
                                                      ORDER BY (g.role || '@' || g.unit_id) COLLATE "C")

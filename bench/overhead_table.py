@@ -1,0 +1,90 @@
+"""Where a request's CPU goes, ours versus its same work, from ``bench.inproc --profile DIR``'s cProfile files.
+
+Each side's profile is scaled to a measured CPU per request (non-profiled ``bench.inproc``; cProfile
+inflates Python calls, so the rows are shares of the measured figure, not exact µs).
+
+    uv run python -m bench.overhead_table /tmp/prof --requests 1500 \\
+        --cpu identity.me=283:183 feedback.my_reports=479:329 feedback.create=775:411 judicial.queue=1478:641
+"""
+
+from __future__ import annotations
+
+import argparse
+import pstats
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+HANDLERS = {"identity.me": ("me", "api/identity/me.py"),
+            "feedback.my_reports": ("mine", "api/feedback/citizen.py"),
+            "feedback.create": ("create", "api/feedback/citizen.py"),
+            "judicial.queue": ("queue", "api/judicial/staff.py")}
+
+
+def _cum(st: dict[Any, Any], fn: str, path: str, n: int) -> float:
+    return sum(v[3] for (f, _l, name), v in st.items() if name == fn and f.endswith(path)) / n * 1e6
+
+
+def _plain(st: dict[Any, Any], n: int) -> float:
+    """``Connection.execute`` without arguments (BEGIN, COMMIT): its time minus the bound statements it ran."""
+    inner = sum(v[3] for (f, _l, name), (_cc, _nc, _tt, _ct, callers) in st.items()
+                if name == "_execute" and f.endswith("asyncpg/connection.py")
+                for (cf, _cl, cn), v in callers.items() if cn == "execute" and cf.endswith("asyncpg/connection.py"))
+    return _cum(st, "execute", "asyncpg/connection.py", n) - inner / n * 1e6
+
+
+def parts(st: dict[Any, Any], n: int, handler: tuple[str, str] | None) -> dict[str, float]:
+    """``handler`` None: a same-work row on the floor app."""
+    c = lambda fn, path: _cum(st, fn, path, n)  # noqa: E731
+    total = c("middleware", "api/platform/observability.py") if handler else c("__call__", "litestar/app.py")
+    statements = c("_do_execute", "asyncpg/connection.py") + _plain(st, n)
+    pool = c("_acquire", "asyncpg/pool.py") + c("release", "asyncpg/pool.py")
+    out = {"total": total, "statements (asyncpg, socket send included)": statements, "pool acquire + release": pool,
+           "observability middleware (request id, headers, metrics, access line)":
+               total - c("__call__", "litestar/_asgi/asgi_router.py") if handler else 0.0,
+           "before_request: text guard, token, content type (statements excluded)":
+               c("before_request", "api/platform/app.py") - c("current", "adapters/postgres/identity/repositories.py")
+               if handler else 0.0,
+           "response encoding (to_response)": c("to_response", "litestar/handlers/http_handlers/base.py")}
+    if handler:
+        fn, path = handler
+        inside = (c("_do_execute", "asyncpg/connection.py") if fn == "create"
+                  else c("fetch", "adapters/postgres/uow.py") + c("fetchrow", "adapters/postgres/uow.py"))
+        out["handler and domain code (its statements excluded)"] = c(fn, path) - inside
+    else:
+        handler_own = c("same_work", "bench/floor_app.py") - statements - pool
+        out["handler and domain code (its statements excluded)"] = handler_own
+    return out
+
+
+def table(directory: Path, name: str, n: int, ours_cpu: float, ref_cpu: float) -> str:
+    a = parts(pstats.Stats(str(directory / f"{name}.pstats")).stats, n, HANDLERS[name])  # type: ignore[attr-defined]
+    b = parts(pstats.Stats(str(directory / f"{name} (same work).pstats")).stats, n, None)  # type: ignore[attr-defined]
+    fa, fb = ours_cpu / a["total"], ref_cpu / b["total"]
+    rows = [f"`{name}`", "", "| Where | ours µs | same work µs |", "|---|---:|---:|"]
+    rows += [f"| {k} | {a[k] * fa:.0f} | {b[k] * fb:.0f} |" for k in a if k != "total"]
+    rest_a = a["total"] - sum(v for k, v in a.items() if k != "total")
+    rest_b = b["total"] - sum(v for k, v in b.items() if k != "total")
+    rows.append(f"| the rest: Litestar (routing, middleware layers, DI, kwargs), unit of work | {rest_a * fa:.0f} | "
+                f"{rest_b * fb:.0f} |")
+    rows.append(f"| **whole request** | **{ours_cpu:.0f}** | **{ref_cpu:.0f}** |")
+    return "\n".join(rows)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m bench.overhead_table", description=__doc__.split("\n")[0])
+    p.add_argument("directory", type=Path)
+    p.add_argument("--requests", type=int, required=True,
+                   help="requests per profiled row (bench.inproc --requests × rounds)")
+    p.add_argument("--cpu", nargs="+", required=True, metavar="NAME=OURS:SAME",
+                   help="measured CPU µs per request of the scenario and of its same work")
+    opts = p.parse_args(argv)
+    for item in opts.cpu:
+        name, _, pair = item.partition("=")
+        ours, _, ref = pair.partition(":")
+        print(table(opts.directory, name, opts.requests, float(ours), float(ref)) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
