@@ -42,10 +42,10 @@ BASE_PATH = "/fhir/r4"
 _ISSUE_CODE = {400: "invalid", 401: "login", 403: "forbidden", 404: "not-found", 405: "not-supported",
                409: "conflict", 413: "too-long", 415: "not-supported", 422: "processing", 429: "throttled",
                503: "transient"}
-# Search parameter -> Search field.
 # Handlers that serve any authenticated caller: authenticated before their unit of work opens
 # (api.identity.auth.authenticate_declared), so ``caller`` finds the principal cached on the request.
 ANY_CALLER = {ANY_CALLER_OPT: True}
+# Search parameter -> Search field.
 _FIELDS = {"category": "category", "code": "code", "type": "code", "date": "date",
            "clinical-status": "clinical_status", "status": "status", "intent": "intent"}
 
