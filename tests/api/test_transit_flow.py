@@ -4,6 +4,7 @@ then cancel and see the deny list stop it."""
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import uuid
 from collections.abc import Iterator
@@ -21,7 +22,7 @@ from domain.shared.time import HANOI
 from domain.transit.codes import Direction, Network, Rejection
 from domain.transit.validation import Gate
 from tests.support.auth import client_token, login
-from tests.support.live import serve
+from tests.support.live import free_port, serve
 from tests.support.transit_api import (
     MONTHLY_ALL,
     ShiftedClock,
@@ -32,6 +33,7 @@ from tests.support.transit_api import (
     first_of_next_month,
     install_credential,
     open_card,
+    paid_pass,
     refund,
     settle,
     unb64u,
@@ -182,3 +184,19 @@ def test_a_refund_revokes_the_pass_and_lists_it_for_gates(http: httpx.Client, da
     inbox = http.get("/api/v1/me/inbox", headers=citizen.headers).json()["items"]
     assert sorted(m["template"] for m in inbox if m["object_id"] == pass_id) == ["transit.pass_issued",
                                                                                  "transit.pass_revoked"]
+
+
+def test_a_fresh_process_issues_credentials_with_one_pooled_connection(http: httpx.Client, database_url: str,
+                                                                       settings: Settings) -> None:
+    """The first transit request of a process publishes the issuer keys. On a pooled connection, a burst on
+    a fresh process held every connection in requests waiting for that one (64 connections: nothing served
+    for seconds, each holder of the lock timing out in turn); on a connection of its own, a pool of one
+    connection is enough."""
+    citizen = login(http)
+    pass_id = paid_pass(http, database_url, citizen)
+    bind_phone(http, citizen)
+    one = dataclasses.replace(settings, db_pool_max=1, port=free_port(), public_base_url=settings.base_url)
+    with serve(create_app(one), one.port) as url, httpx.Client(base_url=url, timeout=15) as single:
+        r = single.post(f"/api/v1/transit/passes/{pass_id}/credential", headers=citizen.headers)
+        assert r.status_code == 200, r.text
+        assert r.json()["pass_id"] == pass_id
