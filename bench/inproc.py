@@ -113,7 +113,7 @@ async def drive(app: ASGIApp, spec: RequestSpec, requests: int, concurrency: int
             body = spec.bodies[i % len(spec.bodies)] if spec.bodies else b""
             if spec.idempotency_keys:
                 headers["Idempotency-Key"] = f"inproc-{run_id}-{i}"
-            status = await _call(app, _scope(spec.method, spec.path, headers, body), body)
+            status = await _call(app, _scope(spec.method, spec.path_at(i), headers, body), body)
             statuses[status] = statuses.get(status, 0) + 1
 
     wall, cpu = time.perf_counter(), time.process_time()

@@ -62,7 +62,7 @@ class _Encoder:
 
     def __call__(self, i: int) -> bytes:
         spec = self.spec
-        lines = [f"{spec.method} {spec.path} HTTP/1.1", f"Host: {self.host}"]
+        lines = [f"{spec.method} {spec.path_at(i)} HTTP/1.1", f"Host: {self.host}"]
         lines += [f"{k}: {v}" for k, v in spec.headers[i % len(spec.headers)].items()]
         if spec.idempotency_keys:
             lines.append(f"Idempotency-Key: bench-{self.run_id}-rate-{i}")

@@ -135,7 +135,7 @@ async def capture_async(app: Any, name: str, spec: RequestSpec, requests: int) -
                 token = _CAPTURING.set(statements)
                 start = _ms_now()
                 try:
-                    status = await _call(app, _scope(spec.method, spec.path, headers, body), body)
+                    status = await _call(app, _scope(spec.method, spec.path_at(i), headers, body), body)
                 finally:
                     _CAPTURING.reset(token)
                 out.requests.append(statements)

@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 import msgspec
 
-from bench import console_setup, judicial_setup, setup_feedback
+from bench import citizen_data, console_setup, judicial_setup, setup_feedback
 from bench.floor_app import FLOOR_PATH, FLOOR_TX_PATH, JUDICIAL_QUEUE_QUERY_PATH, MY_REPORTS_QUERY_PATH
 
 Headers = Mapping[str, str] | Sequence[Mapping[str, str]]
@@ -48,6 +48,12 @@ class RequestSpec:
     headers: tuple[dict[str, str], ...]  # rotated per request; at least one (maybe empty)
     bodies: tuple[bytes, ...] = ()  # rotated per request; empty: no body
     idempotency_keys: bool = False  # a fresh Idempotency-Key on every request
+    # Per-request paths, paired with ``headers`` (same length, same rotation): a citizen's own ids.
+    paths: tuple[str, ...] = ()
+
+    def path_at(self, i: int) -> str:
+        """The path of request ``i`` (the one that goes with ``headers[i % len(headers)]``)."""
+        return self.paths[i % len(self.paths)] if self.paths else self.path
 
 
 @dataclass(frozen=True)
@@ -56,6 +62,8 @@ class Scenario:
     kind: Literal["read", "write"]
     method: str
     path: str  # may name ``ctx.values`` entries: "/api/v1/feedback/reports/{report_id}"
+    # (or entries of ``ctx.values["each"]``: one dict per header set that setup returned, for paths that
+    # differ per citizen, e.g. "/api/v1/transit/passes/{pass_id}/credential")
     body: Callable[[int], Any] | None = None  # i → JSON-able body; called for i in range(body_variants)
     setup: Setup | None = None
     idempotent: bool | None = None  # send a unique Idempotency-Key; default: for POST
@@ -84,8 +92,14 @@ class Scenario:
         if bodies:
             sets = tuple({"Content-Type": "application/json", **h} for h in sets)
         idem = self.method == "POST" if self.idempotent is None else self.idempotent
-        return RequestSpec(self.method, self.path.format_map(ctx.values), tuple(dict(h) for h in sets) or ({},),
-                           bodies, idem)
+        each = ctx.values.pop("each", None)
+        if each is None:
+            return RequestSpec(self.method, self.path.format_map(ctx.values), tuple(dict(h) for h in sets) or ({},),
+                               bodies, idem)
+        if len(each) != len(sets):
+            raise ValueError(f"{self.name}: {len(each)} per-request values for {len(sets)} header sets")
+        paths = tuple(self.path.format_map({**ctx.values, **v}) for v in each)
+        return RequestSpec(self.method, paths[0], tuple(dict(h) for h in sets), bodies, idem, paths)
 
 
 def many_citizens(ctx: BenchContext) -> list[dict[str, str]]:
@@ -157,6 +171,17 @@ SCENARIOS: list[Scenario] = [
     Scenario("feedback.staff_queue", "read", "GET", "/api/v1/staff/feedback/queue?unit_id={unit_id}&limit=50",
              setup=console_setup.api_queue_setup,
              note="the REST API's staff queue for the same unit and page: console.queue's JSON counterpart"),
+    Scenario("health.timeline", "read", "GET", citizen_data.TIMELINE_PATH, setup=citizen_data.timeline_setup,
+             note="1,000 citizens, each with a 3-visit record (bench/citizen_data.py): level-2 auth + the "
+                  "citizen's patient id (personal-id hash) + a page of visits, newest first"),
+    Scenario("health.fhir_search", "read", "GET", citizen_data.FHIR_SEARCH_PATH, setup=citizen_data.fhir_setup,
+             note="1,000 citizens, each searching their own record (patient-bound token): "
+                  "`Observation?patient=…&_count=20` → access check + search (total and page) → FHIR searchset "
+                  "Bundle"),
+    Scenario("transit.pass_credential", "read", "POST", citizen_data.CREDENTIAL_PATH, setup=citizen_data.pass_setup,
+             idempotent=False, floor_target=SINGLE_OBJECT_READ,
+             note="1,000 citizens, each with an active pass and a bound phone: get (refresh) the device-bound "
+                  "credential — own pass + active binding read, credential signed (ECDSA P-256), server time"),
     # Contexts append theirs here (bench/README.md, "Adding a scenario").
 ]
 

@@ -69,9 +69,12 @@ def lua_script(spec: RequestSpec, run_id: str | None = None) -> str:
     run_id = run_id or secrets.token_hex(4)
     header_sets = ",\n  ".join(_lua_headers(h) for h in spec.headers)
     bodies = ",\n  ".join(_lua_str(b.decode()) for b in spec.bodies)
+    paths = ",\n  ".join(_lua_str(p) for p in spec.paths or (spec.path,))
     return f"""
 local method = {_lua_str(spec.method)}
-local path = {_lua_str(spec.path)}
+local paths = {{
+  {paths}
+}}
 local header_sets = {{
   {header_sets}
 }}
@@ -91,9 +94,9 @@ end
 
 function init(args)
   prefix = "bench-{run_id}-" .. tostring(tid) .. "-"
-  if not idempotency and #header_sets == 1 and #bodies <= 1 then
+  if not idempotency and #header_sets == 1 and #bodies <= 1 and #paths == 1 then
     -- One fixed request: format it once, wrk then reuses the bytes.
-    static = wrk.format(method, path, header_sets[1], bodies[1])
+    static = wrk.format(method, paths[1], header_sets[1], bodies[1])
   end
 end
 
@@ -105,7 +108,8 @@ function request()
   if idempotency then h["Idempotency-Key"] = prefix .. counter end
   local body = nil
   if #bodies > 0 then body = bodies[(counter % #bodies) + 1] end
-  return wrk.format(method, path, h, body)
+  -- paths (when per request) pair with header sets: same length, same index
+  return wrk.format(method, paths[(counter % #paths) + 1], h, body)
 end
 
 function done(summary, latency, requests)

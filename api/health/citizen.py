@@ -24,7 +24,7 @@ from api.health.schemas import (
     share_out,
 )
 from api.health.wiring import health
-from api.identity.auth import CurrentUser, authenticate, level2_guard
+from api.identity.auth import ANY_CALLER_OPT, CurrentUser, authenticate, level2_guard
 from api.platform.container import Container
 from api.platform.deps import AppContainer, UnitOfWork
 from api.platform.idempotency import idempotent
@@ -147,7 +147,7 @@ class ShareRedeemController(Controller):
     tags = ["health-record"]
     security = BEARER
 
-    @post("", operation_id="healthShareRedeem", status_code=200,
+    @post("", operation_id="healthShareRedeem", status_code=200, opt={ANY_CALLER_OPT: True},
           responses={404: problem_spec("No such share code, or it expired or was revoked")},
           summary="Redeem a share code: read that record through /fhir/r4 within the share until it ends")
     async def redeem(self, request: Request[Any, Any, Any], container: AppContainer, uow: UnitOfWork,

@@ -27,7 +27,7 @@ from adapters.fhir.output import (
 from adapters.postgres.uow import PgUnitOfWork
 from api.health import texts  # noqa: F401 - registers the error texts
 from api.health.wiring import health
-from api.identity.auth import authenticate
+from api.identity.auth import ANY_CALLER_OPT, authenticate
 from api.platform.container import Container
 from api.platform.deps import AppContainer, UnitOfWork
 from api.platform.problems import ProblemError, handle_exception
@@ -42,6 +42,9 @@ BASE_PATH = "/fhir/r4"
 _ISSUE_CODE = {400: "invalid", 401: "login", 403: "forbidden", 404: "not-found", 405: "not-supported",
                409: "conflict", 413: "too-long", 415: "not-supported", 422: "processing", 429: "throttled",
                503: "transient"}
+# Handlers that serve any authenticated caller: authenticated before their unit of work opens
+# (api.identity.auth.authenticate_declared), so ``caller`` finds the principal cached on the request.
+ANY_CALLER = {ANY_CALLER_OPT: True}
 # Search parameter -> Search field.
 _FIELDS = {"category": "category", "code": "code", "type": "code", "date": "date",
            "clinical-status": "clinical_status", "status": "status", "intent": "intent"}
@@ -138,7 +141,7 @@ class FhirController(Controller):
         return Response(msgspec.json.encode(smart_configuration(
             root, f"{root}/api/v1/auth/token", f"{root}/api/v1/auth/vneid/start")), media_type="application/json")
 
-    @get("/Patient/{patient_id:str}", operation_id="fhirPatientRead", media_type=MEDIA_TYPE,
+    @get("/Patient/{patient_id:str}", operation_id="fhirPatientRead", opt=ANY_CALLER, media_type=MEDIA_TYPE,
          summary="The patient (patient-bound for citizens; within a share or treatment otherwise)")
     async def patient(self, request: Request[Any, Any, Any], container: AppContainer, uow: UnitOfWork,
                       patient_id: FromPath[str]) -> Response[bytes]:
@@ -146,7 +149,7 @@ class FhirController(Controller):
             await caller(request), _logical_id(patient_id, "health.record_not_found"))
         return fhir(found.resource, headers={"ETag": f'W/"{found.version_id}"'})
 
-    @get("/Patient/{patient_id:str}/$summary", operation_id="fhirPatientSummary", media_type=MEDIA_TYPE,
+    @get("/Patient/{patient_id:str}/$summary", operation_id="fhirPatientSummary", opt=ANY_CALLER, media_type=MEDIA_TYPE,
          summary="International Patient Summary document (Composition LOINC 60591-5)")
     async def summary(self, request: Request[Any, Any, Any], container: AppContainer, uow: UnitOfWork,
                       patient_id: FromPath[str]) -> Response[bytes]:
@@ -154,7 +157,7 @@ class FhirController(Controller):
             await caller(request), _logical_id(patient_id, "health.record_not_found"))
         return fhir(ips_document(base_url(request), data, container.clock.now()))
 
-    @get("/{resource_type:str}/{resource_id:str}", operation_id="fhirRead", media_type=MEDIA_TYPE,
+    @get("/{resource_type:str}/{resource_id:str}", operation_id="fhirRead", opt=ANY_CALLER, media_type=MEDIA_TYPE,
          summary="Read one resource")
     async def read(self, request: Request[Any, Any, Any], container: AppContainer, uow: UnitOfWork,
                    resource_type: FromPath[str], resource_id: FromPath[str]) -> Response[bytes]:
@@ -165,7 +168,7 @@ class FhirController(Controller):
         return Response(found.resource_json, media_type=MEDIA_TYPE,
                         headers={"ETag": f'W/"{found.version_id}"'})
 
-    @get("/{resource_type:str}", operation_id="fhirSearch", media_type=MEDIA_TYPE,
+    @get("/{resource_type:str}", operation_id="fhirSearch", opt=ANY_CALLER, media_type=MEDIA_TYPE,
          summary="Search by patient (+ category, code, date, clinical-status, intent, status)")
     async def search(self, request: Request[Any, Any, Any], container: AppContainer, uow: UnitOfWork,
                      resource_type: FromPath[str]) -> Response[bytes]:
@@ -174,13 +177,13 @@ class FhirController(Controller):
         return fhir(search_bundle(base_url(request), resource_type, params, result.total, result.resources,
                                   q.offset, q.count))
 
-    @post("/", operation_id="fhirTransaction", media_type=MEDIA_TYPE, status_code=200,
+    @post("/", operation_id="fhirTransaction", opt=ANY_CALLER, media_type=MEDIA_TYPE, status_code=200,
           summary="Facilities: one encounter as a transaction Bundle (stored whole or not at all)")
     async def transaction(self, request: Request[Any, Any, Any], container: AppContainer,
                           uow: UnitOfWork) -> Response[bytes]:
         return await ingest(request, container, uow)
 
-    @post("/Bundle/$validate", operation_id="fhirValidate", media_type=MEDIA_TYPE, status_code=200,
+    @post("/Bundle/$validate", operation_id="fhirValidate", opt=ANY_CALLER, media_type=MEDIA_TYPE, status_code=200,
           summary="Facilities: check a bundle without storing it (fhir.resources + our rules)")
     async def validate(self, request: Request[Any, Any, Any], container: AppContainer,
                        uow: UnitOfWork) -> Response[bytes]:

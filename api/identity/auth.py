@@ -66,6 +66,11 @@ CLIENT_KIND_OPT = "client_kind"
 # without read replicas (the check must see the primary, like SessionGate); otherwise the check runs as usual.
 SESSION_IN_QUERY_OPT = "session_in_query"
 SESSION_IN_QUERY: dict[str, Any] = {SESSION_IN_QUERY_OPT: True}
+# Handler opt: any authenticated caller (user or client), checked in ``authenticate_declared`` like the above,
+# for handlers that take neither ``principal`` nor ``client_principal`` (FHIR: citizens, doctors, facilities).
+# Authenticated there, before the unit of work opens, the session check rides with its BEGIN; authenticated
+# from inside the handler, it would need a second pooled connection while the request holds one.
+ANY_CALLER_OPT = "any_caller"
 
 
 def _bearer(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
@@ -195,6 +200,9 @@ async def authenticate_declared(request: Request[Any, Any, Any]) -> None:
     kind = handler.opt.get(CLIENT_KIND_OPT)
     if kind is not None:
         require_client_kind(await authenticate(request), kind)
+        return
+    if handler.opt.get(ANY_CALLER_OPT):
+        await authenticate(request)
         return
     params = handler.parsed_fn_signature.parameters
     if "principal" in params:

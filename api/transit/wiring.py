@@ -14,6 +14,7 @@ import asyncpg
 
 from adapters.blobs.local import LocalBlobStore
 from adapters.postgres.notifications.notifier import PgNotifier
+from adapters.postgres.pool import connect
 from adapters.postgres.transit.cards import PgApplications, PgBindings, PgCards, PgPasses
 from adapters.postgres.transit.catalog import PgCatalog, PgCitizens, unit_id_by_code
 from adapters.postgres.transit.gates import PgDenyList, PgIssuerKeys, PgPaperTickets, PgTaps
@@ -94,17 +95,31 @@ class TransitServices:
 
     async def publish_keys(self) -> None:
         """Publishes the ring's public keys once per process, on a connection of its own (so a request
-        that rolls back cannot take the publication with it)."""
+        that rolls back cannot take the publication with it).
+
+        Not a pooled one: the first transit requests call this while holding their unit of work's
+        connection, so under a burst on a fresh process every pooled connection was held by a request
+        waiting for this one to get another — each lock holder timed out in turn (5 s stalls, 503s)."""
         if self._published:
             return
         async with self._lock:
             if self._published:
                 return
-            async with self.pool.acquire(timeout=ACQUIRE_TIMEOUT_S) as conn:
-                keys = PgIssuerKeys(conn)
-                for key in self.ring.published():
-                    await keys.add(key)
+            if self.settings.database_url:
+                conn = await connect(self.settings.database_url)
+                try:
+                    await self._publish_on(conn)
+                finally:
+                    await conn.close()
+            else:  # a pool handed in without a URL (tests): bounded like a unit of work's acquire
+                async with self.pool.acquire(timeout=ACQUIRE_TIMEOUT_S) as pooled:
+                    await self._publish_on(pooled)
             self._published = True
+
+    async def _publish_on(self, conn: Any) -> None:
+        keys = PgIssuerKeys(conn)
+        for key in self.ring.published():
+            await keys.add(key)
 
     async def staff_unit(self, conn: Any) -> uuid.UUID | None:
         if self._staff_unit is None:

@@ -4,6 +4,7 @@ fhir.resources), shares (scope, expiry, revocation, QR), the access log, and eve
 from __future__ import annotations
 
 import copy
+import dataclasses
 import uuid
 from typing import Any
 
@@ -14,7 +15,10 @@ from fhir.resources.R4B.operationoutcome import OperationOutcome
 from fhir.resources.R4B.patient import Patient
 
 from adapters.dev.health_bundles import DEMO_FACILITIES, Facility, typical_bundle
+from api.platform.app import create_app
+from api.platform.settings import Settings
 from tests.support.auth import ClientSession, Session, _run, client_token, login, login_city_admin
+from tests.support.live import free_port, serve
 
 FHIR = "application/fhir+json"
 
@@ -101,6 +105,27 @@ def test_ingest_then_read_back_through_both_apis(http: httpx.Client, database_ur
     bad = http.get(f"/fhir/r4/Observation?patient={patient}&foo=1", headers=an.headers)
     assert bad.status_code == 422
     OperationOutcome.model_validate_json(bad.content)
+
+
+def test_a_fhir_request_needs_one_pooled_connection(http: httpx.Client, database_url: str, settings: Settings,
+                                                    clean_db: str) -> None:
+    """FHIR handlers serve any kind of caller, so they authenticate it themselves: from inside their unit of
+    work, the session check took a second pooled connection while the request held one, and once every
+    connection was held by such requests each waited for another for ever (the service stayed wedged after
+    an overload). Authenticated before the unit of work opens, a pool of one connection is enough."""
+    w = world(http, database_url)
+    an, a, patient = w["an"], w["a"], w["patient"]
+    one = dataclasses.replace(settings, db_pool_max=1, port=free_port(), public_base_url=settings.base_url)
+    with serve(create_app(one), one.port) as url, httpx.Client(base_url=url, timeout=15) as single:
+        for who, path in ((an, f"/fhir/r4/Observation?patient={patient}&_count=2"), (an, f"/fhir/r4/Patient/{patient}"),
+                          (a, f"/fhir/r4/Encounter?patient={patient}")):
+            r = single.get(path, headers=who.headers)
+            assert r.status_code == 200, (path, r.text)
+        assert single.post("/fhir/r4", headers={**a.headers, "Content-Type": FHIR}, json=w["first"]).status_code == 200
+        # A caller without a token still gets the FHIR answer (an OperationOutcome), before any connection is used.
+        r = single.get(f"/fhir/r4/Observation?patient={patient}")
+        assert r.status_code == 401
+        OperationOutcome.model_validate_json(r.content)
 
 
 def test_bad_bundle_stores_nothing_and_names_the_resource(http: httpx.Client, database_url: str,

@@ -5,6 +5,7 @@ then cancel and see the deny list stop it."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 import uuid
 from collections.abc import Iterator
@@ -23,7 +24,7 @@ from domain.shared.time import HANOI
 from domain.transit.codes import Direction, Network, Rejection
 from domain.transit.validation import Gate
 from tests.support.auth import client_token, login
-from tests.support.live import serve
+from tests.support.live import free_port, serve
 from tests.support.transit_api import (
     METRO_DAY,
     MONTHLY_ALL,
@@ -35,6 +36,7 @@ from tests.support.transit_api import (
     first_of_next_month,
     install_credential,
     open_card,
+    paid_pass,
     refund,
     settle,
     unb64u,
@@ -229,3 +231,19 @@ def test_a_purchase_stores_its_key_with_the_intent_and_replays_like_any_creating
     replayed = buy(http, citizen, card["id"], key=second_key, start=start)
     assert replayed.headers.get("Idempotent-Replayed") == "true"
     assert replayed.content == same_order.content
+
+
+def test_a_fresh_process_issues_credentials_with_one_pooled_connection(http: httpx.Client, database_url: str,
+                                                                       settings: Settings) -> None:
+    """The first transit request of a process publishes the issuer keys. On a pooled connection, a burst on
+    a fresh process held every connection in requests waiting for that one (64 connections: nothing served
+    for seconds, each holder of the lock timing out in turn); on a connection of its own, a pool of one
+    connection is enough."""
+    citizen = login(http)
+    pass_id = paid_pass(http, database_url, citizen)
+    bind_phone(http, citizen)
+    one = dataclasses.replace(settings, db_pool_max=1, port=free_port(), public_base_url=settings.base_url)
+    with serve(create_app(one), one.port) as url, httpx.Client(base_url=url, timeout=15) as single:
+        r = single.post(f"/api/v1/transit/passes/{pass_id}/credential", headers=citizen.headers)
+        assert r.status_code == 200, r.text
+        assert r.json()["pass_id"] == pass_id

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import console_pages, inproc, scale
+from bench import citizen_data, console_pages, inproc, scale
 from bench.database import bench_database
 from bench.rate import run_rate
 from bench.report import write_section
@@ -91,6 +91,35 @@ def test_wrk_script_sends_the_scenario_with_a_fresh_idempotency_key_each_time(wr
     assert json.loads(seen[0][3])["text"] == "Hà Nội ]]"
 
 
+PER_CITIZEN = Scenario("test.per_citizen", "read", "POST", "/passes/{pass_id}/credential", idempotent=False,
+                       setup=lambda ctx: ctx.values.update(each=[{"pass_id": f"p{i}"} for i in range(3)])
+                       or [{"Authorization": f"Bearer t{i}"} for i in range(3)])
+
+
+def _per_citizen(base_url: str):
+    return PER_CITIZEN.prepare(BenchContext(base_url, "postgresql://unused", Path(".")))
+
+
+def test_each_citizen_is_sent_to_their_own_path_by_wrk_and_the_open_loop(wrk, recorder) -> None:
+    """Per-citizen paths (their pass, their patient) pair with their tokens in both load generators."""
+    base_url, seen = recorder
+    spec = _per_citizen(base_url)
+    assert spec.paths == ("/passes/p0/credential", "/passes/p1/credential", "/passes/p2/credential")
+    run_wrk(base_url, spec, duration=1, connections=2, threads=2, wrk=wrk)
+    asyncio.run(run_rate(base_url, spec, rate=50, duration=0.5, connections=2))
+
+    pairs = {(p, h["authorization"]) for _, p, h, _ in seen}
+    assert pairs == {(f"/passes/p{i}/credential", f"Bearer t{i}") for i in range(3)}
+    assert "idempotency-key" not in seen[0][2]
+
+
+def test_per_citizen_values_must_match_the_header_sets() -> None:
+    lopsided = Scenario("test.lopsided", "read", "GET", "/x/{id}",
+                        setup=lambda ctx: ctx.values.update(each=[{"id": 1}]) or [{}, {}])
+    with pytest.raises(ValueError, match="1 per-request values for 2 header sets"):
+        lopsided.prepare(BenchContext("http://unused", "postgresql://unused", Path(".")))
+
+
 def test_open_loop_generator_keeps_the_offered_rate(recorder) -> None:
     base_url, seen = recorder
     result = asyncio.run(run_rate(base_url, _spec(base_url), rate=50, duration=1, connections=4))
@@ -117,8 +146,10 @@ def test_write_section_replaces_only_its_own_block(tmp_path: Path) -> None:
     assert "first" not in text
 
 
-def test_bench_run_measures_the_floor_and_every_scenario(wrk, database_url: str, tmp_path: Path) -> None:
+def test_bench_run_measures_the_floor_and_every_scenario(wrk, database_url: str, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     doc = tmp_path / "performance.md"
+    monkeypatch.setattr(citizen_data, "CITIZENS", 40)  # health records and passes for 40 citizens, not 1,000
     opts = Options(duration=1, connections=4, threads=1, warmup=0, wrk=wrk, windows=2, captured=5)
 
     # Its own database: the judicial queue decrypts every listed request with this run's PII key, so

@@ -13,6 +13,7 @@ from typing import Any
 
 import asyncpg
 
+from adapters.postgres.uow import ACQUIRE_TIMEOUT_S
 from domain.errors import Forbidden
 from domain.identity.eid import EIdIdentity
 from domain.identity.ports import LiveAccess, LiveSession, LoginTransaction, RotateOutcome, SessionRef, UserAccount
@@ -193,6 +194,13 @@ class SessionGate:
     def __init__(self, pool: asyncpg.Pool[Any]) -> None:
         self._pool = pool
 
+    async def _fetchrow(self, query: str, arg: Any) -> Any:
+        # Bounded like a unit of work's acquire: a caller that already holds a pooled connection (a handler
+        # authenticating inside its unit of work) must get a 503 under overload, never wait for ever while
+        # every connection is held by requests waiting here (the pool would stay wedged once full).
+        async with self._pool.acquire(timeout=ACQUIRE_TIMEOUT_S) as conn:
+            return await conn.fetchrow(query, arg)
+
     _LIVE = """SELECT s.id AS session_id, s.user_id, s.level, u.city_admin,
                       coalesce(array_agg(g.unit_id) FILTER (WHERE g.unit_id IS NOT NULL), '{}') AS units,
                       coalesce(array_agg(g.role) FILTER (WHERE g.unit_id IS NOT NULL), '{}') AS roles
@@ -205,7 +213,7 @@ class SessionGate:
         "{match}", "s.id = (SELECT session_id FROM refresh_tokens WHERE token_hash = $1 AND used_at IS NULL)")
 
     async def current(self, session_id: uuid.UUID) -> LiveAccess | None:
-        row = await self._pool.fetchrow(self._BY_ID, session_id)
+        row = await self._fetchrow(self._BY_ID, session_id)
         return None if row is None else LiveAccess(city_admin=row["city_admin"], grants=_grants(row))
 
     @staticmethod
@@ -232,7 +240,7 @@ class SessionGate:
 
         A rotated (used) token no longer opens it: whoever refreshed with a stolen copy ends the console's hold.
         """
-        row = await self._pool.fetchrow(self._BY_REFRESH, token_hash)
+        row = await self._fetchrow(self._BY_REFRESH, token_hash)
         if row is None:
             return None
         return LiveSession(city_admin=row["city_admin"], grants=_grants(row), session=SessionRef(
