@@ -12,7 +12,6 @@ reused key and the in-flight wait behave exactly as on every other creating POST
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -21,7 +20,7 @@ from litestar import Request, Response
 
 from adapters.postgres.idempotency import PendingKey
 from adapters.postgres.uow import PgUnitOfWork
-from api.platform.idempotency import HEADER, KEPT_HEADERS, _canonical, _valid_key, idempotent
+from api.platform.idempotency import HEADER, KEPT_HEADERS, fingerprint_of, idempotent, valid_key
 
 
 class Fold:
@@ -46,11 +45,9 @@ async def idempotent_folded(request: Request[Any, Any, Any], uow: PgUnitOfWork, 
                             create: Callable[[Fold | None], Awaitable[Response[Any]]]) -> Response[Any]:
     """``idempotent(request, uow, principal, ...)`` whose ``create`` may store the key in its own write."""
     key = request.headers.get(HEADER)
-    if key is None or not _valid_key(key):
+    if key is None or not valid_key(key):
         return await idempotent(request, uow, principal, lambda: create(None))  # none, or the 400
-    fingerprint = hashlib.sha256(  # as ``idempotent`` computes it: a retry may take either path
-        request.method.encode() + b" " + request.url.path.encode() + b"\n" + _canonical(await request.body())
-    ).hexdigest()
+    fingerprint = await fingerprint_of(request)  # as ``idempotent`` computes it: a retry may take either path
     fold = Fold(principal, key, fingerprint)
     try:
         response = await create(fold)

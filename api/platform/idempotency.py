@@ -46,8 +46,16 @@ def _canonical(body: bytes) -> bytes:
         return body
 
 
-def _valid_key(key: str) -> bool:
+def valid_key(key: str) -> bool:
     return 1 <= len(key) <= 200 and key.isprintable() and key.isascii()
+
+
+async def fingerprint_of(request: Request[Any, Any, Any]) -> str:
+    """What a retry must repeat: method, path and the body as a value. One definition for every path that
+    stores a key (``idempotent`` and the payments' folded row), since a retry may take either."""
+    return hashlib.sha256(
+        request.method.encode() + b" " + request.url.path.encode() + b"\n" + _canonical(await request.body())
+    ).hexdigest()
 
 
 async def idempotent(request: Request[Any, Any, Any], uow: PgUnitOfWork, principal: str,
@@ -56,11 +64,9 @@ async def idempotent(request: Request[Any, Any, Any], uow: PgUnitOfWork, princip
     key = request.headers.get(HEADER)
     if key is None:
         return await create()
-    if not _valid_key(key):
+    if not valid_key(key):
         raise ProblemError(400, "idempotency.key_invalid")
-    fingerprint = hashlib.sha256(
-        request.method.encode() + b" " + request.url.path.encode() + b"\n" + _canonical(await request.body())
-    ).hexdigest()
+    fingerprint = await fingerprint_of(request)
     try:
         response = await create()
     except Exception:
