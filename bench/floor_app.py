@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
+import secrets
 import uuid
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
@@ -178,26 +179,33 @@ async def judicial_submit_sql(requester_id: FromPath[uuid.UUID], request_id: Fro
 async def judicial_draft_sql(request: Request[Any, Any, Any], requester_id: FromPath[uuid.UUID],
                              data: JSONBody[DraftIn], state: State) -> Response[bytes]:
     """Reference, not the floor: exactly the SQL of ``POST /api/v1/judicial/requests`` with an
-    ``Idempotency-Key`` (BEGIN, the population stand-in's pre-fill, request + first step in one
-    statement, the key's row, COMMIT), the same use case (``StartDraft``: pre-fill, the
-    citizen's fields merged) and the same JSON, without auth, session check, middleware or logging.
-    BEGIN carries a trivial ``SELECT 1`` where the service's carries the session check."""
+    ``Idempotency-Key`` (BEGIN, the population stand-in's pre-fill, request + first step + the key's
+    row in one statement, COMMIT), the same use case (``StartDraft``: pre-fill, the citizen's fields
+    merged, the answer built before the insert with a blank for the reference) and the same JSON,
+    without auth, session check, middleware or logging. BEGIN carries a trivial ``SELECT 1`` where
+    the service's carries the session check."""
     pii, now = _pii(state), datetime.now(UTC)
     async with PgUnitOfWork(state.service_pool, begin_check="SELECT 1") as uow:
         unused: Any = None  # ports StartDraft does not use
-        deps = Deps(requests=PgRequests(uow.conn, pii), certificates=unused, status_lists=unused,
+        requests = PgRequests(uow.conn, pii)
+        deps = Deps(requests=requests, certificates=unused, status_lists=unused,
                     share_codes=unused, verifications=unused, cross_check=unused,
                     population=StandInPopulation(uow.conn, pii), signer=unused, renderer=unused, blobs=unused,
                     notifier=unused, clock=SystemClock(), calendar=unused, authorities=unused)
         me = Principal(kind=PrincipalKind.USER, id=requester_id, level=2)
-        r = await StartDraft(deps).execute(me, to_domain(data, DraftInput))
-        body = msgspec.json.encode(request_out(r, now))
-        headers = {"Location": f"/api/v1/judicial/requests/{r.id}"}
+        start, cmd = StartDraft(deps), to_domain(data, DraftInput)
+        draft, step = await start.draft(me, cmd)
+        headers = {"Location": f"/api/v1/judicial/requests/{draft.id}"}
         canonical = msgspec.json.encode(msgspec.json.decode(await request.body()), order="sorted")  # as the service
         fingerprint = hashlib.sha256(b"POST " + request.url.path.encode() + b"\n" + canonical).hexdigest()
-        if not await idempotency.store(uow.conn, f"user:{requester_id}", request.headers["idempotency-key"],
-                                       fingerprint, 201, body, headers):
+        blank = f"blank-{secrets.token_hex(16)}"
+        requests.rider = pending = idempotency.PendingKey(
+            f"user:{requester_id}", request.headers["idempotency-key"], fingerprint, 201,
+            msgspec.json.encode(request_out(msgspec.structs.replace(draft, ref=blank), now)), headers, blank=blank)
+        r = await start.execute(me, cmd, (draft, step))
+        if not pending.stored:
             raise NotFoundException()  # the bench sends a fresh key per request
+        body = msgspec.json.encode(request_out(r, now))
         await uow.commit()
     return Response(body, status_code=201, media_type="application/json", headers=headers)
 

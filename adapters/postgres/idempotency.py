@@ -52,7 +52,12 @@ class PendingKey:
     """A key's row written by another write's statement (``insert_sql``) instead of by ``store``: the
     business change and its key then cost one round trip. The write sets ``stored``: ``True`` stored,
     ``False`` the key was taken (as ``store`` returning ``False``), ``None`` not tried (its condition
-    did not hold: the caller falls back to ``store``)."""
+    did not hold: the caller falls back to ``store``).
+
+    ``blank``: a value the write draws in its own statement (a reference number from a sequence) is not
+    known when the body is built; the body then carries ``blank`` (a random token, so no request value
+    can contain it) where that value goes, ``insert_sql(fill=…)`` replaces it in SQL with the statement's
+    value, and the write calls ``filled`` with the value it got back. Values travel as parameters only."""
 
     principal: str
     key: str
@@ -61,16 +66,28 @@ class PendingKey:
     body: bytes
     headers: dict[str, str] = field(default_factory=dict)
     stored: bool | None = None
+    blank: str = ""
 
-    def insert_sql(self, first: int, when: str) -> tuple[str, tuple[Any, ...]]:
+    def insert_sql(self, first: int, when: str, fill: str | None = None) -> tuple[str, tuple[Any, ...]]:
         """``store``'s INSERT for a data-modifying CTE, its parameters numbered from ``$first``, inserting
-        only if the SQL condition ``when`` holds; it returns one row (``true``) if it stored the key."""
-        p = [f"${n}" for n in range(first, first + 6)]
+        only if the SQL condition ``when`` holds; it returns one row (``true``) if it stored the key.
+        ``fill``: the SQL expression (text) that replaces ``blank`` in the body."""
+        p = [f"${n}" for n in range(first, first + 7)]
+        body = f"{p[4]}::bytea"
+        args: tuple[Any, ...] = ()
+        if fill is not None:
+            assert self.blank, "a fill needs a blank"
+            body = f"convert_to(replace(convert_from({body}, 'UTF8'), {p[6]}::text, ({fill})::text), 'UTF8')"
+            args = (self.blank,)
         sql = (f"INSERT INTO idempotency_keys (principal, key, fingerprint, status, body, headers)"
-               f" SELECT {p[0]}::text, {p[1]}::text, {p[2]}::text, {p[3]}::int, {p[4]}::bytea, {p[5]}::text::jsonb"
+               f" SELECT {p[0]}::text, {p[1]}::text, {p[2]}::text, {p[3]}::int, {body}, {p[5]}::text::jsonb"
                f" WHERE {when} ON CONFLICT (principal, key) DO NOTHING RETURNING true")
         return sql, (self.principal, self.key, self.fingerprint, self.status, self.body,
-                     msgspec.json.encode(self.headers).decode())
+                     msgspec.json.encode(self.headers).decode(), *args)
+
+    def filled(self, value: str) -> None:
+        """The body as ``insert_sql(fill=…)`` stored it, once the write knows the value."""
+        self.body = self.body.replace(self.blank.encode(), value.encode())
 
 
 async def find(conn: Conn, principal: str, key: str) -> StoredResponse | None:

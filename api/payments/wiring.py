@@ -96,7 +96,7 @@ def services(container: Container) -> PaymentServices:
 
 def intent_creator(container: Container, conn: Any, intents: PgPaymentIntents | None = None) -> CreatePaymentIntent:
     """Creates (or returns) an order's payment intent in the caller's transaction. ``intents``: the
-    caller's adapter on ``conn``, to put a row on its next insert (``api.payments.idempotency``)."""
+    caller's adapter on ``conn``, to put a row on its next insert (``idempotent_folded``)."""
     return CreatePaymentIntent(intents or PgPaymentIntents(conn), services(container).providers, container.clock,
                                default_provider=PROVIDER)
 

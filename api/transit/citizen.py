@@ -16,11 +16,10 @@ from litestar.params import Body, FromPath, FromQuery, JSONBody, QueryParameter
 from adapters.blobs.images import sniff
 from adapters.postgres.payments import PgPaymentIntents
 from api.identity.auth import CurrentUser, level2_guard
-from api.payments.idempotency import Fold, idempotent_folded
 from api.payments.wiring import intent_creator
 from api.platform.container import Container
 from api.platform.deps import AppContainer, UnitOfWork
-from api.platform.idempotency import idempotent
+from api.platform.idempotency import Fold, idempotent, idempotent_folded
 from api.platform.params import Limit
 from api.platform.problems import ProblemError, problem_spec
 from api.transit.common import BEARER, deps, services

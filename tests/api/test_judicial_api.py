@@ -1,6 +1,7 @@
 """The judicial API over real HTTP: draft → issued, supplement and reject, proxy (No. 2 by proxy
 refused), share codes (wrong date of birth, expired/revoked, brute force → 429), the status list
-after revocation, and who may see what (second citizen, other authority's staff, proxy)."""
+after revocation, who may see what (second citizen, other authority's staff, proxy), and the draft's
+Idempotency-Key (its row stored by the request's insert)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ import asyncio
 import base64
 import gzip
 import io
+import re
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import asyncpg
@@ -328,3 +331,62 @@ def test_the_certificate_waits_for_the_postage_to_be_paid(http: httpx.Client, da
         assert time.monotonic() < deadline, "the payment notification did not arrive"
         time.sleep(0.05)
     assert step(http, boss, rid, "issue")["status"] == "issued"
+
+
+async def _stored(database_url: str, principal: str, key: str) -> tuple[int, bytes, str] | None:
+    conn = await asyncpg.connect(database_url)
+    try:
+        row = await conn.fetchrow("SELECT status, body, headers::text AS h FROM idempotency_keys"
+                                  " WHERE principal = $1 AND key = $2", principal, key)
+        return None if row is None else (row["status"], bytes(row["body"]), row["h"])
+    finally:
+        await conn.close()
+
+
+def test_a_draft_stores_its_key_in_its_insert_and_replays_like_any_creating_post(http: httpx.Client,
+                                                                                 database_url: str) -> None:
+    """The draft's idempotency row rides in the request's insert (api.platform.idempotency.idempotent_folded),
+    its reference filled in SQL from the sequence the insert draws. The answers must be those of
+    ``idempotent``: the stored row is the response byte for byte (reference and national ID number
+    included, no blank left), a retry replays it, another body with the key is a 422 and keeps nothing,
+    and concurrent retries make one request."""
+    me = login(http)
+    key = str(uuid.uuid4())
+    headers = {**me.headers, "Idempotency-Key": key}
+    body = proxy_body()  # the applicant's national ID number is in the answer, hence in the row
+    first = http.post(R, json=body, headers=headers)
+    assert first.status_code == 201, first.text
+    draft = first.json()
+    assert re.fullmatch(r"LLTP-\d{4}-\d{6}", draft["ref"]), draft["ref"]
+    assert draft["applicant"]["id_document"]["number"] == "001192000123"
+    assert first.headers["Location"] == f"{R}/{draft['id']}"
+    assert b"blank-" not in first.content
+    assert "Idempotent-Replayed" not in first.headers
+    stored = asyncio.run(_stored(database_url, f"user:{me.user_id}", key))
+    assert stored is not None
+    assert stored[:2] == (201, first.content)
+    assert f"{R}/{draft['id']}" in stored[2]
+
+    retry = http.post(R, json=body, headers=headers)
+    assert (retry.status_code, retry.headers.get("Idempotent-Replayed")) == (201, "true")
+    assert retry.content == first.content
+    assert retry.headers["Location"] == first.headers["Location"]
+    reused = http.post(R, json=proxy_body(purpose="Khác"), headers=headers)
+    assert reused.status_code == 422
+    assert reused.json()["code"] == "idempotency.key_reused"
+    mine = "SELECT count(*) FROM judicial_requests WHERE requester_id = $1"
+    assert asyncio.run(_count(database_url, mine, me.user_id)) == 1  # neither the retry nor the 422 kept one
+
+    # Four at once with a new key: the others wait on the key's row, then replay the one answer.
+    both = {**me.headers, "Idempotency-Key": str(uuid.uuid4())}
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(lambda _: http.post(R, json=draft_body(), headers=both), range(4)))
+    assert [a.status_code for a in answers] == [201] * 4
+    assert len({a.content for a in answers}) == 1
+    assert sum(a.headers.get("Idempotent-Replayed") == "true" for a in answers) == 3
+    assert asyncio.run(_count(database_url, mine, me.user_id)) == 2
+
+    # Without a key: no row, a reference of its own.
+    plain = ok(http.post(R, json=draft_body(), headers=me.headers), 201)
+    assert plain["ref"] != draft["ref"]
+    assert re.fullmatch(r"LLTP-\d{4}-\d{6}", plain["ref"])

@@ -201,7 +201,7 @@ def _intents_of(database_url: str, object_id: str) -> int:
 
 def test_a_purchase_stores_its_key_with_the_intent_and_replays_like_any_creating_post(
         http: httpx.Client, database_url: str) -> None:
-    """The purchase's idempotency row rides in the intent's insert (api.payments.idempotency); the
+    """The purchase's idempotency row rides in the intent's insert (api.platform.idempotency.idempotent_folded); the
     answers must be those of ``idempotent``: the first response replayed byte for byte, 422 for the
     key with another order (whose intent is then not kept), and a repeated order (its intent exists,
     so the row goes the usual way) still keyed."""

@@ -367,7 +367,7 @@ async def test_lapsed_intents_are_claimed_once_per_recheck(backend: tuple[Any, A
 
 
 async def test_a_rider_row_is_stored_with_a_new_intent_only(env: Env) -> None:
-    """The request's idempotency row rides in the intent's insert (api.payments.idempotency): stored
+    """The request's idempotency row rides in the intent's insert (api.platform.idempotency.idempotent_folded): stored
     if the intent is new, not tried if the order had one, refused if the key is taken."""
     principal = f"user:{env.owner}"
 

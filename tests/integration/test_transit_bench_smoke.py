@@ -34,7 +34,7 @@ def test_purchase_round_trips_stay_at_four(database_url: str, capsys: pytest.Cap
     purchase of a new order makes four, counted at the asyncpg connection for each request of the
     in-process app: BEGIN with the caller's session check (one round trip, api.identity.auth), the
     order's facts (one statement, ``PgOrders``), the payment intent with the request's idempotency
-    row (one statement: api.payments.idempotency), COMMIT. Was 11–13 (a read per fact, the intent
+    row (one statement: api.platform.idempotency.idempotent_folded), COMMIT. Was 11–13 (a read per fact, the intent
     looked up before its insert, the session check on its own), then 5 (the row on its own). The same
     order bought again under a new key makes five: its intent exists, so the answer is known only
     after the insert and the row goes on its own. This pins the counts so a new statement on the path

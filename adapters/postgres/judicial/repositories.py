@@ -10,6 +10,7 @@ from typing import Any, Protocol
 import asyncpg
 import msgspec
 
+from adapters.postgres.idempotency import PendingKey
 from adapters.postgres.notifications.notifier import COLUMNS as NOTIFICATION_COLUMNS
 from adapters.postgres.notifications.notifier import PgNotifier
 from domain.errors import Conflict, InvalidInput
@@ -82,6 +83,9 @@ class PgRequests:
     def __init__(self, conn: Conn, pii: PiiCipher, notifier: PgNotifier | None = None) -> None:
         self.conn = conn
         self.pii = pii
+        # The request's idempotency row, sent with the next ``add`` only (then dropped), its ``blank``
+        # filled with the reference the insert draws; ``rider.stored`` tells what became of it.
+        self.rider: PendingKey | None = None
         # Writes the requester's notification within ``save``'s statement (same connection, same transaction).
         self._notifier = notifier or PgNotifier(conn)
 
@@ -135,13 +139,25 @@ class PgRequests:
         year = request.created_at.astimezone(HANOI).year
         values = ", ".join(f"${i}" for i in range(1, 35)).replace(
             "$2,", f"'LLTP-{year:04d}-' || lpad(nextval('judicial_request_seq')::text, 6, '0') || $2,", 1)
-        ref = await self.conn.fetchval(
-            f"""WITH r AS (INSERT INTO judicial_requests ({_REQ_COLS}) VALUES ({values}) RETURNING id, ref),
+        insert = f"""WITH r AS (INSERT INTO judicial_requests ({_REQ_COLS}) VALUES ({values}) RETURNING id, ref),
                      s AS (INSERT INTO judicial_steps (id, request_id, from_status, to_status, actor_kind, actor_id,
                                                        at, note, data)
-                           SELECT {self._STEP_VALUES.replace("$1", "r.id")} FROM r)
-                SELECT ref FROM r""",
-            *self._args(request), *self._step_args(first_step))
+                           SELECT {self._STEP_VALUES.replace("$1", "r.id")} FROM r)"""
+        rider, self.rider = self.rider, None
+        if rider is None:
+            ref = await self.conn.fetchval(f"{insert} SELECT ref FROM r",
+                                           *self._args(request), *self._step_args(first_step))
+            return msgspec.structs.replace(request, ref=ref)
+        # The key's row in the same statement (a draft is a write a phone retries: quality.md counts its
+        # round trips), its body's blank replaced by the reference drawn above, all values parameters.
+        also, extra = rider.insert_sql(43, "true", fill="SELECT ref FROM r")
+        row = await self.conn.fetchrow(
+            f"{insert}, k AS ({also}) SELECT ref, EXISTS (SELECT 1 FROM k) AS rider_stored FROM r",
+            *self._args(request), *self._step_args(first_step), *extra)
+        ref = row["ref"]
+        rider.stored = bool(row["rider_stored"])
+        if rider.stored:
+            rider.filled(ref)
         return msgspec.structs.replace(request, ref=ref)
 
     async def get(self, request_id: uuid.UUID, *, for_update: bool = False) -> Request | None:

@@ -84,7 +84,15 @@ def _apply(request: Request, cmd: DraftInput) -> Request:
 
 
 class StartDraft(UseCase):
-    async def execute(self, principal: Principal, cmd: DraftInput) -> Request:
+    async def execute(self, principal: Principal, cmd: DraftInput,
+                      drafted: tuple[Request, Step] | None = None) -> Request:
+        """The draft stored, its reference assigned. ``drafted``: what ``draft`` returned for the same
+        ``principal`` and ``cmd`` (a caller that builds its answer before the write)."""
+        draft, step = drafted or await self.draft(principal, cmd)
+        return await self.d.requests.add(draft, step)
+
+    async def draft(self, principal: Principal, cmd: DraftInput) -> tuple[Request, Step]:
+        """The draft and its first step as ``execute`` stores them, without its reference (``ref`` empty)."""
         _level2(principal)
         if cmd.certificate_type is CertificateType.NO2 and cmd.proxy_relation is not None:
             raise Forbidden("judicial.no2_by_proxy")
@@ -102,7 +110,7 @@ class StartDraft(UseCase):
         draft = _apply(draft, cmd)
         step = Step(id=new_id(), request_id=draft.id, from_status=None, to_status=Status.DRAFT,
                     actor_kind=ActorKind.CITIZEN, actor_id=principal.id, at=now)
-        return await self.d.requests.add(draft, step)
+        return draft, step
 
 
 class UpdateDraft(UseCase):
