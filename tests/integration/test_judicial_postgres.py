@@ -20,6 +20,7 @@ from joserfc.jwk import KeySet
 from adapters.blobs.local import LocalBlobStore
 from adapters.calendar.vietnam import VietnamHolidays
 from adapters.dev.judicial_standins import CrossCheckAnswer, StandInCrossCheck, StandInPopulation
+from adapters.postgres.idempotency import PendingKey
 from adapters.postgres.judicial.authorities import load_default_schedule
 from adapters.postgres.judicial.repositories import (
     PgCertificates,
@@ -297,4 +298,40 @@ def test_setup_builds_keys_signers_and_the_authority_schedule(database_url: str,
             build(tmp_path, schedule, "https://thudo.example", generate=False)
         with pytest.raises(KeyRingError):
             build(tmp_path / "empty", schedule, "https://thudo.example", generate=False)
+    run(database_url, body)
+
+
+def test_the_draft_insert_stores_a_key_row_with_the_reference_it_draws(database_url: str, tmp_path: Path) -> None:
+    """``PgRequests.add`` with a rider (the request's idempotency row, api.platform.idempotency.idempotent_folded):
+    one statement inserts the request, its first step and the row, the row's blank replaced by the
+    reference the insert draws; a key already taken is not overwritten (``stored`` False)."""
+    async def body(conn: asyncpg.Connection[Any]) -> None:
+        units = await _units(conn)
+        w = World(conn, tmp_path, units)
+        me, _ = await _people(conn, units["S-TP"])
+        requests = w.deps.requests
+        assert isinstance(requests, PgRequests)
+        start = c.StartDraft(w.deps)
+        cmd = c.DraftInput(purpose="blank-0 is not the blank", applicant=applicant())
+        draft, step = await start.draft(me, cmd)
+        blank = "blank-" + uuid.uuid4().hex
+        content = msgspec.json.encode({"ref": blank, "again": [blank], "purpose": draft.purpose})
+        requests.rider = rider = PendingKey("user:x", "k1", "fp", 201, content, {"location": "/x"}, blank=blank)
+        r = await start.execute(me, cmd, (draft, step))  # one statement: the bench smoke counts it
+        assert requests.rider is None  # sent with this add only
+        assert rider.stored is True
+        expected = msgspec.json.encode({"ref": r.ref, "again": [r.ref], "purpose": draft.purpose})
+        assert rider.body == expected
+        row = await conn.fetchrow("SELECT status, body, headers::text AS h FROM idempotency_keys"
+                                  " WHERE principal = 'user:x' AND key = 'k1'")
+        assert (row["status"], bytes(row["body"]), msgspec.json.decode(row["h"])) == (201, expected, {"location": "/x"})
+        assert await conn.fetchval("SELECT count(*) FROM judicial_steps WHERE request_id = $1", r.id) == 1
+
+        again, again_step = await start.draft(me, cmd)
+        requests.rider = taken = PendingKey("user:x", "k1", "fp2", 201, content, blank=blank)
+        other = await start.execute(me, cmd, (again, again_step))
+        assert taken.stored is False
+        assert taken.body == content  # not filled: the caller replays the first row instead
+        assert other.ref != r.ref
+        assert bytes(await conn.fetchval("SELECT body FROM idempotency_keys WHERE key = 'k1'")) == expected
     run(database_url, body)
