@@ -45,9 +45,14 @@ async def _with_health(database_url: str, users: list[uuid.UUID]) -> dict[uuid.U
                WHERE u.id = ANY($1::uuid[])""", users)
     finally:
         await conn.close()
-    found = {r["user_id"]: r["patient_id"] for r in rows}
+    return _one_each(rows, users, "patient_id", "health records")
+
+
+def _one_each(rows: Any, users: list[Any], column: str, what: str) -> dict[Any, Any]:
+    """user id -> the row's ``column``, refusing a set-up that did not give every citizen one."""
+    found = {r["user_id"]: r[column] for r in rows}
     if len(found) != len(users):
-        raise RuntimeError(f"health records for {len(found)} of {len(users)} citizens")
+        raise RuntimeError(f"{what} for {len(found)} of {len(users)} citizens")
     return found
 
 
@@ -103,10 +108,7 @@ async def _with_passes(database_url: str, users: list[uuid.UUID]) -> dict[uuid.U
             rows = await conn.fetch(_PASSES, users, keys)
     finally:
         await conn.close()
-    found = {r["user_id"]: r["id"] for r in rows}
-    if len(found) != len(users):
-        raise RuntimeError(f"passes for {len(found)} of {len(users)} citizens")
-    return found
+    return _one_each(rows, users, "id", "passes")
 
 
 def pass_setup(ctx: Any) -> list[dict[str, str]]:
