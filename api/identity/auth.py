@@ -38,6 +38,7 @@ from api.platform.deps import (
     BeginCheck,
     is_read_only,
     opens_transaction,
+    per_handler,
 )
 from api.platform.problems import ProblemError
 from domain.errors import Forbidden, Unauthenticated
@@ -134,9 +135,15 @@ def _defers_session_check(connection: ASGIConnection[Any, Any, Any, Any]) -> boo
     """Whether the handler's own query checks the session (``SESSION_IN_QUERY``, see there for the rules)."""
     if not isinstance(connection, Request) or connection.scope.get("state", {}).get(UOW_OPENED):
         return False
-    handler = connection.route_handler
-    return (bool(handler.opt.get(SESSION_IN_QUERY_OPT)) and is_read_only(handler) and not handler.resolve_guards()
+    return (per_handler(_DEFERRABLE, connection.route_handler, _deferrable)
             and connection.app.state.container.reads is None)
+
+
+def _deferrable(handler: Any) -> bool:
+    return bool(handler.opt.get(SESSION_IN_QUERY_OPT)) and is_read_only(handler) and not handler.resolve_guards()
+
+
+_DEFERRABLE: dict[int, tuple[object, Any]] = {}
 
 
 def deferred_session(request: Request[Any, Any, Any]) -> uuid.UUID | None:
@@ -180,7 +187,11 @@ async def _client(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
 
 
 async def provide_principal(request: Request[Any, Any, Any]) -> Principal:
-    """App-wide dependency ``principal``."""
+    """App-wide dependency ``principal``: the user ``authenticate_declared`` verified for this request (the same
+    as ``_user``, without its second look-up), else verified here."""
+    cached = request.scope.get("state", {}).get(_STATE_KEY)
+    if cached is not None and cached.is_user:
+        return cached  # type: ignore[no-any-return]
     return await _user(request)
 
 
@@ -196,19 +207,33 @@ async def authenticate_declared(request: Request[Any, Any, Any]) -> None:
     request never decodes its body nor opens its unit of work. A before_request hook rather than an
     app-wide guard because Litestar copies the handler for every guard call on every request.
     """
-    handler = request.route_handler
-    kind = handler.opt.get(CLIENT_KIND_OPT)
+    kind, who = per_handler(_DECLARED, request.route_handler, _declared)
+    if who is None:
+        return
     if kind is not None:
         require_client_kind(await authenticate(request), kind)
-        return
-    if handler.opt.get(ANY_CALLER_OPT):
+    elif who == "any":
         await authenticate(request)
-        return
+    elif who == "user":
+        await _user(request)
+    else:
+        await _client(request)
+
+
+def _declared(handler: Any) -> tuple[Any, str | None]:
+    """(the client kind it requires, which caller: "any", "user", "client" or None for no caller at all)."""
+    kind = handler.opt.get(CLIENT_KIND_OPT)
+    if kind is not None:
+        return kind, "any"
+    if handler.opt.get(ANY_CALLER_OPT):
+        return None, "any"
     params = handler.parsed_fn_signature.parameters
     if "principal" in params:
-        await _user(request)
-    elif "client_principal" in params:
-        await _client(request)
+        return None, "user"
+    return None, "client" if "client_principal" in params else None
+
+
+_DECLARED: dict[int, tuple[object, Any]] = {}
 
 
 # --- the same as Litestar guards (controller or route level) ----------------------------------------

@@ -28,7 +28,7 @@ from api.platform.access_log import ACCESS_LOG
 from api.platform.body import check_json_body
 from api.platform.container import Container, build_container
 from api.platform.context import Context
-from api.platform.deps import ContainerProvider, provide_uow, resolve_dependencies_in_order
+from api.platform.deps import ContainerProvider, per_handler, provide_uow, resolve_dependencies_in_order
 from api.platform.observability import configure_logging, observability_middleware
 from api.platform.openapi import document_errors
 from api.platform.problems import ProblemError, handle_exception
@@ -47,7 +47,13 @@ _JSON_TYPES = ("application/json",)
 
 def _body_media(request: Request[Any, Any, Any]) -> str | None:
     """The media type the handler's body is declared as (``application/json`` by default), or None."""
-    handler = request.route_handler
+    return per_handler(_MEDIA, request.route_handler, _declared_media)  # type: ignore[no-any-return]
+
+
+_MEDIA: dict[int, tuple[object, Any]] = {}
+
+
+def _declared_media(handler: Any) -> str | None:
     param = handler.parsed_fn_signature.parameters.get("data")
     if param is None:
         return None
@@ -70,9 +76,9 @@ async def require_declared_content_type(request: Request[Any, Any, Any]) -> None
     if request.method not in ("POST", "PUT", "PATCH"):
         return
     expected = _body_media(request)
-    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if expected is None:
         return
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if expected.startswith("application/json"):
         if ctype not in _JSON_TYPES and not ctype.endswith("+json"):
             raise ProblemError(415, "unsupported_media_type", expected="application/json")

@@ -6,6 +6,10 @@ from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Any, NamedTuple, TypeAlias
 
 from litestar import Litestar, Request
+from litestar._kwargs.cleanup import DependencyCleanupGroup
+from litestar._kwargs.dependencies import resolve_dependency
+from litestar._kwargs.kwargs_model import KwargsModel
+from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency
 
 from adapters.postgres.uow import PgUnitOfWork
@@ -39,13 +43,32 @@ READ_ONLY_OPT = "read_only"
 READ_ONLY: dict[str, Any] = {READ_ONLY_OPT: True}
 
 
+def per_handler(cache: dict[int, tuple[object, Any]], handler: Any, compute: Callable[[Any], Any]) -> Any:
+    """``compute(handler)``, once per route handler: what a request decides from its handler's signature and
+    opts (fixed once the app is built) is decided on its first request. Keyed by identity; the handler is kept
+    in the value so that its id cannot be reused by another app's handler (tests build many apps)."""
+    hit = cache.get(id(handler))
+    if hit is not None and hit[0] is handler:
+        return hit[1]
+    value = compute(handler)
+    cache[id(handler)] = (handler, value)
+    return value
+
+
 def is_read_only(handler: Any) -> bool:
     return bool(handler.opt.get(READ_ONLY_OPT))
 
 
+def _opens_transaction(handler: Any) -> bool:
+    return "uow" in handler.parsed_fn_signature.parameters and not is_read_only(handler)
+
+
+_OPENS: dict[int, tuple[object, Any]] = {}
+
+
 def opens_transaction(handler: Any) -> bool:
     """Whether the handler takes a unit of work that begins a transaction (not a marked pure read)."""
-    return "uow" in handler.parsed_fn_signature.parameters and not is_read_only(handler)
+    return per_handler(_OPENS, handler, _opens_transaction)  # type: ignore[no-any-return]
 
 
 async def provide_uow(request: Request[Any, Any, Any]) -> AsyncGenerator[PgUnitOfWork, None]:
@@ -128,10 +151,72 @@ def resolve_dependencies_in_order(app: Litestar) -> None:
     and costs a task group and three tasks per request; worse, ``uow`` could hold a pooled
     connection with an open transaction while ``principal`` waited for another one. Sequential
     order keeps the sub-dependency order Litestar computed (each batch only after the previous).
-    Touches Litestar's private ``dependency_batches`` (pinned in uv.lock; tested in
-    tests/unit/test_read_only_uow.py so that an upgrade that changes it fails loudly).
+
+    Each handler's model also becomes a ``_SequentialKwargsModel``, which calls a provider that takes
+    nothing or only ``request`` directly (see ``_plan``) instead of through ``resolve_dependency``.
+    Touches Litestar's private ``dependency_batches`` and ``KwargsModel`` (pinned in uv.lock; tested in
+    tests/unit/test_read_only_uow.py so that an upgrade that changes them fails loudly).
     """
     for route in app.routes:
         for _, model in getattr(route, "route_handler_map", {}).values():
             model.dependency_batches = [{dep} for batch in model.dependency_batches
                                         for dep in sorted(batch, key=_order)]
+            if type(model) is KwargsModel:
+                model.__class__ = _SequentialKwargsModel
+                _PLANS[id(model)] = (model, [_plan(next(iter(batch))) for batch in model.dependency_batches])
+
+
+# How to call a dependency (per handler model, computed once at start-up):
+_CALL, _AWAIT, _SYNC_GEN, _ASYNC_GEN, _LITESTAR = range(5)
+_PLANS: dict[int, tuple[KwargsModel, list[tuple[str, int, bool, Any, Any]]]] = {}
+
+
+def _plan(dep: Any) -> tuple[str, int, bool, Any, Any]:
+    """(key, how, passes the request, callable, the dependency container).
+
+    A provider without parameters or with ``request`` alone (``provide_uow``, ``provide_principal``, the
+    container) is called directly: what Litestar would do for it per request — build a dict of its kwargs
+    and convert it through the provider's signature model (a ``Request`` checked to be a ``Request``) — gives
+    the same value. Cached providers and any other parameter go through Litestar's ``resolve_dependency``."""
+    provide = dep.provide
+    fields = set(provide.signature_model._fields)
+    if provide.use_cache or not fields <= {"request"}:
+        return dep.key, _LITESTAR, False, None, dep
+    if provide.has_sync_generator_dependency:
+        how = _SYNC_GEN
+    elif provide.has_async_generator_dependency:
+        how = _ASYNC_GEN
+    else:
+        how = _CALL if provide.has_sync_callable else _AWAIT
+    return dep.key, how, bool(fields), provide.dependency, dep
+
+
+class _SequentialKwargsModel(KwargsModel):
+    """Litestar's model, resolving dependencies by the plan ``resolve_dependencies_in_order`` made."""
+
+    __slots__ = ()
+
+    async def resolve_dependencies(self, connection: ASGIConnection[Any, Any, Any, Any],
+                                   kwargs: dict[str, Any]) -> DependencyCleanupGroup:
+        group = DependencyCleanupGroup()
+        plan = _PLANS.get(id(self))
+        if plan is None or plan[0] is not self:  # not planned (never expected): Litestar's own order
+            for batch in self.dependency_batches:
+                for dep in batch:
+                    await resolve_dependency(dep, connection, kwargs, group)
+            return group
+        for key, how, with_request, fn, dep in plan[1]:
+            if how == _LITESTAR:
+                await resolve_dependency(dep, connection, kwargs, group)
+                continue
+            value = fn(request=connection) if with_request else fn()
+            if how == _AWAIT:
+                value = await value
+            elif how == _ASYNC_GEN:
+                group.add(value)
+                value = await value.__anext__()
+            elif how == _SYNC_GEN:
+                group.add(value)
+                value = next(value)
+            kwargs[key] = value
+        return group

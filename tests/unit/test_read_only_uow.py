@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator
 from typing import Any
 
 import pytest
+from litestar import Litestar, Request, get
+from litestar.di import NamedDependency, Provide
+from litestar.testing import TestClient
 
 from adapters.postgres.uow import PgUnitOfWork, ReadOnlyConnection, ReadOnlyViolation
 from api.platform.app import create_app
-from api.platform.deps import READ_ONLY_OPT
+from api.platform.deps import (
+    _ASYNC_GEN,
+    _AWAIT,
+    _CALL,
+    _LITESTAR,
+    _PLANS,
+    READ_ONLY_OPT,
+    _SequentialKwargsModel,
+    resolve_dependencies_in_order,
+)
 
 
 class _Conn:
@@ -79,6 +92,50 @@ def test_dependencies_resolve_one_at_a_time_with_the_unit_of_work_then_the_calle
     order = [next(iter(batch)).key for batch in model.dependency_batches]
     assert all(len(batch) == 1 for batch in model.dependency_batches)
     assert order[-2:] == ["uow", "principal"]
+
+
+def test_request_only_providers_are_called_directly_and_the_others_through_litestar() -> None:
+    """The per-handler plan (api.platform.deps): ``uow``/``principal``/``container`` skip Litestar's per-request
+    signature-model parse; a Litestar upgrade that renames what the plan reads fails here, not in production."""
+
+    app = create_app()
+    route = next(r for r in app.routes if r.path == "/api/v1/me")
+    _, model = route.route_handler_map["GET"]  # type: ignore[attr-defined]
+    assert type(model) is _SequentialKwargsModel
+    how = {key: kind for key, kind, *_ in _PLANS[id(model)][1]}
+    assert how["uow"] == _ASYNC_GEN
+    assert how["principal"] == _AWAIT
+
+    closed: list[str] = []
+
+    def one() -> int:
+        return 1
+
+    def plus_one(one: NamedDependency[int]) -> int:  # takes another dependency: resolved by Litestar
+        return one + 1
+
+    async def path_of(request: Request[Any, Any, Any]) -> AsyncGenerator[str, None]:
+        yield request.url.path
+        closed.append(request.url.path)  # the generator's cleanup still runs
+
+    async def cached() -> int:
+        return 3
+
+    @get("/x", sync_to_thread=False)
+    def handler(one: NamedDependency[int], two: NamedDependency[int], where: NamedDependency[str],
+                three: NamedDependency[int]) -> dict[str, Any]:
+        return {"one": one, "two": two, "where": where, "three": three}
+
+    small = Litestar([handler], dependencies={"one": Provide(one, sync_to_thread=False),
+                                              "two": Provide(plus_one, sync_to_thread=False),
+                                              "where": Provide(path_of), "three": Provide(cached, use_cache=True)})
+    resolve_dependencies_in_order(small)
+    _, small_model = next(r for r in small.routes if r.path == "/x").route_handler_map["GET"]  # type: ignore[attr-defined]
+    assert {key: kind for key, kind, *_ in _PLANS[id(small_model)][1]} == {
+        "one": _CALL, "two": _LITESTAR, "where": _ASYNC_GEN, "three": _LITESTAR}
+    with TestClient(small) as client:
+        assert client.get("/x").json() == {"one": 1, "two": 2, "where": "/x", "three": 3}
+    assert closed == ["/x"]
 
 
 async def test_autocommit_unit_of_work_sends_its_one_write_without_a_transaction() -> None:
