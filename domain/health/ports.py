@@ -67,11 +67,6 @@ class Patients(Protocol):
 
     async def load(self, patient_id: uuid.UUID) -> StoredPatient | None: ...
 
-    async def update_demographics(self, patient_id: uuid.UUID, body: dict[str, Any], digest: str,
-                                  at: datetime) -> None:
-        """Store ``body`` as the Patient (new versionId, lastUpdated ``at``) unless ``digest`` is unchanged."""
-        ...
-
 
 class Encounters(Protocol):
     """Write side of ingestion: the header by its idempotency key and the rows of one encounter."""
@@ -86,7 +81,7 @@ class Encounters(Protocol):
                          demographics: Demographics) -> NewVisit:
         """In one round trip: the patient of ``personal_id`` (known to the record, or a citizen known
         to the city, then enrolled on the spot, as ``Patients.resolve``), the Patient's
-        ``demographics`` stored unless their digest is unchanged (as ``Patients.update_demographics``),
+        ``demographics`` stored unless their digest is unchanged,
         and the visit with its resources if the facility never sent this visit identifier before.
 
         The rows are planned with ``BUNDLE_PATIENT`` for the patient (columns and references); the

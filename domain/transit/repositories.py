@@ -197,18 +197,13 @@ class Taps(Protocol):
 
     async def for_passes(self, pass_ids: list[uuid.UUID], since: datetime) -> list[Tap]: ...
 
-    async def live_state(self, subject_id: uuid.UUID, deny: list[tuple[int, bytes]], now: int, code_timestamp: int,
-                         counter: int, entry_since: datetime | None) -> LiveState:
-        """What online validation needs of the server's live state, read together (one round trip
-        on the hot path of a gate): whether any of ``deny`` (kind, subject) is on the deny list at
-        ``now``, whether this code (timestamp, counter) of the subject was accepted before, and the
-        direction of the subject's latest accepted tap after ``entry_since`` (None: not asked)."""
-        ...
-
     async def add_checked(self, tap: Tap, deny: list[tuple[int, bytes]], now: int, entry_since: datetime | None,
                           reasons: tuple[str | None, ...]) -> tuple[LiveState, bool]:
-        """``live_state`` for ``tap`` (its subject, code timestamp and counter) and the tap's insert in one
-        round trip (online validation's hot path): the tap is stored with the reason the domain gives
+        """What online validation needs of the server's live state for ``tap`` (its subject, code timestamp
+        and counter), read together with the tap's insert in one round trip (online validation's hot path):
+        whether any of ``deny`` (kind, subject) is on the deny list at ``now``, whether this code (timestamp,
+        counter) of the subject was accepted before, and the direction of the subject's latest accepted tap
+        after ``entry_since`` (None: not asked). The tap is stored with the reason the domain gives
         for the state read, ``reasons[state.index()]`` (``None``: accepted), whatever ``tap.accepted``
         and ``tap.reason`` say. Returns the state read and whether the tap was new (ids are stored once)."""
         ...

@@ -107,8 +107,8 @@ class FakePatients:
     async def load(self, patient_id: uuid.UUID) -> StoredPatient | None:
         return self.stored.get(patient_id)
 
-    async def update_demographics(self, patient_id: uuid.UUID, body: dict[str, Any], digest: str,
-                                  at: datetime) -> None:
+    def store_demographics(self, patient_id: uuid.UUID, body: dict[str, Any], digest: str, at: datetime) -> None:
+        """What ``insert_new`` does to the Patient: ``body`` stored unless ``digest`` is unchanged."""
         old = self.stored.get(patient_id)
         if old is not None and self.digests.get(patient_id) == digest:
             return
@@ -143,7 +143,7 @@ class FakeStore:
             return NewVisit(patient=None, inserted=False)
         body = msgspec.json.decode(msgspec.json.encode(demographics.body).replace(
             str(BUNDLE_PATIENT).encode(), str(patient.id).encode()))
-        await self.patients.update_demographics(patient.id, body, demographics.digest, demographics.at)
+        self.patients.store_demographics(patient.id, body, demographics.digest, demographics.at)
         if (header.facility_id, header.identifier) in self.headers:
             return NewVisit(patient=patient, inserted=False)
         await self.update(msgspec.structs.replace(header, patient_id=patient.id), upserts=[

@@ -332,7 +332,7 @@ class FakeDenyList:
 class FakeTaps:
     def __init__(self, deny: FakeDenyList) -> None:
         self.rows: dict[uuid.UUID, Tap] = {}
-        self.deny = deny  # live_state reads both, as the adapter's one statement does
+        self.deny = deny  # add_checked reads both, as the adapter's one statement does
 
     async def add_batch(self, taps: list[Tap]) -> int:
         new = [t for t in taps if t.id not in self.rows]
@@ -345,8 +345,8 @@ class FakeTaps:
         return sorted((t for t in self.rows.values() if t.subject_id in wanted and t.occurred_at >= since),
                       key=lambda t: t.occurred_at)
 
-    async def live_state(self, subject_id: uuid.UUID, deny: list[tuple[int, bytes]], now: int, code_timestamp: int,
-                         counter: int, entry_since: datetime | None) -> LiveState:
+    async def _live_state(self, subject_id: uuid.UUID, deny: list[tuple[int, bytes]], now: int,
+                          code_timestamp: int, counter: int, entry_since: datetime | None) -> LiveState:
         mine = [t for t in self.rows.values() if t.subject_id == subject_id and t.accepted]
         last = (max((t for t in mine if t.occurred_at >= entry_since), key=lambda t: t.occurred_at, default=None)
                 if entry_since is not None else None)
@@ -358,7 +358,7 @@ class FakeTaps:
                           reasons: tuple[str | None, ...]) -> tuple[LiveState, bool]:
         assert tap.code_timestamp is not None
         assert tap.counter is not None
-        live = await self.live_state(tap.subject_id, deny, now, tap.code_timestamp, tap.counter, entry_since)
+        live = await self._live_state(tap.subject_id, deny, now, tap.code_timestamp, tap.counter, entry_since)
         reason = reasons[live.index()]
         inserted = await self.add_batch([msgspec.structs.replace(tap, accepted=reason is None, reason=reason)])
         return live, inserted == 1
