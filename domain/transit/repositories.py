@@ -93,6 +93,13 @@ class Cards(Protocol):
         ...
 
 
+class CredentialFacts(msgspec.Struct, frozen=True, kw_only=True):
+    """Everything issuing a pass credential reads, fetched together (one round trip)."""
+
+    pass_: Pass | None                 # None: no such pass, or it is not the user's
+    binding: DeviceBinding | None      # the user's active device binding (None: no phone bound)
+
+
 class Passes(Protocol):
     async def add(self, pass_: Pass) -> None: ...
 
@@ -112,6 +119,10 @@ class Passes(Protocol):
 
     async def expiring(self, start: datetime, end: datetime, limit: int) -> list[Pass]:
         """Active passes ending within [start, end] that no later pass renews."""
+        ...
+
+    async def credential_facts(self, user_id: uuid.UUID, pass_id: uuid.UUID) -> CredentialFacts:
+        """The user's pass ``pass_id`` and the user's active device binding, in one read."""
         ...
 
 

@@ -29,6 +29,7 @@ from domain.health.model import (
     StoredResource,
     bind_patient,
 )
+from domain.health.ports import OwnItems, OwnItemsQuery
 from domain.health.reading import CitizenRecord, FhirReads
 from domain.health.sharing import AccessHistory, Sharing
 from domain.identity.principal import ClientKind, Principal, PrincipalKind
@@ -163,6 +164,14 @@ class FakeStore:
     @staticmethod
     def _key(r: StoredResource) -> tuple[datetime, uuid.UUID]:
         return (r.date or datetime.min.replace(tzinfo=UTC), r.id)
+
+    async def own_items(self, query: OwnItemsQuery) -> OwnItems:
+        assert self.patients is not None
+        patient_id = await self.patients.of_user(query.user_id)
+        if patient_id is None:
+            return OwnItems(patient_id=None, rows=[])
+        return OwnItems(patient_id=patient_id, rows=await self.items(
+            patient_id, (query.category,), facility_id=None, before=query.before, limit=query.limit + 1))
 
     async def items(self, patient_id: uuid.UUID, categories: tuple[Category, ...], *,
                     facility_id: uuid.UUID | None, before: tuple[datetime | None, uuid.UUID] | None,
