@@ -119,6 +119,27 @@ async def test_a_handler_that_does_not_settle_the_deferred_check_cannot_answer(d
         await pool.close()
 
 
+async def test_a_read_pinned_to_the_primary_never_asks_the_replica_router(database_url: str) -> None:
+    class Router:
+        async def route(self, caller: Any) -> Any:
+            raise AssertionError("a READ_ONLY_PRIMARY handler must not be routed to the replica")
+
+    pool = await create_pool(database_url, min_size=1, max_size=1)
+    try:
+        state: dict[str, Any] = {DEFERRED_SESSION: uuid.uuid4()}
+        request = SimpleNamespace(route_handler=SimpleNamespace(opt={**READ_ONLY_PRIMARY, **SESSION_IN_QUERY}),
+                                  app=SimpleNamespace(state=SimpleNamespace(container=SimpleNamespace(
+                                      reads=Router(), pool=pool))),
+                                  scope={"state": state})
+        gen = provide_uow(request)  # type: ignore[arg-type]
+        uow = await gen.__anext__()
+        assert await uow.conn.fetchval("SELECT NOT pg_is_in_recovery()")  # the primary's pool
+        with pytest.raises(RuntimeError, match="deferred session"):  # still never answers unsettled
+            await gen.__anext__()
+    finally:
+        await pool.close()
+
+
 def test_the_check_is_deferred_only_for_marked_read_only_handlers_without_guards() -> None:
     from api.identity.auth import _defers_session_check, city_admin_guard, level2_guard, staff_guard, user_guard
 
