@@ -163,3 +163,14 @@ def test_the_check_is_deferred_only_for_marked_read_only_handlers_without_guards
     assert not _defers_session_check(request({**READ_ONLY, **SESSION_IN_QUERY}, [], reads=object()))  # replicas
     # ... unless the handler reads the primary anyway.
     assert _defers_session_check(request({**READ_ONLY_PRIMARY, **SESSION_IN_QUERY}, [], reads=object()))
+
+
+def test_the_timeline_and_the_credential_carry_the_check_in_the_real_app() -> None:
+    """Their guards (the health controller's ``level2_guard``) and opts, as the app resolves them."""
+    from api.identity.auth import _deferrable
+    from api.platform.app import create_app
+
+    handlers = {h.operation_id: h for route in create_app().routes for h in getattr(route, "route_handlers", [])}
+    assert _deferrable(handlers["healthTimeline"]) == (True, False)
+    assert _deferrable(handlers["transitCredentialIssue"]) == (True, True)  # and on the primary
+    assert _deferrable(handlers["healthVisit"])[0] is False  # a transactional handler: its check rides with BEGIN
