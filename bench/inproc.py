@@ -271,7 +271,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     rows = run(opts, select(opts.scenarios))
     same = {row.same_work_of: row for row in rows if row.same_work_of}
     for row in rows:
-        extra = f", {same[row.name].cpu_us / row.cpu_us:.2f} of its same work's" if row.name in same else ""
+        extra = (f", {same[row.name].cpu_us / row.cpu_us:.2f} of its same work's, "
+                 f"{same[row.name].round_trips:.1f} round trips" if row.name in same else "")
         print(f"{row.name}: {row.cpu_us:.0f} µs CPU per request ({rows[0].cpu_us / row.cpu_us:.2f} of the floor's"
               f"{extra})")
     return 0

@@ -18,7 +18,18 @@ from typing import Any
 HANDLERS = {"identity.me": ("me", "api/identity/me.py"),
             "feedback.my_reports": ("mine", "api/feedback/citizen.py"),
             "feedback.create": ("create", "api/feedback/citizen.py"),
-            "judicial.queue": ("queue", "api/judicial/staff.py")}
+            "judicial.queue": ("queue", "api/judicial/staff.py"),
+            "transit.pass_credential": ("credential", "api/transit/citizen.py"),
+            "health.timeline": ("timeline", "api/health/citizen.py")}
+# Named parts of a handler's own code (its statements excluded), shown apart from the rest of it.
+HANDLER_PARTS = {
+    "transit.pass_credential": {
+        "credential signed (ECDSA P-256, `sign_credential`)": ("sign_credential", "domain/transit/issuing.py"),
+        "transit wiring per request (`deps`: 12 adapters, the signer)": ("deps", "api/transit/common.py")},
+    "health.timeline": {
+        "health wiring per request (`health()`: adapters and use cases)": ("health", "api/health/wiring.py"),
+        "rows decoded (`stored`: each item's JSON into RecordItem)": ("stored", "adapters/postgres/health/record.py")},
+}
 
 
 def _cum(st: dict[Any, Any], fn: str, path: str, n: int) -> float:
@@ -33,8 +44,9 @@ def _plain(st: dict[Any, Any], n: int) -> float:
     return _cum(st, "execute", "asyncpg/connection.py", n) - inner / n * 1e6
 
 
-def parts(st: dict[Any, Any], n: int, handler: tuple[str, str] | None) -> dict[str, float]:
-    """``handler`` None: a same-work row on the floor app."""
+def parts(st: dict[Any, Any], n: int, handler: tuple[str, str] | None,
+          named: dict[str, tuple[str, str]] | None = None) -> dict[str, float]:
+    """``handler`` None: a same-work row on the floor app. ``named``: parts of the handler shown apart."""
     c = lambda fn, path: _cum(st, fn, path, n)  # noqa: E731
     total = c("middleware", "api/platform/observability.py") if handler else c("__call__", "litestar/app.py")
     statements = c("_do_execute", "asyncpg/connection.py") + _plain(st, n)
@@ -48,9 +60,13 @@ def parts(st: dict[Any, Any], n: int, handler: tuple[str, str] | None) -> dict[s
            "response encoding (to_response)": c("to_response", "litestar/handlers/http_handlers/base.py")}
     if handler:
         fn, path = handler
-        inside = (c("_do_execute", "asyncpg/connection.py") if fn == "create"
-                  else c("fetch", "adapters/postgres/uow.py") + c("fetchrow", "adapters/postgres/uow.py"))
-        out["handler and domain code (its statements excluded)"] = c(fn, path) - inside
+        # Its statements: through the read-only connection, else (a transactional handler) asyncpg's own.
+        read_only = sum(c(m, "adapters/postgres/uow.py") for m in ("fetch", "fetchrow", "fetchval"))
+        inside = (c("_do_execute", "asyncpg/connection.py") if fn == "create" else read_only or
+                  sum(c(m, "asyncpg/connection.py") for m in ("fetch", "fetchrow", "fetchval")))
+        apart = {label: c(*where) for label, where in (named or {}).items()}
+        out["handler and domain code (its statements excluded)"] = c(fn, path) - inside - sum(apart.values())
+        out.update({f"… {label}": v for label, v in apart.items()})
     else:
         handler_own = c("same_work", "bench/floor_app.py") - statements - pool
         out["handler and domain code (its statements excluded)"] = handler_own
@@ -58,11 +74,12 @@ def parts(st: dict[Any, Any], n: int, handler: tuple[str, str] | None) -> dict[s
 
 
 def table(directory: Path, name: str, n: int, ours_cpu: float, ref_cpu: float) -> str:
-    a = parts(pstats.Stats(str(directory / f"{name}.pstats")).stats, n, HANDLERS[name])  # type: ignore[attr-defined]
+    a = parts(pstats.Stats(str(directory / f"{name}.pstats")).stats, n, HANDLERS[name],  # type: ignore[attr-defined]
+              HANDLER_PARTS.get(name))
     b = parts(pstats.Stats(str(directory / f"{name} (same work).pstats")).stats, n, None)  # type: ignore[attr-defined]
     fa, fb = ours_cpu / a["total"], ref_cpu / b["total"]
     rows = [f"`{name}`", "", "| Where | ours µs | same work µs |", "|---|---:|---:|"]
-    rows += [f"| {k} | {a[k] * fa:.0f} | {b[k] * fb:.0f} |" for k in a if k != "total"]
+    rows += [f"| {k} | {a[k] * fa:.0f} | {b.get(k, 0.0) * fb:.0f} |" for k in a if k != "total"]
     rest_a = a["total"] - sum(v for k, v in a.items() if k != "total")
     rest_b = b["total"] - sum(v for k, v in b.items() if k != "total")
     rows.append(f"| the rest: Litestar (routing, middleware layers, DI, kwargs), unit of work | {rest_a * fa:.0f} | "

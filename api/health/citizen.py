@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
+from adapters.postgres.health.record import PgRecord
 from api.health import texts  # noqa: F401 - registers the error texts
 from api.health.schemas import (
     AccessOut,
@@ -24,9 +25,17 @@ from api.health.schemas import (
     share_out,
 )
 from api.health.wiring import health
-from api.identity.auth import ANY_CALLER_OPT, CurrentUser, authenticate, level2_guard
+from api.identity.auth import (
+    ANY_CALLER_OPT,
+    SESSION_IN_QUERY,
+    CurrentUser,
+    authenticate,
+    deferred_session,
+    level2_guard,
+    settle_deferred_session,
+)
 from api.platform.container import Container
-from api.platform.deps import AppContainer, UnitOfWork
+from api.platform.deps import READ_ONLY, AppContainer, UnitOfWork
 from api.platform.idempotency import idempotent
 from api.platform.params import Limit
 from api.platform.problems import problem_spec
@@ -60,11 +69,21 @@ class HealthRecordController(Controller):
         root = (container.settings.public_base_url or str(request.base_url)).rstrip("/")
         return RecordOut(patient_id=patient_id, fhir_base=f"{root}/fhir/r4")
 
-    @get("/timeline", operation_id="healthTimeline", summary="My visits, newest first (cursor paged)")
-    async def timeline(self, principal: CurrentUser, container: AppContainer, uow: UnitOfWork,
-                       cursor: FromQuery[str | None] = None, limit: Limit = 20) -> Page[RecordItem]:
-        return await health(container, uow.conn).citizen.entries(principal, (Category.VISITS,), cursor=cursor,
-                                                                  limit=limit)
+    @get("/timeline", operation_id="healthTimeline", summary="My visits, newest first (cursor paged)",
+         opt={**READ_ONLY, **SESSION_IN_QUERY})
+    async def timeline(self, request: Request[Any, Any, Any], principal: CurrentUser, container: AppContainer,
+                       uow: UnitOfWork, cursor: FromQuery[str | None] = None, limit: Limit = 20) -> Page[RecordItem]:
+        # The patient's own reads are not logged (only third parties' are): a pure read.
+        citizen = health(container, uow.conn).citizen
+        session_id = deferred_session(request)
+        if session_id is None:  # checked on its own already (read replicas)
+            return await citizen.entries(principal, (Category.VISITS,), cursor=cursor, limit=limit)
+        # One round trip: the caller's patient id and the page, read only while the caller's session is live.
+        query = citizen.own_query(principal, Category.VISITS, cursor, limit)
+        found = await PgRecord(uow.conn).own_items_in_session(query, session_id)
+        settle_deferred_session(request, found is not None)
+        assert found is not None
+        return citizen.own_page(query, found)
 
     @get("/visits/{visit_id:uuid}", operation_id="healthVisit", summary="One visit and everything recorded in it")
     async def visit(self, principal: CurrentUser, container: AppContainer, uow: UnitOfWork,

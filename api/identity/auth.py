@@ -39,6 +39,7 @@ from api.platform.deps import (
     is_read_only,
     opens_transaction,
     per_handler,
+    reads_primary,
 )
 from api.platform.problems import ProblemError
 from domain.errors import Forbidden, Unauthenticated
@@ -63,8 +64,9 @@ CLIENT_KIND_OPT = "client_kind"
 # Handler opt for a read-only handler whose one query carries the caller's session check itself (``GET /me``:
 # the profile found only while the session is live): the check is not sent on its own, the handler calls
 # ``deferred_session`` and ``settle_deferred_session``, and a request it did not settle fails (500, never a
-# 2xx; api.platform.deps.provide_uow). Only without guards (they would need the live grants first) and
-# without read replicas (the check must see the primary, like SessionGate); otherwise the check runs as usual.
+# 2xx; api.platform.deps.provide_uow). Only without guards other than ``TOKEN_GUARDS`` (the others would need
+# the live grants first) and without read replicas unless the handler reads the primary (``READ_ONLY_PRIMARY``:
+# the check must see the primary, like SessionGate); otherwise the check runs as usual.
 SESSION_IN_QUERY_OPT = "session_in_query"
 SESSION_IN_QUERY: dict[str, Any] = {SESSION_IN_QUERY_OPT: True}
 # Handler opt: any authenticated caller (user or client), checked in ``authenticate_declared`` like the above,
@@ -135,12 +137,16 @@ def _defers_session_check(connection: ASGIConnection[Any, Any, Any, Any]) -> boo
     """Whether the handler's own query checks the session (``SESSION_IN_QUERY``, see there for the rules)."""
     if not isinstance(connection, Request) or connection.scope.get("state", {}).get(UOW_OPENED):
         return False
-    return (per_handler(_DEFERRABLE, connection.route_handler, _deferrable)
-            and connection.app.state.container.reads is None)
+    deferrable, primary = per_handler(_DEFERRABLE, connection.route_handler, _deferrable)
+    return bool(deferrable and (primary or connection.app.state.container.reads is None))
 
 
-def _deferrable(handler: Any) -> bool:
-    return bool(handler.opt.get(SESSION_IN_QUERY_OPT)) and is_read_only(handler) and not handler.resolve_guards()
+def _deferrable(handler: Any) -> tuple[bool, bool]:
+    """(whether the handler may carry the session check in its query, whether it reads the primary even with
+    read replicas)."""
+    token_only = all(guard in TOKEN_GUARDS for guard in handler.resolve_guards())
+    return (bool(handler.opt.get(SESSION_IN_QUERY_OPT)) and is_read_only(handler) and token_only,
+            reads_primary(handler))
 
 
 _DEFERRABLE: dict[int, tuple[object, Any]] = {}
@@ -256,6 +262,12 @@ async def staff_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRou
 
 async def client_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     await _client(connection)
+
+
+# Guards that decide on what the access token says alone (that the caller is a user, its e-ID level), never on
+# the live grants or admin flag: a handler behind them may still carry the session check in its own query
+# (``SESSION_IN_QUERY``). They run before it as they run before the check that rides with BEGIN.
+TOKEN_GUARDS = (user_guard, level2_guard)
 
 
 # --- Open311 partners -----------------------------------------------------------------------------

@@ -41,6 +41,11 @@ DEFERRED_SESSION = "deferred_session"
 # Handler opt that marks a pure read: ``@get(..., opt=READ_ONLY)``.
 READ_ONLY_OPT = "read_only"
 READ_ONLY: dict[str, Any] = {READ_ONLY_OPT: True}
+# With ``READ_ONLY``: a pure read that stays on the primary even with a read replica, because what it answers
+# outlives the request on what it read (a pass credential, signed on the pass's status and the phone's
+# binding, works offline for 72 h: a lagging replica could still show a pass revoked a moment ago).
+PRIMARY_OPT = "reads_primary"
+READ_ONLY_PRIMARY: dict[str, Any] = {READ_ONLY_OPT: True, PRIMARY_OPT: True}
 
 
 def per_handler(cache: dict[int, tuple[object, Any]], handler: Any, compute: Callable[[Any], Any]) -> Any:
@@ -57,6 +62,11 @@ def per_handler(cache: dict[int, tuple[object, Any]], handler: Any, compute: Cal
 
 def is_read_only(handler: Any) -> bool:
     return bool(handler.opt.get(READ_ONLY_OPT))
+
+
+def reads_primary(handler: Any) -> bool:
+    """A read-only handler pinned to the primary (``READ_ONLY_PRIMARY``)."""
+    return bool(handler.opt.get(PRIMARY_OPT))
 
 
 def _opens_transaction(handler: Any) -> bool:
@@ -81,7 +91,8 @@ async def provide_uow(request: Request[Any, Any, Any]) -> AsyncGenerator[PgUnitO
 
     With a read replica (``DATABASE_READ_URL``), read-only units of work go where the router says (the
     replica unless the caller's last write is not replayed there yet, or it is down or lagging), and
-    every committed write is recorded for its caller before the response leaves.
+    every committed write is recorded for its caller before the response leaves. Read-only handlers marked
+    ``READ_ONLY_PRIMARY`` read the primary whatever the router says.
     """
     read_only = is_read_only(request.route_handler)
     container = request.app.state.container
@@ -98,6 +109,14 @@ async def provide_uow(request: Request[Any, Any, Any]) -> AsyncGenerator[PgUnitO
             if state.get(DEFERRED_SESSION) is not None:  # never answer for a session nobody checked
                 raise RuntimeError("the handler did not settle the caller's deferred session check")
             await uow.commit()
+    elif read_only and reads_primary(request.route_handler):
+        async with PgUnitOfWork(container.pool, read_only=True) as uow:
+            try:
+                yield uow
+                if state.get(DEFERRED_SESSION) is not None:
+                    raise RuntimeError("the handler did not settle the caller's deferred session check")
+            finally:
+                count_read("primary", "pinned")
     elif read_only:
         replica, reason = await router.route(caller_of(request))
         async with PgUnitOfWork(container.pool, read_only=True, replica=replica, router=router) as uow:

@@ -15,10 +15,11 @@ from litestar.params import Body, FromPath, FromQuery, JSONBody, QueryParameter
 
 from adapters.blobs.images import sniff
 from adapters.postgres.payments import PgPaymentIntents
-from api.identity.auth import CurrentUser, level2_guard
+from adapters.postgres.transit.cards import PgPasses
+from api.identity.auth import SESSION_IN_QUERY, CurrentUser, deferred_session, level2_guard, settle_deferred_session
 from api.payments.wiring import intent_creator
 from api.platform.container import Container
-from api.platform.deps import AppContainer, UnitOfWork
+from api.platform.deps import READ_ONLY_PRIMARY, AppContainer, UnitOfWork
 from api.platform.idempotency import Fold, idempotent, idempotent_folded
 from api.platform.params import Limit
 from api.platform.problems import ProblemError, problem_spec
@@ -235,10 +236,21 @@ class CitizenTransitController(Controller):
                          bound_at=binding.bound_at)
 
     @post("/passes/{pass_id:uuid}/credential", operation_id="transitCredentialIssue", status_code=200,
-          summary="Get (or refresh) the pass credential for my bound phone, with the server time")
-    async def credential(self, principal: CurrentUser, container: AppContainer, uow: UnitOfWork,
-                         pass_id: FromPath[uuid.UUID]) -> CredentialOut:
-        issued = await passes.IssueCredential(await deps(container, uow.conn)).execute(principal, pass_id)
+          summary="Get (or refresh) the pass credential for my bound phone, with the server time",
+          opt={**READ_ONLY_PRIMARY, **SESSION_IN_QUERY})
+    async def credential(self, request: Request[Any, Any, Any], principal: CurrentUser, container: AppContainer,
+                         uow: UnitOfWork, pass_id: FromPath[uuid.UUID]) -> CredentialOut:
+        # Issuing writes nothing (the credential is signed here): a read, on the primary even with a replica.
+        issue = passes.IssueCredential(await deps(container, uow.conn))
+        session_id = deferred_session(request)
+        if session_id is None:  # checked on its own already
+            issued = await issue.execute(principal, pass_id)
+        else:
+            # One round trip: the pass and the phone's binding, read only while the caller's session is live.
+            facts = await PgPasses(uow.conn).credential_facts_in_session(principal.id, pass_id, session_id)
+            settle_deferred_session(request, facts is not None)
+            assert facts is not None
+            issued = issue.issue(principal, facts)
         return CredentialOut(credential=b64u(issued.credential), kid=issued.kid, pass_id=pass_id,
                              issued_at=issued.issued_at, expires_at=issued.expires_at,
                              server_time=issued.server_time, server_time_epoch=int(issued.server_time.timestamp()))

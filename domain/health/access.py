@@ -61,12 +61,17 @@ class AccessPolicy:
         self.notifier = notifier
         self.clock = clock
 
-    async def own(self, principal: Principal) -> uuid.UUID:
-        """The caller's own patient id (citizen app); level-2 e-ID required."""
+    @staticmethod
+    def require_citizen(principal: Principal) -> None:
+        """The citizen app reads one's own record: a user with a level-2 e-ID."""
         if principal.kind is not PrincipalKind.USER:
             raise Forbidden("health.citizens_only")
         if principal.level < 2:
             raise Forbidden("health.level2_required")
+
+    async def own(self, principal: Principal) -> uuid.UUID:
+        """The caller's own patient id (citizen app); level-2 e-ID required."""
+        self.require_citizen(principal)
         patient_id = await self.patients.of_user(principal.id)
         if patient_id is None:
             raise NotFound("health.record_not_found")

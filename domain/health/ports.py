@@ -6,6 +6,8 @@ import uuid
 from datetime import datetime
 from typing import Any, Protocol
 
+import msgspec
+
 from domain.health.issues import Issue
 from domain.health.model import (
     AccessEntry,
@@ -67,11 +69,6 @@ class Patients(Protocol):
 
     async def load(self, patient_id: uuid.UUID) -> StoredPatient | None: ...
 
-    async def update_demographics(self, patient_id: uuid.UUID, body: dict[str, Any], digest: str,
-                                  at: datetime) -> None:
-        """Store ``body`` as the Patient (new versionId, lastUpdated ``at``) unless ``digest`` is unchanged."""
-        ...
-
 
 class Encounters(Protocol):
     """Write side of ingestion: the header by its idempotency key and the rows of one encounter."""
@@ -86,7 +83,7 @@ class Encounters(Protocol):
                          demographics: Demographics) -> NewVisit:
         """In one round trip: the patient of ``personal_id`` (known to the record, or a citizen known
         to the city, then enrolled on the spot, as ``Patients.resolve``), the Patient's
-        ``demographics`` stored unless their digest is unchanged (as ``Patients.update_demographics``),
+        ``demographics`` stored unless their digest is unchanged,
         and the visit with its resources if the facility never sent this visit identifier before.
 
         The rows are planned with ``BUNDLE_PATIENT`` for the patient (columns and references); the
@@ -98,8 +95,27 @@ class Encounters(Protocol):
                      deletes: list[uuid.UUID]) -> None: ...
 
 
+class OwnItemsQuery(msgspec.Struct, frozen=True, kw_only=True):
+    """A page of one category of a citizen's own record, checked and ready to read (``Record.own_items``)."""
+
+    user_id: uuid.UUID
+    category: Category
+    before: tuple[datetime | None, uuid.UUID] | None   # the cursor position (exclusive), None: the first page
+    limit: int                                          # the page size (one row more is read: is there a next?)
+
+
+class OwnItems(msgspec.Struct, frozen=True, kw_only=True):
+    patient_id: uuid.UUID | None        # the patient the citizen is; None: the record does not know them
+    rows: list[StoredResource]          # up to ``limit + 1`` of their items, newest first
+
+
 class Record(Protocol):
     """Read side: the stored resources of one patient, filtered as the two APIs need."""
+
+    async def own_items(self, query: OwnItemsQuery) -> OwnItems:
+        """The patient a logged-in citizen is (as ``Patients.of_user``) and a page of their items of one
+        category (as ``items``), in one read: the citizen app's lists."""
+        ...
 
     async def items(self, patient_id: uuid.UUID, categories: tuple[Category, ...], *,
                     facility_id: uuid.UUID | None, before: tuple[datetime | None, uuid.UUID] | None,

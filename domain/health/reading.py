@@ -11,7 +11,7 @@ from domain.errors import InvalidInput, NotFound
 from domain.health.access import Access, AccessPolicy
 from domain.health.fhirjson import parse_datetime
 from domain.health.model import TYPE_CATEGORIES, Category, RecordItem, StoredPatient, StoredResource
-from domain.health.ports import Patients, Record
+from domain.health.ports import OwnItems, OwnItemsQuery, Patients, Record
 from domain.identity.principal import Principal
 from domain.shared.paging import MAX_LIMIT, Page, decode_cursor, encode_cursor
 
@@ -32,6 +32,12 @@ def _position(cursor: str | None) -> tuple[datetime | None, uuid.UUID] | None:
         raise InvalidInput(field="cursor", rule="cursor") from None
 
 
+def _page(rows: list[StoredResource], limit: int) -> Page[RecordItem]:
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return Page(items=[r.item for r in rows], next_cursor=_cursor_of(rows[-1]) if more and rows else None)
+
+
 class CitizenRecord:
     """The citizen's own record: timeline (visits) and one list per category, newest first."""
 
@@ -41,13 +47,28 @@ class CitizenRecord:
 
     async def entries(self, principal: Principal, categories: tuple[Category, ...], *, cursor: str | None = None,
                    limit: int = 20) -> Page[RecordItem]:
+        if len(categories) == 1:  # the app's lists: one read (Record.own_items)
+            query = self.own_query(principal, categories[0], cursor, limit)
+            return self.own_page(query, await self.record.own_items(query))
         patient_id = await self.policy.own(principal)
         limit = max(1, min(limit, MAX_LIMIT))
         rows = await self.record.items(patient_id, categories, facility_id=None, before=_position(cursor),
                                        limit=limit + 1)
-        more = len(rows) > limit
-        rows = rows[:limit]
-        return Page(items=[r.item for r in rows], next_cursor=_cursor_of(rows[-1]) if more and rows else None)
+        return _page(rows, limit)
+
+    def own_query(self, principal: Principal, category: Category, cursor: str | None, limit: int) -> OwnItemsQuery:
+        """A page of one category of the caller's own record, checked (a level-2 citizen, a valid cursor)."""
+        self.policy.require_citizen(principal)
+        return OwnItemsQuery(user_id=principal.id, category=category, before=_position(cursor),
+                             limit=max(1, min(limit, MAX_LIMIT)))
+
+    @staticmethod
+    def own_page(query: OwnItemsQuery, found: OwnItems) -> Page[RecordItem]:
+        """The page ``query`` read (by ``entries``, or by a handler whose one query also checked the caller's
+        session): not found when the record does not know the caller."""
+        if found.patient_id is None:
+            raise NotFound("health.record_not_found")
+        return _page(found.rows, query.limit)
 
     async def detail(self, principal: Principal, item_id: uuid.UUID) -> tuple[RecordItem, list[RecordItem]]:
         """One entry; for a visit, everything recorded during it."""

@@ -93,6 +93,13 @@ class Cards(Protocol):
         ...
 
 
+class CredentialFacts(msgspec.Struct, frozen=True, kw_only=True):
+    """Everything issuing a pass credential reads, fetched together (one round trip)."""
+
+    pass_: Pass | None                 # None: no such pass, or it is not the user's
+    binding: DeviceBinding | None      # the user's active device binding (None: no phone bound)
+
+
 class Passes(Protocol):
     async def add(self, pass_: Pass) -> None: ...
 
@@ -112,6 +119,10 @@ class Passes(Protocol):
 
     async def expiring(self, start: datetime, end: datetime, limit: int) -> list[Pass]:
         """Active passes ending within [start, end] that no later pass renews."""
+        ...
+
+    async def credential_facts(self, user_id: uuid.UUID, pass_id: uuid.UUID) -> CredentialFacts:
+        """The user's pass ``pass_id`` and the user's active device binding, in one read."""
         ...
 
 
@@ -197,18 +208,13 @@ class Taps(Protocol):
 
     async def for_passes(self, pass_ids: list[uuid.UUID], since: datetime) -> list[Tap]: ...
 
-    async def live_state(self, subject_id: uuid.UUID, deny: list[tuple[int, bytes]], now: int, code_timestamp: int,
-                         counter: int, entry_since: datetime | None) -> LiveState:
-        """What online validation needs of the server's live state, read together (one round trip
-        on the hot path of a gate): whether any of ``deny`` (kind, subject) is on the deny list at
-        ``now``, whether this code (timestamp, counter) of the subject was accepted before, and the
-        direction of the subject's latest accepted tap after ``entry_since`` (None: not asked)."""
-        ...
-
     async def add_checked(self, tap: Tap, deny: list[tuple[int, bytes]], now: int, entry_since: datetime | None,
                           reasons: tuple[str | None, ...]) -> tuple[LiveState, bool]:
-        """``live_state`` for ``tap`` (its subject, code timestamp and counter) and the tap's insert in one
-        round trip (online validation's hot path): the tap is stored with the reason the domain gives
+        """What online validation needs of the server's live state for ``tap`` (its subject, code timestamp
+        and counter), read together with the tap's insert in one round trip (online validation's hot path):
+        whether any of ``deny`` (kind, subject) is on the deny list at ``now``, whether this code (timestamp,
+        counter) of the subject was accepted before, and the direction of the subject's latest accepted tap
+        after ``entry_since`` (None: not asked). The tap is stored with the reason the domain gives
         for the state read, ``reasons[state.index()]`` (``None``: accepted), whatever ``tap.accepted``
         and ``tap.reason`` say. Returns the state read and whether the tap was new (ids are stored once)."""
         ...

@@ -3,17 +3,19 @@
 The plans checked in test_health_postgres.py run on a few rows without statistics; here the table is
 filled the way ``bench.health_scale`` fills it for the city-scale run (its own generator, 3,000 other
 patients x 10 rows), ANALYZEd, and every hot read must still be an index scan: the timeline's first
-page, the citizen's lists over several categories, a FHIR search and its count, a detail read.
+page (also as the app sends it: with the patient id and the session check), the citizen's lists over
+several categories, a FHIR search and its count, a detail read.
 """
 
 from __future__ import annotations
 
 import os
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
 from adapters.dev.health_bundles import DEMO_FACILITIES, typical_bundle
-from adapters.postgres.health.record import COLS, COUNT_SQL, ITEMS_SQL
+from adapters.postgres.health.record import COLS, COUNT_SQL, ITEMS_SQL, OWN_ITEMS_IN_SESSION_SQL
 from adapters.signing.pii import AesPiiProtector
 from bench.health_scale import _generate, _queries
 from tests.integration.test_health_postgres import run
@@ -29,7 +31,7 @@ async def _plan(conn: Any, sql: str, *args: Any) -> str:
 
 def test_hot_reads_use_the_patient_indexes_on_a_large_analysed_table(clean_db: str) -> None:
     async def body(conn: Any) -> None:
-        await pg_citizen(conn, PII, AN)
+        user_id = await pg_citizen(conn, PII, AN)
         _, principal = await pg_facility(conn, DEMO_FACILITIES[0].code, DEMO_FACILITIES[0].name)
         clock = FakeClock()
         for v in range(2):
@@ -52,6 +54,10 @@ def test_hot_reads_use_the_patient_indexes_on_a_large_analysed_table(clean_db: s
 
         plans = {name: await _plan(conn, sql, *args) for name, (sql, args) in _queries(patient).items()}
         assert "health_resources_patient_category" in plans["timeline"], plans["timeline"]
+        # What the app's timeline sends: the citizen's patient id and first page with the session check.
+        plans["own timeline"] = await _plan(conn, OWN_ITEMS_IN_SESSION_SQL, user_id, "visits", None, None, 21,
+                                            uuid.uuid4())
+        assert "health_resources_patient_category" in plans["own timeline"], plans["own timeline"]
         plans["lists"] = await _plan(conn, ITEMS_SQL, patient, ["labs", "vitals"], None, None, None, None, 21)
         plans["count"] = await _plan(
             conn,

@@ -39,10 +39,13 @@ def test_purchase_round_trips_stay_at_four(database_url: str, capsys: pytest.Cap
     order bought again under a new key makes five: its intent exists, so the answer is known only
     after the insert and the row goes on its own. This pins the counts so a new statement on the path
     fails here. Online validation of a dynamic code: one (the live-state read and the tap in one
-    statement, ``PgTaps.add_checked``; one write, so no BEGIN/COMMIT; was two, four before that)."""
+    statement, ``PgTaps.add_checked``; one write, so no BEGIN/COMMIT; was two, four before that). A pass
+    credential: one (a read: the pass, the phone's binding and the caller's session check in one
+    statement; was four: BEGIN with the session check, the pass, the binding, COMMIT)."""
     assert transit_http.main(["--round-trips-only", "--round-trip-requests", "2", "--database-url",
                               database_url]) == 0
     counts = dict(line.rsplit(": ", 1) for line in capsys.readouterr().out.splitlines() if "round trips" in line)
     assert float(counts["transit.purchase"].split()[0]) <= 4.0
     assert float(counts["transit.purchase (same order again)"].split()[0]) <= 5.0
     assert float(counts["transit.validate"].split()[0]) <= 1.5  # live state and tap: one statement, no transaction
+    assert float(counts["transit.pass_credential"].split()[0]) == 1.0

@@ -551,7 +551,11 @@ def test_hot_queries_use_indexes(database_url: str) -> None:
         ]:
             plan = "\n".join(r[0] for r in await w.conn.fetch(f"EXPLAIN {sql}", *args))
             assert "Seq Scan" not in plan, plan
-        assert (await PgTaps(w.conn).live_state(uuid.uuid4(), [], 0, 0, 0, T0)).last_direction is None
+        probe = Tap(id=uuid.uuid4(), validator_id=uuid.uuid4(), medium=Medium.PASS, subject_id=uuid.uuid4(),
+                    direction=Direction.IN, network=Network.METRO, route=3, stop="S01", occurred_at=T0,
+                    code_timestamp=0, counter=0, accepted=True, reason=None)
+        live, _ = await PgTaps(w.conn).add_checked(probe, [], 0, T0, (None,) * len(LIVE_STATES))
+        assert live.last_direction is None
     run(database_url, body)
 
 

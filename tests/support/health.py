@@ -29,6 +29,7 @@ from domain.health.model import (
     StoredResource,
     bind_patient,
 )
+from domain.health.ports import OwnItems, OwnItemsQuery
 from domain.health.reading import CitizenRecord, FhirReads
 from domain.health.sharing import AccessHistory, Sharing
 from domain.identity.principal import ClientKind, Principal, PrincipalKind
@@ -107,8 +108,8 @@ class FakePatients:
     async def load(self, patient_id: uuid.UUID) -> StoredPatient | None:
         return self.stored.get(patient_id)
 
-    async def update_demographics(self, patient_id: uuid.UUID, body: dict[str, Any], digest: str,
-                                  at: datetime) -> None:
+    def store_demographics(self, patient_id: uuid.UUID, body: dict[str, Any], digest: str, at: datetime) -> None:
+        """What ``insert_new`` does to the Patient: ``body`` stored unless ``digest`` is unchanged."""
         old = self.stored.get(patient_id)
         if old is not None and self.digests.get(patient_id) == digest:
             return
@@ -143,7 +144,7 @@ class FakeStore:
             return NewVisit(patient=None, inserted=False)
         body = msgspec.json.decode(msgspec.json.encode(demographics.body).replace(
             str(BUNDLE_PATIENT).encode(), str(patient.id).encode()))
-        await self.patients.update_demographics(patient.id, body, demographics.digest, demographics.at)
+        self.patients.store_demographics(patient.id, body, demographics.digest, demographics.at)
         if (header.facility_id, header.identifier) in self.headers:
             return NewVisit(patient=patient, inserted=False)
         await self.update(msgspec.structs.replace(header, patient_id=patient.id), upserts=[
@@ -163,6 +164,14 @@ class FakeStore:
     @staticmethod
     def _key(r: StoredResource) -> tuple[datetime, uuid.UUID]:
         return (r.date or datetime.min.replace(tzinfo=UTC), r.id)
+
+    async def own_items(self, query: OwnItemsQuery) -> OwnItems:
+        assert self.patients is not None
+        patient_id = await self.patients.of_user(query.user_id)
+        if patient_id is None:
+            return OwnItems(patient_id=None, rows=[])
+        return OwnItems(patient_id=patient_id, rows=await self.items(
+            patient_id, (query.category,), facility_id=None, before=query.before, limit=query.limit + 1))
 
     async def items(self, patient_id: uuid.UUID, categories: tuple[Category, ...], *,
                     facility_id: uuid.UUID | None, before: tuple[datetime | None, uuid.UUID] | None,

@@ -40,7 +40,7 @@ from domain.transit.model import (
 from domain.transit.model import PaperTicket as PaperTicketRow
 from domain.transit.passback import PassbackMemory
 from domain.transit.qr import PassFacts
-from domain.transit.repositories import Holder, LiveState, OrderFacts
+from domain.transit.repositories import CredentialFacts, Holder, LiveState, OrderFacts
 from domain.transit.trust import IssuerKey
 from domain.transit.usecases.common import Deps
 from domain.transit.usecases.passes import bind_proof_input
@@ -228,8 +228,9 @@ class FakeCards:
 
 
 class FakePasses:
-    def __init__(self) -> None:
+    def __init__(self, bindings: FakeBindings) -> None:
         self.rows: dict[uuid.UUID, Pass] = {}
+        self.bindings = bindings  # credential_facts reads both, as the adapter's one statement does
 
     async def add(self, pass_: Pass) -> None:
         self.rows[pass_.id] = pass_
@@ -255,6 +256,11 @@ class FakePasses:
         found = [p for p in self.rows.values() if p.status is PassStatus.ACTIVE and p.valid_until is not None
                  and start <= p.valid_until <= end and p.id not in renewed]
         return sorted(found, key=lambda p: p.valid_until or start)[:limit]
+
+    async def credential_facts(self, user_id: uuid.UUID, pass_id: uuid.UUID) -> CredentialFacts:
+        found = self.rows.get(pass_id)
+        return CredentialFacts(pass_=found if found is not None and found.user_id == user_id else None,
+                               binding=await self.bindings.active(user_id))
 
 
 class FakeOrders:
@@ -332,7 +338,7 @@ class FakeDenyList:
 class FakeTaps:
     def __init__(self, deny: FakeDenyList) -> None:
         self.rows: dict[uuid.UUID, Tap] = {}
-        self.deny = deny  # live_state reads both, as the adapter's one statement does
+        self.deny = deny  # add_checked reads both, as the adapter's one statement does
 
     async def add_batch(self, taps: list[Tap]) -> int:
         new = [t for t in taps if t.id not in self.rows]
@@ -345,8 +351,8 @@ class FakeTaps:
         return sorted((t for t in self.rows.values() if t.subject_id in wanted and t.occurred_at >= since),
                       key=lambda t: t.occurred_at)
 
-    async def live_state(self, subject_id: uuid.UUID, deny: list[tuple[int, bytes]], now: int, code_timestamp: int,
-                         counter: int, entry_since: datetime | None) -> LiveState:
+    async def _live_state(self, subject_id: uuid.UUID, deny: list[tuple[int, bytes]], now: int,
+                          code_timestamp: int, counter: int, entry_since: datetime | None) -> LiveState:
         mine = [t for t in self.rows.values() if t.subject_id == subject_id and t.accepted]
         last = (max((t for t in mine if t.occurred_at >= entry_since), key=lambda t: t.occurred_at, default=None)
                 if entry_since is not None else None)
@@ -358,7 +364,7 @@ class FakeTaps:
                           reasons: tuple[str | None, ...]) -> tuple[LiveState, bool]:
         assert tap.code_timestamp is not None
         assert tap.counter is not None
-        live = await self.live_state(tap.subject_id, deny, now, tap.code_timestamp, tap.counter, entry_since)
+        live = await self._live_state(tap.subject_id, deny, now, tap.code_timestamp, tap.counter, entry_since)
         reason = reasons[live.index()]
         inserted = await self.add_batch([msgspec.structs.replace(tap, accepted=reason is None, reason=reason)])
         return live, inserted == 1
@@ -391,9 +397,10 @@ def fake_deps(clock: FixedClock, signer: P256Signer, **kw: Any) -> Deps:
                                                min_age=min_age, max_age=max_age,
                                                document=DocumentKind(doc) if doc else None)
     deny = FakeDenyList()
-    citizens, applications, cards, passes = FakeCitizens(), FakeApplications(), FakeCards(), FakePasses()
+    bindings = FakeBindings()
+    citizens, applications, cards, passes = FakeCitizens(), FakeApplications(), FakeCards(), FakePasses(bindings)
     return Deps(catalog=catalog, citizens=citizens, applications=applications, cards=cards, passes=passes,
-                bindings=FakeBindings(), keys=FakeIssuerKeys(), deny=deny, taps=FakeTaps(deny), tickets=FakeTickets(),
+                bindings=bindings, keys=FakeIssuerKeys(), deny=deny, taps=FakeTaps(deny), tickets=FakeTickets(),
                 orders=FakeOrders(catalog, citizens, applications, cards, passes), notifier=FakeNotifier(),
                 clock=clock, signer=signer,
                 verifier=P256Verifier(), renderer=QrImages(), **kw)

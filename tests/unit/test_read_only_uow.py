@@ -77,6 +77,7 @@ def test_only_pure_reads_are_marked_read_only() -> None:
     # Console pages (no operation id) go by their route name; a lost grant's revocation in their session
     # guard runs in a unit of work of its own.
     assert marked == {"meGet", "feedbackMyReports", "feedbackFollowing", "feedbackHeatmap", "judicialQueue",
+                      "healthTimeline", "transitCredentialIssue",
                       "console.home", "console.feedback.queue", "console.feedback.overdue",
                       "console.feedback.report", "console.feedback.file",
                       "console.judicial.queue", "console.judicial.request", "console.stats", "console.stats.csv",

@@ -13,7 +13,9 @@ from typing import Any
 import asyncpg
 import msgspec
 
+from adapters.postgres.identity.repositories import within_live_session
 from domain.health.model import Category, RecordItem, StoredResource
+from domain.health.ports import OwnItems, OwnItemsQuery
 
 Conn = Any
 
@@ -36,6 +38,21 @@ SELECT {COLS} FROM health_resources
 WHERE patient_id = $1 AND category = $2 AND ($3::timestamptz IS NULL OR (date, id) < ($3, $4))
 ORDER BY date DESC, id DESC LIMIT $5
 """
+
+# The citizen app's lists (``Record.own_items``): the patient user $1 is (by their personal ID's keyed hash, as
+# ``PgPatients.of_user``) and a page of one category of theirs, as TIMELINE_SQL; no row when the record does
+# not know them, one row without a resource when it does and the page is empty.
+OWN_ITEMS_SQL = f"""
+SELECT pt.id AS own_patient_id, r.* FROM users u
+JOIN health_patients pt ON pt.personal_id_hash = u.personal_id_hash
+LEFT JOIN LATERAL (
+    SELECT {COLS} FROM health_resources
+    WHERE patient_id = pt.id AND category = $2 AND ($3::timestamptz IS NULL OR (date, id) < ($3, $4))
+    ORDER BY date DESC, id DESC LIMIT $5) r ON true
+WHERE u.id = $1
+"""
+# The same, read only while session $6 of user $1 is live (api.identity.auth, ``SESSION_IN_QUERY``).
+OWN_ITEMS_IN_SESSION_SQL = within_live_session(OWN_ITEMS_SQL, session="$6", user="$1")
 
 SEARCH_SQL = f"""
 SELECT {COLS}, count(*) OVER () AS total FROM health_resources
@@ -64,9 +81,29 @@ def stored(row: asyncpg.Record) -> StoredResource:
         resource_json=row["resource"].encode(), item=_item.decode(row["item"]))
 
 
+def _own_items(rows: list[asyncpg.Record]) -> OwnItems:
+    if not rows or rows[0]["own_patient_id"] is None:
+        return OwnItems(patient_id=None, rows=[])
+    return OwnItems(patient_id=rows[0]["own_patient_id"], rows=[stored(r) for r in rows if r["id"] is not None])
+
+
+def _own_args(q: OwnItemsQuery) -> tuple[Any, ...]:
+    at, after_id = q.before if q.before else (None, None)
+    return q.user_id, q.category.value, at, after_id, q.limit + 1
+
+
 class PgRecord:
     def __init__(self, conn: Conn) -> None:
         self.conn = conn
+
+    async def own_items(self, query: OwnItemsQuery) -> OwnItems:
+        return _own_items(await self.conn.fetch(OWN_ITEMS_SQL, *_own_args(query)))
+
+    async def own_items_in_session(self, query: OwnItemsQuery, session_id: uuid.UUID) -> OwnItems | None:
+        """``own_items`` read only while the citizen's session ``session_id`` is live (None: it is not), in the
+        same round trip."""
+        rows = await self.conn.fetch(OWN_ITEMS_IN_SESSION_SQL, *_own_args(query), session_id)
+        return None if not rows else _own_items(rows)
 
     async def items(self, patient_id: uuid.UUID, categories: tuple[Category, ...], *,
                     facility_id: uuid.UUID | None, before: tuple[datetime | None, uuid.UUID] | None,

@@ -141,16 +141,6 @@ SELECT COALESCE((SELECT id FROM p), (SELECT id FROM enrolled)) AS patient_id,
 """
 
 
-# One statement, a no-op when nothing changed: meta is built here from the row's own version.
-# $1 patient, $2 body (JSON), $3 at, $4 digest.
-_DEMOGRAPHICS = """UPDATE health_patients SET version_id = version_id + 1, last_updated = $3, resource_hash = $4,
-    resource = jsonb_build_object('resourceType', 'Patient', 'id', id::text, 'meta',
-        jsonb_build_object('versionId', (version_id + 1)::text,
-                           'lastUpdated', to_char($3 AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')))
-        || $2::text::jsonb
-    WHERE id = $1 AND resource_hash IS DISTINCT FROM $4"""
-
-
 class PgPatients:
     """Patients keyed by the personal ID's keyed hash (the same hash identity keeps for users)."""
 
@@ -194,10 +184,6 @@ class PgPatients:
             return None
         return StoredPatient(id=row["id"], version_id=row["version_id"], last_updated=row["last_updated"],
                              resource=msgspec.json.decode(row["resource"]))
-
-    async def update_demographics(self, patient_id: uuid.UUID, body: dict[str, Any], digest: str,
-                                  at: datetime) -> None:
-        await self.conn.execute(_DEMOGRAPHICS, patient_id, dumps(body), at, digest)
 
 
 # --- encounters (ingestion) ------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from typing import Any
 
 import asyncpg
 
+from adapters.postgres.identity.repositories import within_live_session
 from domain.shared.paging import Position
 from domain.transit.codes import Network, ProductKind
 from domain.transit.model import (
@@ -21,6 +22,7 @@ from domain.transit.model import (
     Pass,
     PassStatus,
 )
+from domain.transit.repositories import CredentialFacts
 
 Conn = Any
 Row = Mapping[str, Any]
@@ -134,6 +136,24 @@ def pass_from_row(r: asyncpg.Record) -> Pass:
                 revoke_reason=r["revoke_reason"])
 
 
+# ``PgPasses.credential_facts``: the user's ($1) pass ($2) and their active binding, one row whatever is found
+# (the first column is never NULL, so the statement can also carry the caller's session check).
+_CREDENTIAL_FACTS = f"""SELECT true AS found, {", ".join("p." + c.strip() for c in _TICKET_COLS.split(","))},
+           b.id AS b_id, b.public_key AS b_public_key, b.platform AS b_platform, b.bound_at AS b_bound_at
+    FROM (SELECT 1) one
+    LEFT JOIN transit_passes p ON p.id = $2 AND p.user_id = $1
+    LEFT JOIN transit_device_bindings b ON b.user_id = $1 AND b.revoked_at IS NULL"""
+# The same, read only while session $3 of the user is live (api.identity.auth, ``SESSION_IN_QUERY``).
+_CREDENTIAL_FACTS_IN_SESSION = within_live_session(_CREDENTIAL_FACTS, session="$3", user="$1")
+
+
+def _credential_facts(user_id: uuid.UUID, r: asyncpg.Record) -> CredentialFacts:
+    binding = None if r["b_id"] is None else DeviceBinding(
+        id=r["b_id"], user_id=user_id, public_key=bytes(r["b_public_key"]), platform=r["b_platform"],
+        bound_at=r["b_bound_at"])
+    return CredentialFacts(pass_=None if r["id"] is None else pass_from_row(r), binding=binding)
+
+
 class PgPasses:
     def __init__(self, conn: Conn) -> None:
         self.conn = conn
@@ -179,6 +199,16 @@ class PgPasses:
                 AND NOT EXISTS (SELECT 1 FROM transit_passes r WHERE r.renewed_from = p.id AND r.status = 'active')
                 ORDER BY valid_until LIMIT $3""", start, end, limit)
         return [pass_from_row(r) for r in rows]
+
+    async def credential_facts(self, user_id: uuid.UUID, pass_id: uuid.UUID) -> CredentialFacts:
+        return _credential_facts(user_id, await self.conn.fetchrow(_CREDENTIAL_FACTS, user_id, pass_id))
+
+    async def credential_facts_in_session(self, user_id: uuid.UUID, pass_id: uuid.UUID,
+                                          session_id: uuid.UUID) -> CredentialFacts | None:
+        """``credential_facts`` read only while the user's session ``session_id`` is live (None: it is not),
+        in the same round trip."""
+        r = await self.conn.fetchrow(_CREDENTIAL_FACTS_IN_SESSION, user_id, pass_id, session_id)
+        return None if r is None else _credential_facts(user_id, r)
 
 
 def _binding(r: asyncpg.Record) -> DeviceBinding:

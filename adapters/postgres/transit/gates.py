@@ -168,9 +168,9 @@ class PgTaps:
 
     async def add_checked(self, tap: Tap, deny: list[tuple[int, bytes]], now: int, entry_since: datetime | None,
                           reasons: tuple[str | None, ...]) -> tuple[LiveState, bool]:
-        # ``live_state``'s three reads, then the tap whose reason is ``reasons`` at ``LiveState.index``
-        # of what they found; one statement, so no transaction is needed around it (one write). The
-        # insert does not see itself: the reads are of the taps stored before it, as when they were two.
+        # The live state's three reads (deny list, replay, anti-passback), then the tap whose reason is
+        # ``reasons`` at ``LiveState.index`` of what they found; one statement, so no transaction is needed
+        # around it (one write). The insert does not see itself: the reads are of the taps stored before it.
         # Scalars only (asyncpg's array encoder costs ~20 µs a call on this hot path): the deny pairs as
         # ``IN`` rows, the reasons as one ``|``-separated text ('' = accepted).
         table = _REASON_TEXT.get(reasons)
@@ -185,17 +185,3 @@ class PgTaps:
         last = r["last_direction"]
         return (LiveState(denied=r["denied"], code_seen=r["seen"], last_direction=Direction(last) if last else None),
                 r["inserted"])
-
-    async def live_state(self, subject_id: uuid.UUID, deny: list[tuple[int, bytes]], now: int, code_timestamp: int,
-                         counter: int, entry_since: datetime | None) -> LiveState:
-        r = await self.conn.fetchrow(
-            """SELECT EXISTS (SELECT 1 FROM transit_deny d
-                       JOIN unnest($2::smallint[], $3::bytea[]) AS q(k, s) ON d.kind = q.k AND d.subject = q.s
-                       WHERE d.drop_after >= $4) AS denied,
-                   EXISTS (SELECT 1 FROM transit_taps WHERE subject_id = $1 AND code_timestamp = $5
-                       AND counter = $6 AND accepted) AS seen,
-                   (SELECT direction FROM transit_taps WHERE $7::timestamptz IS NOT NULL AND subject_id = $1
-                       AND accepted AND occurred_at >= $7 ORDER BY occurred_at DESC LIMIT 1) AS last_direction""",
-            subject_id, [k for k, _ in deny], [s for _, s in deny], now, code_timestamp, counter, entry_since)
-        last = r["last_direction"]
-        return LiveState(denied=r["denied"], code_seen=r["seen"], last_direction=Direction(last) if last else None)

@@ -18,6 +18,7 @@ from domain.transit.denylist import DenyEntry, DenyKind, device_subject
 from domain.transit.issuing import credential_expiry, sign_credential
 from domain.transit.model import Card, CardStatus, DeviceBinding, Pass, PassStatus, Product
 from domain.transit.qr import MAX_CREDENTIAL_SECONDS, PassFacts
+from domain.transit.repositories import CredentialFacts
 from domain.transit.rules import end_of, epoch, hanoi_date, next_start, price_on, sixth_birthday_eve, start_of, validity
 from domain.transit.usecases.cards import eligible_category
 from domain.transit.usecases.common import UseCase
@@ -220,11 +221,21 @@ class IssuedCredential(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class IssueCredential(UseCase):
-    """The level-1 credential for one of the caller's passes on the bound phone (also the refresh)."""
+    """The level-1 credential for one of the caller's passes on the bound phone (also the refresh).
+    Issuing writes nothing: the pass and the phone's binding are read together (``Passes.credential_facts``)
+    and the credential is signed here."""
 
     async def execute(self, principal: Principal, pass_id: uuid.UUID) -> IssuedCredential:
         self.require_citizen(principal)
-        p = await self.own_pass(principal, pass_id)
+        return self.issue(principal, await self.d.passes.credential_facts(principal.id, pass_id))
+
+    def issue(self, principal: Principal, facts: CredentialFacts) -> IssuedCredential:
+        """The rules on facts already read (by ``execute``, or by a handler whose one query also checked the
+        caller's session): the caller's own pass, active, not ended, starting within 72 h, a bound phone."""
+        self.require_citizen(principal)
+        p = facts.pass_
+        if p is None or p.user_id != principal.id:
+            raise NotFound("transit.pass_not_found")
         now = self.d.clock.now()
         if p.status is not PassStatus.ACTIVE:
             raise Conflict("transit.pass_revoked")
@@ -232,14 +243,15 @@ class IssueCredential(UseCase):
             raise Conflict("transit.pass_expired")
         if p.valid_from - now > timedelta(seconds=MAX_CREDENTIAL_SECONDS):
             raise Conflict("transit.pass_not_started", field="pass_id", rule="starts_within_72h")
-        binding = await self.d.bindings.active(principal.id)
-        if binding is None:
+        binding = facts.binding
+        if binding is None or binding.user_id != principal.id or binding.revoked_at is not None:
             raise Conflict("transit.no_device", field="pass_id", rule="device_key_required")
-        facts = PassFacts(p.id, p.kind, p.category_qr, p.networks, p.route, epoch(p.valid_from), epoch(p.valid_until))
+        facts_qr = PassFacts(p.id, p.kind, p.category_qr, p.networks, p.route, epoch(p.valid_from),
+                             epoch(p.valid_until))
         issued = int(now.timestamp())
-        expires = credential_expiry(issued, facts.valid_until, self.d.credential_lifetime_s)
-        raw = sign_credential(self.d.signer, facts, binding.public_key, issued, expires)
-        return IssuedCredential(credential=raw, facts=facts, kid=self.d.signer.kid,
+        expires = credential_expiry(issued, facts_qr.valid_until, self.d.credential_lifetime_s)
+        raw = sign_credential(self.d.signer, facts_qr, binding.public_key, issued, expires)
+        return IssuedCredential(credential=raw, facts=facts_qr, kid=self.d.signer.kid,
                                 issued_at=datetime.fromtimestamp(issued, now.tzinfo),
                                 expires_at=datetime.fromtimestamp(expires, now.tzinfo), server_time=now)
 
