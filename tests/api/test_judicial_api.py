@@ -390,3 +390,51 @@ def test_a_draft_stores_its_key_in_its_insert_and_replays_like_any_creating_post
     plain = ok(http.post(R, json=draft_body(), headers=me.headers), 201)
     assert plain["ref"] != draft["ref"]
     assert re.fullmatch(r"LLTP-\d{4}-\d{6}", plain["ref"])
+
+
+# The queue's JSON, pinned: ``QueueItem`` (the read model the store decodes rows into) must encode byte for
+# byte as the entity's view ``request_out`` did — the fields of the request in its order, ``version`` left
+# out, then ``overdue`` and ``by_proxy``.
+QUEUE_ITEM_KEYS = [
+    "id", "ref", "requester_id", "certificate_type", "purpose", "copies", "delivery", "postal_address",
+    "fee_category", "fee_documents", "applicant", "prefilled", "residence_history", "proxy", "status", "online",
+    "requester_level", "authority_unit_id", "authority_code", "fee", "deadline_kind", "deadline_reasons", "due_at",
+    "paused_at", "cross_check", "rejection_reason", "supplement_note", "created_at", "updated_at", "submitted_at",
+    "closed_at", "overdue", "by_proxy"]
+
+
+def test_the_queue_page_is_byte_for_byte_the_requests_view(http: httpx.Client, database_url: str) -> None:
+    import msgspec
+
+    me, proxy = login(http), login(http)
+    boss = login_staff(http, database_url, POLICE, "supervisor")
+    mine = submitted(http, me, delivery="post", postal_address=HANOI)
+    d = ok(http.post(R, json=proxy_body(), headers=proxy.headers), 201)
+    ok(http.post(f"{R}/{d['id']}/documents?kind=proxy", files={"file": ("uq.pdf", PDF, "application/pdf")},
+                 headers=proxy.headers), 201)
+    by_proxy = ok(http.post(f"{R}/{d['id']}/submit", json={}, headers=proxy.headers))
+    step(http, boss, mine["id"], "receive")
+    step(http, boss, mine["id"], "verify")  # a cross-check result in the row
+    step(http, boss, by_proxy["id"], "supplement-request", {"note": "Bản gốc giấy ủy quyền"})  # paused
+    raw = http.get(f"{S}/requests?limit=100", headers=boss.headers)
+    assert raw.status_code == 200, raw.text
+    page = msgspec.json.decode(raw.content)
+    assert {mine["id"], by_proxy["id"]} <= {x["id"] for x in page["items"]}
+    assert all(list(x) == QUEUE_ITEM_KEYS for x in page["items"])
+    # Each item is the staff view of that request (the entity through ``request_out``) without the parts only
+    # that view has; key order, values and encoding the same, so the bytes of the page are.
+    views = []
+    for x in page["items"]:
+        one = msgspec.json.decode(http.get(f"{S}/requests/{x['id']}", headers=boss.headers).content)
+        views.append({k: v for k, v in one.items() if k not in ("steps", "fee_payment")})
+    assert raw.content == msgspec.json.encode({"items": views, "next_cursor": page["next_cursor"]})
+    item = next(x for x in page["items"] if x["id"] == by_proxy["id"])
+    assert item["by_proxy"]
+    assert item["proxy"]["relation"] == "authorised"
+    assert item["applicant"]["id_document"]["number"] == "001192000123"  # decrypted for the authority's staff
+    assert item["status"] == "supplement_requested"
+    assert item["paused_at"]
+    assert item["overdue"] is False
+    verified = next(x for x in page["items"] if x["id"] == mine["id"])
+    assert verified["cross_check"]["outcome"]
+    assert verified["postal_address"] == {**HANOI, "country": "VN"}
