@@ -438,3 +438,42 @@ def test_the_queue_page_is_byte_for_byte_the_requests_view(http: httpx.Client, d
     verified = next(x for x in page["items"] if x["id"] == mine["id"])
     assert verified["cross_check"]["outcome"]
     assert verified["postal_address"] == {**HANOI, "country": "VN"}
+
+
+def test_the_status_list_has_a_strong_etag_and_answers_304_until_a_bit_flips(http: httpx.Client,
+                                                                              database_url: str) -> None:
+    me = login(http)
+    boss = login_staff(http, database_url, POLICE, "supervisor")
+    cert = issue(http, me, boss)
+    vc = jose_jwt.decode(cert["vc_jwt"], KeySet.import_key_set(ok(http.get(f"{P}/jwks"))))
+    entry = next(e for e in vc.claims["credentialStatus"] if e["statusPurpose"] == "suspension")
+    url = "/api/v1" + entry["statusListCredential"].split("/api/v1", 1)[1]
+    first = http.get(url)
+    assert first.status_code == 200
+    etag = first.headers["etag"]
+    assert re.fullmatch(r'"[0-9a-f]{32}"', etag)  # strong: a hash of the exact credential
+    cache = first.headers["cache-control"]
+    assert re.fullmatch(r"public, max-age=\d+, must-revalidate", cache)
+    assert 0 < int(cache.split("max-age=")[1].split(",")[0]) <= 240  # re-signed a minute before validUntil
+    # Polled again with the ETag: a body-less 304 with the same validators (also a weak or listed match, or *).
+    for sent in (etag, f"W/{etag}", f'"other", {etag}', "*"):
+        again = http.get(url, headers={"If-None-Match": sent})
+        assert again.status_code == 304, sent
+        assert again.content == b""
+        assert again.headers["etag"] == etag
+        assert again.headers["cache-control"].startswith("public, max-age=")
+    assert http.get(url, headers={"If-None-Match": '"other"'}).status_code == 200
+    assert http.get(url, headers={"If-None-Match": etag}).status_code == 304
+    # A suspension flips the certificate's bit: the same If-None-Match now gets the new list, new ETag.
+    ok(http.post(f"{S}/certificates/{cert['id']}/status", json={"action": "suspend", "reason": "Kiểm tra lại"},
+                 headers=boss.headers))
+    changed = http.get(url, headers={"If-None-Match": etag})
+    assert changed.status_code == 200
+    assert changed.headers["etag"] != etag
+    subject = jose_jwt.decode(changed.text, KeySet.import_key_set(ok(http.get(f"{P}/jwks")))).claims[
+        "credentialSubject"]
+    raw = subject["encodedList"][1:]
+    bits = gzip.decompress(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
+    index = int(entry["statusListIndex"])
+    assert bits[index // 8] & (0x80 >> (index % 8))
+    assert http.get(url, headers={"If-None-Match": changed.headers["etag"]}).status_code == 304
