@@ -281,11 +281,17 @@ class PgRequests:
 
 # The queue's read model: ``QueueItem``'s fields in its order (``overdue`` and ``by_proxy`` are computed), then
 # the encrypted id number.
-_ITEM_SELECT = ", ".join([*(f"{c}::text AS {c}" if c in _JSON_COLS else c for c in QueueItem.__struct_fields__[:-2]),
-                          "id_number_enc"])
+_ITEM_COLUMNS = [*QueueItem.__struct_fields__[:-2], "id_number_enc"]
+_ITEM_SELECT = ", ".join(f"{c}::text AS {c}" if c in _JSON_COLS else c for c in _ITEM_COLUMNS)
 _DECODE_ADDRESS, _DECODE_DOCUMENTS, _DECODE_APPLICANT, _DECODE_HISTORY, _DECODE_PROXY, _DECODE_FEE, \
     _DECODE_CROSS_CHECK = (_DECODE[c] for c in ("postal_address", "fee_documents", "applicant", "residence_history",
                                                 "proxy", "fee", "cross_check"))
+# ``_item`` reads these positions by number: they must be where ``QueueItem`` has those fields.
+if [_ITEM_COLUMNS[i] for i in (3, 6, 7, 8, 9, 10, 12, 13, 14, 19, 20, 22, 23, 24, 31)] != [
+        "certificate_type", "delivery", "postal_address", "fee_category", "fee_documents", "applicant",
+        "residence_history", "proxy", "status", "fee", "deadline_kind", "due_at", "paused_at", "cross_check",
+        "id_number_enc"]:
+    raise RuntimeError("QueueItem's fields moved: update PgRequests._item")
 _STATUS = {e.value: e for e in Status}
 _CERTIFICATE_TYPE = {e.value: e for e in CertificateType}
 _DELIVERY = {e.value: e for e in Delivery}
