@@ -48,7 +48,7 @@ from domain.feedback.model import ReportSummary
 from domain.identity.principal import Principal, PrincipalKind
 from domain.judicial import deadlines
 from domain.judicial.fees import DEFAULT_SCHEDULE, PricingInput, price
-from domain.judicial.model import ActorKind, Status, Step
+from domain.judicial.model import ActorKind, QueueItem, Status, Step
 from domain.judicial.ports import QueueFilter
 from domain.judicial.submission import check_rules, hanoi_resident
 from domain.judicial.usecases.citizen import DraftInput, StartDraft
@@ -122,7 +122,7 @@ def _pii(state: State) -> AesPiiProtector:
 
 @get("/judicial-queue-of/{unit_id:uuid}")
 async def judicial_queue_of(unit_id: FromPath[uuid.UUID], state: State,
-                            limit: FromQuery[int] = 20) -> dict[str, object]:
+                            limit: FromQuery[int] = 20) -> Page[QueueItem]:
     """Reference, not the floor: exactly the SQL and rows of ``GET /api/v1/staff/judicial/requests``
     (the service's adapter: one query without a transaction, as the service's read-only unit of work
     runs it, applicants' id numbers decrypted, the same JSON shape), without auth, session check,
@@ -132,8 +132,9 @@ async def judicial_queue_of(unit_id: FromPath[uuid.UUID], state: State,
     pii = _pii(state)
     now = datetime.now(UTC)
     async with state.service_pool.acquire() as conn:
-        got = await PgRequests(conn, pii).queue(QueueFilter(authority_unit_ids=frozenset({unit_id})), now, None, limit)
-    return {"items": [request_out(r, now) for r in got.items], "next_cursor": got.next_cursor}
+        # The read model the endpoint returns (``queue_items``: its SELECT, rows decoded into ``QueueItem``).
+        return await PgRequests(conn, pii).queue_items(QueueFilter(authority_unit_ids=frozenset({unit_id})), now,
+                                                       None, limit)
 
 
 @post(JUDICIAL_SUBMIT_SQL_PATH + "/{requester_id:uuid}/{request_id:uuid}", status_code=200)

@@ -20,7 +20,8 @@ HANDLERS = {"identity.me": ("me", "api/identity/me.py"),
             "feedback.create": ("create", "api/feedback/citizen.py"),
             "judicial.queue": ("queue", "api/judicial/staff.py"),
             "transit.pass_credential": ("credential", "api/transit/citizen.py"),
-            "health.timeline": ("timeline", "api/health/citizen.py")}
+            "health.timeline": ("timeline", "api/health/citizen.py"),
+            "judicial.draft": ("create", "api/judicial/citizen.py")}
 # Named parts of a handler's own code (its statements excluded), shown apart from the rest of it.
 HANDLER_PARTS = {
     "transit.pass_credential": {
@@ -88,6 +89,37 @@ def table(directory: Path, name: str, n: int, ours_cpu: float, ref_cpu: float) -
     return "\n".join(rows)
 
 
+def _where(path: str) -> str:
+    for marker in ("site-packages/", "/lib/python3."):
+        if marker in path:
+            tail = path.split(marker, 1)[1]
+            return tail.split("/", 1)[1] if marker.startswith("/lib") else tail
+    for top in ("api/", "domain/", "adapters/", "bench/"):
+        if f"/{top}" in path:
+            return top + path.split(f"/{top}", 1)[1]
+    return path
+
+
+def top(directory: Path, name: str, ours_cpu: float, count: int) -> str:
+    """The functions with the largest cumulative share of the request (the profile's whole request: the
+    observability middleware's cumulative time), each share also as µs of the measured CPU; the layers every
+    request passes through whole (Litestar's middleware and routing layers, ≥ 85 %) are left out."""
+    st = pstats.Stats(str(directory / f"{name}.pstats")).stats  # type: ignore[attr-defined]
+    total = sum(v[3] for (f, _l, fn), v in st.items()
+                if fn == "middleware" and f.endswith("api/platform/observability.py"))
+    rows = []
+    for (f, line, fn), (_cc, _nc, _tt, ct, _callers) in st.items():
+        share = ct / total
+        if share >= 0.85 or share < 0.02 or f == "~":
+            continue
+        rows.append((share, f"`{_where(f)}:{line}({fn})`"))
+    rows.sort(reverse=True)
+    out = [f"`{name}`: top functions by cumulative share of the request (whole request {ours_cpu:.0f} µs CPU)", "",
+           "| Function | share | µs |", "|---|---:|---:|"]
+    out += [f"| {where} | {share * 100:.1f} % | {share * ours_cpu:.0f} |" for share, where in rows[:count]]
+    return "\n".join(out)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.overhead_table", description=__doc__.split("\n")[0])
     p.add_argument("directory", type=Path)
@@ -95,11 +127,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                    help="requests per profiled row (bench.inproc --requests × rounds)")
     p.add_argument("--cpu", nargs="+", required=True, metavar="NAME=OURS:SAME",
                    help="measured CPU µs per request of the scenario and of its same work")
+    p.add_argument("--top", type=int, default=0, help="also list the N functions with the largest cumulative share")
     opts = p.parse_args(argv)
     for item in opts.cpu:
         name, _, pair = item.partition("=")
         ours, _, ref = pair.partition(":")
         print(table(opts.directory, name, opts.requests, float(ours), float(ref)) + "\n")
+        if opts.top:
+            print(top(opts.directory, name, float(ours), opts.top) + "\n")
     return 0
 
 

@@ -54,14 +54,20 @@ class CitizenJudicialController(Controller):
             start, now = citizen.StartDraft(d), container.clock.now()
             draft, step = await start.draft(principal, cmd)
             headers = {"Location": f"/api/v1/judicial/requests/{draft.id}"}
-            if fold is not None:
-                # The answer before the insert, so that the key's row goes in the insert's statement
-                # (one round trip fewer); the reference the insert draws replaces the blank, in SQL.
-                assert isinstance(d.requests, PgRequests)
-                blank = fold.blank()
-                d.requests.rider = fold.row(201, s.request_out(replace(draft, ref=blank), now), headers,
-                                            blank=blank)
+            if fold is None:
+                r = await start.execute(principal, cmd, (draft, step))
+                return Response(s.request_out(r, now), status_code=201, headers=headers)
+            # The answer before the insert, so that the key's row goes in the insert's statement (one round
+            # trip fewer); the reference the insert draws replaces the blank, in SQL and in the row's body,
+            # which is then the response itself: the answer is built and encoded once.
+            assert isinstance(d.requests, PgRequests)
+            blank = fold.blank()
+            rider = d.requests.rider = fold.row(201, s.request_out(replace(draft, ref=blank), now), headers,
+                                                blank=blank)
             r = await start.execute(principal, cmd, (draft, step))
+            if rider.stored:  # the stored request is the draft with the reference drawn (PgRequests.add)
+                return fold.response(headers)
+            # The key was taken (a retry, or a concurrent request): the usual path answers, from this.
             return Response(s.request_out(r, now), status_code=201, headers=headers)
         return await idempotent_folded(request, uow, f"user:{principal.id}", run)
 

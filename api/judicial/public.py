@@ -8,12 +8,14 @@ import uuid
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody
 
 from adapters.postgres.judicial.repositories import PgStatusLists
 from api.judicial import schemas as s
 from api.judicial.citizen import client_key
 from api.judicial.wiring import judicial_deps, services
+from api.platform.conditional import not_modified, strong_etag
 from api.platform.deps import AppContainer, UnitOfWork
 from api.platform.problems import problem_response, problem_spec
 from domain.errors import NotFound
@@ -94,8 +96,15 @@ class PublicJudicialController(Controller):
                 "jwks_uri": f"{container.settings.base_url}{JWKS_PATH}"}
 
     @get("/status-lists/{list_id:uuid}", operation_id="judicialStatusList", media_type="application/vc+jwt",
-         summary="A Bitstring Status List credential (vc+jwt), cacheable until it expires")
-    async def status_list(self, container: AppContainer, uow: UnitOfWork,
+         summary="A Bitstring Status List credential (vc+jwt), cacheable until it expires",
+         description="Verifiers poll this. The answer carries a strong `ETag` (a hash of the exact credential) "
+                     "and `Cache-Control: public, max-age=…, must-revalidate` (the seconds the credential has "
+                     "left before it is re-signed, at most 4 minutes): send the ETag back in `If-None-Match` "
+                     "and get a body-less 304 while the same credential is served. It changes when a "
+                     "certificate of the list is revoked, suspended or reinstated, and when it is re-signed "
+                     "before its `validUntil`.",
+         responses={304: ResponseSpec(None, description="Not modified: the credential of `If-None-Match`")})
+    async def status_list(self, request: Request[Any, Any, Any], container: AppContainer, uow: UnitOfWork,
                           list_id: FromPath[uuid.UUID]) -> Response[str]:
         view = await PgStatusLists(uow.conn).view(list_id)
         if view is None:
@@ -104,6 +113,11 @@ class PublicJudicialController(Controller):
         now = container.clock.now()
         token, until = certs.publisher.get(view.id, view.authority_code, view.purpose, view.size, view.version,
                                            view.set_indexes, now)
+        # Until a minute before ``validUntil`` the same credential is served (then it is re-signed): a cache
+        # keeps it no longer than that, and revalidates rather than serve it stale.
         max_age = max(0, int((until - now).total_seconds()) - 60)
-        return Response(token, media_type="application/vc+jwt",
-                        headers={"Cache-Control": f"public, max-age={max_age}"})
+        etag = strong_etag(token.encode())
+        headers = {"ETag": etag, "Cache-Control": f"public, max-age={max_age}, must-revalidate"}
+        if not_modified(request, etag):
+            return Response("", status_code=304, headers=headers)
+        return Response(token, media_type="application/vc+jwt", headers=headers)

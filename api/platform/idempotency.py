@@ -141,6 +141,14 @@ class Fold:
                                   msgspec.json.encode(content), kept, blank=blank)
         return self.pending
 
+    def response(self, headers: dict[str, str] | None = None) -> Response[bytes]:
+        """The stored row's answer as the handler's response (once the write stored it, its blank filled):
+        a handler that returns this builds and encodes its answer once, for the row and the response."""
+        if self.pending is None or not self.pending.stored:
+            raise RuntimeError("the answer of a row the write did not store")
+        return Response(self.pending.body, status_code=self.pending.status, media_type="application/json",
+                        headers=headers)
+
 
 async def idempotent_folded(request: Request[Any, Any, Any], uow: PgUnitOfWork, principal: str,
                             create: Callable[[Fold | None], Awaitable[Response[Any]]]) -> Response[Any]:
@@ -161,7 +169,9 @@ async def idempotent_folded(request: Request[Any, Any, Any], uow: PgUnitOfWork, 
     pending = fold.pending
     if pending is not None and pending.stored:
         status = response.status_code or request.route_handler.status_code or 200
-        if (pending.status, pending.body) != (status, msgspec.json.encode(response.content)):
+        # ``Fold.response`` is the row's body itself; an answer built again must encode to the same bytes.
+        if pending.status != status or (response.content is not pending.body
+                                        and pending.body != msgspec.json.encode(response.content)):
             raise RuntimeError("the stored idempotent answer is not the response")  # a handler bug
         return Response(pending.body, status_code=status, media_type="application/json",
                         headers=dict(response.headers))

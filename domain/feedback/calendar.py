@@ -14,6 +14,9 @@ from domain.shared.time import HANOI
 
 # Two years of days without a single working hour means the calendar is misconfigured.
 _MAX_DAYS = 730
+# Days whose working periods are kept (``WorkingCalendar._day``): years of deadlines around today.
+_CACHED_DAYS = 4096
+_ONE_DAY = timedelta(days=1)
 
 
 class HolidayCalendar(Protocol):
@@ -55,28 +58,43 @@ class WorkingCalendar:
         self._holidays = holidays
         self._periods = periods or parse_periods("08:00-12:00,13:30-17:30")
         self._makeup = frozenset(makeup_days)
+        # Each day's working periods as instants, worked out once per day: a deadline walks the same few
+        # days on every request, and a holiday lookup (the ``holidays`` package, Python) cost ~2 µs a day.
+        self._segments: dict[date, tuple[tuple[datetime, datetime], ...]] = {}
 
     def is_working_day(self, day: date) -> bool:
         if day in self._makeup or self._holidays.is_weekend_workday(day):
             return True
         return day.weekday() < 5 and not self._holidays.is_holiday(day)
 
+    def _day(self, day: date) -> tuple[tuple[datetime, datetime], ...]:
+        """The working periods of ``day`` in Hanoi (none on a day off), as instants in UTC: arithmetic and
+        comparisons between datetimes of one fixed ``tzinfo`` skip the time zone's offset lookups."""
+        got = self._segments.get(day)
+        if got is None:
+            got = tuple((datetime.combine(day, a, HANOI).astimezone(UTC),
+                         datetime.combine(day, b, HANOI).astimezone(UTC))
+                        for a, b in self._periods) if self.is_working_day(day) else ()
+            if len(self._segments) >= _CACHED_DAYS:  # a long-running process moves on through the years
+                self._segments.clear()
+            self._segments[day] = got
+        return got
+
     def add_working_hours(self, start: datetime, hours: float) -> datetime:
         """The instant ``hours`` working hours after ``start`` (aware datetime, returned in UTC)."""
         remaining = timedelta(hours=hours)
-        local = start.astimezone(HANOI)
-        day = local.date()
+        at = start.astimezone(UTC)
+        day = start.astimezone(HANOI).date()
         for _ in range(_MAX_DAYS):
-            if self.is_working_day(day):
-                for p_start, p_end in self._periods:
-                    seg_start = max(datetime.combine(day, p_start, HANOI), local)
-                    seg_end = datetime.combine(day, p_end, HANOI)
-                    if seg_start >= seg_end:
-                        continue
-                    if remaining <= seg_end - seg_start:
-                        return (seg_start + remaining).astimezone(UTC)
-                    remaining -= seg_end - seg_start
-            day += timedelta(days=1)
+            for seg_start, seg_end in self._day(day):
+                if seg_end <= at:
+                    continue
+                if seg_start < at:
+                    seg_start = at
+                if remaining <= seg_end - seg_start:
+                    return seg_start + remaining
+                remaining -= seg_end - seg_start
+            day += _ONE_DAY
         raise ValueError("the working calendar has no working hours")
 
     def working_hours_between(self, start: datetime, end: datetime) -> float:

@@ -259,8 +259,61 @@ class Request(msgspec.Struct, frozen=True, kw_only=True):
         return self.proxy is not None
 
     def overdue(self, now: datetime) -> bool:
-        return (self.status in IN_PROCESS and self.due_at is not None and self.paused_at is None
-                and now > self.due_at)
+        return is_overdue(self.status, self.due_at, self.paused_at, now)
+
+
+def is_overdue(status: Status, due_at: datetime | None, paused_at: datetime | None, now: datetime) -> bool:
+    """Past its deadline while the clock runs (in process, not paused for a supplement)."""
+    return status in IN_PROCESS and due_at is not None and paused_at is None and now > due_at
+
+
+class QueueItem(msgspec.Struct, frozen=True):
+    """Read model of one line of the authority's queue: a request as staff see it in the list, with
+    ``overdue`` (``is_overdue`` at the time of the read) and ``by_proxy`` — the fields of ``Request``
+    (``version`` aside) in its order, so that it encodes exactly as the entity's view did. Built by the
+    store straight from its rows (no entity and no dict in between); ``queue_item`` builds it from an
+    entity (fakes, tests)."""
+
+    id: uuid.UUID
+    ref: str
+    requester_id: uuid.UUID
+    certificate_type: CertificateType
+    purpose: str
+    copies: int
+    delivery: Delivery
+    postal_address: Address | None
+    fee_category: FeeCategory
+    fee_documents: tuple[DocumentRef, ...]
+    applicant: Applicant
+    prefilled: tuple[str, ...]
+    residence_history: tuple[ResidencePeriod, ...]
+    proxy: Proxy | None
+    status: Status
+    online: bool
+    requester_level: int
+    authority_unit_id: uuid.UUID | None
+    authority_code: str
+    fee: FeeBreakdown | None
+    deadline_kind: DeadlineKind
+    deadline_reasons: tuple[str, ...]
+    due_at: datetime | None
+    paused_at: datetime | None
+    cross_check: CrossCheckResult | None
+    rejection_reason: str
+    supplement_note: str
+    created_at: datetime
+    updated_at: datetime
+    submitted_at: datetime | None
+    closed_at: datetime | None
+    overdue: bool
+    by_proxy: bool
+
+
+def queue_item(r: Request, now: datetime) -> QueueItem:
+    return QueueItem(**{f: getattr(r, f) for f in _QUEUE_FIELDS}, overdue=r.overdue(now), by_proxy=r.by_proxy)
+
+
+_QUEUE_FIELDS = QueueItem.__struct_fields__[:-2]
 
 
 class Step(msgspec.Struct, frozen=True, kw_only=True):

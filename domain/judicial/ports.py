@@ -15,6 +15,7 @@ from domain.judicial.model import (
     CertificateContent,
     CertificateType,
     CrossCheckResult,
+    QueueItem,
     Request,
     ShareCode,
     Status,
@@ -58,6 +59,11 @@ class Requests(Protocol):
 
     async def queue(self, f: QueueFilter, now: datetime, cursor: str | None, limit: int) -> Page[Request]:
         """Requests in process of the given authorities, earliest deadline first."""
+        ...
+
+    async def queue_items(self, f: QueueFilter, now: datetime, cursor: str | None,
+                          limit: int) -> Page[QueueItem]:
+        """``queue``'s page as its read model (the API's list): the same rows, order and cursor."""
         ...
 
 

@@ -390,3 +390,90 @@ def test_a_draft_stores_its_key_in_its_insert_and_replays_like_any_creating_post
     plain = ok(http.post(R, json=draft_body(), headers=me.headers), 201)
     assert plain["ref"] != draft["ref"]
     assert re.fullmatch(r"LLTP-\d{4}-\d{6}", plain["ref"])
+
+
+# The queue's JSON, pinned: ``QueueItem`` (the read model the store decodes rows into) must encode byte for
+# byte as the entity's view ``request_out`` did — the fields of the request in its order, ``version`` left
+# out, then ``overdue`` and ``by_proxy``.
+QUEUE_ITEM_KEYS = [
+    "id", "ref", "requester_id", "certificate_type", "purpose", "copies", "delivery", "postal_address",
+    "fee_category", "fee_documents", "applicant", "prefilled", "residence_history", "proxy", "status", "online",
+    "requester_level", "authority_unit_id", "authority_code", "fee", "deadline_kind", "deadline_reasons", "due_at",
+    "paused_at", "cross_check", "rejection_reason", "supplement_note", "created_at", "updated_at", "submitted_at",
+    "closed_at", "overdue", "by_proxy"]
+
+
+def test_the_queue_page_is_byte_for_byte_the_requests_view(http: httpx.Client, database_url: str) -> None:
+    import msgspec
+
+    me, proxy = login(http), login(http)
+    boss = login_staff(http, database_url, POLICE, "supervisor")
+    mine = submitted(http, me, delivery="post", postal_address=HANOI)
+    d = ok(http.post(R, json=proxy_body(), headers=proxy.headers), 201)
+    ok(http.post(f"{R}/{d['id']}/documents?kind=proxy", files={"file": ("uq.pdf", PDF, "application/pdf")},
+                 headers=proxy.headers), 201)
+    by_proxy = ok(http.post(f"{R}/{d['id']}/submit", json={}, headers=proxy.headers))
+    step(http, boss, mine["id"], "receive")
+    step(http, boss, mine["id"], "verify")  # a cross-check result in the row
+    step(http, boss, by_proxy["id"], "supplement-request", {"note": "Bản gốc giấy ủy quyền"})  # paused
+    raw = http.get(f"{S}/requests?limit=100", headers=boss.headers)
+    assert raw.status_code == 200, raw.text
+    page = msgspec.json.decode(raw.content)
+    assert {mine["id"], by_proxy["id"]} <= {x["id"] for x in page["items"]}
+    assert all(list(x) == QUEUE_ITEM_KEYS for x in page["items"])
+    # Each item is the staff view of that request (the entity through ``request_out``) without the parts only
+    # that view has; key order, values and encoding the same, so the bytes of the page are.
+    views = []
+    for x in page["items"]:
+        one = msgspec.json.decode(http.get(f"{S}/requests/{x['id']}", headers=boss.headers).content)
+        views.append({k: v for k, v in one.items() if k not in ("steps", "fee_payment")})
+    assert raw.content == msgspec.json.encode({"items": views, "next_cursor": page["next_cursor"]})
+    item = next(x for x in page["items"] if x["id"] == by_proxy["id"])
+    assert item["by_proxy"]
+    assert item["proxy"]["relation"] == "authorised"
+    assert item["applicant"]["id_document"]["number"] == "001192000123"  # decrypted for the authority's staff
+    assert item["status"] == "supplement_requested"
+    assert item["paused_at"]
+    assert item["overdue"] is False
+    verified = next(x for x in page["items"] if x["id"] == mine["id"])
+    assert verified["cross_check"]["outcome"]
+    assert verified["postal_address"] == {**HANOI, "country": "VN"}
+
+
+def test_the_status_list_has_a_strong_etag_and_answers_304_until_a_bit_flips(http: httpx.Client,
+                                                                              database_url: str) -> None:
+    me = login(http)
+    boss = login_staff(http, database_url, POLICE, "supervisor")
+    cert = issue(http, me, boss)
+    vc = jose_jwt.decode(cert["vc_jwt"], KeySet.import_key_set(ok(http.get(f"{P}/jwks"))))
+    entry = next(e for e in vc.claims["credentialStatus"] if e["statusPurpose"] == "suspension")
+    url = "/api/v1" + entry["statusListCredential"].split("/api/v1", 1)[1]
+    first = http.get(url)
+    assert first.status_code == 200
+    etag = first.headers["etag"]
+    assert re.fullmatch(r'"[0-9a-f]{32}"', etag)  # strong: a hash of the exact credential
+    cache = first.headers["cache-control"]
+    assert re.fullmatch(r"public, max-age=\d+, must-revalidate", cache)
+    assert 0 < int(cache.split("max-age=")[1].split(",")[0]) <= 240  # re-signed a minute before validUntil
+    # Polled again with the ETag: a body-less 304 with the same validators (also a weak or listed match, or *).
+    for sent in (etag, f"W/{etag}", f'"other", {etag}', "*"):
+        again = http.get(url, headers={"If-None-Match": sent})
+        assert again.status_code == 304, sent
+        assert again.content == b""
+        assert again.headers["etag"] == etag
+        assert again.headers["cache-control"].startswith("public, max-age=")
+    assert http.get(url, headers={"If-None-Match": '"other"'}).status_code == 200
+    assert http.get(url, headers={"If-None-Match": etag}).status_code == 304
+    # A suspension flips the certificate's bit: the same If-None-Match now gets the new list, new ETag.
+    ok(http.post(f"{S}/certificates/{cert['id']}/status", json={"action": "suspend", "reason": "Kiểm tra lại"},
+                 headers=boss.headers))
+    changed = http.get(url, headers={"If-None-Match": etag})
+    assert changed.status_code == 200
+    assert changed.headers["etag"] != etag
+    subject = jose_jwt.decode(changed.text, KeySet.import_key_set(ok(http.get(f"{P}/jwks")))).claims[
+        "credentialSubject"]
+    raw = subject["encodedList"][1:]
+    bits = gzip.decompress(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
+    index = int(entry["statusListIndex"])
+    assert bits[index // 8] & (0x80 >> (index % 8))
+    assert http.get(url, headers={"If-None-Match": changed.headers["etag"]}).status_code == 304

@@ -209,6 +209,9 @@ def test_inproc_bench_measures_cpu_per_request_of_every_row(database_url: str, t
     text = overhead_table.table(tmp_path / "profiles", "identity.me", 20, 300.0, 200.0)
     assert "| **whole request** | **300** | **200** |" in text
     assert "| observability middleware (request id, headers, metrics, access line) |" in text
+    top = overhead_table.top(tmp_path / "profiles", "identity.me", 300.0, 5)
+    assert top.count("\n| `") == 5  # the five largest cumulative shares below Litestar's layers
+    assert "api/identity/me.py" in top
     for row in rows:
         [sample] = row.samples
         assert sum(sample.statuses.values()) == 20

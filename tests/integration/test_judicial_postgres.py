@@ -335,3 +335,38 @@ def test_the_draft_insert_stores_a_key_row_with_the_reference_it_draws(database_
         assert other.ref != r.ref
         assert bytes(await conn.fetchval("SELECT body FROM idempotency_keys WHERE key = 'k1'")) == expected
     run(database_url, body)
+
+
+def test_the_queue_read_model_is_the_entitys_view(clean_db: str, tmp_path: Path) -> None:
+    """``queue_items`` decodes the same rows as ``queue`` straight into ``QueueItem``: equal to the entity's
+    read model field for field (id number decrypted, overdue as the entity says), same order and cursor."""
+    from domain.judicial.model import queue_item
+
+    async def body(conn: asyncpg.Connection[Any]) -> None:
+        units = await _units(conn)
+        w = World(conn, tmp_path, units)
+        me, boss = await _people(conn, units["S-TP"])
+        for i in range(3):
+            d = await c.StartDraft(w.deps).execute(me, c.DraftInput(
+                purpose=f"Xin việc {i}", applicant=applicant(), residence_history=history()))
+            await c.Submit(w.deps).execute(me, d.id)
+            w.clock.t += timedelta(days=1)
+        w.clock.t = datetime(2026, 4, 1, tzinfo=UTC)  # overdue by now
+        first = await s.Queue(w.deps).execute(boss, s.QueueQuery(), None, 2)
+        items = await s.QueueItems(w.deps).execute(boss, s.QueueQuery(), None, 2)
+        assert items.items == [queue_item(r, w.clock.now()) for r in first.items]
+        assert items.next_cursor == first.next_cursor is not None
+        rest = await s.Queue(w.deps).execute(boss, s.QueueQuery(), first.next_cursor, 2)
+        rest_items = await s.QueueItems(w.deps).execute(boss, s.QueueQuery(), items.next_cursor, 2)
+        assert rest_items.items == [queue_item(r, w.clock.now()) for r in rest.items]
+        assert len(rest_items.items) == 1
+        assert rest_items.next_cursor is None
+        everything = [*items.items, *rest_items.items]
+        assert all(x.overdue for x in everything)
+        number = applicant().id_document.number  # type: ignore[union-attr]
+        assert all(x.applicant.id_document is not None and x.applicant.id_document.number == number
+                   for x in everything)
+        police = Principal(kind=PrincipalKind.USER, id=uuid.uuid4(), level=2,
+                           grants=(StaffGrant(units["CA-TP"], StaffRole.SUPERVISOR),))
+        assert (await s.QueueItems(w.deps).execute(police, s.QueueQuery(), None, 10)).items == []
+    run(clean_db, body)

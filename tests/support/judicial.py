@@ -24,6 +24,7 @@ from domain.judicial.model import (
     CrossCheckOutcome,
     CrossCheckResult,
     IdDocument,
+    QueueItem,
     Relative,
     Request,
     ResidencePeriod,
@@ -33,6 +34,7 @@ from domain.judicial.model import (
     StatusRef,
     Step,
     Verification,
+    queue_item,
 )
 from domain.judicial.ports import QueueFilter
 from domain.judicial.usecases.common import Deps, Settings
@@ -144,6 +146,10 @@ class FakeRequests:
                 and (not f.overdue_only or r.overdue(now))]
         rows.sort(key=lambda r: (r.due_at or now, r.id))
         return Page(items=rows[:limit])
+
+    async def queue_items(self, f: QueueFilter, now: datetime, cursor: str | None, limit: int) -> Page[QueueItem]:
+        page = await self.queue(f, now, cursor, limit)
+        return Page(items=[queue_item(r, now) for r in page.items], next_cursor=page.next_cursor)
 
 
 class FakeCertificates:

@@ -319,3 +319,24 @@ async def test_uploaded_documents_for_the_requester_and_the_authority_only() -> 
             await s.RequestDocument(w.deps).execute(outsider, r.id, doc.key)
     with pytest.raises(NotFound):
         await s.RequestDocument(w.deps).execute(proxy, r.id, "judicial/other/key")
+
+
+async def test_a_queue_item_encodes_as_the_requests_view() -> None:
+    """The queue's read model has the request's fields in its order (``version`` aside) and then ``overdue`` and
+    ``by_proxy``: the JSON the API sends is byte for byte what ``request_out`` made of the entity."""
+    from api.judicial.schemas import request_out
+    from domain.judicial.model import QueueItem, queue_item
+
+    fields = [f for f in Request.__struct_fields__ if f != "version"]
+    assert list(QueueItem.__struct_fields__) == [*fields, "overdue", "by_proxy"]
+    w = World()
+    r = await submitted(w, new_citizen())
+    boss = new_staff(DOJ)
+    await s.Receive(w.deps).execute(boss, r.id)
+    await s.StartVerification(w.deps).execute(boss, r.id)
+    await s.RequestSupplement(w.deps).execute(boss, r.id, "Bổ sung")
+    page = await s.QueueItems(w.deps).execute(boss, s.QueueQuery(), None, 10)
+    for now in (w.clock.now(), w.clock.now() + timedelta(days=60)):
+        for x in (await s.Queue(w.deps).execute(boss, s.QueueQuery(), None, 10)).items:
+            assert msgspec.json.encode(queue_item(x, now)) == msgspec.json.encode(request_out(x, now))
+    assert [x.id for x in page.items] == [r.id]

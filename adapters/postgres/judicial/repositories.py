@@ -27,6 +27,7 @@ from domain.judicial.model import (
     FeeBreakdown,
     FeeCategory,
     Proxy,
+    QueueItem,
     Request,
     ResidencePeriod,
     ShareCode,
@@ -36,6 +37,7 @@ from domain.judicial.model import (
     Step,
     Verification,
     VerificationOutcome,
+    is_overdue,
 )
 from domain.judicial.ports import QueueFilter
 from domain.notifications.model import Notification
@@ -215,7 +217,8 @@ class PgRequests:
         items = [self._row(r) for r in rows[:limit]]
         return Page(items=items, next_cursor=encode_cursor(str(items[-1].id)) if len(rows) > limit else None)
 
-    async def queue(self, f: QueueFilter, now: datetime, cursor: str | None, limit: int) -> Page[Request]:
+    async def _queue_rows(self, select: str, f: QueueFilter, now: datetime, cursor: str | None,
+                          limit: int) -> list[asyncpg.Record]:
         after_due, after_id = None, None
         if cursor:
             due_s, id_s = decode_cursor(cursor, 2)
@@ -226,8 +229,8 @@ class PgRequests:
         statuses = [s.value for s in (f.statuses or IN_PROCESS)]
         day_from = datetime.combine(f.submitted_from, datetime.min.time(), HANOI) if f.submitted_from else None
         day_to = (datetime.combine(f.submitted_to, datetime.max.time(), HANOI) if f.submitted_to else None)
-        rows = await self.conn.fetch(
-            f"""SELECT {_REQ_SELECT} FROM judicial_requests
+        rows: list[asyncpg.Record] = await self.conn.fetch(
+            f"""SELECT {select} FROM judicial_requests
                 WHERE authority_unit_id = ANY($1::uuid[]) AND status = ANY($2::text[])
                   AND status IN ('submitted', 'received', 'verifying', 'supplement_requested', 'supplemented',
                                  'approved')
@@ -239,11 +242,61 @@ class PgRequests:
                 ORDER BY due_at, id LIMIT $10""",
             list(f.authority_unit_ids), statuses, f.certificate_type.value if f.certificate_type else None,
             f.overdue_only, now, day_from, day_to, after_due, after_id, limit + 1)
+        return rows
+
+    async def queue(self, f: QueueFilter, now: datetime, cursor: str | None, limit: int) -> Page[Request]:
+        rows = await self._queue_rows(_REQ_SELECT, f, now, cursor, limit)
         items = [self._row(r) for r in rows[:limit]]
         nxt = None
         if len(rows) > limit and items[-1].due_at is not None:
             nxt = encode_cursor(items[-1].due_at.isoformat(), str(items[-1].id))
         return Page(items=items, next_cursor=nxt)
+
+    async def queue_items(self, f: QueueFilter, now: datetime, cursor: str | None,
+                          limit: int) -> Page[QueueItem]:
+        rows = await self._queue_rows(_ITEM_SELECT, f, now, cursor, limit)
+        items = [self._item(r, now) for r in rows[:limit]]
+        nxt = None
+        if len(rows) > limit and items[-1].due_at is not None:
+            nxt = encode_cursor(items[-1].due_at.isoformat(), str(items[-1].id))
+        return Page(items=items, next_cursor=nxt)
+
+    def _item(self, r: asyncpg.Record, now: datetime) -> QueueItem:
+        """A row of ``_ITEM_SELECT`` (``QueueItem``'s order), positionally: the value objects decoded by
+        msgspec in C, enums looked up, the id number decrypted — what ``_row`` does, without the entity."""
+        applicant = _DECODE_APPLICANT(r[10])
+        if r[31] is not None and applicant.id_document is not None:
+            applicant = msgspec.structs.replace(applicant, id_document=msgspec.structs.replace(
+                applicant.id_document, number=self.pii.decrypt(r[31])))
+        status, due_at, paused_at = _STATUS[r[14]], r[22], r[23]
+        proxy = _DECODE_PROXY(r[13]) if r[13] is not None else None
+        return QueueItem(
+            r[0], r[1], r[2], _CERTIFICATE_TYPE[r[3]], r[4], r[5], _DELIVERY[r[6]],
+            _DECODE_ADDRESS(r[7]) if r[7] is not None else None, _FEE_CATEGORY[r[8]], _DECODE_DOCUMENTS(r[9]),
+            applicant, tuple(r[11]), _DECODE_HISTORY(r[12]), proxy, status, r[15], r[16], r[17], r[18],
+            _DECODE_FEE(r[19]) if r[19] is not None else None, _DEADLINE_KIND[r[20]], tuple(r[21]), due_at,
+            paused_at, _DECODE_CROSS_CHECK(r[24]) if r[24] is not None else None, r[25], r[26], r[27], r[28],
+            r[29], r[30], is_overdue(status, due_at, paused_at, now), proxy is not None)
+
+
+# The queue's read model: ``QueueItem``'s fields in its order (``overdue`` and ``by_proxy`` are computed), then
+# the encrypted id number.
+_ITEM_COLUMNS = [*QueueItem.__struct_fields__[:-2], "id_number_enc"]
+_ITEM_SELECT = ", ".join(f"{c}::text AS {c}" if c in _JSON_COLS else c for c in _ITEM_COLUMNS)
+_DECODE_ADDRESS, _DECODE_DOCUMENTS, _DECODE_APPLICANT, _DECODE_HISTORY, _DECODE_PROXY, _DECODE_FEE, \
+    _DECODE_CROSS_CHECK = (_DECODE[c] for c in ("postal_address", "fee_documents", "applicant", "residence_history",
+                                                "proxy", "fee", "cross_check"))
+# ``_item`` reads these positions by number: they must be where ``QueueItem`` has those fields.
+if [_ITEM_COLUMNS[i] for i in (3, 6, 7, 8, 9, 10, 12, 13, 14, 19, 20, 22, 23, 24, 31)] != [
+        "certificate_type", "delivery", "postal_address", "fee_category", "fee_documents", "applicant",
+        "residence_history", "proxy", "status", "fee", "deadline_kind", "due_at", "paused_at", "cross_check",
+        "id_number_enc"]:
+    raise RuntimeError("QueueItem's fields moved: update PgRequests._item")
+_STATUS = {e.value: e for e in Status}
+_CERTIFICATE_TYPE = {e.value: e for e in CertificateType}
+_DELIVERY = {e.value: e for e in Delivery}
+_FEE_CATEGORY = {e.value: e for e in FeeCategory}
+_DEADLINE_KIND = {e.value: e for e in DeadlineKind}
 
 
 _CERT_COLS = """id, request_id, holder_id, number, certificate_type, authority_unit_id, authority_code, date_of_birth,
