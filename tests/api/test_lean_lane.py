@@ -32,6 +32,7 @@ from tests.support.feedback import sql, submit
 from tests.support.live import serve
 
 ME, MINE, VALIDATE = "/api/v1/me", "/api/v1/feedback/reports", "/api/v1/transit/validator/validate"
+INBOX, UNREAD = "/api/v1/me/inbox", "/api/v1/me/inbox/unread-count"
 # Set by the server per response (uvicorn's date and server; the request id is per request).
 _VARYING = {"x-request-id", "date", "server"}
 
@@ -40,6 +41,14 @@ _VARYING = {"x-request-id", "date", "server"}
 def plain(settings: Settings) -> Iterator[httpx.Client]:
     """The same service with the lean lane off: every route served by Litestar."""
     with serve(create_app(settings, lean=False)) as url, httpx.Client(base_url=url, timeout=15) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def lean(settings: Settings) -> Iterator[httpx.Client]:
+    """Another server with the lane on, for transit: the session's server must not publish the transit issuer
+    keys here (once per process), where a later ``clean_db`` would empty them under it for other modules."""
+    with serve(create_app(settings)) as url, httpx.Client(base_url=url, timeout=15) as client:
         yield client
 
 
@@ -105,8 +114,8 @@ def test_my_reports_through_the_lane_as_through_litestar(http: httpx.Client, pla
     assert _both(http, plain, "GET", MINE, MINE, headers=person.headers).status_code == 401
 
 
-def test_online_validation_through_the_lane_as_through_litestar(http: httpx.Client, plain: httpx.Client,
-                                                                clean_db: str) -> None:
+def test_online_validation_through_the_lane_as_through_litestar(http: httpx.Client, lean: httpx.Client,
+                                                                plain: httpx.Client, clean_db: str) -> None:
     gate = client_token(http, clean_db, "validator")
 
     def body(**kw: Any) -> dict[str, Any]:
@@ -114,22 +123,33 @@ def test_online_validation_through_the_lane_as_through_litestar(http: httpx.Clie
                 "tap_id": str(uuid.uuid4()), **kw}
 
     tap = body()  # the same tap id to both: its second sight is the same verdict
-    assert _both(http, plain, "POST", VALIDATE, VALIDATE, json=tap, headers=gate.headers).status_code == 200
+    assert _both(lean, plain, "POST", VALIDATE, VALIDATE, json=tap, headers=gate.headers).status_code == 200
     bad_bodies: list[dict[str, Any]] = [body(code="!!not-base64!!"), body(network="2"), body(route=None),
                                         {"code": "AAAA"}, body(extra=1), body(stop="\u0000")]
     for bad in bad_bodies:
-        assert _both(http, plain, "POST", VALIDATE, VALIDATE, json=bad, headers=gate.headers).status_code == 422
-    _both(http, plain, "POST", VALIDATE, VALIDATE, content=b"{not json", headers={
+        assert _both(lean, plain, "POST", VALIDATE, VALIDATE, json=bad, headers=gate.headers).status_code == 422
+    _both(lean, plain, "POST", VALIDATE, VALIDATE, content=b"{not json", headers={
         **gate.headers, "Content-Type": "application/json"})
-    _both(http, plain, "POST", VALIDATE, VALIDATE, content=b"", headers={
+    _both(lean, plain, "POST", VALIDATE, VALIDATE, content=b"", headers={
         **gate.headers, "Content-Type": "application/json"})
-    r = _both(http, plain, "POST", VALIDATE, VALIDATE, content=b"code=AAAA", headers={
+    r = _both(lean, plain, "POST", VALIDATE, VALIDATE, content=b"code=AAAA", headers={
         **gate.headers, "Content-Type": "text/plain"})
     assert r.status_code == 415
     citizen, facility = login(http), client_token(http, clean_db, "facility")
-    assert _both(http, plain, "POST", VALIDATE, VALIDATE, json=body(), headers=citizen.headers).status_code == 403
-    assert _both(http, plain, "POST", VALIDATE, VALIDATE, json=body(), headers=facility.headers).status_code == 403
-    assert _both(http, plain, "POST", VALIDATE, VALIDATE, json=body()).status_code == 401
+    assert _both(lean, plain, "POST", VALIDATE, VALIDATE, json=body(), headers=citizen.headers).status_code == 403
+    assert _both(lean, plain, "POST", VALIDATE, VALIDATE, json=body(), headers=facility.headers).status_code == 403
+    assert _both(lean, plain, "POST", VALIDATE, VALIDATE, json=body()).status_code == 401
+
+
+def test_inbox_through_the_lane_as_through_litestar(http: httpx.Client, plain: httpx.Client, clean_db: str) -> None:
+    person = login(http)
+    for path in (INBOX, UNREAD):
+        assert _both(http, plain, "GET", path, path, headers=person.headers).status_code == 200
+        assert _both(http, plain, "GET", path, path).status_code == 401
+    for query in ("limit=2", "limit=abc", f"cursor={'x' * 201}", "cursor=bad"):
+        _both(http, plain, "GET", f"{INBOX}?{query}", INBOX, headers={**person.headers, "Accept-Language": "en"})
+    sql(clean_db, "UPDATE sessions SET revoked_at = now() WHERE id = $1", person.session_id)
+    assert _both(http, plain, "GET", UNREAD, UNREAD, headers=person.headers).status_code == 401  # checked with BEGIN
 
 
 def test_requests_the_lane_leaves_to_litestar(http: httpx.Client, plain: httpx.Client, clean_db: str) -> None:
@@ -258,7 +278,7 @@ def test_a_lean_handler_using_what_the_lane_lacks_is_refused(settings: Settings,
 
 
 def test_the_marked_hot_routes_are_accepted(settings: Settings) -> None:
-    # create_app builds the lane for every marked route of the service (/me, my reports, online validation).
+    # create_app builds the lane for every marked route of the service (/me, my reports, online validation, inbox).
     from api.platform.lean import lean_routes
     app = create_app(settings)
-    assert {path for _, path in lean_routes(app)} >= {ME, MINE, VALIDATE}
+    assert {path for _, path in lean_routes(app)} >= {ME, MINE, VALIDATE, INBOX, UNREAD}
