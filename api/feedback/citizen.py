@@ -33,6 +33,7 @@ from api.identity.auth import SESSION_IN_QUERY, CurrentUser, deferred_session, s
 from api.platform.container import Container
 from api.platform.deps import READ_ONLY, AppContainer, UnitOfWork
 from api.platform.idempotency import idempotent
+from api.platform.lean import LEAN
 from api.platform.params import Limit
 from api.platform.problems import ProblemError
 from api.platform.quota import within_quota
@@ -181,7 +182,7 @@ class CitizenFeedbackController(Controller):
         await citizen.UnfollowReport(deps(container, uow.conn)).execute(principal, report_id)
 
     @get("/reports", operation_id="feedbackMyReports", summary="My reports, newest first (cursor paged)",
-         opt={**READ_ONLY, **SESSION_IN_QUERY})
+         opt={**READ_ONLY, **SESSION_IN_QUERY, **LEAN})
     async def mine(self, request: Request[Any, Any, Any], principal: CurrentUser, container: AppContainer,
                    uow: UnitOfWork, cursor: FromQuery[str | None] = None, limit: Limit = 20) -> Page[ReportSummary]:
         session_id = deferred_session(request)

@@ -23,6 +23,7 @@ from api.identity.support import my_account, sessions
 from api.platform import i18n
 from api.platform.deps import READ_ONLY, AppContainer, UnitOfWork
 from api.platform.idempotency import idempotent
+from api.platform.lean import LEAN
 from api.platform.params import Limit
 from api.platform.quota import within_quota
 from domain.errors import NotFound
@@ -106,7 +107,8 @@ class MeController(Controller):
     tags = ["me"]
     security = BEARER
 
-    @get("", operation_id="meGet", summary="My profile (personal id masked)", opt={**READ_ONLY, **SESSION_IN_QUERY})
+    @get("", operation_id="meGet", summary="My profile (personal id masked)",
+         opt={**READ_ONLY, **SESSION_IN_QUERY, **LEAN})
     async def me(self, request: Request[Any, Any, Any], principal: CurrentUser, container: AppContainer,
                  uow: UnitOfWork) -> UserOut:
         account = my_account(container, uow)

@@ -19,6 +19,7 @@ from api.identity.auth import CurrentUser, city_admin_guard
 from api.platform import i18n
 from api.platform.deps import AppContainer, UnitOfWork
 from api.platform.idempotency import idempotent
+from api.platform.lean import LEAN
 from api.platform.params import Limit
 from domain.errors import InvalidInput, NotFound
 from domain.notifications.inbox import InboxItem, checked_preferences
@@ -109,7 +110,7 @@ class InboxController(Controller):
     tags = ["notifications"]
     security = BEARER
 
-    @get("/inbox", operation_id="meInboxList", summary="My notifications, newest first (cursor paged)")
+    @get("/inbox", operation_id="meInboxList", summary="My notifications, newest first (cursor paged)", opt=LEAN)
     async def inbox(self, principal: CurrentUser, uow: UnitOfWork,
                     cursor: Annotated[str | None, QueryParameter(max_length=200)] = None,
                     limit: Limit = 20) -> Page[InboxItem]:
@@ -121,7 +122,8 @@ class InboxController(Controller):
         items = items[:limit]
         return Page(items=items, next_cursor=encode_cursor(str(items[-1].id)) if more else None)
 
-    @get("/inbox/unread-count", operation_id="meInboxUnreadCount", summary="How many of my notifications are unread")
+    @get("/inbox/unread-count", operation_id="meInboxUnreadCount", opt=LEAN,
+         summary="How many of my notifications are unread")
     async def unread(self, principal: CurrentUser, uow: UnitOfWork) -> UnreadCount:
         return UnreadCount(await PgInbox(uow.conn).unread_count(principal.id))
 

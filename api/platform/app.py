@@ -29,6 +29,7 @@ from api.platform.body import check_json_body
 from api.platform.container import Container, build_container
 from api.platform.context import Context
 from api.platform.deps import ContainerProvider, per_handler, provide_uow, resolve_dependencies_in_order
+from api.platform.lean import lean_lane
 from api.platform.observability import configure_logging, observability_middleware
 from api.platform.openapi import document_errors
 from api.platform.problems import ProblemError, handle_exception
@@ -88,8 +89,10 @@ async def require_declared_content_type(request: Request[Any, Any, Any]) -> None
 
 
 def create_app(settings: Settings | None = None, container: Container | None = None,
-               contexts: Sequence[Context] = CONTEXTS, *, freeze_heap: bool = False) -> Litestar:
+               contexts: Sequence[Context] = CONTEXTS, *, freeze_heap: bool = False, lean: bool = True) -> Litestar:
     """Build the app. Pass ``container`` to share one across apps (tests); else the lifespan builds it.
+
+    ``lean=False`` serves the handlers marked ``LEAN`` through Litestar like any other (tests compare the two).
 
     ``freeze_heap`` (servers only, see ``freeze_startup_heap``): move everything start-up made out of
     the garbage collector's reach once the app is ready."""
@@ -146,8 +149,9 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     )
     # Wrapped around Litestar's whole ASGI handler (not as route middleware) so that 404/405 from the
     # router and CORS preflights also get a request id, security headers, a log line and metrics.
-    app.asgi_handler = observability_middleware(app.asgi_handler)
+    # The lean lane (api.platform.lean) sits inside it too: its routes get the same headers, log line and metrics.
     resolve_dependencies_in_order(app)
+    app.asgi_handler = observability_middleware(lean_lane(app, app.asgi_handler) if lean else app.asgi_handler)
     document_errors(app)
     fix_options_allow(app)
     return app

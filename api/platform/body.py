@@ -29,7 +29,12 @@ _DECODERS: dict[int, tuple[object, Entry]] = {}
 
 
 def _decoder_for(request: Request[Any, Any, Any]) -> Entry:
-    handler = request.route_handler
+    return strict_decoder(request.route_handler)
+
+
+def strict_decoder(handler: Any) -> Entry:
+    """(the strict decoder of the handler's ``data`` type, whether it is optional, the type), or None when the
+    handler takes no body msgspec can decode (then Litestar parses it)."""
     cached = _DECODERS.get(id(handler))
     if cached is not None and cached[0] is handler:
         return cached[1]

@@ -224,18 +224,36 @@ class _SequentialKwargsModel(KwargsModel):
                 for dep in batch:
                     await resolve_dependency(dep, connection, kwargs, group)
             return group
-        for key, how, with_request, fn, dep in plan[1]:
-            if how == _LITESTAR:
-                await resolve_dependency(dep, connection, kwargs, group)
-                continue
-            value = fn(request=connection) if with_request else fn()
-            if how == _AWAIT:
-                value = await value
-            elif how == _ASYNC_GEN:
-                group.add(value)
-                value = await value.__anext__()
-            elif how == _SYNC_GEN:
-                group.add(value)
-                value = next(value)
-            kwargs[key] = value
+        await resolve_planned(plan[1], connection, kwargs, group)
         return group
+
+
+async def resolve_planned(plan: list[tuple[str, int, bool, Any, Any]], connection: ASGIConnection[Any, Any, Any, Any],
+                          kwargs: dict[str, Any], group: DependencyCleanupGroup) -> None:
+    """Resolve one handler's dependencies into ``kwargs`` by its plan (``_plan``), generators added to ``group``
+    for their cleanup: for Litestar's model above and for the lean lane (api.platform.lean)."""
+    for key, how, with_request, fn, dep in plan:
+        if how == _LITESTAR:
+            await resolve_dependency(dep, connection, kwargs, group)
+            continue
+        value = fn(request=connection) if with_request else fn()
+        if how == _AWAIT:
+            value = await value
+        elif how == _ASYNC_GEN:
+            group.add(value)
+            value = await value.__anext__()
+        elif how == _SYNC_GEN:
+            group.add(value)
+            value = next(value)
+        kwargs[key] = value
+
+
+def plan_of(model: KwargsModel) -> list[tuple[str, int, bool, Any, Any]] | None:
+    """The dependency plan ``resolve_dependencies_in_order`` made for a handler's model (None if none)."""
+    plan = _PLANS.get(id(model))
+    return plan[1] if plan is not None and plan[0] is model else None
+
+
+def resolved_by_litestar(step: tuple[str, int, bool, Any, Any]) -> bool:
+    """Whether a plan's step goes through Litestar's ``resolve_dependency`` (cached or with parameters)."""
+    return step[1] == _LITESTAR

@@ -13,6 +13,7 @@ from adapters.postgres.uow import PgUnitOfWork
 from api.identity.auth import CLIENT_KIND_OPT, CurrentClient
 from api.platform.deps import AppContainer, UnitOfWork
 from api.platform.idempotency import idempotent
+from api.platform.lean import LEAN
 from api.transit.common import BEARER, deps, services
 from api.transit.schemas import (
     KeysOut,
@@ -75,7 +76,7 @@ class ValidatorTransitController(Controller):
             return Response(TapBatchOut(received=received, inserted=inserted), status_code=200)
         return await idempotent(request, uow, f"client:{client_principal.id}", run)
 
-    @post("/validate", operation_id="transitValidatorValidate", status_code=200,
+    @post("/validate", operation_id="transitValidatorValidate", status_code=200, opt=LEAN,
           summary="Online validation fallback: the reference checks with the server's live deny list and taps")
     async def validate(self, client_principal: CurrentClient, container: AppContainer,
                        data: JSONBody[ValidateIn]) -> VerdictOut:
