@@ -55,12 +55,25 @@ def per_handler(cache: dict[int, tuple[object, Any]], handler: Any, compute: Cal
     return value
 
 
+# Handler opt that marks a read that writes only sometimes (``@get(..., opt=TX_ON_WRITE)``): its unit of work
+# begins a transaction only before its first writing statement (adapters.postgres.uow.TransactionOnWrite), so
+# a request that writes nothing makes no BEGIN/COMMIT round trips (the caller's session is then checked on its
+# own, as for a pure read). The FHIR reads: only a reader other than the patient writes (the access log).
+TX_ON_WRITE_OPT = "tx_on_write"
+TX_ON_WRITE: dict[str, Any] = {TX_ON_WRITE_OPT: True}
+
+
 def is_read_only(handler: Any) -> bool:
     return bool(handler.opt.get(READ_ONLY_OPT))
 
 
+def is_tx_on_write(handler: Any) -> bool:
+    return bool(handler.opt.get(TX_ON_WRITE_OPT)) and not is_read_only(handler)
+
+
 def _opens_transaction(handler: Any) -> bool:
-    return "uow" in handler.parsed_fn_signature.parameters and not is_read_only(handler)
+    return ("uow" in handler.parsed_fn_signature.parameters and not is_read_only(handler)
+            and not is_tx_on_write(handler))
 
 
 _OPENS: dict[int, tuple[object, Any]] = {}
@@ -77,13 +90,15 @@ async def provide_uow(request: Request[Any, Any, Any]) -> AsyncGenerator[PgUnitO
     Litestar runs this cleanup before the response is sent, so a failed COMMIT becomes an error
     response, never a 2xx for data that was not stored. Handlers marked ``opt=READ_ONLY`` get a
     unit of work without BEGIN/COMMIT whose connection refuses writes: explicit per handler, not
-    per HTTP method, because some GETs write (the e-ID callback, file downloads that log access).
+    per HTTP method, because some GETs write (the e-ID callback, file downloads that log access). Handlers
+    marked ``opt=TX_ON_WRITE`` get a unit of work that begins its transaction only before its first write.
 
     With a read replica (``DATABASE_READ_URL``), read-only units of work go where the router says (the
     replica unless the caller's last write is not replayed there yet, or it is down or lagging), and
     every committed write is recorded for its caller before the response leaves.
     """
     read_only = is_read_only(request.route_handler)
+    on_write = is_tx_on_write(request.route_handler)
     container = request.app.state.container
     router = container.reads
     state = request.scope.setdefault("state", {})
@@ -91,7 +106,8 @@ async def provide_uow(request: Request[Any, Any, Any]) -> AsyncGenerator[PgUnitO
     check: BeginCheck | None = state.get(BEGIN_CHECK)
     begin_check = None if check is None else check.sql
     if router is None:
-        async with PgUnitOfWork(container.pool, read_only=read_only, begin_check=begin_check) as uow:
+        async with PgUnitOfWork(container.pool, read_only=read_only, begin_check=begin_check,
+                                on_write=on_write) as uow:
             if not uow.confirmed and check is not None:
                 await check.on_no_row()
             yield uow
@@ -106,15 +122,17 @@ async def provide_uow(request: Request[Any, Any, Any]) -> AsyncGenerator[PgUnitO
             finally:
                 count_read(uow.served_by, reason)
     else:
-        async with PgUnitOfWork(container.pool, begin_check=begin_check) as uow:
+        async with PgUnitOfWork(container.pool, begin_check=begin_check, on_write=on_write) as uow:
             if not uow.confirmed and check is not None:
                 await check.on_no_row()
             yield uow
             await uow.commit()
             caller = caller_of(request)  # after the handler: a login names the account it created
-            position = None if caller is None else await router.write_position(uow.conn)
+            wrote = uow.wrote  # a TX_ON_WRITE request that wrote nothing leaves no mark
+            position = None if caller is None or not wrote else await router.write_position(uow.conn)
         # The pooled connection is back before the mark is stored (a Redis round trip).
-        await router.record_write(caller, position)
+        if wrote:
+            await router.record_write(caller, position)
 
 
 class ContainerProvider:
