@@ -145,7 +145,8 @@ class PgUnitOfWork:
     (api.identity.auth), so a transactional request makes no round trip of its own for it.
 
     ``on_write=True``: no BEGIN until a statement that writes is about to be sent (``TransactionOnWrite``);
-    ``commit`` sends COMMIT only if a transaction was begun, and ``wrote`` says whether one was.
+    ``commit`` sends COMMIT only if a transaction was begun, and ``wrote`` says whether one was. A
+    ``begin_check`` is sent alone as the unit of work's first statement (no BEGIN to ride with).
 
     ``replica`` (read-only only): the pool of a streaming replica chosen by ``router`` for this unit of
     work. If the replica cannot be reached or fails a statement (connection lost, recovery conflict),
@@ -158,7 +159,7 @@ class PgUnitOfWork:
                  begin_check: str | None = None, on_write: bool = False) -> None:
         self._pool = pool
         self._on_write = on_write and not read_only and not autocommit
-        self._begin_check = None if read_only or autocommit or self._on_write else begin_check
+        self._begin_check = None if read_only or autocommit else begin_check
         self._manual = False
         # Whether ``begin_check`` found its row (True when there is no check).
         self.confirmed = True
@@ -195,6 +196,13 @@ class PgUnitOfWork:
             return self
         if self._on_write:
             self._view = TransactionOnWrite(self._conn)
+            if self._begin_check is not None:  # the check alone, in the unit of work's first round trip
+                try:
+                    self.confirmed = await self._conn.execute(self._begin_check) == "SELECT 1"
+                except BaseException:
+                    await self._pool.release(self._conn)
+                    self._conn = self._view = None
+                    raise
             return self
         self._view = self._conn
         if self._autocommit:

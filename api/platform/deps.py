@@ -57,8 +57,9 @@ def per_handler(cache: dict[int, tuple[object, Any]], handler: Any, compute: Cal
 
 # Handler opt that marks a read that writes only sometimes (``@get(..., opt=TX_ON_WRITE)``): its unit of work
 # begins a transaction only before its first writing statement (adapters.postgres.uow.TransactionOnWrite), so
-# a request that writes nothing makes no BEGIN/COMMIT round trips (the caller's session is then checked on its
-# own, as for a pure read). The FHIR reads: only a reader other than the patient writes (the access log).
+# a request that writes nothing makes no BEGIN/COMMIT round trips; the caller's session check (``BeginCheck``)
+# is then the unit of work's first statement, on its connection. The FHIR reads: only a reader other than the
+# patient writes (the access log).
 TX_ON_WRITE_OPT = "tx_on_write"
 TX_ON_WRITE: dict[str, Any] = {TX_ON_WRITE_OPT: True}
 
@@ -72,15 +73,15 @@ def is_tx_on_write(handler: Any) -> bool:
 
 
 def _opens_transaction(handler: Any) -> bool:
-    return ("uow" in handler.parsed_fn_signature.parameters and not is_read_only(handler)
-            and not is_tx_on_write(handler))
+    return "uow" in handler.parsed_fn_signature.parameters and not is_read_only(handler)
 
 
 _OPENS: dict[int, tuple[object, Any]] = {}
 
 
 def opens_transaction(handler: Any) -> bool:
-    """Whether the handler takes a unit of work that begins a transaction (not a marked pure read)."""
+    """Whether the handler takes a unit of work that begins a transaction (not a marked pure read), or may
+    (``TX_ON_WRITE``): the caller's session check rides with its first round trip."""
     return per_handler(_OPENS, handler, _opens_transaction)  # type: ignore[no-any-return]
 
 

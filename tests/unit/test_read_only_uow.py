@@ -158,7 +158,8 @@ async def test_transaction_on_write_begins_before_the_first_write_only() -> None
         await uow.conn.fetch("SELECT id FROM health_resources WHERE patient_id = $1", 1)
         await uow.commit()
         assert not uow.wrote
-    assert pool.conn.sent == ["SELECT id FROM health_patients WHERE id = $1",
+    assert pool.conn.sent == ["SELECT 1",  # the caller's session check: first, alone, no BEGIN
+                              "SELECT id FROM health_patients WHERE id = $1",
                               "SELECT id FROM health_resources WHERE patient_id = $1"]
     assert pool.released
 
@@ -176,10 +177,14 @@ async def test_transaction_on_write_begins_before_the_first_write_only() -> None
                               "UPDATE push_outbox SET available_at = $2 WHERE id = $1", "COMMIT"]
 
     pool = _Pool()
-    with pytest.raises(RuntimeError):
+
+    async def fails() -> None:
         async with PgUnitOfWork(pool, on_write=True) as uow:  # type: ignore[arg-type]
             await uow.conn.fetchrow("SELECT 1 FROM t FOR UPDATE")  # a lock needs its transaction too
             raise RuntimeError("the handler failed")
+
+    with pytest.raises(RuntimeError):
+        await fails()
     assert pool.conn.sent == ["BEGIN", "SELECT 1 FROM t FOR UPDATE", "ROLLBACK"]
     assert pool.released
 
