@@ -57,24 +57,41 @@ def ingest_response(result: IngestResult, base: str, bundle_type: str) -> Json:
         "expression": ["Bundle"]}]}
 
 
-def search_bundle(base: str, resource_type: str, params: list[tuple[str, str]], total: int,
-                  resources: list[StoredResource], offset: int, count: int) -> Json:
-    """A ``searchset`` with ``total`` and ``self``/``next``/``previous`` links (offset paging, stable order)."""
+def search_bundle(base: str, resource_type: str, params: list[tuple[str, str]], total: int | None,
+                  resources: list[StoredResource], offset: int, count: int, *, more: bool) -> Json:
+    """A ``searchset`` with ``self``/``next``/``previous`` links (offset paging, stable order); ``next`` while
+    matches follow the page (``more``). ``total`` only when known (``Bundle.total`` is optional for a searchset:
+    see ``domain.health.reading.Total``)."""
     def link(at: int) -> str:
         query = [(k, v) for k, v in params if k not in ("_offset", "_count")]
         query += [("_count", str(count)), ("_offset", str(at))]
         return f"{base}/{resource_type}?{urlencode(query)}"
 
     links = [{"relation": "self", "url": link(offset)}]
-    if count and offset + count < total:
+    if count and more:
         links.append({"relation": "next", "url": link(offset + count)})
     if offset > 0:
         links.append({"relation": "previous", "url": link(max(0, offset - count))})
-    return {"resourceType": "Bundle", "id": str(uuid.uuid4()), "meta": {"lastUpdated": instant(datetime.now(UTC))},
-            "type": "searchset", "total": total, "link": links,
-            # Stored JSON goes out as it is (msgspec.Raw): no decode/encode per resource on reads.
-            "entry": [{"fullUrl": f"{base}/{r.resource_type}/{r.id}", "resource": msgspec.Raw(r.resource_json),
-                       "search": {"mode": "match"}} for r in resources]}
+    bundle: Json = {"resourceType": "Bundle", "id": str(uuid.uuid4()),
+                    "meta": {"lastUpdated": instant(datetime.now(UTC))}, "type": "searchset"}
+    if total is not None:
+        bundle["total"] = total
+    bundle["link"] = links
+    if resources:  # FHIR JSON has no empty arrays
+        # Stored JSON goes out as it is (msgspec.Raw): no decode/encode per resource on reads.
+        bundle["entry"] = [{"fullUrl": f"{base}/{r.resource_type}/{r.id}", "resource": msgspec.Raw(r.resource_json),
+                            "search": {"mode": "match"}} for r in resources]
+    return bundle
+
+
+# Search result parameters served with every search (besides each type's search parameters).
+RESULT_PARAMS = ("_count", "_offset", "_total")
+SEARCH_DOCUMENTATION = (
+    "Paging: `_count` (0-100, default 20) entries from `_offset` (default 0), newest first; a `next` link while "
+    "more matches follow. `Bundle.total` is given when the page proves it (the last page) and left out "
+    "otherwise; `_total=accurate` (or `estimate`, answered with the exact count) counts every match, "
+    "`_total=none` never gives it; `_count=0` answers the count alone."
+)
 
 
 def capability_statement(base: str, software_version: str = "0.1.0") -> Json:
@@ -86,6 +103,7 @@ def capability_statement(base: str, software_version: str = "0.1.0") -> Json:
         "operation": [{"name": "summary", "definition": "http://hl7.org/fhir/uv/ips/OperationDefinition/summary"}]}]
     for rtype, names in SEARCH_PARAMS.items():
         resources.append({"type": rtype, "interaction": [{"code": "read"}, {"code": "search-type"}],
+                          "documentation": SEARCH_DOCUMENTATION,
                           "searchParam": [{"name": n, "type": search_docs[n]} for n in names]})
     return {
         "resourceType": "CapabilityStatement", "status": "active", "date": "2026-06-01", "kind": "instance",

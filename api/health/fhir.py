@@ -17,6 +17,7 @@ from litestar.params import FromPath
 
 from adapters.fhir.output import (
     MEDIA_TYPE,
+    RESULT_PARAMS,
     capability_statement,
     error_outcome,
     ingest_response,
@@ -29,12 +30,12 @@ from api.health import texts  # noqa: F401 - registers the error texts
 from api.health.wiring import health
 from api.identity.auth import ANY_CALLER_OPT, authenticate
 from api.platform.container import Container
-from api.platform.deps import AppContainer, UnitOfWork
+from api.platform.deps import TX_ON_WRITE, AppContainer, UnitOfWork
 from api.platform.problems import ProblemError, handle_exception
 from api.platform.text_guard import decode_json
 from domain.errors import InvalidInput, NotFound
 from domain.health.issues import BundleRejected
-from domain.health.reading import SEARCH_PARAMS, Search
+from domain.health.reading import SEARCH_PARAMS, Search, Total
 from domain.identity.principal import Principal
 from domain.shared.paging import MAX_LIMIT
 
@@ -45,6 +46,9 @@ _ISSUE_CODE = {400: "invalid", 401: "login", 403: "forbidden", 404: "not-found",
 # Handlers that serve any authenticated caller: authenticated before their unit of work opens
 # (api.identity.auth.authenticate_declared), so ``caller`` finds the principal cached on the request.
 ANY_CALLER = {ANY_CALLER_OPT: True}
+# The reads: only a reader other than the patient writes (the access log, and the patient's notice of a new
+# reader), so the transaction begins before that write, and a patient's own read sends no BEGIN/COMMIT.
+READS = {**ANY_CALLER, **TX_ON_WRITE}
 # Search parameter -> Search field.
 _FIELDS = {"category": "category", "code": "code", "type": "code", "date": "date",
            "clinical-status": "clinical_status", "status": "status", "intent": "intent"}
@@ -99,7 +103,7 @@ def parse_search(resource_type: str, request: Request[Any, Any, Any]) -> tuple[S
     params = [(k, v) for k in request.query_params for v in request.query_params.getall(k)]
     values: dict[str, list[str]] = {}
     for key, value in params:
-        if key not in (*allowed, "_count", "_offset"):
+        if key not in (*allowed, *RESULT_PARAMS):
             raise InvalidInput("health.search_not_supported", field=key[:40], rule="supported")
         values.setdefault(key, []).append(value)
     if len(values.get("patient", [])) != 1:
@@ -119,8 +123,12 @@ def parse_search(resource_type: str, request: Request[Any, Any, Any]) -> tuple[S
         raise InvalidInput("health.search_not_supported", field="_count", rule="type") from None
     if not 0 <= count <= MAX_LIMIT or not 0 <= offset <= 100_000:
         raise InvalidInput("health.search_not_supported", field="_count", rule="range")
+    try:
+        total = Total(values["_total"][0]) if "_total" in values else None
+    except ValueError:
+        raise InvalidInput("health.search_not_supported", field="_total", rule="supported") from None
     search = Search(resource_type=resource_type, patient_id=_patient_param(values["patient"][0]), offset=offset,
-                    count=count, **fields)
+                    count=count, total=total, **fields)
     return search, params
 
 
@@ -141,7 +149,7 @@ class FhirController(Controller):
         return Response(msgspec.json.encode(smart_configuration(
             root, f"{root}/api/v1/auth/token", f"{root}/api/v1/auth/vneid/start")), media_type="application/json")
 
-    @get("/Patient/{patient_id:str}", operation_id="fhirPatientRead", opt=ANY_CALLER, media_type=MEDIA_TYPE,
+    @get("/Patient/{patient_id:str}", operation_id="fhirPatientRead", opt=READS, media_type=MEDIA_TYPE,
          summary="The patient (patient-bound for citizens; within a share or treatment otherwise)")
     async def patient(self, request: Request[Any, Any, Any], container: AppContainer, uow: UnitOfWork,
                       patient_id: FromPath[str]) -> Response[bytes]:
@@ -149,7 +157,7 @@ class FhirController(Controller):
             await caller(request), _logical_id(patient_id, "health.record_not_found"))
         return fhir(found.resource, headers={"ETag": f'W/"{found.version_id}"'})
 
-    @get("/Patient/{patient_id:str}/$summary", operation_id="fhirPatientSummary", opt=ANY_CALLER, media_type=MEDIA_TYPE,
+    @get("/Patient/{patient_id:str}/$summary", operation_id="fhirPatientSummary", opt=READS, media_type=MEDIA_TYPE,
          summary="International Patient Summary document (Composition LOINC 60591-5)")
     async def summary(self, request: Request[Any, Any, Any], container: AppContainer, uow: UnitOfWork,
                       patient_id: FromPath[str]) -> Response[bytes]:
@@ -157,7 +165,7 @@ class FhirController(Controller):
             await caller(request), _logical_id(patient_id, "health.record_not_found"))
         return fhir(ips_document(base_url(request), data, container.clock.now()))
 
-    @get("/{resource_type:str}/{resource_id:str}", operation_id="fhirRead", opt=ANY_CALLER, media_type=MEDIA_TYPE,
+    @get("/{resource_type:str}/{resource_id:str}", operation_id="fhirRead", opt=READS, media_type=MEDIA_TYPE,
          summary="Read one resource")
     async def read(self, request: Request[Any, Any, Any], container: AppContainer, uow: UnitOfWork,
                    resource_type: FromPath[str], resource_id: FromPath[str]) -> Response[bytes]:
@@ -168,14 +176,14 @@ class FhirController(Controller):
         return Response(found.resource_json, media_type=MEDIA_TYPE,
                         headers={"ETag": f'W/"{found.version_id}"'})
 
-    @get("/{resource_type:str}", operation_id="fhirSearch", opt=ANY_CALLER, media_type=MEDIA_TYPE,
+    @get("/{resource_type:str}", operation_id="fhirSearch", opt=READS, media_type=MEDIA_TYPE,
          summary="Search by patient (+ category, code, date, clinical-status, intent, status)")
     async def search(self, request: Request[Any, Any, Any], container: AppContainer, uow: UnitOfWork,
                      resource_type: FromPath[str]) -> Response[bytes]:
         q, params = parse_search(resource_type, request)
         result = await health(container, uow.conn).fhir.search(await caller(request), q)
         return fhir(search_bundle(base_url(request), resource_type, params, result.total, result.resources,
-                                  q.offset, q.count))
+                                  q.offset, q.count, more=result.more))
 
     @post("/", operation_id="fhirTransaction", opt=ANY_CALLER, media_type=MEDIA_TYPE, status_code=200,
           summary="Facilities: one encounter as a transaction Bundle (stored whole or not at all)")

@@ -13,7 +13,8 @@
 Tokens are verified by signature, ``typ``, ``iss``/``aud``/``exp``/``nbf``, and the session must
 still be active; a user's grants and admin flag are read from the database with it (one indexed
 query per request, not cached), so a removed grant or ended session is refused on the next request.
-A request that opens a transaction sends that check with its BEGIN instead (one round trip fewer):
+A request that opens a transaction sends that check with its BEGIN instead (one round trip fewer; a
+``TX_ON_WRITE`` read sends it as its unit of work's first statement, on the same connection):
 it confirms that the session is live and the token's grants and admin flag are still the live ones;
 when they are not, the live access is read as before and the route's guards run again with it.
 """

@@ -60,6 +60,15 @@ def per_handler(cache: dict[int, tuple[object, Any]], handler: Any, compute: Cal
     return value
 
 
+# Handler opt that marks a read that writes only sometimes (``@get(..., opt=TX_ON_WRITE)``): its unit of work
+# begins a transaction only before its first writing statement (adapters.postgres.uow.TransactionOnWrite), so
+# a request that writes nothing makes no BEGIN/COMMIT round trips; the caller's session check (``BeginCheck``)
+# is then the unit of work's first statement, on its connection. The FHIR reads: only a reader other than the
+# patient writes (the access log).
+TX_ON_WRITE_OPT = "tx_on_write"
+TX_ON_WRITE: dict[str, Any] = {TX_ON_WRITE_OPT: True}
+
+
 def is_read_only(handler: Any) -> bool:
     return bool(handler.opt.get(READ_ONLY_OPT))
 
@@ -67,6 +76,10 @@ def is_read_only(handler: Any) -> bool:
 def reads_primary(handler: Any) -> bool:
     """A read-only handler pinned to the primary (``READ_ONLY_PRIMARY``)."""
     return bool(handler.opt.get(PRIMARY_OPT))
+
+
+def is_tx_on_write(handler: Any) -> bool:
+    return bool(handler.opt.get(TX_ON_WRITE_OPT)) and not is_read_only(handler)
 
 
 def _opens_transaction(handler: Any) -> bool:
@@ -77,7 +90,8 @@ _OPENS: dict[int, tuple[object, Any]] = {}
 
 
 def opens_transaction(handler: Any) -> bool:
-    """Whether the handler takes a unit of work that begins a transaction (not a marked pure read)."""
+    """Whether the handler takes a unit of work that begins a transaction (not a marked pure read), or may
+    (``TX_ON_WRITE``): the caller's session check rides with its first round trip."""
     return per_handler(_OPENS, handler, _opens_transaction)  # type: ignore[no-any-return]
 
 
@@ -87,7 +101,8 @@ async def provide_uow(request: Request[Any, Any, Any]) -> AsyncGenerator[PgUnitO
     Litestar runs this cleanup before the response is sent, so a failed COMMIT becomes an error
     response, never a 2xx for data that was not stored. Handlers marked ``opt=READ_ONLY`` get a
     unit of work without BEGIN/COMMIT whose connection refuses writes: explicit per handler, not
-    per HTTP method, because some GETs write (the e-ID callback, file downloads that log access).
+    per HTTP method, because some GETs write (the e-ID callback, file downloads that log access). Handlers
+    marked ``opt=TX_ON_WRITE`` get a unit of work that begins its transaction only before its first write.
 
     With a read replica (``DATABASE_READ_URL``), read-only units of work go where the router says (the
     replica unless the caller's last write is not replayed there yet, or it is down or lagging), and
@@ -95,6 +110,7 @@ async def provide_uow(request: Request[Any, Any, Any]) -> AsyncGenerator[PgUnitO
     ``READ_ONLY_PRIMARY`` read the primary whatever the router says.
     """
     read_only = is_read_only(request.route_handler)
+    on_write = is_tx_on_write(request.route_handler)
     container = request.app.state.container
     router = container.reads
     state = request.scope.setdefault("state", {})
@@ -102,7 +118,8 @@ async def provide_uow(request: Request[Any, Any, Any]) -> AsyncGenerator[PgUnitO
     check: BeginCheck | None = state.get(BEGIN_CHECK)
     begin_check = None if check is None else check.sql
     if router is None:
-        async with PgUnitOfWork(container.pool, read_only=read_only, begin_check=begin_check) as uow:
+        async with PgUnitOfWork(container.pool, read_only=read_only, begin_check=begin_check,
+                                on_write=on_write) as uow:
             if not uow.confirmed and check is not None:
                 await check.on_no_row()
             yield uow
@@ -125,15 +142,17 @@ async def provide_uow(request: Request[Any, Any, Any]) -> AsyncGenerator[PgUnitO
             finally:
                 count_read(uow.served_by, reason)
     else:
-        async with PgUnitOfWork(container.pool, begin_check=begin_check) as uow:
+        async with PgUnitOfWork(container.pool, begin_check=begin_check, on_write=on_write) as uow:
             if not uow.confirmed and check is not None:
                 await check.on_no_row()
             yield uow
             await uow.commit()
             caller = caller_of(request)  # after the handler: a login names the account it created
-            position = None if caller is None else await router.write_position(uow.conn)
+            wrote = uow.wrote  # a TX_ON_WRITE request that wrote nothing leaves no mark
+            position = None if caller is None or not wrote else await router.write_position(uow.conn)
         # The pooled connection is back before the mark is stored (a Redis round trip).
-        await router.record_write(caller, position)
+        if wrote:
+            await router.record_write(caller, position)
 
 
 class ContainerProvider:

@@ -129,9 +129,16 @@ class Record(Protocol):
                      facility_id: uuid.UUID | None, category: tuple[str, ...] = (), code: tuple[str, ...] = (),
                      date_from: datetime | None = None, date_to: datetime | None = None,
                      clinical_status: tuple[str, ...] = (), status: tuple[str, ...] = (),
-                     intent: tuple[str, ...] = (), offset: int = 0, limit: int = 20
-                     ) -> tuple[int, list[StoredResource]]:
-        """(total, page) of one resource type, newest first."""
+                     intent: tuple[str, ...] = (), offset: int = 0, limit: int = 20) -> list[StoredResource]:
+        """A page of one resource type, newest first by (date, id): at most ``limit`` rows after ``offset``."""
+        ...
+
+    async def count(self, patient_id: uuid.UUID, resource_type: str, *, categories: tuple[Category, ...],
+                    facility_id: uuid.UUID | None, category: tuple[str, ...] = (), code: tuple[str, ...] = (),
+                    date_from: datetime | None = None, date_to: datetime | None = None,
+                    clinical_status: tuple[str, ...] = (), status: tuple[str, ...] = (),
+                    intent: tuple[str, ...] = ()) -> int:
+        """How many resources ``search`` would page through with the same filters."""
         ...
 
     async def read(self, resource_type: str, resource_id: uuid.UUID) -> StoredResource | None: ...

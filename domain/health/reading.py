@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
 
 import msgspec
 
@@ -125,6 +127,19 @@ def parse_date_param(values: tuple[str, ...]) -> DateFilter:
     return DateFilter(start, end)
 
 
+class Total(StrEnum):
+    """FHIR ``_total``: how the client wants ``Bundle.total`` (optional in a searchset) filled in.
+
+    Without ``_total`` the total is given when the page itself proves it (the last page: offset + its
+    entries) and left out otherwise, as HAPI and Azure's FHIR server do: counting every match to serve a
+    page of 20 touches every row the patient has of that type. ``accurate`` (and ``estimate``, which an
+    exact count satisfies) counts; ``none`` never gives it."""
+
+    NONE = "none"
+    ESTIMATE = "estimate"
+    ACCURATE = "accurate"
+
+
 class Search(msgspec.Struct, frozen=True, kw_only=True):
     resource_type: str
     patient_id: uuid.UUID
@@ -136,6 +151,7 @@ class Search(msgspec.Struct, frozen=True, kw_only=True):
     intent: tuple[str, ...] = ()
     offset: int = 0
     count: int = 20
+    total: Total | None = None  # no ``_total``: only when the page proves it (``_count=0``: counted)
 
 
 # The searches served (IPA + the spec), by resource type; CapabilityStatement lists exactly these.
@@ -155,8 +171,9 @@ SEARCH_PARAMS: dict[str, tuple[str, ...]] = {
 
 
 class SearchResult(msgspec.Struct, frozen=True, kw_only=True):
-    total: int
+    total: int | None  # None: not counted (``Bundle.total`` left out)
     resources: list[StoredResource]
+    more: bool = False  # matches follow this page (the ``next`` link)
 
 
 class SummaryData(msgspec.Struct, frozen=True, kw_only=True):
@@ -201,18 +218,40 @@ class FhirReads:
         return r.category in access.categories and (access.facility_id is None or r.facility_id == access.facility_id)
 
     async def search(self, principal: Principal, q: Search) -> SearchResult:
+        """A page of ``q.count`` matches from ``q.offset``, newest first.
+
+        One row past the page is read to know whether a ``next`` page exists; the matches are counted in a
+        statement of their own only when the client asks for the total (``_total=accurate|estimate``, or
+        ``_count=0`` without ``_total=none``) and the page does not prove it."""
         if q.resource_type not in SEARCH_PARAMS:
             raise InvalidInput("health.search_not_supported", field="resourceType", rule="supported")
         access = await self.policy.open(principal, q.patient_id)
         allowed = access.allowed(TYPE_CATEGORIES[q.resource_type])
         dates = parse_date_param(q.date)
-        total, rows = (0, []) if not allowed else await self.record.search(
-            q.patient_id, q.resource_type, categories=allowed, facility_id=access.facility_id, category=q.category,
-            code=q.code, date_from=dates.start, date_to=dates.end, clinical_status=q.clinical_status,
-            status=q.status, intent=q.intent, offset=max(0, q.offset), limit=max(0, min(q.count, MAX_LIMIT)))
+        offset, count = max(0, q.offset), max(0, min(q.count, MAX_LIMIT))
+        rows: list[StoredResource] = []
+        more = False
+        total: int | None = None
+        if not allowed:
+            total = 0  # nothing of this type is visible to the caller
+        else:
+            where: dict[str, Any] = dict(
+                categories=allowed, facility_id=access.facility_id, category=q.category, code=q.code,
+                date_from=dates.start, date_to=dates.end, clinical_status=q.clinical_status, status=q.status,
+                intent=q.intent)
+            if count:
+                rows = await self.record.search(q.patient_id, q.resource_type, **where, offset=offset,
+                                                limit=count + 1)
+                more = len(rows) > count
+                rows = rows[:count]
+                if not more and (rows or offset == 0):
+                    total = offset + len(rows)  # the last page: the total is proven without counting
+            wanted = q.total in (Total.ACCURATE, Total.ESTIMATE) or (q.total is None and not count)
+            if total is None and wanted:
+                total = await self.record.count(q.patient_id, q.resource_type, **where)
         what = q.resource_type + ("?category=" + ",".join(q.category) if q.category else "")
         await self.policy.record_read(access, "search", what)
-        return SearchResult(total=total, resources=rows)
+        return SearchResult(total=None if q.total is Total.NONE else total, resources=rows, more=more)
 
     async def summary(self, principal: Principal, patient_id: uuid.UUID) -> SummaryData:
         """The data of an International Patient Summary (the document is built by the FHIR adapter)."""
@@ -226,10 +265,9 @@ class FhirReads:
             allowed = access.allowed((Category.LABS,) if rtype == "Observation" else TYPE_CATEGORIES[rtype])
             if not allowed:
                 return []
-            _, rows = await self.record.search(patient_id, rtype, categories=allowed, facility_id=access.facility_id,
-                                               clinical_status=clinical_status, status=status, category=category,
-                                               limit=MAX_LIMIT)
-            return rows
+            return await self.record.search(patient_id, rtype, categories=allowed, facility_id=access.facility_id,
+                                            clinical_status=clinical_status, status=status, category=category,
+                                            limit=MAX_LIMIT)
 
         data = SummaryData(
             patient=patient,

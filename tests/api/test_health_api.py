@@ -84,16 +84,25 @@ def test_ingest_then_read_back_through_both_apis(http: httpx.Client, database_ur
     assert meta.headers["content-type"].startswith(FHIR)
     CapabilityStatement.model_validate_json(meta.content)
     Patient.model_validate_json(http.get(f"/fhir/r4/Patient/{patient}", headers=an.headers).content)
-    url = f"/fhir/r4/Observation?patient={patient}&category=laboratory&_count=4"
-    seen = 0
-    while url:
-        page = Bundle.model_validate_json(http.get(url, headers=an.headers).content)
-        assert page.type == "searchset"
-        assert page.total == 10
-        seen += len(page.entry or [])
-        nxt = [link.url for link in page.link if link.relation == "next"]
-        url = nxt[0].replace(str(http.base_url).rstrip("/"), "") if nxt else ""
-    assert seen == 10
+    # Paging by ``next`` links: the total only where the page proves it (the last), unless asked for.
+    for total, totals in (("", [None, None, 10]), ("&_total=accurate", [10, 10, 10]), ("&_total=none", [None] * 3)):
+        url = f"/fhir/r4/Observation?patient={patient}&category=laboratory&_count=4{total}"
+        seen, got = [], []
+        while url:
+            page = Bundle.model_validate_json(http.get(url, headers=an.headers).content)
+            assert page.type == "searchset"
+            got.append(page.total)
+            seen += [e.resource.id for e in page.entry or []]  # type: ignore[union-attr]
+            nxt = [link.url for link in page.link if link.relation == "next"]
+            assert total in (nxt[0] if nxt else total)  # the next page is asked the same way
+            url = nxt[0].replace(str(http.base_url).rstrip("/"), "") if nxt else ""
+        assert (len(seen), len(set(seen)), got) == (10, 10, totals), total
+    counted = Bundle.model_validate_json(http.get(
+        f"/fhir/r4/Observation?patient={patient}&category=laboratory&_count=0", headers=an.headers).content)
+    assert (counted.total, counted.entry, [link.relation for link in counted.link]) == (10, None, ["self"])
+    bad = http.get(f"/fhir/r4/Observation?patient={patient}&_total=exact", headers=an.headers)
+    assert bad.status_code == 422
+    assert OperationOutcome.model_validate_json(bad.content).issue[0].code == "processing"
     ips = Bundle.model_validate_json(http.get(f"/fhir/r4/Patient/{patient}/$summary", headers=an.headers).content)
     assert ips.type == "document"
     assert ips.entry[0].resource.type.coding[0].code == "60591-5"  # type: ignore[union-attr]
@@ -172,6 +181,12 @@ def test_nobody_else_reads(http: httpx.Client, database_url: str, clean_db: str)
     assert Bundle.model_validate_json(r.content).total == 4
     log = http.get("/api/v1/health-record/access-log", headers=w["an"].headers).json()["items"]
     assert [(e["reader_kind"], e["action"], e["why"]) for e in log] == [("facility", "search", "treatment")]
+    # However the total is asked for, every search by someone else is logged.
+    for query in ("_count=1", "_count=1&_total=accurate", "_count=0", "_total=none"):
+        r = http.get(f"/fhir/r4/Condition?patient={patient}&{query}", headers=w["a"].headers)
+        assert r.status_code == 200, query
+    log = http.get("/api/v1/health-record/access-log", headers=w["an"].headers).json()["items"]
+    assert [(e["action"], e["what"]) for e in log] == [("search", "Condition")] * 5
 
 
 def test_shares_scope_expiry_revocation_and_qr(http: httpx.Client, database_url: str, clean_db: str) -> None:

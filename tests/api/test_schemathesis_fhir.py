@@ -79,9 +79,13 @@ def openapi_from_capabilities(capability: dict[str, Any]) -> dict[str, Any]:
             params = [{"name": p["name"], "in": "query", "required": p["name"] == "patient",
                        "schema": PATIENT_REF if p["name"] == "patient" else DATES if p["type"] == "date"
                        else {"type": "string", "minLength": 1}} for p in resource["searchParam"]]
-            params += [{"name": "_count", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": 100}},
-                       {"name": "_offset", "in": "query", "schema": {"type": "integer", "minimum": 0,
-                                                                      "maximum": 100000}}]
+            # The result parameters each searchable type's documentation advertises (paging and ``_total``).
+            result = {"_count": {"type": "integer", "minimum": 0, "maximum": 100},
+                      "_offset": {"type": "integer", "minimum": 0, "maximum": 100000},
+                      "_total": {"enum": ["none", "estimate", "accurate"]}}
+            params += [{"name": name, "in": "query", "schema": schema} for name, schema in result.items()
+                       if f"`{name}" in resource.get("documentation", "")]
+            assert len(params) == len(resource["searchParam"]) + len(result), resource.get("documentation")
             paths[f"{BASE}/{rtype}"] = {"get": _op(f"search{rtype}", 200, params=params)}
     return {"openapi": "3.0.3", "info": {"title": "Thủ Đô Số FHIR R4 (from /fhir/r4/metadata)", "version": "1"},
             "paths": paths,

@@ -18,7 +18,7 @@ from adapters.signing.pii import AesPiiProtector
 from domain.health import codes
 from domain.health.issues import BundleRejected
 from domain.health.model import BUNDLE_PATIENT, Category
-from domain.health.reading import Search
+from domain.health.reading import Search, Total
 from domain.identity.principal import Principal, PrincipalKind
 from tests.support.health import FakeClock, entry_index, pg_citizen, pg_facility, pg_use_cases
 
@@ -97,9 +97,12 @@ def test_realistic_history_in_both_views_out(clean_db: str) -> None:
         assert found.total >= 1
         assert all(r.resource["patient"]["reference"] == f"Patient/{patient_id}" for r in found.resources)
         meds = await uc["fhir"].search(me, Search(resource_type="MedicationRequest", patient_id=patient_id,
-                                                  intent=("order",), status=("active",), count=5, offset=5))
+                                                  intent=("order",), status=("active",), count=5, offset=5,
+                                                  total=Total.ACCURATE))
+        assert meds.total is not None
         assert meds.total > 5
         assert len(meds.resources) == min(5, meds.total - 5)
+        assert meds.more is (meds.total > 10)
         summary = await uc["fhir"].summary(me, patient_id)
         assert {r.codes[0] for r in summary.problems} >= {"http://hl7.org/fhir/sid/icd-10|I10"}
         assert summary.allergies
@@ -113,7 +116,7 @@ def test_realistic_history_in_both_views_out(clean_db: str) -> None:
         # The FHIR search (hot read of the FHIR API) must stay on a (patient, …) index too.
         plan = "\n".join(r[0] for r in await conn.fetch(
             "EXPLAIN " + SEARCH_SQL, patient_id, "Observation", ["labs", "vitals"], None, ["laboratory"], [],
-            None, None, [], [], [], 0, 20))
+            None, None, [], [], [], 0, 21))
         assert "Index Scan using health_resources_patient_" in plan, plan
         assert "Seq Scan on health_resources" not in plan, plan
     run(clean_db, body)

@@ -193,8 +193,24 @@ class FakeStore:
                      facility_id: uuid.UUID | None, category: tuple[str, ...] = (), code: tuple[str, ...] = (),
                      date_from: datetime | None = None, date_to: datetime | None = None,
                      clinical_status: tuple[str, ...] = (), status: tuple[str, ...] = (),
-                     intent: tuple[str, ...] = (), offset: int = 0, limit: int = 20
-                     ) -> tuple[int, list[StoredResource]]:
+                     intent: tuple[str, ...] = (), offset: int = 0, limit: int = 20) -> list[StoredResource]:
+        return self._matches(patient_id, resource_type, categories=categories, facility_id=facility_id,
+                             category=category, code=code, date_from=date_from, date_to=date_to,
+                             clinical_status=clinical_status, status=status, intent=intent)[offset:offset + limit]
+
+    async def count(self, patient_id: uuid.UUID, resource_type: str, *, categories: tuple[Category, ...],
+                    facility_id: uuid.UUID | None, category: tuple[str, ...] = (), code: tuple[str, ...] = (),
+                    date_from: datetime | None = None, date_to: datetime | None = None,
+                    clinical_status: tuple[str, ...] = (), status: tuple[str, ...] = (),
+                    intent: tuple[str, ...] = ()) -> int:
+        return len(self._matches(patient_id, resource_type, categories=categories, facility_id=facility_id,
+                                 category=category, code=code, date_from=date_from, date_to=date_to,
+                                 clinical_status=clinical_status, status=status, intent=intent))
+
+    def _matches(self, patient_id: uuid.UUID, resource_type: str, *, categories: tuple[Category, ...],
+                 facility_id: uuid.UUID | None, category: tuple[str, ...], code: tuple[str, ...],
+                 date_from: datetime | None, date_to: datetime | None, clinical_status: tuple[str, ...],
+                 status: tuple[str, ...], intent: tuple[str, ...]) -> list[StoredResource]:
         rows = [r for r in self.resources.values() if r.patient_id == patient_id
                 and r.resource_type == resource_type and r.category in categories
                 and (facility_id is None or r.facility_id == facility_id)
@@ -205,7 +221,7 @@ class FakeStore:
                 and (not clinical_status or r.clinical_status in clinical_status)
                 and (not status or r.status in status) and (not intent or r.intent in intent)]
         rows.sort(key=self._key, reverse=True)
-        return len(rows), rows[offset:offset + limit]
+        return rows
 
     async def read(self, resource_type: str, resource_id: uuid.UUID) -> StoredResource | None:
         r = self.resources.get(resource_id)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from adapters.dev.health_bundles import DEMO_FACILITIES, typical_bundle
 from domain.errors import Forbidden, InvalidInput, NotFound
 from domain.health.model import Category
-from domain.health.reading import Search, parse_date_param
+from domain.health.reading import Search, Total, parse_date_param
 from tests.support.health import World
 
 AN, BINH = "001085000101", "001192000202"
@@ -145,8 +147,7 @@ async def test_fhir_search_filters_and_summary() -> None:
     assert active.total == 4
     orders = await w.fhir.search(an, Search(resource_type="MedicationRequest", patient_id=patient,
                                             intent=("order",), status=("active",), count=3))
-    assert orders.total == 4
-    assert len(orders.resources) == 3
+    assert (orders.total, len(orders.resources), orders.more) == (None, 3, True)  # a first page proves nothing
     summary = await w.fhir.summary(an, patient)
     assert len(summary.problems) == 2  # I10 and E11.9, once each although sent twice
     assert len(summary.medications) == 2
@@ -177,3 +178,60 @@ async def test_export_holds_the_whole_record_in_pages() -> None:
     assert export.patient is not None
     with pytest.raises(NotFound):
         await ExportRecord(w.policy, w.store, w.patients).execute(w.citizen_principal(BINH))
+
+
+class _CountingStore:
+    """The fake record, counting the statements the search sends (a page, a count)."""
+
+    def __init__(self, store: Any) -> None:
+        self.store, self.pages, self.counts = store, 0, 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.store, name)
+
+    async def search(self, *args: Any, **kw: Any) -> Any:
+        self.pages += 1
+        return await self.store.search(*args, **kw)
+
+    async def count(self, *args: Any, **kw: Any) -> Any:
+        self.counts += 1
+        return await self.store.count(*args, **kw)
+
+
+@pytest.mark.parametrize(("count", "offset", "total", "expected"), [
+    # (total, entries, next page?, counted?)
+    (3, 0, None, (None, 3, True, False)),        # first of two pages: not proven, not counted
+    (3, 3, None, (4, 1, False, False)),          # the last page proves it: offset + entries
+    (4, 0, None, (4, 4, False, False)),          # exactly one full page: the row past it is absent
+    (20, 0, None, (4, 4, False, False)),
+    (3, 8, None, (None, 0, False, False)),       # past the end: nothing proven
+    (3, 0, Total.ACCURATE, (4, 3, True, True)),  # asked for: counted
+    (3, 0, Total.ESTIMATE, (4, 3, True, True)),  # an exact count is an estimate
+    (3, 8, Total.ACCURATE, (4, 0, False, True)),
+    (3, 3, Total.ACCURATE, (4, 1, False, False)),  # proven by the page: no count statement
+    (3, 3, Total.NONE, (None, 1, False, False)),   # not wanted, even when known
+    (0, 0, None, (4, 0, False, True)),           # _count=0: the total is all that is asked for
+    (0, 0, Total.NONE, (None, 0, False, False)),
+])
+async def test_fhir_search_gives_the_total_when_proven_or_asked_for(
+        count: int, offset: int, total: Total | None, expected: tuple[Any, ...]) -> None:
+    w, _, _ = await _world()
+    an = w.citizen_principal(AN)
+    patient = await w.policy.own(an)
+    store = _CountingStore(w.fhir.record)
+    w.fhir.record = store  # type: ignore[assignment]
+    result = await w.fhir.search(an, Search(resource_type="MedicationRequest", patient_id=patient, intent=("order",),
+                                            status=("active",), count=count, offset=offset, total=total))
+    assert (result.total, len(result.resources), result.more, store.counts == 1) == expected
+    assert store.pages == (1 if count else 0)
+    everything = await w.fhir.search(an, Search(resource_type="MedicationRequest", patient_id=patient,
+                                                intent=("order",), status=("active",), count=100))
+    assert [r.id for r in result.resources] == [r.id for r in everything.resources][offset:offset + count]
+
+
+async def test_a_third_party_search_is_logged_whatever_the_total_asked() -> None:
+    w, p0, _ = await _world()
+    patient = await w.policy.own(w.citizen_principal(AN))
+    for total in (None, Total.NONE, Total.ACCURATE):
+        await w.fhir.search(p0, Search(resource_type="Encounter", patient_id=patient, count=0, total=total))
+    assert [(e.action, e.what) for e in w.log.rows] == [("search", "Encounter")] * 3

@@ -21,7 +21,7 @@ from adapters.fhir.output import (
 from adapters.fhir.structure import CompiledValidator, LibraryValidator
 from domain.health.issues import BundleRejected
 from domain.health.model import Category
-from domain.health.reading import SEARCH_PARAMS, Search
+from domain.health.reading import SEARCH_PARAMS, Search, Total
 from tests.support.health import World
 
 BASE = "https://api.thudo.example/fhir/r4"
@@ -44,15 +44,35 @@ async def test_stored_resources_and_searchsets_parse() -> None:
     patient_id = await w.policy.own(me)
     get_fhir_model_class("Patient").model_validate(w.patients.stored[patient_id].resource)
     result = await w.fhir.search(me, Search(resource_type="Observation", patient_id=patient_id, count=4))
-    bundle = search_bundle(BASE, "Observation", [("patient", str(patient_id))], result.total, result.resources, 0, 4)
+    bundle = search_bundle(BASE, "Observation", [("patient", str(patient_id))], result.total, result.resources, 0, 4,
+                           more=result.more)
     parsed = Bundle.model_validate_json(msgspec.json.encode(bundle))
-    assert parsed.total == result.total == 9  # 4 vital signs + 5 lab results
+    assert parsed.total is None  # a first page of 4 out of 9 proves no total
+    assert "total" not in bundle
+    assert len(parsed.entry) == 4
     rels = {link.relation: link.url for link in parsed.link}
     assert set(rels) == {"self", "next"}
     assert "_offset=4" in rels["next"]
     assert f"patient={patient_id}" in rels["next"]
-    last = search_bundle(BASE, "Observation", [], 9, [], 8, 4)
+    counted = await w.fhir.search(me, Search(resource_type="Observation", patient_id=patient_id, count=4,
+                                             total=Total.ACCURATE))
+    parsed = Bundle.model_validate_json(msgspec.json.encode(search_bundle(
+        BASE, "Observation", [("_total", "accurate")], counted.total, counted.resources, 0, 4, more=counted.more)))
+    assert parsed.total == 9  # 4 vital signs + 5 lab results
+    assert "_total=accurate" in {link.relation: link.url for link in parsed.link}["next"]
+    end = await w.fhir.search(me, Search(resource_type="Observation", patient_id=patient_id, count=4, offset=8))
+    last = search_bundle(BASE, "Observation", [], end.total, end.resources, 8, 4, more=end.more)
+    assert Bundle.model_validate_json(msgspec.json.encode(last)).total == 9  # the last page proves it
     assert {link["relation"] for link in last["link"]} == {"self", "previous"}
+
+
+def test_capability_statement_documents_paging_and_total() -> None:
+    statement = capability_statement(BASE)
+    CapabilityStatement.model_validate(statement)
+    searchable = [r for r in statement["rest"][0]["resource"] if {"code": "search-type"} in r["interaction"]]
+    assert searchable
+    for r in searchable:
+        assert all(p in r["documentation"] for p in ("_count", "_offset", "_total=accurate", "_total=none", "next"))
 
 
 async def test_ips_document_with_empty_required_sections() -> None:

@@ -19,6 +19,7 @@ from api.platform.deps import (
     _LITESTAR,
     _PLANS,
     READ_ONLY_OPT,
+    TX_ON_WRITE_OPT,
     _SequentialKwargsModel,
     resolve_dependencies_in_order,
 )
@@ -32,7 +33,7 @@ class _Conn:
         self.sent.append(query)
         return []
 
-    fetchrow = fetchval = fetch
+    fetchrow = fetchval = execute = fetch
 
     def transaction(self) -> Any:
         raise AssertionError("a read-only unit of work must not open a transaction")
@@ -147,3 +148,51 @@ async def test_autocommit_unit_of_work_sends_its_one_write_without_a_transaction
         await uow.commit()
     assert pool.conn.sent == ["INSERT INTO t VALUES ($1) ON CONFLICT DO NOTHING"]
     assert pool.released
+
+
+async def test_transaction_on_write_begins_before_the_first_write_only() -> None:
+    """``on_write=True`` (the FHIR reads): reads alone make no BEGIN/COMMIT; a write is preceded by BEGIN, and
+    everything from it on is one transaction, committed (or rolled back) as any other."""
+    pool = _Pool()
+    async with PgUnitOfWork(pool, on_write=True, begin_check="SELECT 1") as uow:  # type: ignore[arg-type]
+        await uow.conn.fetchrow("SELECT id FROM health_patients WHERE id = $1", 1)
+        await uow.conn.fetch("SELECT id FROM health_resources WHERE patient_id = $1", 1)
+        await uow.commit()
+        assert not uow.wrote
+    assert pool.conn.sent == ["SELECT 1",  # the caller's session check: first, alone, no BEGIN
+                              "SELECT id FROM health_patients WHERE id = $1",
+                              "SELECT id FROM health_resources WHERE patient_id = $1"]
+    assert pool.released
+
+    pool = _Pool()
+    async with PgUnitOfWork(pool, on_write=True) as uow:  # type: ignore[arg-type]
+        await uow.conn.fetch("SELECT id FROM health_resources WHERE patient_id = $1", 1)
+        await uow.conn.fetchval("WITH ins AS (INSERT INTO health_access_log VALUES ($1)) SELECT true", 1)
+        await uow.conn.fetchrow("SELECT user_id FROM health_patients WHERE id = $1", 1)
+        await uow.conn.execute("UPDATE push_outbox SET available_at = $2 WHERE id = $1", 1, 2)
+        await uow.commit()
+        assert uow.wrote
+    assert pool.conn.sent == ["SELECT id FROM health_resources WHERE patient_id = $1", "BEGIN",
+                              "WITH ins AS (INSERT INTO health_access_log VALUES ($1)) SELECT true",
+                              "SELECT user_id FROM health_patients WHERE id = $1",
+                              "UPDATE push_outbox SET available_at = $2 WHERE id = $1", "COMMIT"]
+
+    pool = _Pool()
+
+    async def fails() -> None:
+        async with PgUnitOfWork(pool, on_write=True) as uow:  # type: ignore[arg-type]
+            await uow.conn.fetchrow("SELECT 1 FROM t FOR UPDATE")  # a lock needs its transaction too
+            raise RuntimeError("the handler failed")
+
+    with pytest.raises(RuntimeError):
+        await fails()
+    assert pool.conn.sent == ["BEGIN", "SELECT 1 FROM t FOR UPDATE", "ROLLBACK"]
+    assert pool.released
+
+
+def test_only_reads_that_sometimes_write_are_marked_transaction_on_write() -> None:
+    marked = {h.operation_id or h.name for route in create_app().routes
+              for h in getattr(route, "route_handlers", []) if h.opt.get(TX_ON_WRITE_OPT)}
+    # The FHIR reads: the patient's own read writes nothing; anyone else's writes the access log (and may
+    # notify the patient), in one transaction begun before that write.
+    assert marked == {"fhirPatientRead", "fhirPatientSummary", "fhirRead", "fhirSearch"}
