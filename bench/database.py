@@ -44,18 +44,33 @@ async def _prepare(url: str) -> None:
         await conn.close()
 
 
+async def vacuum_analyze(url: str) -> float:
+    """``VACUUM (ANALYZE)`` of the bench database, in seconds: run after a scenario's set-up so that the rows it
+    just inserted (my reports: 30,000 reports, 1,000 citizens' accounts and sessions) are vacuumed and analysed
+    before the measurement, not by autovacuum during it (seen in the first open-loop window on a server with
+    autovacuum on, docs/performance.md "The my-reports stall"), and the planner has their statistics."""
+    conn = await asyncpg.connect(url, timeout=10)
+    try:
+        started = asyncio.get_running_loop().time()
+        await conn.execute("VACUUM (ANALYZE)")
+        return asyncio.get_running_loop().time() - started
+    finally:
+        await conn.close()
+
+
 async def postgres_version(url: str) -> str:
     return str(await fetchval_on(url, "SHOW server_version"))
 
 
 @contextmanager
-def server_url() -> Iterator[tuple[str, str]]:
-    """(url of a server we may create databases on, how it was chosen)."""
+def server_url(embedded: bool = False) -> Iterator[tuple[str, str]]:
+    """(url of a server we may create databases on, how it was chosen). ``embedded``: always a server of our
+    own, so that other users of the machine's server (their connections, their checkpoints) stay out of it."""
     given = os.environ.get("DATABASE_URL")
-    if given:
+    if given and not embedded:
         yield given, "DATABASE_URL"
         return
-    if asyncio.run(_reachable(LOCAL_SERVER)):
+    if not embedded and asyncio.run(_reachable(LOCAL_SERVER)):
         yield LOCAL_SERVER, "local server"
         return
     with tempfile.TemporaryDirectory(prefix="thudo-bench-pg-") as tmp:
@@ -72,10 +87,11 @@ def bench_database(server: str) -> AbstractContextManager[str]:
 
 
 @contextmanager
-def run_database(given: str | None) -> Iterator[tuple[str, str]]:
-    """(url, how it was chosen) for one bench run: ``given`` (already migrated) or a fresh bench database."""
+def run_database(given: str | None, *, embedded: bool = False) -> Iterator[tuple[str, str]]:
+    """(url, how it was chosen) for one bench run: ``given`` (already migrated) or a fresh bench database
+    (on an embedded server of its own with ``embedded``)."""
     if given:
         yield given, "given (--database-url, already migrated)"
         return
-    with server_url() as (server, how), bench_database(server) as url:
+    with server_url(embedded) as (server, how), bench_database(server) as url:
         yield url, f"{how}, dedicated database migrated + seeded for this run"

@@ -12,6 +12,7 @@ or under uvicorn for the server comparison in ``bench.servers``.
 from __future__ import annotations
 
 import argparse
+import gc
 import hashlib
 import os
 import secrets
@@ -280,7 +281,13 @@ async def plain() -> dict[str, str]:
     return {"status": "ok"}
 
 
-def create_app(dsn: str | None = None, data_dir: str | None = None) -> Litestar:
+def create_app(dsn: str | None = None, data_dir: str | None = None, *, freeze_heap: bool = False) -> Litestar:
+    """``freeze_heap``: as the service's workers do (api.platform.app.freeze_startup_heap), move what start-up
+    built out of the garbage collector's reach once the pools are open. Without it the floor's worker
+    (~120,000 tracked objects: Litestar plus the adapters its same-work and reference routes use; a full
+    collection of them took 81 ms in-process at load 6.5) spent
+    125-226 ms in each full collection at load 6, ten of them in one bench.stalls run — stalls of the
+    reference that the service, frozen, does not have (docs/performance.md, "The my-reports stall")."""
     dsn = dsn or os.environ["DATABASE_URL"]
 
     @asynccontextmanager
@@ -288,6 +295,9 @@ def create_app(dsn: str | None = None, data_dir: str | None = None) -> Litestar:
         app.state.pool = await asyncpg.create_pool(dsn, min_size=2, max_size=POOL_MAX)
         app.state.data_dir = data_dir
         app.state.service_pool = await create_service_pool(dsn, min_size=2, max_size=POOL_MAX)
+        if freeze_heap:
+            gc.collect()
+            gc.freeze()
         try:
             yield
         finally:
@@ -300,18 +310,23 @@ def create_app(dsn: str | None = None, data_dir: str | None = None) -> Litestar:
     return Litestar(route_handlers=handlers, lifespan=[lifespan], debug=False)
 
 
+def server_app() -> Litestar:
+    """The served floor (granian/uvicorn factory): its start-up heap frozen like the service's."""
+    return create_app(freeze_heap=True)
+
+
 def serve(server: str, host: str, port: int) -> None:
     if server == "uvicorn":
         import uvicorn
 
-        uvicorn.run("bench.floor_app:create_app", factory=True, host=host, port=port, workers=1,
+        uvicorn.run("bench.floor_app:server_app", factory=True, host=host, port=port, workers=1,
                     log_level="warning", access_log=False, backlog=2048)
         return
     from granian.constants import Interfaces
     from granian.server import Server
 
     # Same arguments as `thudo serve` (api/platform/cli.py) so the floor is served the way the service is.
-    Server("bench.floor_app:create_app", address=host, port=port, interface=Interfaces.ASGI, workers=1,
+    Server("bench.floor_app:server_app", address=host, port=port, interface=Interfaces.ASGI, workers=1,
            factory=True, log_access=False, backlog=2048).serve()
 
 

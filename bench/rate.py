@@ -12,9 +12,12 @@ HTTP client library, which matters when it shares two cores with the server it m
 from __future__ import annotations
 
 import asyncio
+import gc
 import math
 import secrets
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -93,8 +96,43 @@ async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bool]:
     return status, headers.get("connection") != "close"
 
 
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """This process's garbage collector kept out of a measurement window.
+
+    The bench process is big: ``bench.run`` builds the whole service app in it to capture each scenario's
+    same work, so the open-loop client holds ~220,000 tracked objects, and a generation-2 pass over them
+    stopped its event loop for 182-617 ms at load 6-8 (``bench.stalls --scenario``) — latency the window
+    would report as the server's (docs/performance.md, "The my-reports stall"). So: one full collection
+    before the window, its survivors frozen for good (later collections skip them; what dies later by
+    reference count is still freed), no automatic collection during the window, back on after it. The
+    full pass happens once; the next window's collection walks only what the process made since.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.collect()
+    gc.freeze()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
 async def run_rate(base_url: str, spec: RequestSpec, *, rate: float, duration: float, connections: int = 64,
-                   request_timeout: float = 10.0) -> RateResult:
+                   request_timeout: float = 10.0, pause_gc: bool = True) -> RateResult:
+    """Offer ``rate`` req/s for ``duration`` s; latency of each request from its scheduled time.
+
+    ``pause_gc``: the client's own garbage collector stays out of the window (``gc_paused``).
+    """
+    with gc_paused() if pause_gc else nullcontext():
+        return await _run_rate(base_url, spec, rate=rate, duration=duration, connections=connections,
+                               request_timeout=request_timeout)
+
+
+async def _run_rate(base_url: str, spec: RequestSpec, *, rate: float, duration: float, connections: int,
+                    request_timeout: float) -> RateResult:
     parts = urlsplit(base_url)
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
     encode = _Encoder(spec, f"{host}:{port}")

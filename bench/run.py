@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from bench import procs, report, samework
-from bench.database import postgres_version, run_database
+from bench.database import postgres_version, run_database, vacuum_analyze
 from bench.rate import RateResult, run_rate
 from bench.scenarios import FLOOR, REFERENCES, BenchContext, RequestSpec, Scenario, select
 from bench.wrk import WrkResult, ensure_wrk, run_wrk
@@ -152,6 +152,9 @@ def measure(opts: Options, floor_url: str, service_url: str, database_url: str, 
         try:
             ctx = BenchContext(url, database_url, data_dir)
             spec = sc.prepare(ctx)
+            if not reference:
+                took = asyncio.run(vacuum_analyze(database_url))
+                print(f"  {sc.name}: set up; VACUUM (ANALYZE) {took:.1f} s", file=sys.stderr, flush=True)
             same = None
             if not reference and opts.same_work and sc.same_work:
                 got = samework.capture(ctx, sc.name, spec, opts.captured)
@@ -311,8 +314,9 @@ def render(run: HttpRun, opts: Options, machine: str) -> str:
 
 def run(opts: Options, scenarios: Sequence[Scenario], *, output: Path = report.DOC, database_url: str | None = None,
         service_env: dict[str, str] | None = None, servers: bool = False, json_path: Path | None = None,
-        references: Sequence[Scenario] = REFERENCES) -> HttpRun:
-    with run_database(database_url) as (db, how), tempfile.TemporaryDirectory(prefix="thudo-bench-data-") as tmp:
+        references: Sequence[Scenario] = REFERENCES, embedded: bool = False) -> HttpRun:
+    with run_database(database_url, embedded=embedded) as (db, how), \
+            tempfile.TemporaryDirectory(prefix="thudo-bench-data-") as tmp:
         data_dir = Path(tmp)
         pg = asyncio.run(postgres_version(db))
         load_before = report.load_average()
@@ -350,6 +354,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--output", type=Path, default=report.DOC, help="report file (default docs/performance.md)")
     p.add_argument("--json", type=Path, help="also write the raw results as JSON")
     p.add_argument("--database-url", help="use this already migrated database instead of creating one")
+    p.add_argument("--embedded-postgres", action="store_true",
+                   help="an embedded PostgreSQL of this run's own instead of the machine's server (others' "
+                        "connections and checkpoints stay out of the measurement)")
     p.add_argument("--no-references", action="store_true", help="skip the reference rows (bench/scenarios.py)")
     p.add_argument("--service-env", action="append", default=[], metavar="KEY=VALUE",
                    help="extra environment for the service (repeatable)")
@@ -369,7 +376,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     # A reference that explains one scenario only runs with it (it may read what that scenario made).
     references = [] if args.no_references else [r for r in REFERENCES if not r.explains or r.explains in names]
     result = run(opts, chosen, output=args.output, database_url=args.database_url,
-                 service_env=env, servers=args.servers, json_path=args.json, references=references)
+                 service_env=env, servers=args.servers, json_path=args.json, references=references,
+                 embedded=args.embedded_postgres)
     for m in result.scenarios:
         if m.reference:
             continue

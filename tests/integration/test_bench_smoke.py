@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import threading
 from collections.abc import Iterator
@@ -129,6 +130,49 @@ def test_open_loop_generator_keeps_the_offered_rate(recorder) -> None:
     assert 35 <= result.achieved_rps <= 60
     assert 0 < result.p50_ms <= result.p99_ms <= result.max_ms
     assert len({h["idempotency-key"] for _, _, h, _ in seen}) == 50
+
+
+def test_open_loop_generator_keeps_its_own_garbage_collector_out_of_the_window(recorder) -> None:
+    # The bench process holds the whole service app (same-work capture): one full collection of it stopped
+    # the client for 555 ms inside a window (docs/performance.md, "The my-reports stall").
+    base_url, _ = recorder
+    before = gc.get_freeze_count()
+
+    async def window(pause_gc: bool) -> tuple[bool, int]:
+        task = asyncio.create_task(run_rate(base_url, _spec(base_url), rate=50, duration=0.6, connections=2,
+                                            pause_gc=pause_gc))
+        await asyncio.sleep(0.3)
+        during = gc.isenabled(), gc.get_freeze_count()
+        result = await task
+        assert result.errors == 0
+        return during
+
+    try:
+        assert asyncio.run(window(pause_gc=False)) == (True, before)  # the before: collections run in the window
+        enabled, frozen = asyncio.run(window(pause_gc=True))
+        assert not enabled  # no collection during the window …
+        assert frozen > before  # … after one before it, whose survivors are frozen
+        assert gc.isenabled()  # on again after it
+    finally:
+        gc.unfreeze()
+
+
+def test_served_floor_app_freezes_its_start_up_heap(database_url: str) -> None:
+    # As the service's workers do: without it the floor's full collections (60-470 ms at load 9) stalled the
+    # same-work reference windows.
+    from bench.floor_app import create_app
+    from bench.inproc import Lifespan
+
+    async def started(freeze_heap: bool) -> int:
+        async with Lifespan(create_app(database_url, freeze_heap=freeze_heap)):
+            return gc.get_freeze_count()
+
+    before = gc.get_freeze_count()
+    try:
+        assert asyncio.run(started(False)) == before  # in-process users (bench.inproc, ablate) do not freeze
+        assert asyncio.run(started(True)) > before + 50_000  # Litestar + the adapters its reference routes use
+    finally:
+        gc.unfreeze()
 
 
 def test_write_section_replaces_only_its_own_block(tmp_path: Path) -> None:
