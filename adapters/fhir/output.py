@@ -88,9 +88,9 @@ def search_bundle(base: str, resource_type: str, params: list[tuple[str, str]], 
 RESULT_PARAMS = ("_count", "_offset", "_total")
 SEARCH_DOCUMENTATION = (
     "Paging: `_count` (0-100, default 20) entries from `_offset` (default 0), newest first; a `next` link while "
-    "more matches follow. `Bundle.total` is given when the page proves it (the last page) and left out "
-    "otherwise; `_total=accurate` (or `estimate`, answered with the exact count) counts every match, "
-    "`_total=none` never gives it; `_count=0` answers the count alone."
+    "more matches follow. `Bundle.total` is given on every page (without `_total`, as with `_total=accurate` or "
+    "`_total=estimate`, answered with the exact count); `_total=none` leaves it out and saves the count; "
+    "`_count=0` answers the count alone."
 )
 
 

@@ -130,10 +130,11 @@ def parse_date_param(values: tuple[str, ...]) -> DateFilter:
 class Total(StrEnum):
     """FHIR ``_total``: how the client wants ``Bundle.total`` (optional in a searchset) filled in.
 
-    Without ``_total`` the total is given when the page itself proves it (the last page: offset + its
-    entries) and left out otherwise, as HAPI and Azure's FHIR server do: counting every match to serve a
-    page of 20 touches every row the patient has of that type. ``accurate`` (and ``estimate``, which an
-    exact count satisfies) counts; ``none`` never gives it."""
+    Without ``_total`` the total is given, as the spec's partners expect (health.md: a searchset "with
+    ``total``"), as is ``accurate`` (and ``estimate``, which an exact count satisfies): proven by the page
+    itself when it is the last one (offset + its entries), else counted by a statement of its own over the
+    index, which reads no resource. ``none`` never gives it and never counts: a client paging through
+    ``next`` links saves that statement."""
 
     NONE = "none"
     ESTIMATE = "estimate"
@@ -151,7 +152,7 @@ class Search(msgspec.Struct, frozen=True, kw_only=True):
     intent: tuple[str, ...] = ()
     offset: int = 0
     count: int = 20
-    total: Total | None = None  # no ``_total``: only when the page proves it (``_count=0``: counted)
+    total: Total | None = None  # no ``_total``: as ``accurate``
 
 
 # The searches served (IPA + the spec), by resource type; CapabilityStatement lists exactly these.
@@ -221,8 +222,8 @@ class FhirReads:
         """A page of ``q.count`` matches from ``q.offset``, newest first.
 
         One row past the page is read to know whether a ``next`` page exists; the matches are counted in a
-        statement of their own only when the client asks for the total (``_total=accurate|estimate``, or
-        ``_count=0`` without ``_total=none``) and the page does not prove it."""
+        statement of their own only when the page does not prove the total and the client did not ask for
+        none (``_total=none``)."""
         if q.resource_type not in SEARCH_PARAMS:
             raise InvalidInput("health.search_not_supported", field="resourceType", rule="supported")
         access = await self.policy.open(principal, q.patient_id)
@@ -246,8 +247,7 @@ class FhirReads:
                 rows = rows[:count]
                 if not more and (rows or offset == 0):
                     total = offset + len(rows)  # the last page: the total is proven without counting
-            wanted = q.total in (Total.ACCURATE, Total.ESTIMATE) or (q.total is None and not count)
-            if total is None and wanted:
+            if total is None and q.total is not Total.NONE:
                 total = await self.record.count(q.patient_id, q.resource_type, **where)
         what = q.resource_type + ("?category=" + ",".join(q.category) if q.category else "")
         await self.policy.record_read(access, "search", what)

@@ -147,7 +147,7 @@ async def test_fhir_search_filters_and_summary() -> None:
     assert active.total == 4
     orders = await w.fhir.search(an, Search(resource_type="MedicationRequest", patient_id=patient,
                                             intent=("order",), status=("active",), count=3))
-    assert (orders.total, len(orders.resources), orders.more) == (None, 3, True)  # a first page proves nothing
+    assert (orders.total, len(orders.resources), orders.more) == (4, 3, True)  # a first page: counted
     summary = await w.fhir.summary(an, patient)
     assert len(summary.problems) == 2  # I10 and E11.9, once each although sent twice
     assert len(summary.medications) == 2
@@ -200,11 +200,12 @@ class _CountingStore:
 
 @pytest.mark.parametrize(("count", "offset", "total", "expected"), [
     # (total, entries, next page?, counted?)
-    (3, 0, None, (None, 3, True, False)),        # first of two pages: not proven, not counted
-    (3, 3, None, (4, 1, False, False)),          # the last page proves it: offset + entries
+    (3, 0, None, (4, 3, True, True)),            # first of two pages: not proven, so counted (the default)
+    (3, 3, None, (4, 1, False, False)),          # the last page proves it: offset + entries, no count
     (4, 0, None, (4, 4, False, False)),          # exactly one full page: the row past it is absent
     (20, 0, None, (4, 4, False, False)),
-    (3, 8, None, (None, 0, False, False)),       # past the end: nothing proven
+    (3, 8, None, (4, 0, False, True)),           # past the end: nothing proven, counted
+    (3, 0, Total.NONE, (None, 3, True, False)),  # not wanted: never counted
     (3, 0, Total.ACCURATE, (4, 3, True, True)),  # asked for: counted
     (3, 0, Total.ESTIMATE, (4, 3, True, True)),  # an exact count is an estimate
     (3, 8, Total.ACCURATE, (4, 0, False, True)),
@@ -213,7 +214,7 @@ class _CountingStore:
     (0, 0, None, (4, 0, False, True)),           # _count=0: the total is all that is asked for
     (0, 0, Total.NONE, (None, 0, False, False)),
 ])
-async def test_fhir_search_gives_the_total_when_proven_or_asked_for(
+async def test_fhir_search_gives_the_total_unless_asked_for_none(
         count: int, offset: int, total: Total | None, expected: tuple[Any, ...]) -> None:
     w, _, _ = await _world()
     an = w.citizen_principal(AN)
