@@ -148,7 +148,11 @@ def test_open_loop_generator_keeps_its_own_garbage_collector_out_of_the_window(r
         return during
 
     try:
-        assert asyncio.run(window(pause_gc=False)) == (True, before)  # the before: collections run in the window
+        enabled, frozen = asyncio.run(window(pause_gc=False))
+        # The before: collections run in the window and nothing new is frozen (the count may fall: a frozen object
+        # that dies by reference count leaves the permanent generation, as the full suite's earlier tests show).
+        assert enabled
+        assert frozen <= before
         enabled, frozen = asyncio.run(window(pause_gc=True))
         assert not enabled  # no collection during the window …
         assert frozen > before  # … after one before it, whose survivors are frozen
