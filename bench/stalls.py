@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from bench import citizens, procs, report
 from bench.database import run_database
@@ -81,17 +81,9 @@ def install_loop_trace(path: str) -> None:
     freeze = platform_app.freeze_startup_heap
     watchers: list[asyncio.Task[None]] = []
 
-    async def watch() -> None:
-        while True:
-            t = time.perf_counter()
-            await asyncio.sleep(LAG_TICK)
-            late = (time.perf_counter() - t - LAG_TICK) * 1000
-            if late >= LAG_MIN_MS:
-                note("lag", time.time() - late / 1000, late)
-
     def freeze_and_watch() -> None:
         freeze()
-        watchers.append(asyncio.get_running_loop().create_task(watch()))
+        watchers.append(asyncio.get_running_loop().create_task(watch_lag(lambda at, late: note("lag", at, late))))
 
     platform_app.freeze_startup_heap = freeze_and_watch
 
@@ -106,15 +98,30 @@ def read_loop(path: Path) -> list[tuple[float, str, float, int]]:
     return rows
 
 
-class RunQueue:
+class _Sampler:
+    """A probe that samples in a thread of its own while it is entered (``with Probe(...) as probe:``)."""
+
+    def __init__(self, target: Callable[[], None]) -> None:
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=target, daemon=True)
+
+    def __enter__(self) -> Self:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+class RunQueue(_Sampler):
     """Samples /proc/PID/schedstat of the service's processes every 20 ms in a thread: how long they
     were runnable but waiting for a CPU (other processes had both cores), and how long they ran."""
 
     def __init__(self, session: int, pids: list[int] | None = None) -> None:
         self.session, self.fixed = session, pids
         self.samples: list[tuple[float, int, int]] = []  # (wall, ran ns, waited ns), summed over the processes
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
+        super().__init__(self._run)
 
     def _pids(self) -> list[int]:
         if self.fixed:
@@ -141,14 +148,6 @@ class RunQueue:
                     continue
                 ran, waited = ran + int(a), waited + int(b)
             self.samples.append((time.time(), ran, waited))
-
-    def __enter__(self) -> RunQueue:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._stop.set()
-        self._thread.join()
 
     def between(self, start: float, end: float) -> tuple[float, float]:
         """(ms run, ms waiting for a CPU) of the service's processes between two wall times."""
@@ -192,6 +191,17 @@ LAG_TICK = 0.005  # the load client's event-loop lag probe sleeps this long and 
 LAG_MIN_MS = 10.0
 
 
+async def watch_lag(record: Callable[[float, float], None]) -> None:
+    """Until cancelled: sleep LAG_TICK and ``record(wall time it began, ms)`` every oversleep of ≥ LAG_MIN_MS (this
+    process's event loop was stopped that long: a GC pass, a CPU wait, a blocking call)."""
+    while True:
+        t = time.perf_counter()
+        await asyncio.sleep(LAG_TICK)
+        late = (time.perf_counter() - t - LAG_TICK) * 1000
+        if late >= LAG_MIN_MS:
+            record(time.time() - late / 1000, late)
+
+
 def _threads_schedstat(pid: int) -> tuple[int, int]:
     """(ns run, ns runnable but waiting for a CPU), summed over every thread of ``pid``."""
     ran = waited = 0
@@ -229,15 +239,14 @@ def _machine_busy_ns() -> int:
     return (sum(fields[:8]) - idle) * 1_000_000_000 // os.sysconf("SC_CLK_TCK")
 
 
-class CpuGroups:
+class CpuGroups(_Sampler):
     """Every 25 ms: CPU run and run-queue wait of each of our process groups (all threads), and of the whole
     machine. The machine's busy time minus ours is the other helpers' load at that moment."""
 
     def __init__(self, groups: dict[str, Callable[[], list[int]]]) -> None:
         self.groups = groups
         self.samples: list[tuple[float, int, dict[str, tuple[int, int]]]] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
+        super().__init__(self._run)
         self._last: dict[tuple[str, int], tuple[int, int]] = {}
         self._total: dict[str, list[int]] = {name: [0, 0] for name in groups}
 
@@ -257,14 +266,6 @@ class CpuGroups:
                     self._last[(name, pid)] = got
             self.samples.append((now, _machine_busy_ns(), {k: (v[0], v[1]) for k, v in self._total.items()}))
 
-    def __enter__(self) -> CpuGroups:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
     def between(self, start: float, end: float) -> dict[str, float]:
         """ms between two wall times: ``<group> ran``, ``<group> waited``, ``machine`` and ``others`` (busy time of
         processes that are none of ours, PostgreSQL backends of other databases included)."""
@@ -283,7 +284,7 @@ class CpuGroups:
         return out
 
 
-class PgActivity:
+class PgActivity(_Sampler):
     """Polls PostgreSQL every 50 ms in a thread: autovacuum workers, the checkpointer's state, our database's
     backends (for CpuGroups) and other databases' active backends; checkpoint counters every second."""
 
@@ -293,8 +294,7 @@ class PgActivity:
         self.checkpoints: list[tuple[float, int, int]] = []  # (wall, timed, requested)
         self.our_pids: list[int] = []
         self.database = ""
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=lambda: asyncio.run(self._run()), daemon=True)
+        super().__init__(lambda: asyncio.run(self._run()))
 
     async def _run(self) -> None:
         import asyncpg
@@ -324,14 +324,6 @@ class PgActivity:
                 await asyncio.sleep(0.05)
         finally:
             await conn.close()
-
-    def __enter__(self) -> PgActivity:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._stop.set()
-        self._thread.join()
 
     def between(self, start: float, end: float) -> list[str]:
         inside = [s for s in self.samples if start - 0.05 <= s[0] <= end + 0.05]
@@ -389,13 +381,6 @@ def probed_rate(windows: list[Window], labels: dict[str, str], pause_gc: bool) -
     async def run(base_url: str, spec: RequestSpec, **kwargs: Any) -> RateResult:
         lags: list[tuple[float, float]] = []
 
-        async def watch() -> None:
-            while True:
-                t = time.perf_counter()
-                await asyncio.sleep(LAG_TICK)
-                late = (time.perf_counter() - t - LAG_TICK) * 1000
-                if late >= LAG_MIN_MS:
-                    lags.append((time.time() - late / 1000, late))
 
         if not windows:
             print(f"load client: {len(gc.get_objects()):,} objects tracked by the GC at the first window",
@@ -404,7 +389,7 @@ def probed_rate(windows: list[Window], labels: dict[str, str], pause_gc: bool) -
             gc.collect()
             gc.freeze()
         start = time.time()
-        watcher = asyncio.create_task(watch())
+        watcher = asyncio.create_task(watch_lag(lambda at, late: lags.append((at, late))))
         try:
             r = await run_rate(base_url, spec, pause_gc=pause_gc, **kwargs)
         finally:
