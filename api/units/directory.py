@@ -7,7 +7,6 @@ body-less 304 while nothing changed.
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from typing import Any
 
@@ -17,6 +16,7 @@ from litestar.params import FromPath, FromQuery
 
 from adapters.postgres.units.directory import PgUnitDirectory
 from api.platform import i18n
+from api.platform.conditional import not_modified, strong_etag
 from api.platform.deps import UnitOfWork
 from domain.errors import NotFound
 from domain.units.model import Unit, UnitKind
@@ -28,10 +28,9 @@ i18n.register({"units.unit_not_found": {"vi": "Không tìm thấy đơn vị", "
 
 def _cached(request: Request[Any, Any, Any], value: Any) -> Response[Any]:
     body = msgspec.json.encode(value)
-    etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+    etag = strong_etag(body)
     headers = {"ETag": etag, "Cache-Control": CACHE_CONTROL}
-    sent = request.headers.get("if-none-match", "")
-    if etag in (t.strip().removeprefix("W/") for t in sent.split(",")) or sent.strip() == "*":
+    if not_modified(request, etag):
         return Response(b"", status_code=304, headers=headers)
     return Response(body, media_type="application/json", headers=headers)
 
