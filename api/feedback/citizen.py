@@ -192,8 +192,7 @@ class CitizenFeedbackController(Controller):
         # One round trip: the page, read only while the caller's session is live.
         items = await reads(uow).my_reports_in_session(principal.id, session_id, container.clock.now(),
                                                        after(cursor), limit + 1)
-        settle_deferred_session(request, items is not None)
-        return page(items or [], limit)
+        return page(settle_deferred_session(request, items), limit)
 
     @get("/following", operation_id="feedbackFollowing", summary="Reports I follow (status only, cursor paged)",
          opt=READ_ONLY)

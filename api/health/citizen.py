@@ -81,9 +81,7 @@ class HealthRecordController(Controller):
         # One round trip: the caller's patient id and the page, read only while the caller's session is live.
         query = citizen.own_query(principal, Category.VISITS, cursor, limit)
         found = await PgRecord(uow.conn).own_items_in_session(query, session_id)
-        settle_deferred_session(request, found is not None)
-        assert found is not None
-        return citizen.own_page(query, found)
+        return citizen.own_page(query, settle_deferred_session(request, found))
 
     @get("/visits/{visit_id:uuid}", operation_id="healthVisit", summary="One visit and everything recorded in it")
     async def visit(self, principal: CurrentUser, container: AppContainer, uow: UnitOfWork,

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import uuid
 from functools import partial
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, TypeVar
 
 from litestar import Request
 from litestar.connection import ASGIConnection
@@ -158,12 +158,16 @@ def deferred_session(request: Request[Any, Any, Any]) -> uuid.UUID | None:
     return request.scope.get("state", {}).get(DEFERRED_SESSION)
 
 
-def settle_deferred_session(request: Request[Any, Any, Any], live: bool) -> None:
-    """The handler's query said whether the session is live: 401 ``identity.session_revoked`` when it is not,
-    exactly as the check on its own would have answered."""
+_Found = TypeVar("_Found")
+
+
+def settle_deferred_session(request: Request[Any, Any, Any], found: _Found | None) -> _Found:
+    """The handler's query found ``found`` only while the session is live (None: it is not): 401
+    ``identity.session_revoked`` then, exactly as the check on its own would have answered; else ``found``."""
     request.scope["state"].pop(DEFERRED_SESSION, None)
-    if not live:
+    if found is None:
         raise _unauthorized("identity.session_revoked")
+    return found
 
 
 async def _recheck(gate: Any, session_id: Any, connection: ASGIConnection[Any, Any, Any, Any]) -> None:

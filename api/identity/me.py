@@ -116,10 +116,7 @@ class MeController(Controller):
         if session_id is None:  # checked on its own already (read replicas)
             return user_out(await account.profile(principal.id))
         # One round trip: the profile, found only while the caller's session is live.
-        profile = await account.profile_in_session(principal.id, session_id)
-        settle_deferred_session(request, profile is not None)
-        assert profile is not None
-        return user_out(profile)
+        return user_out(settle_deferred_session(request, await account.profile_in_session(principal.id, session_id)))
 
     @patch("", operation_id="mePatch", summary="Change my language or home district",
            description="Name, date of birth and personal id come from VNeID and cannot be edited.")

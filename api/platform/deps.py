@@ -95,6 +95,12 @@ def opens_transaction(handler: Any) -> bool:
     return per_handler(_OPENS, handler, _opens_transaction)  # type: ignore[no-any-return]
 
 
+def _require_settled(state: dict[str, Any]) -> None:
+    """Never answer for a session nobody checked: a handler given a deferred session check must settle it."""
+    if state.get(DEFERRED_SESSION) is not None:
+        raise RuntimeError("the handler did not settle the caller's deferred session check")
+
+
 async def provide_uow(request: Request[Any, Any, Any]) -> AsyncGenerator[PgUnitOfWork, None]:
     """One transaction per request: committed when the handler returns, rolled back on any error.
 
@@ -123,15 +129,13 @@ async def provide_uow(request: Request[Any, Any, Any]) -> AsyncGenerator[PgUnitO
             if not uow.confirmed and check is not None:
                 await check.on_no_row()
             yield uow
-            if state.get(DEFERRED_SESSION) is not None:  # never answer for a session nobody checked
-                raise RuntimeError("the handler did not settle the caller's deferred session check")
+            _require_settled(state)
             await uow.commit()
     elif read_only and reads_primary(request.route_handler):
         async with PgUnitOfWork(container.pool, read_only=True) as uow:
             try:
                 yield uow
-                if state.get(DEFERRED_SESSION) is not None:
-                    raise RuntimeError("the handler did not settle the caller's deferred session check")
+                _require_settled(state)
             finally:
                 count_read("primary", "pinned")
     elif read_only:

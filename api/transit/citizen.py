@@ -248,9 +248,7 @@ class CitizenTransitController(Controller):
         else:
             # One round trip: the pass and the phone's binding, read only while the caller's session is live.
             facts = await PgPasses(uow.conn).credential_facts_in_session(principal.id, pass_id, session_id)
-            settle_deferred_session(request, facts is not None)
-            assert facts is not None
-            issued = issue.issue(principal, facts)
+            issued = issue.issue(principal, settle_deferred_session(request, facts))
         return CredentialOut(credential=b64u(issued.credential), kid=issued.kid, pass_id=pass_id,
                              issued_at=issued.issued_at, expires_at=issued.expires_at,
                              server_time=issued.server_time, server_time_epoch=int(issued.server_time.timestamp()))
