@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 import uuid
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import asyncpg
 import msgspec
@@ -246,20 +246,12 @@ class PgRequests:
 
     async def queue(self, f: QueueFilter, now: datetime, cursor: str | None, limit: int) -> Page[Request]:
         rows = await self._queue_rows(_REQ_SELECT, f, now, cursor, limit)
-        items = [self._row(r) for r in rows[:limit]]
-        nxt = None
-        if len(rows) > limit and items[-1].due_at is not None:
-            nxt = encode_cursor(items[-1].due_at.isoformat(), str(items[-1].id))
-        return Page(items=items, next_cursor=nxt)
+        return _queue_page([self._row(r) for r in rows[:limit]], more=len(rows) > limit)
 
     async def queue_items(self, f: QueueFilter, now: datetime, cursor: str | None,
                           limit: int) -> Page[QueueItem]:
         rows = await self._queue_rows(_ITEM_SELECT, f, now, cursor, limit)
-        items = [self._item(r, now) for r in rows[:limit]]
-        nxt = None
-        if len(rows) > limit and items[-1].due_at is not None:
-            nxt = encode_cursor(items[-1].due_at.isoformat(), str(items[-1].id))
-        return Page(items=items, next_cursor=nxt)
+        return _queue_page([self._item(r, now) for r in rows[:limit]], more=len(rows) > limit)
 
     def _item(self, r: asyncpg.Record, now: datetime) -> QueueItem:
         """A row of ``_ITEM_SELECT`` (``QueueItem``'s order), positionally: the value objects decoded by
@@ -277,6 +269,16 @@ class PgRequests:
             _DECODE_FEE(r[19]) if r[19] is not None else None, _DEADLINE_KIND[r[20]], tuple(r[21]), due_at,
             paused_at, _DECODE_CROSS_CHECK(r[24]) if r[24] is not None else None, r[25], r[26], r[27], r[28],
             r[29], r[30], is_overdue(status, due_at, paused_at, now), proxy is not None)
+
+
+_Queued = TypeVar("_Queued", Request, QueueItem)
+
+
+def _queue_page(items: list[_Queued], *, more: bool) -> Page[_Queued]:
+    """A queue page (entities or read-model items) with the (due_at, id) cursor of its last item when more follow."""
+    last = items[-1] if items else None
+    nxt = encode_cursor(last.due_at.isoformat(), str(last.id)) if more and last and last.due_at is not None else None
+    return Page(items=items, next_cursor=nxt)
 
 
 # The queue's read model: ``QueueItem``'s fields in its order (``overdue`` and ``by_proxy`` are computed), then
